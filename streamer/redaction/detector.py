@@ -1,0 +1,198 @@
+"""The detector base classes: subclass one of these to add a detector.
+
+A detector turns text into :class:`~streamer.redaction.spans.Span` objects. Write one in
+code by subclassing :class:`Detector` (any logic) or :class:`PatternDetector` (a regular
+expression, an optional validator and context words), then register it by name in a
+:class:`~streamer.redaction.registry.DetectorRegistry`. Policies can also define pattern
+detectors without code (``custom_detectors:``).
+
+Detectors are built once and reused for many texts, in worker processes too, so compile
+everything in ``__init__`` and keep ``detect`` free of per-call set-up.
+
+Example::
+
+    class EmployeeIdDetector(PatternDetector):
+        name = "employee_id"
+        entity_type = "EMPLOYEE_ID"
+        pattern = r"\\bEMP-\\d{6}\\b"
+        score = 0.9
+        context_words = ("employee", "staff")
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.spans import Span
+
+#: Score given to a candidate a checksum or library validation confirmed.
+VALIDATED_SCORE = 1.0
+
+
+class Detector(ABC):
+    """Finds entities of ``entities`` in text.
+
+    ``detect`` gets the text and a ``context`` string, which holds the JSON path of the
+    field the text came from (``customer.date_of_birth``) or is empty; detectors may use
+    it like nearby words. ``detect_batch`` is what the engine calls; override it when a
+    detector is faster on many texts at once (NER with ``nlp.pipe``).
+    """
+
+    name: ClassVar[str] | str = ""
+    entities: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+
+    @abstractmethod
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        """Spans found in ``text``, offsets into ``text``."""
+
+    def applies_to(self, text: str, context: str = "") -> bool:
+        """A cheap prefilter: ``False`` when ``text`` cannot hold an entity of this detector.
+
+        The engine skips ``detect`` for such texts; ``detect`` need not check it again.
+        """
+        return True
+
+    def detect_batch(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[list[Span]]:
+        """Spans for each text, in order."""
+        if contexts is None:
+            return [self.detect(text) for text in texts]
+        return [self.detect(text, context) for text, context in zip(texts, contexts, strict=True)]
+
+    def close(self) -> None:  # noqa: B027 - optional hook, most detectors hold nothing
+        """Release what the detector holds (models, clients)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+def word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive pattern matching any of ``words`` as whole words."""
+    alternatives = sorted({w.strip().lower() for w in words if w.strip()}, key=len, reverse=True)
+    if not alternatives:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![a-z0-9])")
+
+
+class PatternDetector(Detector):
+    """A regular expression, an optional validator, and context words.
+
+    Scoring, in this order (see ``score_candidate``):
+
+    1. ``validate`` returns ``False``: the candidate is dropped; ``True``: its score is
+       ``VALIDATED_SCORE``; ``None``: it keeps ``score``.
+    2. A ``negative_context`` word within ``negative_window`` characters before it (or in
+       the field path) drops it: ``order 123-45-6789`` is not a social security number.
+    3. A ``context_words`` word within ``context_window`` characters before it, half
+       that after it, or in the field path adds ``context_boost``. With
+       ``context_required`` a candidate without one is dropped.
+
+    ``triggers`` is the cheap prefilter: when set, a text must contain one of these
+    substrings before the pattern runs at all; ``needs_digit`` skips texts without digits.
+    """
+
+    entity_type: ClassVar[str] | str = ""
+    pattern: ClassVar[str] | str = ""
+    flags: ClassVar[int] | int = 0
+    score: ClassVar[float] | float = 0.5
+    group: ClassVar[int | str] | int | str = 0
+    validator: ClassVar[Callable[[str], bool] | None] | Callable[[str], bool] | None = None
+    context_words: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+    negative_context: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+    context_required: ClassVar[bool] | bool = False
+    context_boost: ClassVar[float] | float = 0.35
+    context_window: ClassVar[int] | int = 40
+    negative_window: ClassVar[int] | int = 16
+    triggers: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+    needs_digit: ClassVar[bool] | bool = False
+
+    _DIGIT = re.compile(r"\d")
+
+    def __init__(self, **overrides: Any) -> None:
+        for key, value in overrides.items():
+            if not hasattr(type(self), key):
+                raise PolicyError(f"pattern detector has no setting {key!r}")
+            setattr(self, key, value)
+        if not self.entity_type or not self.pattern:
+            raise PolicyError(f"pattern detector {self.name!r} needs an entity_type and a pattern")
+        if not self.name:
+            self.name = self.entity_type.lower()
+        self.entities = (self.entity_type,)
+        try:
+            self._regex = re.compile(self.pattern, self.flags)
+        except re.error as exc:
+            raise PolicyError(f"detector {self.name!r}: invalid regular expression: {exc}") from None
+        self._context = word_pattern(self.context_words)
+        self._negative = word_pattern(self.negative_context)
+
+    def validate(self, candidate: str) -> bool | None:
+        """``True`` confirms the candidate, ``False`` rejects it, ``None`` keeps its score."""
+        validator = self.validator
+        if validator is None:
+            return None
+        return validator(candidate)
+
+    def _before(self, text: str, start: int, window: int, context: str) -> str:
+        before = text[max(0, start - window) : start].lower()
+        return f"{context.lower()} {before}" if context else before
+
+    def base_score(self, candidate: str) -> float | None:
+        """The score before context: from ``validate``, or ``None`` to drop the candidate."""
+        verdict = self.validate(candidate)
+        if verdict is False:
+            return None
+        return VALIDATED_SCORE if verdict else self.score
+
+    def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
+        """The score of ``text[start:end]`` or ``None`` when it is not an entity."""
+        score = self.base_score(text[start:end])
+        if score is None:
+            return None
+        if self._negative is not None and self._negative.search(
+            self._before(text, start, self.negative_window, context)
+        ):
+            return None
+        if self._context is None:
+            return score
+        window = self._before(text, start, self.context_window, context)
+        after = text[end : end + self.context_window // 2].lower()
+        if self._context.search(window) or self._context.search(after):
+            return min(1.0, score + self.context_boost)
+        if self.context_required:
+            return None
+        return score
+
+    def applies_to(self, text: str, context: str = "") -> bool:
+        """The prefilter: can ``text`` hold a match at all?
+
+        Checks, cheapest first: a trigger substring, a digit, and for detectors that
+        require context, a context word anywhere in the text or field path.
+        """
+        if self.triggers and not any(trigger in text for trigger in self.triggers):
+            return False
+        if self.needs_digit and self._DIGIT.search(text) is None:
+            return False
+        if self.context_required and self._context is not None:
+            return self._context.search(text.lower()) is not None or (
+                bool(context) and self._context.search(context.lower()) is not None
+            )
+        return True
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        if not self.applies_to(text, context):
+            return []
+        spans = []
+        group = self.group
+        for match in self._regex.finditer(text):
+            start, end = match.span(group)
+            if start == end:
+                continue
+            score = self.score_candidate(text, start, end, context)
+            if score is not None:
+                spans.append(Span(start, end, self.entity_type, score, self.name))
+        return spans

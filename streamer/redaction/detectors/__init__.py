@@ -1,0 +1,86 @@
+"""The built-in detectors and the registry that names them.
+
+=====================  ======================  ==========================================
+name                   entity                  how it decides
+=====================  ======================  ==========================================
+``email``              ``EMAIL_ADDRESS``       address shape, letter TLD
+``phone``              ``PHONE_NUMBER``        ``phonenumbers`` validity, default regions
+``us_ssn``             ``US_SSN``              issuing rules; bare digits need context
+``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
+``iban``               ``IBAN_CODE``           country length, mod 97
+``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
+``ipv6_address``       ``IP_ADDRESS``          IPv6 incl. compressed, :mod:`ipaddress`
+``url``                ``URL``                 scheme or ``www.``
+``us_bank_number``     ``US_BANK_NUMBER``      digits with an account word nearby
+``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
+``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
+``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+=====================  ======================  ==========================================
+"""
+
+from __future__ import annotations
+
+from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detectors.credit_card import CreditCardDetector
+from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
+from streamer.redaction.detectors.email import EmailDetector
+from streamer.redaction.detectors.hard_negatives import find_hard_negatives
+from streamer.redaction.detectors.iban import IbanDetector
+from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
+from streamer.redaction.detectors.phone import PhoneDetector
+from streamer.redaction.detectors.url import UrlDetector
+from streamer.redaction.detectors.us_ids import (
+    UsBankNumberDetector,
+    UsDriverLicenseDetector,
+    UsPassportDetector,
+)
+from streamer.redaction.detectors.us_ssn import UsSsnDetector
+from streamer.redaction.registry import DetectorRegistry
+
+#: Every detector pii-streamer knows by name. Register your own here.
+DETECTORS = DetectorRegistry()
+
+_PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
+    EmailDetector,
+    UsSsnDetector,
+    CreditCardDetector,
+    IbanDetector,
+    IPv4Detector,
+    IPv6Detector,
+    UrlDetector,
+    UsBankNumberDetector,
+    UsPassportDetector,
+    UsDriverLicenseDetector,
+    DateOfBirthDetector,
+)
+
+for _cls in _PATTERN_DETECTORS:
+    DETECTORS.register(str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),))
+DETECTORS.register(
+    "phone",
+    lambda settings: PhoneDetector(regions=settings.default_regions),
+    entities=("PHONE_NUMBER",),
+)
+
+#: Names of the pattern (non-NER) detectors, in registration order.
+PATTERN_DETECTOR_NAMES: tuple[str, ...] = (*(str(c.name) for c in _PATTERN_DETECTORS), "phone")
+
+__all__ = [
+    "DETECTORS",
+    "PATTERN_DETECTOR_NAMES",
+    "CreditCardDetector",
+    "DateOfBirthDetector",
+    "Detector",
+    "EmailDetector",
+    "IPv4Detector",
+    "IPv6Detector",
+    "IbanDetector",
+    "PatternDetector",
+    "PhoneDetector",
+    "UrlDetector",
+    "UsBankNumberDetector",
+    "UsDriverLicenseDetector",
+    "UsPassportDetector",
+    "UsSsnDetector",
+    "find_hard_negatives",
+]

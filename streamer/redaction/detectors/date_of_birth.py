@@ -1,0 +1,77 @@
+"""Dates that are a date of birth (or similar), by context."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from streamer.redaction.detector import PatternDetector
+
+_MONTHS = {
+    m: i + 1
+    for i, names in enumerate(
+        [
+            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
+            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
+            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("dec", "december"),
+        ]
+    )
+    for m in names
+}  # fmt: skip
+_MONTH = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_NUMERIC = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
+_WORDS = re.compile(
+    rf"(?i)^(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH})\.?,?\s+(?P<y1>\d{{4}})"
+    rf"|(?P<m2>{_MONTH})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}}))$"
+)
+
+
+def _is_real_date(value: str) -> bool:
+    numeric = _NUMERIC.match(value)
+    if numeric:
+        a, b, c = (int(g) for g in numeric.groups())
+        candidates = [(a, b, c)] if len(numeric.group(1)) == 4 else [(c, a, b), (c, b, a)]
+    else:
+        words = _WORDS.match(value)
+        if not words:
+            return False
+        day = int(words.group("d1") or words.group("d2"))
+        month = _MONTHS[(words.group("m1") or words.group("m2")).lower().rstrip(".")]
+        candidates = [(int(words.group("y1") or words.group("y2")), month, day)]
+    for year, month, day in candidates:
+        if year < 100:
+            year += 1900 if year > 30 else 2000
+        try:
+            if 1880 <= date(year, month, day).year <= 2100:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class DateOfBirthDetector(PatternDetector):
+    """``DATE_TIME`` where it is a date of birth: needs "born", "birth", "DOB" or similar.
+
+    Other dates (timestamps, due dates) are not personal data on their own and stay.
+    """
+
+    name = "date_of_birth"
+    entity_type = "DATE_TIME"
+    pattern = (
+        rf"(?i)(?<![\w./-])(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+        rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}"
+        rf"|{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?![\w]|[./-]\d|:\d)"
+    )
+    context_words = (
+        "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "d.o.b.", "b-day", "bday",
+        "date of birth", "geboren", "née", "nee",
+    )  # fmt: skip
+    context_required = True
+    context_window = 48
+    needs_digit = True
+    score = 0.3
+    context_boost = 0.6
+
+    def validate(self, candidate: str) -> bool | None:
+        return None if _is_real_date(candidate) else False

@@ -1,0 +1,44 @@
+"""Hard negatives: ranges of text that are never personal data.
+
+UUIDs, hex digests, ISBNs, version strings, timestamps, and pii-streamer's own tokens
+look like numbers detectors hunt for. The engine drops any span that overlaps one of
+these ranges, whichever detector found it, so re-redacting clean text changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+
+from streamer.redaction.validators import isbn
+
+_ALWAYS = re.compile(
+    "|".join(
+        [
+            # UUIDs
+            r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b",
+            # hex digests and ids: 16+ hex characters holding both letters and digits
+            r"\b(?=[0-9A-Fa-f]*[A-Fa-f])(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{16,}\b",
+            # ISO 8601 timestamps (a date with a time)
+            r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+            # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
+            r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b",
+            # pii-streamer's own replacements: tokens, hashes, inline ciphertexts
+            r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]",
+            r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]",
+        ]
+    )
+)
+_ISBN = re.compile(
+    r"(?i)\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
+    r"|\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
+)
+_ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
+
+
+def find_hard_negatives(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` ranges of ``text`` that must not be redacted."""
+    ranges = [match.span() for match in _ALWAYS.finditer(text)]
+    for match in _ISBN.finditer(text):
+        if isbn(_ISBN_PREFIX.sub("", match.group())):
+            ranges.append(match.span())
+    return ranges

@@ -1,0 +1,52 @@
+"""IPv4 and IPv6 addresses, validated with :mod:`ipaddress`."""
+
+from __future__ import annotations
+
+from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
+from streamer.redaction.validators import ip_address
+
+_VERSION_WORDS = ("version", "ver", "v", "release", "build", "firmware", "fw", "rev")
+
+
+class IPv4Detector(PatternDetector):
+    """``IP_ADDRESS`` v4: four dotted octets; not a version number (``version 1.2.3.4``)."""
+
+    name = "ip_address"
+    entity_type = "IP_ADDRESS"
+    pattern = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
+    validator = staticmethod(lambda value: ip_address(value.split("/", 1)[0]))
+    negative_context = _VERSION_WORDS
+    triggers = (".",)
+    needs_digit = True
+    score = 0.6
+
+
+class IPv6Detector(PatternDetector):
+    """``IP_ADDRESS`` v6, full, compressed (``2001:db8::1``) or with an embedded v4 tail."""
+
+    name = "ipv6_address"
+    entity_type = "IP_ADDRESS"
+    pattern = (
+        r"(?<![\w:.])"
+        r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
+        r"(?:%[\w.]+)?(?![\w:])"
+    )
+    triggers = ("::", ":")
+    needs_digit = True
+    score = 0.6
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        if not self.applies_to(text, context) or text.count(":") < 2:
+            return []
+        spans = []
+        for match in self._regex.finditer(text):
+            start, end = match.span()
+            # "2001:db8::1:" at the end of a clause: drop the trailing colon(s).
+            while end - start > 2 and text[end - 1] == ":" and text[end - 2] != ":":
+                end -= 1
+            value = text[start:end]
+            if not any(c.isdigit() for c in value) or not ip_address(value):
+                continue
+            spans.append(Span(start, end, self.entity_type, 0.9, self.name))
+        return spans

@@ -1,0 +1,138 @@
+"""Phone numbers, found by a candidate pattern and validated with ``phonenumbers``."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import phonenumbers
+
+from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
+
+_CONTEXT = (
+    "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
+    "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
+    "landline", "reach", "ring", "hotline", "telefon", "téléphone",
+)  # fmt: skip
+_NEGATIVE = (
+    "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
+    "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
+    "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
+)  # fmt: skip
+
+_DATE_OR_TIME = re.compile(
+    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$"
+    r"|^(?:\d{1,3}\.){3}\d{1,3}$"
+)
+_PHONE_SHAPE = re.compile(
+    r"^(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]\d{2,4}){1,4}"
+    r"|\(\d{3}\)\s?\d{3}[ .-]?\d{4}|\d{3}([.-])\d{3}\1\d{4})$"
+)
+_EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
+
+
+class PhoneDetector(PatternDetector):
+    """``PHONE_NUMBER`` in national and international formats, with extensions.
+
+    A candidate counts when ``phonenumbers`` finds it valid: with its own country code
+    (``+44 ...``, ``0049 ...``) or, failing that, in one of ``regions`` in order. One
+    that is only possible (right length, unassigned area code) counts when written in a
+    phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``. A bare
+    run of digits (no ``+``, brackets or separators) also needs a phone word nearby, so
+    order numbers and timestamps stay untouched; dates and dotted quads never count.
+    """
+
+    name = "phone"
+    entity_type = "PHONE_NUMBER"
+    pattern = (
+        r"(?<![\w+.,/:-])"
+        r"(?:(?:\+|\b00|\b011)[ .-]?)?"
+        r"(?:\(\d{1,5}\)|\d{1,15})"
+        r"(?:(?:[ .-]|\s?/\s?){1,2}(?:\(\d{1,5}\)|\d{1,6})|\(\d{1,5}\)){0,6}"
+        r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
+        r"(?![\w+]|[.,/:-]\d)"
+    )
+    flags = re.IGNORECASE
+    context_words = _CONTEXT
+    negative_context = _NEGATIVE
+    needs_digit = True
+    score = 0.7
+    possible_score = 0.55
+    context_boost = 0.3
+
+    def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
+        super().__init__(**overrides)
+        self.regions = tuple(region.upper() for region in regions)
+        unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            from streamer.redaction.exceptions import PolicyError
+
+            raise PolicyError(
+                f"default_regions holds unknown region codes {unknown}; use ISO 3166 "
+                "alpha-2 codes such as US, GB, DE"
+            )
+
+    def _verdict(self, candidate: str) -> str | None:
+        """``"valid"``, ``"possible"`` (right length for its country) or ``None``."""
+        international = candidate.startswith("+")
+        verdict = None
+        for region in (None,) if international else self.regions:
+            try:
+                number = phonenumbers.parse(candidate, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return "valid"
+            if verdict is None and phonenumbers.is_possible_number(number):
+                verdict = "possible"
+        return verdict
+
+    def base_score(self, candidate: str) -> float | None:
+        number = _EXTENSION.sub("", candidate)
+        digits = sum(c.isdigit() for c in number)
+        if not 7 <= digits <= 15 or _DATE_OR_TIME.match(number):
+            return None
+        verdict = self._verdict(candidate)
+        if verdict == "valid":
+            return self.score  # a phone word nearby is what makes it certain
+        # A number the numbering plan has not assigned still counts when it is written
+        # the way phone numbers are: +country code, (area code), or 3-3-4 groups.
+        if verdict == "possible" and _PHONE_SHAPE.match(number) is not None:
+            return self.possible_score
+        return None
+
+    def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Numbers inside a candidate that ran two numbers together (``555-0132 555-0199``)."""
+        found = []
+        for region in self.regions:
+            for match in phonenumbers.PhoneNumberMatcher(
+                text[start:end], region, leniency=phonenumbers.Leniency.VALID
+            ):
+                found.append((start + match.start, start + match.end))
+            if found:
+                break
+        return found
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        if not self.applies_to(text, context):
+            return []
+        spans = []
+        for match in self._regex.finditer(text):
+            start, end = match.span()
+            value = match.group()
+            if sum(c.isdigit() for c in value) < 7:
+                continue
+            pieces = [(start, end)]
+            if sum(c.isdigit() for c in value) > 15:
+                pieces = self._split_merged(text, start, end)
+            for piece_start, piece_end in pieces:
+                score = self.score_candidate(text, piece_start, piece_end, context)
+                if score is None:
+                    continue
+                piece = text[piece_start:piece_end]
+                formatted = piece.startswith(("+", "(")) or not piece.isdigit()
+                if not formatted and score < 1.0:
+                    continue  # a bare digit run needs a phone word nearby
+                spans.append(Span(piece_start, piece_end, self.entity_type, score, self.name))
+        return spans

@@ -1,0 +1,63 @@
+"""US bank account, passport and driver's licence numbers.
+
+Their shapes are plain runs of digits and letters, so each needs a context word nearby
+(or in the field name) before it counts.
+"""
+
+from __future__ import annotations
+
+from streamer.redaction.detector import PatternDetector
+
+_NOT_AN_ID = ("order", "invoice", "tracking", "isbn", "version", "phone", "tel", "zip")
+
+
+class UsBankNumberDetector(PatternDetector):
+    """``US_BANK_NUMBER``: 8 to 17 digits next to "account", "acct", "bank" or similar."""
+
+    name = "us_bank_number"
+    entity_type = "US_BANK_NUMBER"
+    pattern = r"(?<![\w-])\d{8,17}(?![\w]|-\d)"
+    context_words = (
+        "account", "acct", "acc", "bank", "banking", "checking", "savings", "deposit",
+        "debit", "a/c", "beneficiary",
+    )  # fmt: skip
+    negative_context = _NOT_AN_ID
+    context_required = True
+    needs_digit = True
+    score = 0.3
+    context_boost = 0.5
+
+
+class UsPassportDetector(PatternDetector):
+    """``US_PASSPORT``: nine digits, or a letter and eight digits, next to "passport"."""
+
+    name = "us_passport"
+    entity_type = "US_PASSPORT"
+    pattern = r"(?<![\w-])(?:[A-Za-z]\d{8}|\d{9})(?![\w]|-\d)"
+    context_words = ("passport", "passports", "travel document", "passport#", "passport no")
+    negative_context = _NOT_AN_ID
+    context_required = True
+    needs_digit = True
+    score = 0.3
+    context_boost = 0.5
+
+
+class UsDriverLicenseDetector(PatternDetector):
+    """``US_DRIVER_LICENSE``: the state formats (letters and digits), next to a licence word."""
+
+    name = "us_driver_license"
+    entity_type = "US_DRIVER_LICENSE"
+    pattern = (
+        r"(?<![\w-])(?:[A-Za-z]{1,2}\d{3,14}|\d{2}[A-Za-z]{3}\d{5,6}|\d{7,9}[A-Za-z]{1,2}"
+        r"|\d{3}[A-Za-z]{2}\d{4}|[A-Za-z]\d[A-Za-z]\d[A-Za-z]|\d{6,14}"
+        r"|[A-Za-z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Za-z]\d{2}-\d{2}-\d{4})(?![\w]|-\d)"
+    )
+    context_words = (
+        "driver", "drivers", "driver's", "license", "licence", "licenses", "dl", "dln",
+        "driving", "permit",
+    )  # fmt: skip
+    negative_context = _NOT_AN_ID
+    context_required = True
+    needs_digit = True
+    score = 0.3
+    context_boost = 0.5

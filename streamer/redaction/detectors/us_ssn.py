@@ -1,0 +1,43 @@
+"""US social security numbers."""
+
+from __future__ import annotations
+
+from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
+from streamer.redaction.validators import digits_only
+
+# Numbers published as examples or reserved; never issued.
+_NEVER_ISSUED = frozenset({"123456789", "987654321", "078051120", "219099999"})
+
+
+class UsSsnDetector(PatternDetector):
+    """``US_SSN``: ``AAA-GG-SSSS`` with the issuing rules applied.
+
+    Area 000, 666 and 9xx, group 00 and serial 0000 are never issued, nor are repeated
+    digits and the published example numbers. Dashes or spaces count on their own; a
+    bare run of nine digits needs a word such as "SSN" or "social security" nearby.
+    """
+
+    name = "us_ssn"
+    entity_type = "US_SSN"
+    pattern = (
+        r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)"
+    )
+    context_words = ("ssn", "ssns", "social", "security", "ss#", "ss", "tin", "taxpayer", "itin")
+    negative_context = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
+    needs_digit = True
+    score = 0.85
+    context_boost = 0.15
+
+    def validate(self, candidate: str) -> bool | None:
+        digits = digits_only(candidate)
+        if len(set(digits)) == 1 or digits in _NEVER_ISSUED:
+            return False
+        return None
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        return [
+            span
+            for span in super().detect(text, context)
+            if span.score >= 1.0 or not text[span.start : span.end].isdigit()
+        ]

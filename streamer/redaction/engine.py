@@ -1,0 +1,454 @@
+"""The redaction engine: detect, merge, act. Synchronous, no I/O, no Kafka.
+
+:class:`RedactionEngine` is what runs inside worker processes and behind
+:class:`~streamer.redaction.service.RedactionService`. It works on batches: all the
+strings of all the events in a batch go to each detector in one call, so detectors that
+gain from batching (NER) get whole batches, and repeated values are detected once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal
+
+import orjson
+
+from streamer.redaction.actions import (
+    ENCRYPTED_PATTERN,
+    Action,
+    PreserveAction,
+    decrypt_inline,
+)
+from streamer.redaction.chunking import chunk_bounds
+from streamer.redaction.detector import Detector
+from streamer.redaction.detectors import DETECTORS, find_hard_negatives
+from streamer.redaction.exceptions import (
+    DetectorError,
+    InvalidEventError,
+    RecordTooLargeError,
+    RedactionError,
+)
+from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
+from streamer.redaction.merge import resolve_overlaps
+from streamer.redaction.policy import FieldRule, Policy
+from streamer.redaction.registry import DetectorRegistry
+from streamer.redaction.result import (
+    EventResult,
+    PayloadFailure,
+    PayloadOutcome,
+    RedactionResult,
+    Token,
+)
+from streamer.redaction.spans import Span
+from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
+from streamer.redaction.tokens import TOKEN_PATTERN
+from streamer.settings import StreamerSettings
+
+log = logging.getLogger(__name__)
+
+EventFormat = Literal["json", "text"]
+
+#: Texts up to this long have their spans cached; longer ones rarely repeat.
+CACHE_MAX_CHARS = 512
+_REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
+
+
+class SpanCache:
+    """A bounded LRU of detection results for repeated values; streams repeat heavily."""
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, str], list[Span]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: tuple[str, str]) -> list[Span] | None:
+        spans = self._entries.get(key)
+        if spans is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return spans
+
+    def put(self, key: tuple[str, str], spans: list[Span]) -> None:
+        if self.max_entries <= 0:
+            return
+        self._entries[key] = spans
+        if len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+
+def resolve_detectors(
+    names_or_detectors: Iterable[str | Detector] | None,
+    policy: Policy,
+    settings: StreamerSettings,
+    registry: DetectorRegistry = DETECTORS,
+) -> list[Detector]:
+    """The detectors to run: those given, else the policy's, else the registry's defaults;
+    plus the policy's custom detectors."""
+    chosen: Iterable[str | Detector]
+    if names_or_detectors is not None:
+        chosen = names_or_detectors
+    elif policy.detectors is not None:
+        chosen = policy.detectors
+    else:
+        chosen = registry.default_names()
+    detectors = [
+        registry.create(item, settings) if isinstance(item, str) else item for item in chosen
+    ]
+    detectors.extend(custom.build() for custom in policy.custom_detectors)
+    return detectors
+
+
+class RedactionEngine:
+    """Detects entities with ``detectors``, merges overlaps, and applies ``policy``."""
+
+    def __init__(
+        self,
+        policy: Policy,
+        detectors: Sequence[Detector],
+        keyring: Keyring,
+        settings: StreamerSettings,
+        *,
+        cache_entries: int = 100_000,
+    ) -> None:
+        self.policy = policy
+        self.detectors = list(detectors)
+        self.keyring = keyring
+        self.settings = settings
+        self.detector_names = tuple(str(d.name) for d in self.detectors)
+        self.field_rules = FieldRules(policy.fields)
+        self.cache = SpanCache(cache_entries)
+        self._actions: dict[str, Action] = {}
+        self._forced: dict[int, Action | None] = {}
+        self._thresholds: dict[str, float] = {}
+
+    @classmethod
+    def build(
+        cls,
+        policy: Policy | None = None,
+        detectors: Iterable[str | Detector] | None = None,
+        keyring: Keyring | None = None,
+        settings: StreamerSettings | None = None,
+    ) -> RedactionEngine:
+        """An engine from configuration: defaults for whatever is not given."""
+        settings = settings or StreamerSettings()
+        policy = policy or Policy()
+        return cls(
+            policy,
+            resolve_detectors(detectors, policy, settings),
+            keyring or keyring_from_settings(settings),
+            settings,
+        )
+
+    def close(self) -> None:
+        for detector in self.detectors:
+            detector.close()
+
+    # --- detection ---------------------------------------------------------------------
+
+    def analyze(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[Span]]:
+        """Final spans for each text: detected, filtered by threshold and hard negatives,
+        and merged by :func:`~streamer.redaction.merge.resolve_overlaps`."""
+        contexts = contexts if contexts is not None else [""] * len(texts)
+        results: list[list[Span] | None] = [None] * len(texts)
+        pending: dict[tuple[str, str], list[int]] = {}
+        for index, key in enumerate(zip(texts, contexts, strict=True)):
+            if len(key[0]) <= CACHE_MAX_CHARS:
+                cached = self.cache.get(key)
+                if cached is not None:
+                    results[index] = cached
+                    continue
+            pending.setdefault(key, []).append(index)
+        if pending:
+            found = self._detect([key[0] for key in pending], [key[1] for key in pending])
+            for (key, indices), spans in zip(pending.items(), found, strict=True):
+                if len(key[0]) <= CACHE_MAX_CHARS:
+                    self.cache.put(key, spans)
+                for index in indices:
+                    results[index] = spans
+        return results  # type: ignore[return-value]
+
+    def _detect(self, texts: list[str], contexts: list[str]) -> list[list[Span]]:
+        size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
+        owners: list[int] = []
+        offsets: list[int] = []
+        pieces: list[str] = []
+        piece_contexts: list[str] = []
+        for index, text in enumerate(texts):
+            for start, end in chunk_bounds(len(text), size, overlap, text):
+                owners.append(index)
+                offsets.append(start)
+                pieces.append(text if end - start == len(text) else text[start:end])
+                piece_contexts.append(contexts[index])
+        raw: list[list[Span]] = [[] for _ in texts]
+        for detector in self.detectors:
+            applies = detector.applies_to
+            selected = [i for i, piece in enumerate(pieces) if applies(piece, piece_contexts[i])]
+            if not selected:
+                continue
+            try:
+                found = detector.detect_batch(
+                    [pieces[i] for i in selected], [piece_contexts[i] for i in selected]
+                )
+            except RedactionError:
+                raise
+            except Exception as exc:
+                raise DetectorError(
+                    f"detector {detector.name!r} failed: {type(exc).__name__}"
+                ) from None
+            for index, spans in zip(selected, found, strict=True):
+                if spans:
+                    offset = offsets[index]
+                    raw[owners[index]].extend(span.shifted(offset) if offset else span for span in spans)
+        return [self._finalize(text, spans) for text, spans in zip(texts, raw, strict=True)]
+
+    def _threshold(self, entity_type: str) -> float:
+        threshold = self._thresholds.get(entity_type)
+        if threshold is None:
+            threshold = self._thresholds[entity_type] = self.policy.threshold_for(entity_type)
+        return threshold
+
+    def _finalize(self, text: str, spans: list[Span]) -> list[Span]:
+        if not spans:
+            return spans
+        spans = [s for s in spans if s.score >= self._threshold(s.entity_type)]
+        if not spans:
+            return spans
+        negatives = find_hard_negatives(text)
+        if negatives:
+            spans = [
+                s for s in spans if not any(s.start < end and start < s.end for start, end in negatives)
+            ]
+        return resolve_overlaps(spans, text) if len(spans) > 1 else spans
+
+    # --- actions -----------------------------------------------------------------------
+
+    def action_for(self, entity_type: str) -> Action:
+        action = self._actions.get(entity_type)
+        if action is None:
+            action = self._actions[entity_type] = self.policy.rule_for(entity_type).build()
+        return action
+
+    def _forced_action(self, rule: FieldRule) -> Action | None:
+        key = id(rule)
+        if key not in self._forced:
+            self._forced[key] = rule.forced_action()
+        return self._forced[key]
+
+    def _replace(
+        self, text: str, spans: list[Span], scope: str, path: str | None = None
+    ) -> tuple[str, list[Token]]:
+        if not spans:
+            return text, []
+        parts: list[str] = []
+        tokens: list[Token] = []
+        cursor = 0
+        for span in spans:
+            action = self.action_for(span.entity_type)
+            if isinstance(action, PreserveAction):
+                continue
+            value = text[span.start : span.end]
+            replacement = action.apply(value, span.entity_type, self.keyring, scope)
+            parts.append(text[cursor : span.start])
+            parts.append(replacement)
+            cursor = span.end
+            tokens.append(self._token(replacement, value, action, span.start, span, path))
+        if cursor == 0:
+            return text, tokens
+        parts.append(text[cursor:])
+        return "".join(parts), tokens
+
+    @staticmethod
+    def _token(
+        replacement: str, value: str, action: Action, start: int, span: Span, path: str | None
+    ) -> Token:
+        metadata: dict[str, Any] = {
+            "entity_type": span.entity_type,
+            "end": span.end,
+            "score": span.score,
+            "detector": span.detector,
+        }
+        if path is not None:
+            metadata["path"] = path
+        return Token(replacement, value, action.name, start, metadata)
+
+    # --- texts, events and payloads ----------------------------------------------------
+
+    def _check_size(self, size: int) -> None:
+        if size > self.settings.max_record_bytes:
+            raise RecordTooLargeError(size, self.settings.max_record_bytes)
+
+    def redact_texts(
+        self, texts: Sequence[str], scope: str = DEFAULT_SCOPE, context: str = ""
+    ) -> list[RedactionResult]:
+        """Redact plain texts; raises :class:`RecordTooLargeError` for an oversized one."""
+        for text in texts:
+            if len(text) * 4 > self.settings.max_record_bytes:  # cheap bound before encoding
+                self._check_size(len(text.encode("utf-8", "surrogatepass")))
+        all_spans = self.analyze(texts, [context] * len(texts))
+        results = []
+        for text, spans in zip(texts, all_spans, strict=True):
+            redacted, tokens = self._replace(text, spans, scope)
+            results.append(RedactionResult(redacted, tokens))
+        return results
+
+    def redact_events(self, events: Sequence[Any], scope: str = DEFAULT_SCOPE) -> list[EventResult]:
+        """Redact JSON-like events (dicts, lists, strings); the inputs are not changed."""
+        copies = [copy_json(event) for event in events]
+        holders = [[copy] for copy in copies]
+        token_lists = self._redact_in_place(holders, [scope] * len(events))
+        return [
+            EventResult(holder[0], tokens) for holder, tokens in zip(holders, token_lists, strict=True)
+        ]
+
+    def _redact_in_place(self, holders: list[list[Any]], scopes: Sequence[str]) -> list[list[Token]]:
+        """Redact ``holder[0]`` of each holder in place; tokens per holder."""
+        leaf_lists = [collect_leaves(holder[0], self.field_rules) for holder in holders]
+        for holder, leaves in zip(holders, leaf_lists, strict=True):
+            for leaf in leaves:
+                if leaf.path == ():  # a top-level string: write it back into the holder
+                    leaf.container, leaf.key = holder, 0
+        scanned = [leaf for leaves in leaf_lists for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
+        spans_by_leaf = dict(
+            zip(map(id, scanned), self.analyze([l.text for l in scanned], [l.context for l in scanned]), strict=True)
+        )
+        token_lists = []
+        for leaves, scope in zip(leaf_lists, scopes, strict=True):
+            tokens: list[Token] = []
+            for leaf in leaves:
+                tokens.extend(self._redact_leaf(leaf, spans_by_leaf.get(id(leaf)), scope))
+            token_lists.append(tokens)
+        return token_lists
+
+    def _redact_leaf(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
+        tokens = self._leaf_tokens(leaf, spans, scope)
+        if tokens and isinstance(leaf.original, int):
+            for token in tokens:  # so unmask_event can give back a number
+                token.metadata["json_type"] = "int"
+        return tokens
+
+    def _leaf_tokens(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
+        if spans is None:  # a field rule forces an action on the whole value
+            assert leaf.rule is not None
+            action = self._forced_action(leaf.rule)
+            if action is None or isinstance(action, PreserveAction):
+                return []
+            span = Span(0, len(leaf.text), leaf.rule.entity_type, 1.0, "field_rule")
+            replacement = action.apply(leaf.text, span.entity_type, self.keyring, scope)
+            leaf.replace(replacement)
+            return [self._token(replacement, leaf.text, action, 0, span, leaf.dotted_path)]
+        if not spans:
+            return []
+        redacted, tokens = self._replace(leaf.text, spans, scope, leaf.dotted_path)
+        if tokens:
+            leaf.replace(redacted)
+        return tokens
+
+    def redact_payloads(
+        self,
+        payloads: Sequence[bytes],
+        event_format: EventFormat = "json",
+        scopes: Sequence[str] | None = None,
+    ) -> list[PayloadOutcome]:
+        """Redact raw record values; a bad one becomes a failure, never an exception.
+
+        This is the unit of work of the stream's worker pool: bytes in, clean bytes and
+        tokens out, failures as data (for the dead-letter topic).
+        """
+        scopes = scopes if scopes is not None else [DEFAULT_SCOPE] * len(payloads)
+        try:
+            return self._redact_payloads(payloads, event_format, scopes)
+        except RedactionError:
+            if len(payloads) == 1:
+                raise
+        # One payload broke a detector: redo them one by one so only that one fails.
+        outcomes = []
+        for payload, scope in zip(payloads, scopes, strict=True):
+            try:
+                outcomes.extend(self._redact_payloads([payload], event_format, [scope]))
+            except RedactionError as exc:
+                outcomes.append(PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc))))
+        return outcomes
+
+    def _redact_payloads(
+        self, payloads: Sequence[bytes], event_format: EventFormat, scopes: Sequence[str]
+    ) -> list[PayloadOutcome]:
+        outcomes: list[PayloadOutcome | None] = [None] * len(payloads)
+        holders: list[list[Any]] = []
+        holder_index: list[int] = []
+        holder_scopes: list[str] = []
+        for index, payload in enumerate(payloads):
+            try:
+                self._check_size(len(payload))
+                holders.append([_decode(payload, event_format)])
+            except RedactionError as exc:
+                outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
+                continue
+            holder_index.append(index)
+            holder_scopes.append(scopes[index])
+        token_lists = self._redact_in_place(holders, holder_scopes)
+        for index, holder, tokens in zip(holder_index, holders, token_lists, strict=True):
+            try:
+                value = _encode(holder[0], event_format)
+            except RedactionError as exc:
+                outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
+                continue
+            outcomes[index] = PayloadOutcome(value, tokens)
+        return outcomes  # type: ignore[return-value]
+
+    # --- unmask ------------------------------------------------------------------------
+
+    def unmask(
+        self,
+        text: str,
+        tokens: Iterable[Token] = (),
+        scope: str = DEFAULT_SCOPE,
+        lookup: Callable[[str], str | None] | None = None,
+    ) -> str:
+        """Put originals back: token ids from ``tokens`` (or ``lookup``), inline ciphertexts
+        with the keyring. Anything else, masks and hashes included, stays as it is."""
+        originals = {t.token_id: t.original_value for t in tokens if t.redaction_type == "tokenize"}
+
+        def restore(match: re.Match[str]) -> str:
+            if match.group(3) is not None:  # an inline ciphertext
+                encrypted = ENCRYPTED_PATTERN.fullmatch(match.group(0))
+                assert encrypted is not None
+                return decrypt_inline(encrypted, self.keyring, scope)
+            token_id = match.group(0)
+            original = originals.get(token_id)
+            if original is None and lookup is not None:
+                original = lookup(token_id)
+            return token_id if original is None else original
+
+        return _REPLACEMENT.sub(restore, text)
+
+
+def _decode(payload: bytes, event_format: EventFormat) -> Any:
+    if event_format == "text":
+        return payload.decode("utf-8", "surrogateescape")
+    try:
+        return orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        reason = str(exc)
+    try:  # valid JSON orjson refuses: integers over 64 bits
+        return json.loads(payload)
+    except (ValueError, RecursionError):
+        raise InvalidEventError(
+            f"value is not a valid UTF-8 JSON document ({reason}); produce JSON events or "
+            "set the topology's format to text"
+        ) from None
+
+
+def _encode(event: Any, event_format: EventFormat) -> bytes:
+    if event_format == "text":
+        return str(event).encode("utf-8", "surrogateescape")
+    try:
+        return orjson.dumps(event)
+    except TypeError:
+        return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()

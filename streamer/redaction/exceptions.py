@@ -1,0 +1,75 @@
+"""Errors of the redaction engine. Messages never carry a value from the input."""
+
+from __future__ import annotations
+
+from streamer.errors import ConfigurationError, StreamerError
+
+
+class RedactionError(StreamerError):
+    """A record could not be redacted; it goes to the dead-letter topic with ``code``."""
+
+    code = "redaction_failed"
+
+
+class RecordTooLargeError(RedactionError):
+    """A record is larger than ``max_record_bytes``."""
+
+    code = "too_large"
+
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(
+            f"record is {size} bytes, over the limit of {limit} bytes; raise "
+            "STREAMER_MAX_RECORD_BYTES (--max-record-bytes) or split the record"
+        )
+        self.size = size
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[type, tuple[int, int]]:
+        return (type(self), (self.size, self.limit))
+
+
+class InvalidEventError(RedactionError):
+    """A JSON event is not valid UTF-8 or not valid JSON."""
+
+    code = "invalid_event"
+
+
+class DetectorError(RedactionError):
+    """A detector failed on a record (after any retries)."""
+
+    code = "detector_failed"
+    retriable = True
+
+
+class PolicyError(ConfigurationError):
+    """A policy is invalid; the message names the file, the path in it and the reason."""
+
+    code = "invalid_policy"
+
+
+class UnknownNameError(ConfigurationError):
+    """A registry was asked for a name it does not hold; the message lists valid names."""
+
+    code = "unknown_name"
+
+    def __init__(self, kind: str, name: str, valid: list[str]) -> None:
+        super().__init__(f"unknown {kind} {name!r}; valid names: {', '.join(sorted(valid))}")
+        self.name = name
+        self.valid = valid
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str]]]:
+        return (type(self), (self.kind, self.name, self.valid))
+
+
+class KeyMaterialError(ConfigurationError):
+    """The key file or key setting is unusable; the message says how to fix it."""
+
+    code = "key_material"
+
+
+class UnmaskError(StreamerError):
+    """A token or ciphertext could not be turned back into its original."""
+
+    code = "unmask_failed"
+    exit_code = 3

@@ -1,0 +1,77 @@
+"""The merge rule: overlapping spans resolve to one span per character.
+
+Detectors disagree: a URL holds an e-mail address, NER tags a phone number as a person,
+two chunks both find the entity in their overlap. The rule, applied to every source of
+spans (patterns, NER, cloud) alike:
+
+1. Spans are taken in order of **score** (highest first), then **length** (longest
+   first), then start, then the order their detectors ran in.
+2. Each span claims the characters no earlier span has claimed. A span whose characters
+   are all claimed is dropped; one that is partly claimed keeps only its unclaimed
+   pieces that hold a letter or digit, with its own type and score.
+
+So every character of every detection is still covered (nothing is let through because
+two detectors disagreed) and no character is replaced twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from streamer.redaction.spans import Span
+
+
+def _has_word_char(text: str | None, start: int, end: int) -> bool:
+    if text is None:
+        return True
+    return any(char.isalnum() for char in text[start:end])
+
+
+def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Span]:
+    """Apply the merge rule; the result is sorted by start and never overlaps.
+
+    ``text`` lets the rule drop leftover pieces that are only spaces or punctuation.
+    """
+    ranked = sorted(
+        enumerate(spans), key=lambda item: (-item[1].score, -len(item[1]), item[1].start, item[0])
+    )
+    claimed: list[tuple[int, int]] = []  # sorted, disjoint
+    result: list[Span] = []
+    for _, span in ranked:
+        pieces = _unclaimed(span.start, span.end, claimed)
+        for start, end in pieces:
+            if end > start and _has_word_char(text, start, end):
+                result.append(
+                    span
+                    if (start, end) == (span.start, span.end)
+                    else Span(start, end, span.entity_type, span.score, span.detector)
+                )
+        for start, end in pieces:
+            _claim(claimed, start, end)
+    result.sort(key=lambda s: s.start)
+    return result
+
+
+def _unclaimed(start: int, end: int, claimed: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    pieces = []
+    cursor = start
+    for claimed_start, claimed_end in claimed:
+        if claimed_end <= cursor:
+            continue
+        if claimed_start >= end:
+            break
+        if claimed_start > cursor:
+            pieces.append((cursor, claimed_start))
+        cursor = max(cursor, claimed_end)
+        if cursor >= end:
+            break
+    if cursor < end:
+        pieces.append((cursor, end))
+    return pieces
+
+
+def _claim(claimed: list[tuple[int, int]], start: int, end: int) -> None:
+    index = 0
+    while index < len(claimed) and claimed[index][0] < start:
+        index += 1
+    claimed.insert(index, (start, end))

@@ -1,0 +1,241 @@
+"""The redaction policy: which detectors run and what replaces what they find.
+
+A policy is data (YAML or a dict), validated here. Example::
+
+    version: "2026-11-01"
+    default_action: tokenize
+    entities:
+      CREDIT_CARD: {action: mask, keep_last: 4}
+      US_SSN: redact
+      URL: preserve
+    fields:
+      - {path: "customer.ssn", action: tokenize, entity_type: US_SSN}   # always
+      - {path: "ticket_id", action: skip}                                # never
+    custom_detectors:
+      - {name: employee_id, entity_type: EMPLOYEE_ID, pattern: 'EMP-\\d{6}', score: 0.9}
+
+Field paths are dotted keys; ``*`` matches one key or array index, ``**`` any depth,
+``[*]``/``[]`` an array element, and a leading ``$.`` is allowed. The first rule that
+matches a field (or a container above it) decides; fields no rule names are scanned.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from streamer.redaction.actions import (
+    Action,
+    EncryptAction,
+    HashAction,
+    MaskAction,
+    PreserveAction,
+    RedactAction,
+    TokenizeAction,
+)
+from streamer.redaction.detector import PatternDetector
+from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.validators import VALIDATORS, get_validator
+
+ActionName = Literal["tokenize", "encrypt", "mask", "hash", "redact", "preserve"]
+_ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EntityRule(_Model):
+    """What happens to one entity type."""
+
+    action: ActionName = "tokenize"
+    keep_last: Annotated[int, Field(ge=0)] = 4
+    mask_char: Annotated[str, Field(min_length=1, max_length=1)] = "*"
+    label: str | None = None
+    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
+
+    def build(self) -> Action:
+        match self.action:
+            case "tokenize":
+                return TokenizeAction()
+            case "encrypt":
+                return EncryptAction()
+            case "mask":
+                return MaskAction(self.keep_last, self.mask_char)
+            case "hash":
+                return HashAction()
+            case "redact":
+                return RedactAction(self.label)
+            case "preserve":
+                return PreserveAction()
+
+
+class FieldRule(_Model):
+    """A JSON path and what to do with the fields it names.
+
+    ``scan`` detects as usual, ``skip`` leaves the field alone, and any action applies
+    to the whole value, as ``entity_type``, even when it looks harmless.
+    """
+
+    path: Annotated[str, Field(min_length=1)]
+    action: Literal["scan", "skip"] | ActionName = "scan"
+    entity_type: str = "SENSITIVE_FIELD"
+    keep_last: Annotated[int, Field(ge=0)] = 4
+    label: str | None = None
+
+    @field_validator("entity_type")
+    @classmethod
+    def _entity_name(cls, value: str) -> str:
+        if not _ENTITY_NAME.match(value):
+            raise ValueError("entity types are upper case letters, digits and _, like US_SSN")
+        return value
+
+    @cached_property
+    def segments(self) -> tuple[str, ...]:
+        return parse_path(self.path)
+
+    def forced_action(self) -> Action | None:
+        if self.action in ("scan", "skip"):
+            return None
+        return EntityRule(action=self.action, keep_last=self.keep_last, label=self.label).build()
+
+
+class CustomDetectorConfig(_Model):
+    """A pattern detector defined in configuration, without code."""
+
+    name: Annotated[str, Field(min_length=1)]
+    entity_type: str
+    pattern: Annotated[str, Field(min_length=1)]
+    validator: str | None = None
+    context: list[str] = Field(default_factory=list)
+    context_required: bool = False
+    score: Annotated[float, Field(ge=0, le=1)] = 0.8
+    ignore_case: bool = False
+
+    @field_validator("entity_type")
+    @classmethod
+    def _entity_name(cls, value: str) -> str:
+        return FieldRule._entity_name(value)
+
+    @field_validator("validator")
+    @classmethod
+    def _known_validator(cls, value: str | None) -> str | None:
+        if value is not None and value not in VALIDATORS:
+            raise ValueError(f"unknown validator {value!r}; valid: {', '.join(VALIDATORS)}")
+        return value
+
+    def build(self) -> PatternDetector:
+        class CustomPatternDetector(PatternDetector):
+            pass
+
+        return CustomPatternDetector(
+            name=self.name,
+            entity_type=self.entity_type,
+            pattern=self.pattern,
+            flags=re.IGNORECASE if self.ignore_case else 0,
+            validator=get_validator(self.validator) if self.validator else None,
+            context_words=tuple(self.context),
+            context_required=self.context_required,
+            score=self.score,
+        )
+
+
+class Policy(_Model):
+    """A versioned redaction policy. ``Policy()`` tokenizes everything it finds."""
+
+    version: str = "1"
+    default_action: ActionName = "tokenize"
+    entities: dict[str, EntityRule] = Field(default_factory=dict)
+    fields: list[FieldRule] = Field(default_factory=list)
+    detectors: list[str] | None = None
+    custom_detectors: list[CustomDetectorConfig] = Field(default_factory=list)
+    threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _shorthand_actions(cls, value: Any) -> Any:
+        """``US_SSN: redact`` is short for ``US_SSN: {action: redact}``."""
+        if isinstance(value, dict):
+            return {k: {"action": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
+
+    def rule_for(self, entity_type: str) -> EntityRule:
+        rule = self.entities.get(entity_type)
+        return rule if rule is not None else EntityRule(action=self.default_action)
+
+    def threshold_for(self, entity_type: str) -> float:
+        rule = self.entities.get(entity_type)
+        if rule is not None and rule.threshold is not None:
+            return rule.threshold
+        return self.threshold
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "policy") -> Policy:
+        """Validate ``data``; errors name ``source``, the path inside it and the reason."""
+        try:
+            return cls.model_validate(data if data is not None else {})
+        except ValidationError as exc:
+            raise PolicyError(f"{source}: {_describe(exc)}") from None
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Policy:
+        """Load a policy from a YAML (or JSON) file."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except OSError as exc:
+            raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            raise PolicyError(f"{path}: not valid YAML{line}") from None
+        if isinstance(data, dict) and "policy" in data and "version" not in data:
+            data = data["policy"]  # a topology file: take its policy section
+        return cls.from_dict(data, str(path))
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+_SEGMENT = re.compile(r"\[(\*|\d*)\]|\.?([^.\[\]]+)")
+
+
+def parse_path(path: str) -> tuple[str, ...]:
+    """``$.items[*].note`` -> ``("items", "*", "note")``; indices become strings."""
+    text = path.strip()
+    if text.startswith("$"):
+        text = text[1:].lstrip(".")
+    segments = []
+    position = 0
+    while position < len(text):
+        match = _SEGMENT.match(text, position)
+        if match is None or match.end() == position:
+            raise PolicyError(f"field path {path!r} is not valid; write it like customer.email")
+        index, key = match.group(1), match.group(2)
+        segments.append(key if key is not None else (index or "*"))
+        position = match.end()
+    if not segments:
+        raise PolicyError(f"field path {path!r} is empty")
+    return tuple(segments)
+
+
+def path_matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether a field at ``path`` is named by ``pattern`` (``*`` one, ``**`` any number)."""
+    if not pattern:
+        return not path
+    head = pattern[0]
+    if head == "**":
+        return any(path_matches(pattern[1:], path[i:]) for i in range(len(path) + 1))
+    if not path:
+        return False
+    return (head == "*" or head == path[0]) and path_matches(pattern[1:], path[1:])

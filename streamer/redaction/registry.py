@@ -1,0 +1,73 @@
+"""Detectors by name, like Presidio's recognizer registry.
+
+Policies and ``RedactionService(detectors=[...])`` select detectors by name. Every
+built-in registers in :mod:`streamer.redaction.detectors`; register your own with
+``DETECTORS.register("name", factory)``. A factory takes the settings and returns a
+ready detector; ``available`` says whether its dependencies are installed, and
+``default`` whether it runs when nobody named the detectors to use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from streamer.redaction.detector import Detector
+from streamer.redaction.exceptions import UnknownNameError
+from streamer.settings import StreamerSettings
+
+DetectorFactory = Callable[[StreamerSettings], Detector]
+
+
+def _always() -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorEntry:
+    """How to build one detector, and when it runs."""
+
+    name: str
+    factory: DetectorFactory
+    entities: tuple[str, ...]
+    default: bool = True
+    available: Callable[[], bool] = _always
+
+
+class DetectorRegistry:
+    """Detector factories by name, in registration order."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, DetectorEntry] = {}
+
+    def register(
+        self,
+        name: str,
+        factory: DetectorFactory,
+        *,
+        entities: tuple[str, ...] = (),
+        default: bool = True,
+        available: Callable[[], bool] = _always,
+    ) -> None:
+        """Add (or replace) the detector called ``name``."""
+        self._entries[name] = DetectorEntry(name, factory, entities, default, available)
+
+    def names(self) -> list[str]:
+        return list(self._entries)
+
+    def entry(self, name: str) -> DetectorEntry:
+        try:
+            return self._entries[name]
+        except KeyError:
+            raise UnknownNameError("detector", name, self.names()) from None
+
+    def default_names(self) -> list[str]:
+        """Detectors that run when none are named: the default ones that are installed."""
+        return [e.name for e in self._entries.values() if e.default and e.available()]
+
+    def create(self, name: str, settings: StreamerSettings) -> Detector:
+        """Build the detector called ``name``."""
+        return self.entry(name).factory(settings)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries

@@ -1,0 +1,117 @@
+"""Walking JSON events: which values get scanned, forced or skipped, and where they go.
+
+Every string at any depth is scanned by default; whole numbers of seven digits or more
+are scanned too (a phone number or account stored as a number). Field rules from the
+policy override that per JSON path. Keys are never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamer.redaction.policy import FieldRule, path_matches
+
+_MIN_SCANNED_INT = 1_000_000
+
+
+@dataclass(slots=True)
+class Leaf:
+    """A value inside an event: where it lives and which field rule, if any, applies."""
+
+    container: Any
+    key: Any
+    path: tuple[str, ...]
+    text: str
+    rule: FieldRule | None
+
+    @property
+    def original(self) -> Any:
+        """The value as it is in the event now (before ``replace``: the original)."""
+        return self.container[self.key]
+
+    @property
+    def context(self) -> str:
+        """The nearest key name, which detectors treat like words next to the value."""
+        for segment in reversed(self.path):
+            if not segment.isdigit():
+                return segment
+        return ""
+
+    @property
+    def dotted_path(self) -> str:
+        return ".".join(self.path)
+
+    def replace(self, value: str) -> None:
+        self.container[self.key] = value
+
+
+class FieldRules:
+    """A policy's field rules, compiled for matching many paths quickly."""
+
+    def __init__(self, rules: Sequence[FieldRule]) -> None:
+        self.rules = list(rules)
+        self._literal = all("*" not in rule.segments and "**" not in rule.segments for rule in rules)
+        self._by_path: dict[tuple[str, ...], FieldRule] = {}
+        for rule in reversed(self.rules):  # the first rule for a path wins
+            self._by_path[rule.segments] = rule
+
+    def __bool__(self) -> bool:
+        return bool(self.rules)
+
+    def match(self, path: tuple[str, ...]) -> FieldRule | None:
+        if self._literal:
+            return self._by_path.get(path)
+        for rule in self.rules:
+            if path_matches(rule.segments, path):
+                return rule
+        return None
+
+
+def copy_json(value: Any) -> Any:
+    """A copy of the dicts and lists in ``value``; other values are shared."""
+    if isinstance(value, dict):
+        return {k: copy_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_json(v) for v in value]
+    return value
+
+
+def collect_leaves(event: Any, rules: FieldRules) -> list[Leaf]:
+    """The values of ``event`` to redact, in document order. ``event`` is changed in place
+    when leaves are replaced, so pass a copy if the caller's object must stay intact."""
+    leaves: list[Leaf] = []
+    holder = [event]
+    _walk(holder, 0, event, (), None, rules, leaves)
+    return leaves
+
+
+def _walk(
+    container: Any,
+    key: Any,
+    value: Any,
+    path: tuple[str, ...],
+    inherited: FieldRule | None,
+    rules: FieldRules,
+    leaves: list[Leaf],
+) -> None:
+    rule = inherited
+    if rule is None and rules and path:
+        rule = rules.match(path)
+    if rule is not None and rule.action == "skip":
+        return
+    if isinstance(value, str):
+        if value:
+            leaves.append(Leaf(container, key, path, value, rule))
+    elif isinstance(value, dict):
+        for child_key, child in value.items():
+            _walk(value, child_key, child, (*path, child_key), rule, rules, leaves)
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            _walk(value, index, child, (*path, str(index)), rule, rules, leaves)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if abs(value) >= _MIN_SCANNED_INT or (rule is not None and rule.action != "scan"):
+            leaves.append(Leaf(container, key, path, str(value), rule))
+    elif isinstance(value, float) and rule is not None and rule.action != "scan":
+        leaves.append(Leaf(container, key, path, repr(value), rule))
