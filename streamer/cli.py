@@ -87,8 +87,9 @@ def _read_batches(handle: BinaryIO, batch_size: int) -> Iterator[list[bytes]]:
 def redact(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="JSON-lines files to redact; none or '-' reads standard input.",
-                       show_default=False),
+        typer.Argument(
+            help="JSON-lines files to redact; none or '-' reads standard input.", show_default=False
+        ),
     ] = None,
     text: Annotated[
         bool, typer.Option("--text", help="Treat each line as plain text instead of JSON.")
@@ -173,7 +174,9 @@ def _open_sources(
 
 @app.command()
 def demo(
-    events: Annotated[int, typer.Option("--events", min=1, help="Sample events to generate.")] = 2000,
+    events: Annotated[
+        int, typer.Option("--events", min=1, help="Sample events to generate.")
+    ] = 2000,
     pairs: Annotated[int, typer.Option("--show", min=0, help="Before/after pairs to print.")] = 3,
     policy: PolicyOption = None,
     key_file: KeyFileOption = None,
@@ -191,7 +194,9 @@ def demo(
         elapsed = time.perf_counter() - started
     for raw, outcome in list(zip(payloads, outcomes, strict=True))[:pairs]:
         stdout.print("[bold]before[/bold]", raw.decode(), markup=True, highlight=False)
-        stdout.print("[bold]after [/bold]", (outcome.value or b"").decode(), markup=True, highlight=False)
+        stdout.print(
+            "[bold]after [/bold]", (outcome.value or b"").decode(), markup=True, highlight=False
+        )
         stdout.print()
     entities: Counter[str] = Counter()
     for outcome in outcomes:
@@ -202,7 +207,9 @@ def demo(
     for entity, count in entities.most_common():
         table.add_row(entity, str(count))
     stdout.print(table)
-    stdout.print(f"{len(payloads)} events in {elapsed:.2f}s: {len(payloads) / elapsed:,.0f} events/s")
+    stdout.print(
+        f"{len(payloads)} events in {elapsed:.2f}s: {len(payloads) / elapsed:,.0f} events/s"
+    )
 
 
 def main() -> None:
@@ -210,7 +217,9 @@ def main() -> None:
     try:
         app()
     except StreamerError as exc:
-        stderr.print(f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        stderr.print(
+            f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True
+        )
         raise SystemExit(exc.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

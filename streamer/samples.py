@@ -47,8 +47,9 @@ def support_tickets(count: int, *, seed: int = 7, customers: int = 500) -> Itera
             "id": f"C{100000 + i}",
             "name": faker.name(),
             "email": faker.email(),
-            "phone": rng.choice(["({a}) 555-01{n:02d}", "+1 {a}-555-01{n:02d}", "{a}.555.01{n:02d}"])
-            .format(a=rng.choice(_AREA_CODES), n=rng.randint(0, 99)),
+            "phone": rng.choice(
+                ["({a}) 555-01{n:02d}", "+1 {a}-555-01{n:02d}", "{a}.555.01{n:02d}"]
+            ).format(a=rng.choice(_AREA_CODES), n=rng.randint(0, 99)),
         }
         for i in range(max(1, customers))
     ]
@@ -60,7 +61,9 @@ def support_tickets(count: int, *, seed: int = 7, customers: int = 500) -> Itera
             "phone": person["phone"],
             "email": person["email"],
             "order": f"#{rng.randint(100000, 999999)}",
-            "card": faker.credit_card_number(card_type=rng.choice(["visa16", "mastercard", "amex"])),
+            "card": faker.credit_card_number(
+                card_type=rng.choice(["visa16", "mastercard", "amex"])
+            ),
             "address": faker.address().replace("\n", ", "),
             "ssn": faker.ssn(),
             "iban": faker.iban(),

@@ -10,7 +10,9 @@ from streamer.settings import StreamerSettings
 
 
 @pytest.fixture(autouse=True)
-def _isolated_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _isolated_data_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Keep key files and local state out of the user's home directory."""
     data_dir = tmp_path_factory.mktemp("streamer-data")
     monkeypatch.setenv("STREAMER_DATA_DIR", str(data_dir))

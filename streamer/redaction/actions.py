@@ -50,7 +50,9 @@ class EncryptAction(Action):
     reversible = True
 
     def apply(self, value: str, entity_type: str, keyring: Keyring, scope: str) -> str:
-        blob = keyring.encrypt(encode_value(value), scope=scope, associated_data=entity_type.encode())
+        blob = keyring.encrypt(
+            encode_value(value), scope=scope, associated_data=entity_type.encode()
+        )
         return f"[{entity_type}:enc:{base64.urlsafe_b64encode(blob).rstrip(b'=').decode()}]"
 
 

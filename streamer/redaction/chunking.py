@@ -8,7 +8,9 @@ Chunks end at whitespace where possible, so words are not cut.
 from __future__ import annotations
 
 
-def chunk_bounds(length: int, size: int, overlap: int, text: str | None = None) -> list[tuple[int, int]]:
+def chunk_bounds(
+    length: int, size: int, overlap: int, text: str | None = None
+) -> list[tuple[int, int]]:
     """``(start, end)`` of each chunk of a text of ``length`` characters."""
     if length <= size:
         return [(0, length)]

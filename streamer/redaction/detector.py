@@ -76,7 +76,9 @@ def word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     alternatives = sorted({w.strip().lower() for w in words if w.strip()}, key=len, reverse=True)
     if not alternatives:
         return None
-    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![a-z0-9])")
+    return re.compile(
+        r"(?<![a-z0-9])(?:" + "|".join(map(re.escape, alternatives)) + r")(?![a-z0-9])"
+    )
 
 
 class PatternDetector(Detector):
@@ -126,7 +128,9 @@ class PatternDetector(Detector):
         try:
             self._regex = re.compile(self.pattern, self.flags)
         except re.error as exc:
-            raise PolicyError(f"detector {self.name!r}: invalid regular expression: {exc}") from None
+            raise PolicyError(
+                f"detector {self.name!r}: invalid regular expression: {exc}"
+            ) from None
         self._context = word_pattern(self.context_words)
         self._negative = word_pattern(self.negative_context)
 

@@ -152,7 +152,9 @@ class RedactionEngine:
 
     # --- detection ---------------------------------------------------------------------
 
-    def analyze(self, texts: Sequence[str], contexts: Sequence[str] | None = None) -> list[list[Span]]:
+    def analyze(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[list[Span]]:
         """Final spans for each text: detected, filtered by threshold and hard negatives,
         and merged by :func:`~streamer.redaction.merge.resolve_overlaps`."""
         contexts = contexts if contexts is not None else [""] * len(texts)
@@ -205,7 +207,9 @@ class RedactionEngine:
             for index, spans in zip(selected, found, strict=True):
                 if spans:
                     offset = offsets[index]
-                    raw[owners[index]].extend(span.shifted(offset) if offset else span for span in spans)
+                    raw[owners[index]].extend(
+                        span.shifted(offset) if offset else span for span in spans
+                    )
         return [self._finalize(text, spans) for text, spans in zip(texts, raw, strict=True)]
 
     def _threshold(self, entity_type: str) -> float:
@@ -223,7 +227,9 @@ class RedactionEngine:
         negatives = find_hard_negatives(text)
         if negatives:
             spans = [
-                s for s in spans if not any(s.start < end and start < s.end for start, end in negatives)
+                s
+                for s in spans
+                if not any(s.start < end and start < s.end for start, end in negatives)
             ]
         return resolve_overlaps(spans, text) if len(spans) > 1 else spans
 
@@ -300,26 +306,51 @@ class RedactionEngine:
 
     def redact_events(self, events: Sequence[Any], scope: str = DEFAULT_SCOPE) -> list[EventResult]:
         """Redact JSON-like events (dicts, lists, strings); the inputs are not changed."""
-        copies = [copy_json(event) for event in events]
-        holders = [[copy] for copy in copies]
+        holders = [[copy_json(event)] for event in events]
         token_lists = self._redact_in_place(holders, [scope] * len(events))
         return [
-            EventResult(holder[0], tokens) for holder, tokens in zip(holders, token_lists, strict=True)
+            EventResult(holder[0], tokens)
+            for holder, tokens in zip(holders, token_lists, strict=True)
         ]
 
-    def _redact_in_place(self, holders: list[list[Any]], scopes: Sequence[str]) -> list[list[Token]]:
-        """Redact ``holder[0]`` of each holder in place; tokens per holder."""
-        leaf_lists = [collect_leaves(holder[0], self.field_rules) for holder in holders]
-        for holder, leaves in zip(holders, leaf_lists, strict=True):
-            for leaf in leaves:
-                if leaf.path == ():  # a top-level string: write it back into the holder
-                    leaf.container, leaf.key = holder, 0
-        scanned = [leaf for leaves in leaf_lists for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
-        spans_by_leaf = dict(
-            zip(map(id, scanned), self.analyze([l.text for l in scanned], [l.context for l in scanned]), strict=True)
-        )
+    def scanned_leaves(self, holder: list[Any]) -> tuple[list[Leaf], list[Leaf]]:
+        """All leaves of ``holder[0]`` and the ones detectors scan, in document order."""
+        leaves = collect_leaves(holder[0], self.field_rules)
+        for leaf in leaves:
+            if leaf.path == ():  # a top-level string: write it back into the holder
+                leaf.container, leaf.key = holder, 0
+        return leaves, [leaf for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
+
+    def _redact_in_place(
+        self,
+        holders: list[list[Any]],
+        scopes: Sequence[str],
+        extra_spans: Sequence[Sequence[list[Span]] | None] | None = None,
+    ) -> list[list[Token]]:
+        """Redact ``holder[0]`` of each holder in place; tokens per holder.
+
+        ``extra_spans`` holds, per holder and per scanned leaf, spans found elsewhere
+        (cloud detectors); they are merged with the local ones by the same rule.
+        """
+        walked = [self.scanned_leaves(holder) for holder in holders]
+        scanned = [leaf for _, leaves in walked for leaf in leaves]
+        found = self.analyze([leaf.text for leaf in scanned], [leaf.context for leaf in scanned])
+        spans_by_leaf = dict(zip(map(id, scanned), found, strict=True))
+        if extra_spans is not None:
+            for (_, leaves), extra in zip(walked, extra_spans, strict=True):
+                if extra is None:
+                    continue
+                if len(extra) != len(leaves):
+                    raise DetectorError(
+                        f"external detector returned spans for {len(extra)} texts, expected "
+                        f"{len(leaves)}"
+                    )
+                for leaf, spans in zip(leaves, extra, strict=True):
+                    if spans:
+                        local = spans_by_leaf[id(leaf)]
+                        spans_by_leaf[id(leaf)] = self._finalize(leaf.text, [*local, *spans])
         token_lists = []
-        for leaves, scope in zip(leaf_lists, scopes, strict=True):
+        for (leaves, _), scope in zip(walked, scopes, strict=True):
             tokens: list[Token] = []
             for leaf in leaves:
                 tokens.extend(self._redact_leaf(leaf, spans_by_leaf.get(id(leaf)), scope))
@@ -350,38 +381,69 @@ class RedactionEngine:
             leaf.replace(redacted)
         return tokens
 
+    def extract_texts(
+        self, payloads: Sequence[bytes], event_format: EventFormat = "json"
+    ) -> list[list[tuple[str, str]] | None]:
+        """The ``(text, context)`` pairs detectors would scan in each payload, in the order
+        ``redact_payloads(extra_spans=...)`` expects; ``None`` for a payload that fails."""
+        result: list[list[tuple[str, str]] | None] = []
+        for payload in payloads:
+            try:
+                self._check_size(len(payload))
+                holder = [_decode(payload, event_format)]
+            except RedactionError:
+                result.append(None)
+                continue
+            result.append([(leaf.text, leaf.context) for leaf in self.scanned_leaves(holder)[1]])
+        return result
+
     def redact_payloads(
         self,
         payloads: Sequence[bytes],
         event_format: EventFormat = "json",
         scopes: Sequence[str] | None = None,
+        *,
+        scope_field: str | None = None,
+        extra_spans: Sequence[Sequence[list[Span]] | None] | None = None,
     ) -> list[PayloadOutcome]:
         """Redact raw record values; a bad one becomes a failure, never an exception.
 
         This is the unit of work of the stream's worker pool: bytes in, clean bytes and
-        tokens out, failures as data (for the dead-letter topic).
+        tokens out, failures as data (for the dead-letter topic). ``scope_field`` names
+        a JSON field (dotted path) whose string value is the key scope, overriding
+        ``scopes``; ``extra_spans`` adds spans found elsewhere (see ``extract_texts``).
         """
         scopes = scopes if scopes is not None else [DEFAULT_SCOPE] * len(payloads)
         try:
-            return self._redact_payloads(payloads, event_format, scopes)
+            return self._redact_payloads(payloads, event_format, scopes, scope_field, extra_spans)
         except RedactionError:
             if len(payloads) == 1:
                 raise
         # One payload broke a detector: redo them one by one so only that one fails.
         outcomes = []
-        for payload, scope in zip(payloads, scopes, strict=True):
+        for index, payload in enumerate(payloads):
+            extra = [extra_spans[index]] if extra_spans is not None else None
             try:
-                outcomes.extend(self._redact_payloads([payload], event_format, [scope]))
+                outcomes.extend(
+                    self._redact_payloads(
+                        [payload], event_format, [scopes[index]], scope_field, extra
+                    )
+                )
             except RedactionError as exc:
                 outcomes.append(PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc))))
         return outcomes
 
     def _redact_payloads(
-        self, payloads: Sequence[bytes], event_format: EventFormat, scopes: Sequence[str]
+        self,
+        payloads: Sequence[bytes],
+        event_format: EventFormat,
+        scopes: Sequence[str],
+        scope_field: str | None,
+        extra_spans: Sequence[Sequence[list[Span]] | None] | None,
     ) -> list[PayloadOutcome]:
         outcomes: list[PayloadOutcome | None] = [None] * len(payloads)
         holders: list[list[Any]] = []
-        holder_index: list[int] = []
+        decoded: list[int] = []
         holder_scopes: list[str] = []
         for index, payload in enumerate(payloads):
             try:
@@ -390,10 +452,12 @@ class RedactionEngine:
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
                 continue
-            holder_index.append(index)
-            holder_scopes.append(scopes[index])
-        token_lists = self._redact_in_place(holders, holder_scopes)
-        for index, holder, tokens in zip(holder_index, holders, token_lists, strict=True):
+            decoded.append(index)
+            scope = _field_value(holders[-1][0], scope_field) if scope_field else None
+            holder_scopes.append(scope or scopes[index])
+        extra = [extra_spans[i] for i in decoded] if extra_spans is not None else None
+        token_lists = self._redact_in_place(holders, holder_scopes, extra)
+        for index, holder, tokens in zip(decoded, holders, token_lists, strict=True):
             try:
                 value = _encode(holder[0], event_format)
             except RedactionError as exc:
@@ -427,6 +491,16 @@ class RedactionEngine:
             return token_id if original is None else original
 
         return _REPLACEMENT.sub(restore, text)
+
+
+def _field_value(event: Any, dotted_path: str) -> str | None:
+    """The string at ``dotted_path`` in ``event``, or ``None``."""
+    value = event
+    for key in dotted_path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value else None
 
 
 def _decode(payload: bytes, event_format: EventFormat) -> Any:

@@ -138,8 +138,7 @@ class LocalKeyring:
             return AESGCM(self._key("encrypt", scope)).decrypt(nonce, ciphertext, associated_data)
         except InvalidTag:
             raise UnmaskError(
-                "ciphertext failed authentication: it was altered, or belongs to another "
-                "key scope"
+                "ciphertext failed authentication: it was altered, or belongs to another key scope"
             ) from None
 
 
@@ -195,5 +194,7 @@ def load_or_create_key_file(path: Path) -> LocalKeyring:
 def keyring_from_settings(settings: StreamerSettings) -> LocalKeyring:
     """The keyring the settings name: ``token_key`` when set, else the local key file."""
     if settings.token_key is not None:
-        return LocalKeyring(_decode_root(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY"))
+        return LocalKeyring(
+            _decode_root(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY")
+        )
     return load_or_create_key_file(settings.resolved_key_file())

@@ -198,7 +198,9 @@ class RedactionService:
         """Redact one text."""
         return self.batch_redact([text], scope=scope)[0]
 
-    def batch_redact(self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE) -> list[RedactionResult]:
+    def batch_redact(
+        self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE
+    ) -> list[RedactionResult]:
         """Redact many texts; results in input order."""
         return self._collect(self._submit("redact_texts", list(texts), scope=scope))
 
@@ -216,7 +218,9 @@ class RedactionService:
         """Redact a JSON event (dict, list or string); the input is not changed."""
         return self.batch_redact_events([event], scope=scope)[0]
 
-    def batch_redact_events(self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE) -> list[EventResult]:
+    def batch_redact_events(
+        self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE
+    ) -> list[EventResult]:
         return self._collect(self._submit("redact_events", list(events), scope=scope))
 
     async def redact_event_async(self, event: Any, *, scope: str = DEFAULT_SCOPE) -> EventResult:
@@ -234,35 +238,52 @@ class RedactionService:
         payloads: Sequence[bytes],
         event_format: EventFormat = "json",
         scopes: Sequence[str] | None = None,
+        **options: Any,
     ) -> list[PayloadOutcome]:
-        """Redact raw record values; failures come back as data, never raised."""
-        return self._collect(self._submit_payloads(payloads, event_format, scopes))
+        """Redact raw record values; failures come back as data, never raised.
+
+        ``options`` are those of :meth:`RedactionEngine.redact_payloads`
+        (``scope_field``, ``extra_spans``).
+        """
+        return self._collect(self._submit_payloads(payloads, event_format, scopes, options))
 
     async def redact_payloads_async(
         self,
         payloads: Sequence[bytes],
         event_format: EventFormat = "json",
         scopes: Sequence[str] | None = None,
+        **options: Any,
     ) -> list[PayloadOutcome]:
-        return await self._collect_async(self._submit_payloads(payloads, event_format, scopes))
+        return await self._collect_async(
+            self._submit_payloads(payloads, event_format, scopes, options)
+        )
 
     def _submit_payloads(
-        self, payloads: Sequence[bytes], event_format: EventFormat, scopes: Sequence[str] | None
+        self,
+        payloads: Sequence[bytes],
+        event_format: EventFormat,
+        scopes: Sequence[str] | None,
+        options: dict[str, Any],
     ) -> list[Future[Any]]:
-        if scopes is None:
-            return self._submit("redact_payloads", list(payloads), event_format=event_format)
-        # Scopes travel with their payloads, so split both the same way.
+        # Scopes and extra spans travel with their payloads, so split them the same way.
         executor = self._executor()
         size = self.batch_size
-        return [
-            executor.submit(
-                _run_in_worker,
-                "redact_payloads",
-                list(payloads[i : i + size]),
-                {"event_format": event_format, "scopes": list(scopes[i : i + size])},
+        if self.parallel and len(payloads) > size:
+            size = max(1, min(size, -(-len(payloads) // self.max_workers)))
+        extra = options.pop("extra_spans", None)
+        futures = []
+        for i in range(0, len(payloads), size):
+            kwargs = {"event_format": event_format, **options}
+            if scopes is not None:
+                kwargs["scopes"] = list(scopes[i : i + size])
+            if extra is not None:
+                kwargs["extra_spans"] = list(extra[i : i + size])
+            futures.append(
+                executor.submit(
+                    _run_in_worker, "redact_payloads", list(payloads[i : i + size]), kwargs
+                )
             )
-            for i in range(0, len(payloads), size)
-        ]
+        return futures
 
     # --- unmask ------------------------------------------------------------------------
 
@@ -316,7 +337,10 @@ class RedactionService:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()
 
@@ -324,6 +348,9 @@ class RedactionService:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()

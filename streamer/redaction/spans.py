@@ -25,7 +25,9 @@ class Span:
 
     def shifted(self, offset: int) -> Span:
         """The same span ``offset`` characters later (mapping chunk offsets back)."""
-        return Span(self.start + offset, self.end + offset, self.entity_type, self.score, self.detector)
+        return Span(
+            self.start + offset, self.end + offset, self.entity_type, self.score, self.detector
+        )
 
     def overlaps(self, other: Span) -> bool:
         return self.start < other.end and other.start < self.end

@@ -52,7 +52,9 @@ class FieldRules:
 
     def __init__(self, rules: Sequence[FieldRule]) -> None:
         self.rules = list(rules)
-        self._literal = all("*" not in rule.segments and "**" not in rule.segments for rule in rules)
+        self._literal = all(
+            "*" not in rule.segments and "**" not in rule.segments for rule in rules
+        )
         self._by_path: dict[tuple[str, ...], FieldRule] = {}
         for rule in reversed(self.rules):  # the first rule for a path wins
             self._by_path[rule.segments] = rule

@@ -55,7 +55,9 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
 )
 
 for _cls in _PATTERN_DETECTORS:
-    DETECTORS.register(str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),))
+    DETECTORS.register(
+        str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),)
+    )
 DETECTORS.register(
     "phone",
     lambda settings: PhoneDetector(regions=settings.default_regions),

@@ -20,9 +20,7 @@ class UsSsnDetector(PatternDetector):
 
     name = "us_ssn"
     entity_type = "US_SSN"
-    pattern = (
-        r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)"
-    )
+    pattern = r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)"
     context_words = ("ssn", "ssns", "social", "security", "ss#", "ss", "tin", "taxpayer", "itin")
     negative_context = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
     needs_digit = True

@@ -1,0 +1,113 @@
+"""Token mappings: the records of the token topic (token -> encrypted original).
+
+Key: the token id (UTF-8). Value: JSON with the entity type, the key scope, the original
+encrypted with the scope's key (AES-GCM, bound to the token id as associated data), the
+key id, the policy version and where the token was first seen. Never plaintext.
+The value's shape is ``schemas/token_mapping.schema.json``.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from streamer.redaction.exceptions import UnmaskError
+from streamer.redaction.keys import Keyring, unpack_blob
+from streamer.redaction.tokens import decode_value, encode_value
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCoordinates:
+    """Where a record came from: topic, partition, offset."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class TokenMapping:
+    """One token and its encrypted original, as published on the token topic."""
+
+    token: str
+    entity_type: str
+    scope: str
+    ciphertext: bytes
+    key_id: str
+    policy_version: str
+    source: SourceCoordinates | None = None
+    first_seen_ms: int | None = None
+
+    @classmethod
+    def seal(
+        cls,
+        token: str,
+        entity_type: str,
+        original: str,
+        *,
+        scope: str,
+        keyring: Keyring,
+        policy_version: str,
+        source: SourceCoordinates | None = None,
+        first_seen_ms: int | None = None,
+    ) -> TokenMapping:
+        """Encrypt ``original`` for the token topic; deterministic for the same inputs."""
+        blob = keyring.encrypt(encode_value(original), scope=scope, associated_data=token.encode())
+        key_id, _, _ = unpack_blob(blob)
+        return cls(token, entity_type, scope, blob, key_id, policy_version, source, first_seen_ms)
+
+    def open(self, keyring: Keyring) -> str:
+        """The original value; raises :class:`UnmaskError` on a wrong key or tampering."""
+        return decode_value(
+            keyring.decrypt(self.ciphertext, scope=self.scope, associated_data=self.token.encode())
+        )
+
+    def key(self) -> bytes:
+        return self.token.encode()
+
+    def to_json(self) -> bytes:
+        document: dict[str, Any] = {
+            "schema_version": SCHEMA_VERSION,
+            "token": self.token,
+            "entity_type": self.entity_type,
+            "scope": self.scope,
+            "ciphertext": base64.b64encode(self.ciphertext).decode(),
+            "key_id": self.key_id,
+            "policy_version": self.policy_version,
+        }
+        if self.source is not None:
+            document["source"] = {
+                "topic": self.source.topic,
+                "partition": self.source.partition,
+                "offset": self.source.offset,
+            }
+        if self.first_seen_ms is not None:
+            document["first_seen_ms"] = self.first_seen_ms
+        return orjson.dumps(document)
+
+    @classmethod
+    def from_json(cls, value: bytes) -> TokenMapping:
+        try:
+            document = orjson.loads(value)
+            source = document.get("source")
+            return cls(
+                token=document["token"],
+                entity_type=document["entity_type"],
+                scope=document["scope"],
+                ciphertext=base64.b64decode(document["ciphertext"], validate=True),
+                key_id=document["key_id"],
+                policy_version=document["policy_version"],
+                source=SourceCoordinates(source["topic"], source["partition"], source["offset"])
+                if source
+                else None,
+                first_seen_ms=document.get("first_seen_ms"),
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            raise UnmaskError(
+                "token mapping record is malformed; is this the token topic?"
+            ) from None
