@@ -1,0 +1,44 @@
+"""The Kafka runtime: raw topics in; clean, token and dead-letter topics out.
+
+Reading guide:
+
+- ``topology``: what a pipeline reads and writes, validated against
+  ``schemas/topology.schema.json``; ``connection``: how clients reach Kafka.
+- ``runtime``: the consume -> redact -> publish -> commit loop and its lanes.
+- ``pool`` / ``processor``: the worker processes and the work they do on a batch.
+- ``backpressure``: the one rule bounding in-flight work (pause, resume).
+- ``checkpoint``: the one commit protocol (offsets only after acknowledgement).
+- ``sinks`` / ``headers`` / ``dead_letter``: what is published, where, and how.
+- ``admin``: topic creation; ``stats``: counters for metrics; ``tools``: produce, tail.
+"""
+
+from streamer.stream.backpressure import Backpressure
+from streamer.stream.checkpoint import CommitCheckpoint
+from streamer.stream.dead_letter import DeadLetter
+from streamer.stream.exceptions import (
+    CheckpointError,
+    ExactlyOnceUnsupportedError,
+    KafkaUnavailableError,
+    ProduceError,
+    StreamError,
+    TopologyError,
+)
+from streamer.stream.runtime import StreamRuntime, run_pipeline
+from streamer.stream.stats import StreamStats
+from streamer.stream.topology import Topology
+
+__all__ = [
+    "Backpressure",
+    "CheckpointError",
+    "CommitCheckpoint",
+    "DeadLetter",
+    "ExactlyOnceUnsupportedError",
+    "KafkaUnavailableError",
+    "ProduceError",
+    "StreamError",
+    "StreamRuntime",
+    "StreamStats",
+    "Topology",
+    "TopologyError",
+    "run_pipeline",
+]

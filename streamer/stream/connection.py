@@ -1,0 +1,72 @@
+"""How to reach Kafka: bootstrap servers and security (SASL, TLS) for every client.
+
+Settings pass straight through to aiokafka; this is the one place that maps them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka.helpers import create_ssl_context
+
+from streamer.errors import ConfigurationError
+from streamer.settings import StreamerSettings
+from streamer.stream.exceptions import KafkaUnavailableError
+
+
+def bootstrap_servers(settings: StreamerSettings) -> str:
+    """The bootstrap servers to use; a clear error when none are set."""
+    if not settings.bootstrap_servers:
+        raise ConfigurationError(
+            "no Kafka bootstrap servers; pass --bootstrap-servers HOST:PORT or set "
+            "STREAMER_BOOTSTRAP_SERVERS (streamer broker starts a local one)"
+        )
+    return settings.bootstrap_servers
+
+
+def client_options(settings: StreamerSettings) -> dict[str, Any]:
+    """Keyword arguments shared by every aiokafka client: servers, client id, security."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers(settings),
+        "client_id": settings.client_id,
+        "security_protocol": settings.security_protocol,
+    }
+    protocol = settings.security_protocol
+    if protocol.startswith("SASL"):
+        if settings.sasl_username is None or settings.sasl_password is None:
+            raise ConfigurationError(
+                f"security protocol {protocol} needs --sasl-username and --sasl-password "
+                "(STREAMER_SASL_USERNAME, STREAMER_SASL_PASSWORD)"
+            )
+        options["sasl_mechanism"] = settings.sasl_mechanism or "PLAIN"
+        options["sasl_plain_username"] = settings.sasl_username
+        options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    if protocol in ("SSL", "SASL_SSL"):
+        try:
+            options["ssl_context"] = create_ssl_context(
+                cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+                certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+                keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+                password=settings.ssl_key_password.get_secret_value()
+                if settings.ssl_key_password
+                else None,
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                f"cannot load the TLS files (--ssl-cafile, --ssl-certfile, --ssl-keyfile): "
+                f"{getattr(exc, 'strerror', None) or exc}"
+            ) from None
+    elif settings.ssl_cafile or settings.ssl_certfile or settings.ssl_keyfile:
+        raise ConfigurationError(
+            "TLS files were given but the security protocol is "
+            f"{protocol}; set --security-protocol SSL or SASL_SSL"
+        )
+    return options
+
+
+def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavailableError:
+    """The error for a cluster that cannot be reached, naming where we looked."""
+    return KafkaUnavailableError(
+        f"cannot reach Kafka at {settings.bootstrap_servers} ({type(exc).__name__}); check "
+        "--bootstrap-servers, that the brokers run, and the security settings"
+    )

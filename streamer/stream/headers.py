@@ -1,0 +1,75 @@
+"""Provenance headers on every clean and dead-letter record.
+
+=========================  ==============================================  ============
+header                     value (UTF-8)                                   on
+=========================  ==============================================  ============
+``pii.policy.version``     version of the policy that redacted the record  clean, dlq
+``pii.source.topic``       raw topic the record came from                  clean, dlq
+``pii.source.partition``   its partition, decimal                          clean, dlq
+``pii.source.offset``      its offset, decimal                             clean, dlq
+``pii.detectors``          detectors that scanned it, comma-separated      clean, dlq
+``pii.dlq.reason``         why it could not be processed (a stable code)   dlq
+=========================  ==============================================  ============
+
+Their shape is ``schemas/clean_event_headers.schema.json``. Input headers are dropped
+unless the topology lists them in ``pass_headers``: they may hold personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+POLICY_VERSION = "pii.policy.version"
+SOURCE_TOPIC = "pii.source.topic"
+SOURCE_PARTITION = "pii.source.partition"
+SOURCE_OFFSET = "pii.source.offset"
+DETECTORS = "pii.detectors"
+DLQ_REASON = "pii.dlq.reason"
+
+Header = tuple[str, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenanceHeaders:
+    """The headers shared by every record of one input partition, built once, so that
+    only the offset header is made per record."""
+
+    fixed: tuple[Header, ...]
+
+    @classmethod
+    def for_partition(
+        cls, policy_version: str, topic: str, partition: int, detectors: Sequence[str]
+    ) -> ProvenanceHeaders:
+        return cls(
+            (
+                (POLICY_VERSION, policy_version.encode()),
+                (SOURCE_TOPIC, topic.encode()),
+                (SOURCE_PARTITION, str(partition).encode()),
+                (DETECTORS, ",".join(detectors).encode()),
+            )
+        )
+
+    def clean(self, offset: int) -> list[Header]:
+        return [*self.fixed, (SOURCE_OFFSET, b"%d" % offset)]
+
+    def dead_letter(self, offset: int, reason: str) -> list[Header]:
+        return [*self.fixed, (SOURCE_OFFSET, b"%d" % offset), (DLQ_REASON, reason.encode())]
+
+
+def decode_headers(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[str, str]:
+    """Headers as text (a later header with the same name wins); undecodable bytes are
+    shown as escapes."""
+    decoded: dict[str, str] = {}
+    for name, value in headers or ():
+        decoded[name] = "" if value is None else value.decode("utf-8", "backslashreplace")
+    return decoded
+
+
+def header_value(headers: Iterable[tuple[str, bytes | None]] | None, name: str) -> bytes | None:
+    """The value of the last header called ``name``, or ``None``."""
+    found = None
+    for key, value in headers or ():
+        if key == name:
+            found = value
+    return found

@@ -1,0 +1,181 @@
+"""The worker process pool: whole batches of raw bytes in, ready-to-publish records out.
+
+Each worker builds its :class:`~streamer.stream.processor.BatchProcessor` (engine,
+detectors, models, keyring) once, in the pool's initializer. A batch travels as one task
+(lists of bytes and ints pickle cheaply), never one task per record. A worker that dies
+(a crash in a detector, the OOM killer) breaks the pool: it is rebuilt, and the batch is
+retried in halves until the one record that kills a worker is found and dead-lettered,
+so it cannot block its partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from streamer.errors import StreamerError
+from streamer.redaction.result import PayloadFailure
+from streamer.stream.exceptions import StreamError
+from streamer.stream.processor import (
+    BatchProcessor,
+    BatchResult,
+    DeadLetterSealer,
+    ExtraSpans,
+    ProcessorSpec,
+    RecordBatch,
+)
+
+log = logging.getLogger(__name__)
+
+WORKER_CRASHED = PayloadFailure(
+    "worker_crashed",
+    "a redaction worker process died on this record twice; it was set aside so its "
+    "partition goes on",
+)
+
+_processor: BatchProcessor | None = None
+_startup_error: BaseException | None = None
+
+
+def _init_worker(spec: ProcessorSpec) -> None:
+    global _processor, _startup_error
+    try:
+        _processor = spec.build()
+    except Exception as exc:  # reported to the parent by the first task, see _run
+        _startup_error = exc
+
+
+def _ready() -> tuple[str, ...]:
+    """Wait a moment so each warm-up task lands on its own worker; the detector names."""
+    if _startup_error is not None:
+        raise _startup_error
+    assert _processor is not None, "worker was not initialised"
+    time.sleep(0.05)
+    return _processor.engine.detector_names
+
+
+def _run(batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+    if _startup_error is not None:
+        raise _startup_error
+    assert _processor is not None, "worker was not initialised"
+    return _processor.process(batch, extra_spans)
+
+
+class RedactionPool:
+    """Runs :meth:`BatchProcessor.process` on ``workers`` processes.
+
+    ``workers=0`` processes batches in the calling process instead (for tests and tiny
+    deployments); the API is the same.
+    """
+
+    def __init__(self, spec: ProcessorSpec, workers: int) -> None:
+        self.spec = spec
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        self._inline: BatchProcessor | None = None
+        self._generation = 0
+        self._sealer = DeadLetterSealer(spec)
+        self._isolating = asyncio.Lock()
+        #: The detectors each worker runs, known once started (for provenance headers).
+        self.detector_names: tuple[str, ...] = ()
+        #: Worker restarts after a crash (for metrics).
+        self.restarts = 0
+
+    async def start(self) -> None:
+        """Start the workers and wait until each has built its engine; a configuration
+        error (bad policy, missing model) surfaces here, with its own message."""
+        if self.workers == 0:
+            self._inline = self.spec.build()
+            self.detector_names = self._inline.engine.detector_names
+            return
+        self._executor = self._new_executor()
+        loop = asyncio.get_running_loop()
+        try:
+            names = await asyncio.gather(
+                *(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
+            )
+            self.detector_names = names[0]
+        except BrokenProcessPool:
+            self.close()
+            raise StreamError(
+                "the redaction worker processes could not start; run with --workers 0 to see "
+                "the error in this process"
+            ) from None
+        except StreamerError:
+            self.close()
+            raise
+
+    def _new_executor(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=_init_worker,
+            initargs=(self.spec,),
+        )
+
+    async def process(
+        self, batch: RecordBatch, extra_spans: ExtraSpans | None = None
+    ) -> BatchResult:
+        """Redact ``batch`` on a worker; records a worker dies on are dead-lettered."""
+        if self._inline is not None:
+            return self._inline.process(batch, extra_spans)
+        generation = self._generation
+        try:
+            return await self._submit(batch, extra_spans)
+        except BrokenProcessPool:
+            self._restart(generation)
+        async with self._isolating:  # one suspect batch at a time
+            return await self._isolate(batch, extra_spans)
+
+    async def _submit(self, batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+        if self._executor is None:
+            raise StreamError("the worker pool is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _run, batch, extra_spans)
+
+    async def _isolate(self, batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+        """Retry a batch a worker died on, halving it until the culprit is alone."""
+        generation = self._generation
+        try:
+            return await self._submit(batch, extra_spans)
+        except BrokenProcessPool:
+            self._restart(generation)
+        if len(batch) == 1:
+            log.warning(
+                "a worker died twice on one record; dead-lettering it",
+                extra={"topic": batch.topic, "partition": batch.partition},
+            )
+            return self._sealer.result_for(batch, WORKER_CRASHED)
+        middle = len(batch) // 2
+        halves = [(0, middle), (middle, len(batch))]
+        parts = [
+            await self._isolate(
+                batch.slice(start, stop),
+                extra_spans[start:stop] if extra_spans is not None else None,
+            )
+            for start, stop in halves
+        ]
+        return BatchResult.merge(parts)
+
+    def _restart(self, generation: int) -> None:
+        if generation != self._generation:
+            return  # another caller already replaced the broken pool
+        self._generation += 1
+        self.restarts += 1
+        log.warning("a redaction worker process died; restarting the pool")
+        old, self._executor = self._executor, self._new_executor()
+        if old is not None:
+            old.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the workers."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None

@@ -1,0 +1,316 @@
+"""The work a worker process does on one batch: redact, then build every record to publish.
+
+Everything CPU-bound happens here, next to the engine, so the process that talks to
+Kafka only appends ready bytes to producer batches: clean values, sealed token
+mappings (new tokens only) and sealed dead letters. Nothing here touches Kafka.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from aiokafka.partitioner import murmur2
+
+from streamer.redaction.engine import EventFormat, RedactionEngine
+from streamer.redaction.result import PayloadFailure, PayloadOutcome
+from streamer.redaction.service import EngineSpec
+from streamer.redaction.spans import Span
+from streamer.stream.dead_letter import DeadLetter
+from streamer.vault.mapping import SourceCoordinates, TokenMapping
+
+#: Per payload, per scanned text: spans found outside the engine (cloud detectors).
+ExtraSpans = list[list[list[Span]] | None]
+
+
+def key_hash(key: bytes) -> int:
+    """Kafka's default partitioner hash (murmur2, positive), as the Java client computes it,
+    so every client agrees which partition a key belongs to."""
+    return murmur2(key) & 0x7FFFFFFF
+
+
+@dataclass(slots=True)
+class RecordBatch:
+    """Consecutive records of one partition, as a worker needs them."""
+
+    topic: str
+    partition: int
+    offsets: list[int]
+    timestamps: list[int]
+    keys: list[bytes | None]
+    #: Record values; ``None`` for a tombstone.
+    payloads: list[bytes | None]
+    #: Key scope per record, from a header; ``None`` uses the field or the default.
+    scopes: list[str] | None = None
+    #: Whether the clean records are partitioned by key hash (not by input partition).
+    hash_keys: bool = False
+
+    def __len__(self) -> int:
+        return len(self.payloads)
+
+    def slice(self, start: int, stop: int) -> RecordBatch:
+        return RecordBatch(
+            self.topic,
+            self.partition,
+            self.offsets[start:stop],
+            self.timestamps[start:stop],
+            self.keys[start:stop],
+            self.payloads[start:stop],
+            self.scopes[start:stop] if self.scopes is not None else None,
+            self.hash_keys,
+        )
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Everything to publish for one batch, in record order."""
+
+    #: Clean value per record; ``None`` for a dead-lettered record (see ``dead_letters``)
+    #: and for a tombstone, which is published as a tombstone.
+    values: list[bytes | None]
+    #: ``(index in the batch, reason code, dead-letter record value)``.
+    dead_letters: list[tuple[int, str, bytes]] = field(default_factory=list)
+    #: ``(token id, token mapping value, key hash)`` for tokens not emitted recently.
+    token_records: list[tuple[bytes, bytes, int]] = field(default_factory=list)
+    #: Key hash per record when the batch asked for them (``None`` keys: -1).
+    key_hashes: list[int] | None = None
+    #: Replaced values per entity type.
+    entities: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def merge(cls, parts: list[BatchResult]) -> BatchResult:
+        """One result from the results of consecutive slices of a batch."""
+        merged = cls([], key_hashes=[] if parts and parts[0].key_hashes is not None else None)
+        entities: Counter[str] = Counter()
+        for part in parts:
+            base = len(merged.values)
+            merged.values.extend(part.values)
+            merged.dead_letters.extend((base + i, r, v) for i, r, v in part.dead_letters)
+            merged.token_records.extend(part.token_records)
+            if merged.key_hashes is not None and part.key_hashes is not None:
+                merged.key_hashes.extend(part.key_hashes)
+            entities.update(part.entities)
+        merged.entities = dict(entities)
+        return merged
+
+
+class EmittedTokens:
+    """A bounded LRU of token ids recently published, so repeats are not published again.
+
+    It lives only in memory: after a restart tokens are published again (the token topic
+    is compacted by token id, so that is harmless), never less.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self.max_entries = max_entries
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, token_id: str) -> bool:
+        """True (and remembered) when ``token_id`` was not emitted recently."""
+        if self.max_entries <= 0:
+            return True
+        if token_id in self._seen:
+            self._seen.move_to_end(token_id)
+            return False
+        self._seen[token_id] = None
+        if len(self._seen) > self.max_entries:
+            self._seen.popitem(last=False)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+
+@dataclass(frozen=True)
+class ProcessorSpec:
+    """Everything a worker process needs to build its :class:`BatchProcessor`."""
+
+    engine: EngineSpec
+    event_format: EventFormat = "json"
+    scope_field: str | None = None
+    default_scope: str = "default"
+    detector_retries: int = 2
+    token_cache_size: int = 100_000
+    max_dead_letter_payload: int = 750_000
+
+    def build(self) -> BatchProcessor:
+        return BatchProcessor(self, self.engine.build())
+
+
+class BatchProcessor:
+    """Redacts a :class:`RecordBatch` and seals its token mappings and dead letters."""
+
+    def __init__(self, spec: ProcessorSpec, engine: RedactionEngine) -> None:
+        self.spec = spec
+        self.engine = engine
+        self.keyring = engine.keyring
+        self.policy_version = engine.policy.version
+        self.emitted = EmittedTokens(spec.token_cache_size)
+
+    def close(self) -> None:
+        self.engine.close()
+
+    def process(self, batch: RecordBatch, extra_spans: ExtraSpans | None = None) -> BatchResult:
+        spec = self.spec
+        scopes = batch.scopes or [spec.default_scope] * len(batch)
+        payloads = batch.payloads
+        # Tombstones (no value) pass through as tombstones: there is nothing to redact.
+        live = (
+            None if None not in payloads else [i for i, p in enumerate(payloads) if p is not None]
+        )
+        if live is not None:
+            payloads = [payloads[i] for i in live]
+            scopes_in = [scopes[i] for i in live]
+            extra_in = [extra_spans[i] for i in live] if extra_spans is not None else None
+        else:
+            scopes_in, extra_in = scopes, extra_spans
+        outcomes = self.engine.redact_payloads(
+            payloads,  # type: ignore[arg-type]
+            spec.event_format,
+            scopes_in,
+            scope_field=spec.scope_field,
+            extra_spans=extra_in,
+        )
+        result = BatchResult([None] * len(batch))
+        entities: Counter[str] = Counter()
+        indices = live if live is not None else range(len(batch))
+        for index, outcome in zip(indices, outcomes, strict=True):
+            if outcome.failure is not None and outcome.failure.code == "detector_failed":
+                outcome = self._retry(batch, index, scopes, extra_spans, outcome)
+            if outcome.failure is not None:
+                result.dead_letters.append(
+                    (index, outcome.failure.code, self._dead_letter(batch, index, scopes, outcome))
+                )
+                continue
+            result.values[index] = outcome.value
+            if outcome.tokens:
+                self._collect_tokens(batch, index, scopes, outcome, result, entities)
+        result.entities = dict(entities)
+        if batch.hash_keys:
+            result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
+        return result
+
+    def _retry(
+        self,
+        batch: RecordBatch,
+        index: int,
+        scopes: list[str],
+        extra_spans: ExtraSpans | None,
+        outcome: PayloadOutcome,
+    ) -> PayloadOutcome:
+        for _ in range(self.spec.detector_retries):
+            outcome = self.engine.redact_payloads(
+                [batch.payloads[index] or b""],
+                self.spec.event_format,
+                [scopes[index]],
+                scope_field=self.spec.scope_field,
+                extra_spans=[extra_spans[index]] if extra_spans is not None else None,
+            )[0]
+            if outcome.failure is None or outcome.failure.code != "detector_failed":
+                break
+        return outcome
+
+    def _record_scope(self, batch: RecordBatch, index: int, scopes: list[str]) -> str:
+        """The key scope the engine used for this record (field beats header/default)."""
+        if self.spec.scope_field is None:
+            return scopes[index]
+        try:
+            document = orjson.loads(batch.payloads[index] or b"")
+        except orjson.JSONDecodeError:
+            return scopes[index]
+        return scope_from_field(document, self.spec.scope_field) or scopes[index]
+
+    def _collect_tokens(
+        self,
+        batch: RecordBatch,
+        index: int,
+        scopes: list[str],
+        outcome: PayloadOutcome,
+        result: BatchResult,
+        entities: Counter[str],
+    ) -> None:
+        scope: str | None = None
+        for token in outcome.tokens:
+            entity_type = token.entity_type
+            entities[entity_type] += 1
+            if token.redaction_type != "tokenize" or not self.emitted.first_time(token.token_id):
+                continue
+            if scope is None:
+                scope = self._record_scope(batch, index, scopes)
+            mapping = TokenMapping.seal(
+                token.token_id,
+                entity_type,
+                token.original_value,
+                scope=scope,
+                keyring=self.keyring,
+                policy_version=self.policy_version,
+                source=SourceCoordinates(batch.topic, batch.partition, batch.offsets[index]),
+                first_seen_ms=batch.timestamps[index],
+            )
+            key = mapping.key()
+            result.token_records.append((key, mapping.to_json(), key_hash(key)))
+
+    def _dead_letter(
+        self, batch: RecordBatch, index: int, scopes: list[str], outcome: PayloadOutcome
+    ) -> bytes:
+        failure = outcome.failure or PayloadFailure("redaction_failed", "unknown failure")
+        return dead_letter_value(
+            self, batch, index, self._record_scope(batch, index, scopes), failure
+        )
+
+
+def dead_letter_value(
+    processor: BatchProcessor | DeadLetterSealer,
+    batch: RecordBatch,
+    index: int,
+    scope: str,
+    failure: PayloadFailure,
+) -> bytes:
+    """The dead-letter record value for record ``index`` of ``batch``."""
+    return DeadLetter.seal(
+        reason=failure.code,
+        message=failure.message,
+        topic=batch.topic,
+        partition=batch.partition,
+        offset=batch.offsets[index],
+        timestamp=batch.timestamps[index],
+        key=batch.keys[index],
+        payload=batch.payloads[index] or b"",
+        scope=scope,
+        keyring=processor.keyring,
+        policy_version=processor.policy_version,
+        max_payload_bytes=processor.spec.max_dead_letter_payload,
+    ).to_json()
+
+
+class DeadLetterSealer:
+    """Dead letters made outside a worker: for records a worker process died on."""
+
+    def __init__(self, spec: ProcessorSpec) -> None:
+        self.spec = spec
+        self.keyring = spec.engine.keyring
+        self.policy_version = spec.engine.policy.version
+
+    def result_for(self, batch: RecordBatch, failure: PayloadFailure) -> BatchResult:
+        """Every record of ``batch`` dead-lettered with ``failure``."""
+        scopes = batch.scopes or [self.spec.default_scope] * len(batch)
+        result = BatchResult([None] * len(batch))
+        for index in range(len(batch)):
+            value = dead_letter_value(self, batch, index, scopes[index], failure)
+            result.dead_letters.append((index, failure.code, value))
+        if batch.hash_keys:
+            result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
+        return result
+
+
+def scope_from_field(document: Any, dotted_path: str) -> str | None:
+    """The non-empty string at ``dotted_path`` in a JSON document, or ``None`` (the same
+    rule as the engine's ``scope_field``)."""
+    value = document
+    for key in dotted_path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, str) and value else None

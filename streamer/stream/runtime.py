@@ -1,0 +1,575 @@
+"""The stream runtime: consume raw topics, redact on the worker pool, publish, commit.
+
+One asyncio loop in one process talks to Kafka; the CPU-bound work runs on the worker
+pool. For each assigned partition there is a *lane*: its batches are redacted
+concurrently but published strictly in offset order, so the clean topic keeps the
+input's order per key. Around it:
+
+- :class:`~streamer.stream.backpressure.Backpressure` bounds what is in flight and
+  pauses partitions that are ahead;
+- :class:`~streamer.stream.checkpoint.CommitCheckpoint` commits offsets only once
+  everything made from them is acknowledged;
+- :class:`~streamer.stream.sinks.OutputSinks` publishes clean, token and dead-letter
+  records with the producer's batch API.
+
+``StreamRuntime.redact`` is the one place a batch goes to be redacted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaConnectionError,
+    KafkaError,
+    RebalanceInProgressError,
+)
+
+from streamer.redaction.detector import Detector
+from streamer.redaction.keys import Keyring, keyring_from_settings
+from streamer.redaction.service import EngineSpec
+from streamer.settings import StreamerSettings
+from streamer.stream.admin import dead_letter_message_bytes, ensure_topics
+from streamer.stream.backpressure import Backpressure
+from streamer.stream.checkpoint import (
+    BatchTicket,
+    CommitCheckpoint,
+    ConsumerGroupCommitter,
+    OffsetCommitter,
+    TransactionCommitter,
+)
+from streamer.stream.connection import client_options, unavailable
+from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
+from streamer.stream.exceptions import ExactlyOnceUnsupportedError, ProduceError, StreamError
+from streamer.stream.headers import Header, ProvenanceHeaders, header_value
+from streamer.stream.pool import RedactionPool
+from streamer.stream.processor import BatchResult, ProcessorSpec, RecordBatch
+from streamer.stream.sinks import OutputSinks, OutputTopics
+from streamer.stream.stats import StreamStats
+from streamer.stream.topology import Topology
+
+log = logging.getLogger(__name__)
+
+#: Largest producer batch: under Kafka's default message size limit (1 MB).
+PRODUCER_BATCH_BYTES = 512 * 1024
+#: Records asked of one ``getmany`` call at most.
+FETCH_RECORDS = 10_000
+
+
+@dataclass(eq=False)
+class Lane:
+    """The in-order publishing chain of one assigned partition."""
+
+    tp: TopicPartition
+    headers: ProvenanceHeaders
+    hash_keys: bool
+    tail: asyncio.Task[None] | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class StreamRuntime:
+    """Runs one instance of a pipeline until :meth:`request_stop` (or a signal).
+
+    ``workers`` overrides the settings' worker count (``0`` redacts in this process);
+    ``keyring`` and ``detectors`` replace the ones the settings and policy name.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        settings: StreamerSettings,
+        *,
+        keyring: Keyring | None = None,
+        detectors: Sequence[str | Detector] | None = None,
+        workers: int | None = None,
+    ) -> None:
+        self.topology = topology.check_runnable()
+        self.settings = topology.engine_settings(settings)
+        self.keyring = keyring or keyring_from_settings(self.settings)
+        limits = topology.limits
+        self.max_dead_letter_payload = max(
+            DEFAULT_MAX_PAYLOAD_BYTES, self.settings.max_record_bytes
+        )
+        self.spec = ProcessorSpec(
+            engine=EngineSpec(
+                topology.policy,
+                tuple(detectors) if detectors is not None else None,
+                self.keyring,
+                self.settings,
+            ),
+            event_format=topology.format,
+            scope_field=topology.key_scope.field,
+            default_scope=topology.key_scope.default,
+            detector_retries=self.settings.detector_retries,
+            token_cache_size=self.settings.token_cache_size,
+            max_dead_letter_payload=self.max_dead_letter_payload,
+        )
+        self.pool = RedactionPool(self.spec, self.settings.workers if workers is None else workers)
+        self.backpressure = Backpressure(limits.max_in_flight_records, limits.max_in_flight_bytes)
+        self.stats = StreamStats()
+        self.checkpoint: CommitCheckpoint | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.sinks: OutputSinks | None = None
+        self._lanes: dict[TopicPartition, Lane] = {}
+        self._revoking: set[TopicPartition] = set()
+        self._stop = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._stop_after: dict[TopicPartition, int] | None = None
+        self._pass_headers = frozenset(topology.pass_headers)
+        self._scope_header = topology.key_scope.header
+        self._started = asyncio.Event()
+        self._abandon_drain = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Stop fetching, drain in-flight work, commit, and return from :meth:`run`."""
+        self._stop.set()
+
+    def stop_after(self, offsets: dict[TopicPartition, int]) -> None:
+        """Stop once these offsets are committed (the demo and benchmarks use it)."""
+        self._stop_after = dict(offsets)
+
+    @property
+    def failure(self) -> BaseException | None:
+        return self._failure
+
+    async def wait_started(self) -> None:
+        """Until the pool is up and the consumer has joined its group."""
+        await self._started.wait()
+
+    async def run(self, *, handle_signals: bool = False) -> StreamStats:
+        """Run until stopped; returns the counters. Raises what made it stop, if anything.
+
+        With ``handle_signals`` the first SIGTERM/SIGINT drains and stops; a second one
+        abandons the drain.
+        """
+        task = asyncio.current_task()
+        if handle_signals:
+            self._install_signal_handlers(task)
+        try:
+            await self._start()
+            self._started.set()
+            await self._consume()
+        finally:
+            try:
+                await asyncio.wait_for(
+                    asyncio.shield(self._shutdown()), self.settings.shutdown_timeout + 15
+                )
+            finally:
+                if handle_signals:
+                    self._remove_signal_handlers()
+        if self._failure is not None:
+            raise self._failure
+        return self.stats
+
+    def _install_signal_handlers(self, task: asyncio.Task[Any] | None) -> None:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self._stop.is_set():
+                log.warning("second signal: abandoning the drain")
+                self._abandon_drain = True
+                if task is not None:
+                    task.cancel()
+                return
+            log.info(
+                "signal received; draining in-flight work",
+                extra={"signal": signal.Signals(signum).name},
+            )
+            self.request_stop()
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, on_signal, signum)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+    async def _start(self) -> None:
+        settings = self.settings
+        topology = self.topology
+        await self.pool.start()
+        if settings.create_topics:
+            report = await ensure_topics(
+                settings, topology, dead_letter_payload_bytes=self.max_dead_letter_payload
+            )
+            for warning in report.warnings:
+                log.warning(warning)
+        self.producer = await self._start_producer()
+        committer: OffsetCommitter
+        topics = await self._output_topics()
+        self.sinks = OutputSinks(self.producer, topics)
+        self.consumer = AIOKafkaConsumer(
+            **client_options(settings),
+            group_id=topology.group,
+            enable_auto_commit=False,
+            auto_offset_reset=settings.auto_offset_reset,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            rebalance_timeout_ms=settings.rebalance_timeout_ms,
+            max_partition_fetch_bytes=max(1024 * 1024, settings.max_record_bytes + 64 * 1024),
+            isolation_level="read_committed" if settings.exactly_once else "read_uncommitted",
+        )
+        if settings.exactly_once:
+            transactions = TransactionCommitter(self.producer, topology.group)
+            await transactions.begin()
+            committer = transactions
+        else:
+            committer = ConsumerGroupCommitter(self.consumer)
+        self.checkpoint = CommitCheckpoint(
+            committer, on_failure=self._fail, transactional=settings.exactly_once
+        )
+        try:
+            await self.consumer.start()
+        except KafkaError as exc:
+            raise unavailable(settings, exc) from None
+        self.consumer.subscribe(list(topology.inputs), listener=_RebalanceListener(self))
+        log.info(
+            "pipeline started",
+            extra={
+                "group_id": topology.group,
+                "inputs": list(topology.inputs),
+                "workers": self.pool.workers,
+            },
+        )
+
+    async def _start_producer(self) -> AIOKafkaProducer:
+        settings = self.settings
+        options: dict[str, Any] = {
+            **client_options(settings),
+            "acks": "all" if settings.acks == "all" else 1,
+            "compression_type": None
+            if settings.compression_type == "none"
+            else settings.compression_type,
+            "max_batch_size": PRODUCER_BATCH_BYTES,
+            "max_request_size": dead_letter_message_bytes(self.max_dead_letter_payload),
+            "linger_ms": 5,
+        }
+        if settings.exactly_once:
+            options["transactional_id"] = settings.transactional_id or (
+                f"{self.topology.group}-{socket.gethostname()}"
+            )
+        producer = AIOKafkaProducer(**options)
+        try:
+            await asyncio.wait_for(producer.start(), 30)
+        except (KafkaError, TimeoutError) as exc:
+            with contextlib.suppress(Exception):
+                await producer.stop()
+            if settings.exactly_once and not isinstance(exc, KafkaConnectionError):
+                raise ExactlyOnceUnsupportedError(
+                    f"--exactly-once needs a Kafka broker with transactions, and "
+                    f"{settings.bootstrap_servers} refused to start one (InitProducerId: "
+                    f"{type(exc).__name__}); the embedded broker does not support them. Run "
+                    "without --exactly-once (at-least-once, with byte-identical reprocessing) "
+                    "or point --bootstrap-servers at Apache Kafka, Redpanda, MSK or Confluent"
+                ) from None
+            raise unavailable(settings, exc) from None
+        return producer
+
+    async def _output_topics(self) -> OutputTopics:
+        assert self.producer is not None
+        topology = self.topology
+        counts = []
+        for topic in (topology.output_topic, topology.token_topic, topology.dlq_topic):
+            try:
+                partitions = await self.producer.partitions_for(topic)
+            except KafkaError as exc:
+                raise unavailable(self.settings, exc) from None
+            if not partitions:
+                raise StreamError(
+                    f"topic {topic!r} does not exist; create it with `streamer topics` or "
+                    "leave --create-topics on"
+                )
+            counts.append(len(partitions))
+        return OutputTopics(
+            topology.output_topic, topology.token_topic, topology.dlq_topic, *counts
+        )
+
+    # --- consuming ---------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        backpressure = self.backpressure
+        batch_records = self.topology.limits.batch_records
+        interval = self.settings.commit_interval_ms / 1000
+        last_commit = time.monotonic()
+        while not self._stop.is_set() and self._failure is None:
+            if backpressure.saturated:
+                paused = backpressure.to_pause(consumer.assignment())
+                if paused:
+                    consumer.pause(*paused)
+                await backpressure.wait_drained(timeout=0.2)
+            resumed = backpressure.to_resume()
+            if resumed:
+                consumer.resume(*(tp for tp in resumed if tp in self._lanes))
+            if not backpressure.saturated:
+                try:
+                    fetched = await consumer.getmany(
+                        timeout_ms=100, max_records=min(FETCH_RECORDS, backpressure.room())
+                    )
+                except (KafkaConnectionError, IllegalStateError) as exc:
+                    log.warning("fetch failed; retrying", extra={"error": type(exc).__name__})
+                    await asyncio.sleep(0.5)
+                    continue
+                for tp, records in fetched.items():
+                    lane = self._lanes.get(tp)
+                    if lane is None or tp in self._revoking or not records:
+                        continue  # revoked meanwhile: the new owner fetches them again
+                    for start in range(0, len(records), batch_records):
+                        self._dispatch(lane, records[start : start + batch_records])
+            if time.monotonic() - last_commit >= interval:
+                await self._commit()
+                last_commit = time.monotonic()
+                if self._stop_after is not None and self._reached(self._stop_after):
+                    self.request_stop()
+
+    def _dispatch(self, lane: Lane, records: list[Any]) -> None:
+        """Open a batch on the checkpoint and start its redact-then-publish task."""
+        assert self.checkpoint is not None
+        tp = lane.tp
+        payloads = [record.value for record in records]
+        size = sum(len(payload) for payload in payloads if payload is not None)
+        ticket = self.checkpoint.open(
+            tp, records[0].offset, records[-1].offset + 1, len(records), size
+        )
+        self.backpressure.acquire(tp, len(records), size)
+        ticket.on_acked.append(self._on_acked)
+        scopes = None
+        if self._scope_header is not None:
+            default = self.topology.key_scope.default
+            name = self._scope_header
+            scopes = [_header_scope(r.headers, name, default) for r in records]
+        passed = None
+        if self._pass_headers:
+            allowed = self._pass_headers
+            passed = [[(k, v) for k, v in r.headers if k in allowed] for r in records]
+        batch = RecordBatch(
+            tp.topic,
+            tp.partition,
+            [record.offset for record in records],
+            [record.timestamp for record in records],
+            [record.key for record in records],
+            payloads,
+            scopes,
+            lane.hash_keys,
+        )
+        stats = self.stats
+        stats.records_in[tp.topic] += len(records)
+        stats.batches += 1
+        if stats.first_record_at is None:
+            stats.first_record_at = time.monotonic()
+        task = asyncio.create_task(self._process(lane, ticket, batch, passed, lane.tail))
+        lane.tail = task
+        lane.tasks.add(task)
+        task.add_done_callback(lane.tasks.discard)
+
+    async def redact(self, batch: RecordBatch) -> BatchResult:
+        """Redact one batch: the single point where records go to the worker pool.
+
+        An asynchronous pre-step fits here: cloud detectors can take
+        ``engine.extract_texts(batch.payloads, format)``, detect, and pass their spans on
+        as ``self.pool.process(batch, extra_spans=...)``.
+        """
+        return await self.pool.process(batch)
+
+    async def _process(
+        self,
+        lane: Lane,
+        ticket: BatchTicket,
+        batch: RecordBatch,
+        passed_headers: list[list[Header]] | None,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        assert self.sinks is not None and self.checkpoint is not None
+        try:
+            result = await self.redact(batch)
+            if previous is not None:
+                await previous  # publish in offset order
+            if self._failure is not None:
+                return
+            async with self.checkpoint.publishing():
+                futures, published = await self.sinks.publish(
+                    batch, result, lane.headers, passed_headers
+                )
+                self.checkpoint.seal(ticket, futures)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._fail(exc)
+            return
+        stats = self.stats
+        stats.clean_out += published.clean
+        stats.token_records += published.tokens
+        for _, reason, _ in result.dead_letters:
+            stats.dead_letters[reason] += 1
+        stats.entities.update(result.entities)
+
+    def _on_acked(self, ticket: BatchTicket) -> None:
+        self.backpressure.release(ticket.tp, ticket.records, ticket.size)
+        self.stats.records_done[ticket.tp.topic] += ticket.records
+        self.stats.last_done_at = time.monotonic()
+
+    def _fail(self, error: BaseException) -> None:
+        if self._failure is not None:
+            return
+        if isinstance(error, KafkaError):
+            error = ProduceError(
+                f"a record was not acknowledged by Kafka ({type(error).__name__}); nothing "
+                "after it is committed, so a restart processes it again"
+            )
+        log.error("pipeline failed; stopping", extra={"error": type(error).__name__})
+        self._failure = error
+        self._stop.set()
+
+    def _reached(self, offsets: dict[TopicPartition, int]) -> bool:
+        assert self.checkpoint is not None
+        committed = self.checkpoint.committed
+        return all(committed.get(tp, -1) >= offset for tp, offset in offsets.items())
+
+    # --- committing --------------------------------------------------------------------
+
+    async def _commit(self) -> None:
+        assert self.checkpoint is not None
+        try:
+            committed = await self.checkpoint.commit()
+        except (CommitFailedError, RebalanceInProgressError, IllegalStateError) as exc:
+            # The group is rebalancing; the revocation handler commits what it owns.
+            self.stats.commit_failures += 1
+            log.info("commit skipped during a rebalance", extra={"error": type(exc).__name__})
+            return
+        except KafkaError as exc:
+            if self.settings.exactly_once:
+                self._fail(exc)
+                return
+            self.stats.commit_failures += 1
+            log.warning("commit failed; retrying later", extra={"error": type(exc).__name__})
+            return
+        if committed:
+            self.stats.commits += 1
+
+    # --- rebalancing -------------------------------------------------------------------
+
+    async def _partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        assert self.consumer is not None and self.sinks is not None
+        assert self.checkpoint is not None
+        for tp in assigned:
+            self.checkpoint.assign(tp)
+            partitions = self.consumer.partitions_for_topic(tp.topic) or {tp.partition}
+            self._lanes[tp] = Lane(
+                tp,
+                ProvenanceHeaders.for_partition(
+                    self.topology.policy.version, tp.topic, tp.partition, self.pool.detector_names
+                ),
+                self.sinks.hash_keys_for(len(partitions)),
+            )
+        self.stats.rebalances += 1
+        log.info("partitions assigned", extra={"partitions": sorted(map(_name, assigned))})
+
+    async def _partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        assert self.checkpoint is not None
+        ours = {tp for tp in revoked if tp in self._lanes}
+        if not ours:
+            return
+        self._revoking |= ours
+        try:
+            timeout = (
+                (self.settings.rebalance_timeout_ms or self.settings.session_timeout_ms)
+                / 1000
+                * 0.8
+            )
+            drained = await self.checkpoint.drain(ours, timeout)
+            if not drained:
+                log.warning(
+                    "revoked partitions did not drain in time; their in-flight records will "
+                    "be processed again by the new owner",
+                    extra={"partitions": sorted(map(_name, ours))},
+                )
+            await self._commit()
+        finally:
+            for tp in ours:
+                self.checkpoint.forget(tp)
+                self.backpressure.forget(tp)
+                self._lanes.pop(tp, None)
+            self._revoking -= ours
+        log.info("partitions revoked", extra={"partitions": sorted(map(_name, ours))})
+
+    # --- stopping ----------------------------------------------------------------------
+
+    async def _shutdown(self) -> None:
+        """Drain (bounded), commit, and close the clients and the pool."""
+        checkpoint = self.checkpoint
+        try:
+            if checkpoint is not None and self._failure is None and not self._abandon_drain:
+                drained = await checkpoint.drain(None, self.settings.shutdown_timeout)
+                if not drained and self._failure is None:
+                    log.warning(
+                        "in-flight work did not drain within the shutdown timeout; it is "
+                        "processed again after a restart",
+                        extra={"shutdown_timeout": self.settings.shutdown_timeout},
+                    )
+                await self._commit()
+        finally:
+            for lane in list(self._lanes.values()):
+                for task in list(lane.tasks):
+                    task.cancel()
+            if self.consumer is not None:
+                with contextlib.suppress(KafkaError):
+                    await self.consumer.stop()
+            if self.producer is not None:
+                with contextlib.suppress(KafkaError):
+                    await self.producer.stop()
+            self.pool.close()
+        log.info(
+            "pipeline stopped",
+            extra={"processed": self.stats.processed, "committed": len(checkpoint.committed)}
+            if checkpoint
+            else {},
+        )
+
+
+class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands rebalance events to the runtime (drain and commit before giving partitions up)."""
+
+    def __init__(self, runtime: StreamRuntime) -> None:
+        self._runtime = runtime
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self._runtime._partitions_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._runtime._partitions_assigned(set(assigned))
+
+
+def _header_scope(headers: Sequence[tuple[str, bytes]], name: str, default: str) -> str:
+    value = header_value(headers, name)
+    return value.decode("utf-8", "replace") if value else default
+
+
+def _name(tp: TopicPartition) -> str:
+    return f"{tp.topic}[{tp.partition}]"
+
+
+async def run_pipeline(
+    topology: Topology, settings: StreamerSettings, *, handle_signals: bool = True
+) -> StreamStats:
+    """Run a pipeline until SIGTERM/SIGINT (what ``streamer run`` does)."""
+    runtime = StreamRuntime(topology, settings)
+    return await runtime.run(handle_signals=handle_signals)
+
+
+__all__ = ["StreamRuntime", "run_pipeline", "ProduceError"]

@@ -1,0 +1,61 @@
+"""The JSON Schemas in ``schemas/``: where they are and how records are checked against them.
+
+The files live at the top of the source tree (``schemas/``), next to ``topologies/``, so
+users and other tools can read them; they are looked up there from the installed package.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+
+from streamer.errors import ConfigurationError
+
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+
+@functools.cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The schema ``schemas/<name>.schema.json`` as a dict."""
+    path = SCHEMA_DIR / f"{name}.schema.json"
+    try:
+        schema: dict[str, Any] = orjson.loads(path.read_bytes())
+    except OSError:
+        raise ConfigurationError(
+            f"JSON Schema {path} is missing; run pii-streamer from its source tree "
+            "(pip install -e .) so schemas/ is next to the package"
+        ) from None
+    return schema
+
+
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    """A validator for ``schemas/<name>.schema.json`` (checked once, then cached)."""
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def schema_errors(name: str, document: Any) -> list[str]:
+    """Why ``document`` does not match the schema, one ``path: reason`` per problem."""
+    errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
+    return [f"{_path(error.absolute_path)}: {_reason(error)}" for error in errors]
+
+
+def _path(parts: Any) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _reason(error: Any) -> str:
+    message = str(error.message)
+    if error.validator == "oneOf" and error.context:
+        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
+        message = str(best.message)
+    return message if len(message) <= 200 else message[:197] + "..."

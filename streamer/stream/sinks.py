@@ -1,0 +1,156 @@
+"""The three outputs of a pipeline: clean, token and dead-letter records, published with
+aiokafka's batch API (one producer batch per output partition, not one send per record).
+
+Partitioning, decided once per input partition:
+
+- **clean and dead-letter records** keep the input's key. When the output topic has as
+  many partitions as the input topic, a record goes to the *same partition number* as
+  its input (the input is already partitioned by key, so per-key order and co-location
+  are kept exactly, null keys included). Otherwise a keyed record goes to the partition
+  of its key under Kafka's default partitioner (murmur2, as the Java client), and a
+  record without a key to ``input partition % output partitions``, which keeps the
+  input partition's order.
+- **token records** are keyed by token id and partitioned by murmur2 of it, so
+  compaction keeps one record per token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from streamer.stream.headers import Header, ProvenanceHeaders
+from streamer.stream.processor import BatchResult, RecordBatch
+
+
+@dataclass(frozen=True, slots=True)
+class OutputTopics:
+    """Names and partition counts of the three output topics."""
+
+    clean: str
+    tokens: str
+    dlq: str
+    clean_partitions: int
+    token_partitions: int
+    dlq_partitions: int
+
+
+@dataclass(frozen=True, slots=True)
+class PublishStats:
+    clean: int
+    dead_letters: int
+    tokens: int
+
+
+class OutputSinks:
+    """Publishes a batch's records; returns the delivery futures the checkpoint waits on."""
+
+    def __init__(self, producer: Any, topics: OutputTopics) -> None:
+        self._producer = producer
+        self.topics = topics
+
+    def hash_keys_for(self, input_partitions: int) -> bool:
+        """Whether records of an input topic with ``input_partitions`` need key hashes."""
+        return not (
+            input_partitions == self.topics.clean_partitions
+            and input_partitions == self.topics.dlq_partitions
+        )
+
+    async def publish(
+        self,
+        batch: RecordBatch,
+        result: BatchResult,
+        headers: ProvenanceHeaders,
+        passed_headers: Sequence[list[Header]] | None = None,
+    ) -> tuple[list[asyncio.Future[Any]], PublishStats]:
+        """Hand every record of ``batch`` to the producer, in record order per partition."""
+        topics = self.topics
+        futures: list[asyncio.Future[Any]] = []
+        offsets, timestamps, keys = batch.offsets, batch.timestamps, batch.keys
+        clean = _Batches(self._producer, topics.clean, futures)
+        clean_partition = self._partitioner(batch, result, topics.clean_partitions)
+        clean_count = 0
+        dead = {index for index, _, _ in result.dead_letters} if result.dead_letters else ()
+        for index, value in enumerate(result.values):
+            if value is None and index in dead:
+                continue
+            record_headers = headers.clean(offsets[index])
+            if passed_headers is not None:
+                record_headers.extend(passed_headers[index])
+            await clean.append(
+                clean_partition(index), timestamps[index], keys[index], value, record_headers
+            )
+            clean_count += 1
+        await clean.flush()
+        if result.dead_letters:
+            dlq = _Batches(self._producer, topics.dlq, futures)
+            dlq_partition = self._partitioner(batch, result, topics.dlq_partitions)
+            for index, reason, value in result.dead_letters:
+                await dlq.append(
+                    dlq_partition(index),
+                    timestamps[index],
+                    keys[index],
+                    value,
+                    headers.dead_letter(offsets[index], reason),
+                )
+            await dlq.flush()
+        if result.token_records:
+            token_batches = _Batches(self._producer, topics.tokens, futures)
+            partitions = topics.token_partitions
+            for key, value, hashed in result.token_records:
+                await token_batches.append(hashed % partitions, None, key, value, [])
+            await token_batches.flush()
+        return futures, PublishStats(
+            clean_count, len(result.dead_letters), len(result.token_records)
+        )
+
+    @staticmethod
+    def _partitioner(batch: RecordBatch, result: BatchResult, partitions: int) -> Any:
+        hashes = result.key_hashes
+        if hashes is None:
+            same = batch.partition
+            return lambda index: same
+        fallback = batch.partition % partitions
+        return lambda index: fallback if hashes[index] < 0 else hashes[index] % partitions
+
+
+class _Batches:
+    """Open producer batches of one topic, one per partition, sent when full or flushed."""
+
+    __slots__ = ("_builders", "_futures", "_producer", "_topic")
+
+    def __init__(self, producer: Any, topic: str, futures: list[asyncio.Future[Any]]) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._futures = futures
+        self._builders: dict[int, Any] = {}
+
+    async def append(
+        self,
+        partition: int,
+        timestamp: int | None,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[Header],
+    ) -> None:
+        builder = self._builders.get(partition)
+        if builder is None:
+            builder = self._builders[partition] = self._producer.create_batch()
+        if timestamp is not None and timestamp < 0:
+            timestamp = None
+        if builder.append(timestamp=timestamp, key=key, value=value, headers=headers) is None:
+            await self._send(partition, builder)
+            builder = self._builders[partition] = self._producer.create_batch()
+            builder.append(timestamp=timestamp, key=key, value=value, headers=headers)
+
+    async def _send(self, partition: int, builder: Any) -> None:
+        future = await self._producer.send_batch(builder, self._topic, partition=partition)
+        self._futures.append(future)
+
+    async def flush(self) -> None:
+        builders, self._builders = self._builders, {}
+        for partition, builder in builders.items():
+            if builder.record_count():
+                await self._send(partition, builder)

@@ -1,0 +1,173 @@
+"""Small Kafka tools behind ``streamer produce`` and ``streamer tail``, also used by the
+test kit: write lines to a topic, read a topic from its beginning without a group."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from streamer.settings import StreamerSettings
+from streamer.stream.connection import client_options, unavailable
+from streamer.stream.exceptions import StreamError
+from streamer.stream.headers import decode_headers
+from streamer.stream.processor import scope_from_field
+
+
+@dataclass
+class ProduceReport:
+    records: int = 0
+    bytes: int = 0
+    skipped_blank: int = 0
+
+
+def _lines(handle: BinaryIO) -> Iterator[bytes]:
+    for line in handle:
+        yield line.rstrip(b"\r\n")
+
+
+async def produce_lines(
+    settings: StreamerSettings,
+    topic: str,
+    sources: Iterable[BinaryIO],
+    *,
+    key_field: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ProduceReport:
+    """Send each non-blank line of ``sources`` as one record value to ``topic``, as is
+    (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
+    field (dotted path) whose value becomes the record key."""
+    producer = AIOKafkaProducer(**client_options(settings), linger_ms=20, acks="all")
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        raise unavailable(settings, exc) from None
+    report = ProduceReport()
+    pending: list[asyncio.Future[Any]] = []
+    try:
+        for handle in sources:
+            for line in _lines(handle):
+                if not line.strip():
+                    report.skipped_blank += 1
+                    continue
+                key = _key(line, key_field) if key_field else None
+                pending.append(await producer.send(topic, line, key=key))
+                report.records += 1
+                report.bytes += len(line) + 1
+                if len(pending) >= 5000:
+                    await _settle(pending)
+                if on_progress is not None:
+                    on_progress(len(line) + 1)
+        await _settle(pending)
+    except KafkaError as exc:
+        raise StreamError(
+            f"producing to {topic!r} failed ({type(exc).__name__}); check the topic exists and "
+            "this client may write to it"
+        ) from None
+    finally:
+        await producer.stop()
+    return report
+
+
+async def _settle(pending: list[asyncio.Future[Any]]) -> None:
+    await asyncio.gather(*pending)
+    pending.clear()
+
+
+def _key(line: bytes, key_field: str) -> bytes | None:
+    try:
+        document = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    value = scope_from_field(document, key_field)
+    return value.encode() if value else None
+
+
+async def existing_topics(consumer: AIOKafkaConsumer) -> set[str]:
+    """Topic names the cluster has (without creating any, unlike a metadata request for
+    one missing topic on brokers that auto-create)."""
+    return set(await consumer.topics())
+
+
+async def read_topic(
+    settings: StreamerSettings,
+    topic: str,
+    *,
+    from_beginning: bool = True,
+    follow: bool = False,
+    idle_timeout: float = 2.0,
+    limit: int | None = None,
+) -> AsyncIterator[Any]:
+    """Records of every partition of ``topic``, without joining a group or committing.
+
+    Without ``follow`` it stops after ``idle_timeout`` seconds without a new record (end
+    offsets are not trusted: some brokers under-report them), or after ``limit`` records.
+    """
+    consumer = AIOKafkaConsumer(
+        **client_options(settings), group_id=None, enable_auto_commit=False
+    )
+    try:
+        await consumer.start()
+    except KafkaError as exc:
+        raise unavailable(settings, exc) from None
+    try:
+        if topic not in await existing_topics(consumer):
+            raise StreamError(f"topic {topic!r} does not exist; check the name (streamer topics)")
+        partitions = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        count = 0
+        loop = asyncio.get_running_loop()
+        last_record = loop.time()
+        while True:
+            fetched = await consumer.getmany(timeout_ms=200, max_records=5000)
+            if fetched:
+                last_record = loop.time()
+            for records in fetched.values():
+                for record in records:
+                    yield record
+                    count += 1
+                    if limit is not None and count >= limit:
+                        return
+            if not follow and not fetched and loop.time() - last_record >= idle_timeout:
+                return
+    finally:
+        await consumer.stop()
+
+
+def describe_record(record: Any) -> dict[str, Any]:
+    """A record as plain data for printing: value as JSON when it is JSON, else text."""
+    value: Any = None
+    if record.value is not None:
+        try:
+            value = orjson.loads(record.value)
+        except orjson.JSONDecodeError:
+            try:
+                value = record.value.decode("utf-8")
+            except UnicodeDecodeError:
+                value = {"base64": base64.b64encode(record.value).decode()}
+    key = None
+    if record.key is not None:
+        try:
+            key = record.key.decode("utf-8")
+        except UnicodeDecodeError:
+            key = {"base64": base64.b64encode(record.key).decode()}
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+        "timestamp": record.timestamp,
+        "key": key,
+        "headers": decode_headers(record.headers),
+        "value": value,
+    }

@@ -1,0 +1,266 @@
+"""Topologies: which raw topics a pipeline reads, where it writes, and how it redacts.
+
+A topology is a YAML file (``topologies/*.yaml``), checked against
+``schemas/topology.schema.json`` and then by the :class:`Topology` model. Flags and
+``STREAMER_*`` variables override it (:meth:`Topology.with_overrides`); without a file
+:class:`Topology()` applies: JSON events, every string scanned, everything tokenized.
+Example::
+
+    name: orders
+    inputs: [orders.raw]
+    outputs: {output: orders.clean, tokens: orders.tokens, dlq: orders.dlq}
+    format: json
+    key_scope: {header: tenant}
+    policy: {version: "3", entities: {CREDIT_CARD: {action: mask}}}
+    limits: {max_record_bytes: 1048576, max_in_flight_records: 20000}
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.keys import DEFAULT_SCOPE
+from streamer.redaction.policy import Policy
+from streamer.settings import StreamerSettings
+from streamer.stream.exceptions import TopologyError
+from streamer.stream.schemas import schema_errors
+
+EventFormat = Literal["json", "text"]
+_TOPIC = r"^[A-Za-z0-9._-]{1,249}$"
+TopicName = Annotated[str, Field(pattern=_TOPIC)]
+_RAW_SUFFIX = re.compile(r"[._-]raw$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outputs(_Model):
+    """The three topics a pipeline writes; unset ones are derived from the input's name."""
+
+    output: TopicName | None = None
+    tokens: TopicName | None = None
+    dlq: TopicName | None = None
+
+
+class KeyScope(_Model):
+    """Where each record's key scope (a tenant, say) comes from: a header or a JSON field."""
+
+    header: str | None = None
+    field: str | None = None
+    default: Annotated[str, Field(min_length=1)] = DEFAULT_SCOPE
+
+    @model_validator(mode="after")
+    def _one_source(self) -> KeyScope:
+        if self.header is not None and self.field is not None:
+            raise ValueError("give either header or field, not both")
+        return self
+
+
+class Limits(_Model):
+    """Bounds on one instance's work; ``None`` keeps the setting's default."""
+
+    max_record_bytes: Annotated[int, Field(gt=0)] | None = None
+    max_in_flight_records: Annotated[int, Field(gt=0)] = 20_000
+    max_in_flight_bytes: Annotated[int, Field(gt=0)] = 64 * 1024 * 1024
+    batch_records: Annotated[int, Field(gt=0)] = 1000
+    workers: Annotated[int, Field(gt=0)] | None = None
+
+
+class TopicSettings(_Model):
+    """How missing topics are created (``streamer topics``, ``streamer run``)."""
+
+    partitions: Annotated[int, Field(gt=0)] = 6
+    replication_factor: Annotated[int, Field(gt=0)] = 1
+    token_retention_ms: Annotated[int, Field(ge=-1)] = -1
+    dlq_retention_ms: Annotated[int, Field(ge=-1)] = 30 * 24 * 3600 * 1000
+
+
+class Topology(_Model):
+    """One pipeline: raw topics in; clean, token and dead-letter topics out; a policy."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")] = "default"
+    description: str = ""
+    group_id: Annotated[str, Field(min_length=1)] | None = None
+    inputs: list[TopicName] = Field(default_factory=list)
+    outputs: Outputs = Field(default_factory=Outputs)
+    format: EventFormat = "json"
+    key_scope: KeyScope = Field(default_factory=KeyScope)
+    pass_headers: list[str] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    limits: Limits = Field(default_factory=Limits)
+    topics: TopicSettings = Field(default_factory=TopicSettings)
+    #: The file it was read from, for messages; not part of the file itself.
+    source: str = Field(default="the default topology", exclude=True)
+
+    # --- loading -----------------------------------------------------------------------
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Topology:
+        """Read and validate a topology file; errors name the file, the path in it and why."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise TopologyError(
+                f"topology file {path} does not exist; pass --topology with an existing file "
+                "(see topologies/ for examples)"
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or type(exc).__name__
+            raise TopologyError(f"cannot read topology file {path}: {reason}") from None
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise TopologyError(f"{path}: not valid YAML{where}: {problem}") from None
+        return cls.from_dict(data, source=str(path), base_dir=path.parent)
+
+    @classmethod
+    def from_dict(
+        cls, data: Any, *, source: str = "topology", base_dir: Path | None = None
+    ) -> Topology:
+        """Validate ``data`` against the JSON Schema, then the model."""
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise TopologyError(
+                f"{source}: (top level): expected a mapping of settings, got {type(data).__name__}"
+            )
+        problems = schema_errors("topology", data)
+        if problems:
+            raise TopologyError(f"{source}: " + "; ".join(problems[:5]))
+        data = dict(data)
+        policy = data.get("policy")
+        if isinstance(policy, str):
+            policy_path = Path(policy)
+            if not policy_path.is_absolute() and base_dir is not None:
+                policy_path = base_dir / policy_path
+            try:
+                data["policy"] = Policy.from_file(policy_path)
+            except PolicyError as exc:
+                raise TopologyError(f"{source}: policy: {exc}") from None
+        try:
+            return cls.model_validate({**data, "source": source})
+        except ValidationError as exc:
+            raise TopologyError(f"{source}: {_describe(exc)}") from None
+
+    @classmethod
+    def load(cls, settings: StreamerSettings) -> Topology:
+        """The topology of a run: the file ``settings.topology`` names (or the default),
+        with every flag and ``STREAMER_*`` variable applied on top."""
+        topology = cls.from_file(settings.topology) if settings.topology else cls()
+        return topology.with_overrides(settings)
+
+    def with_overrides(self, settings: StreamerSettings) -> Topology:
+        """A copy with the topology values that ``settings`` sets replaced."""
+        outputs = self.outputs.model_copy(
+            update={
+                key: value
+                for key, value in (
+                    ("output", settings.output_topic),
+                    ("tokens", settings.token_topic),
+                    ("dlq", settings.dlq_topic),
+                )
+                if value is not None
+            }
+        )
+        limits = self.limits.model_copy(
+            update={
+                key: getattr(settings, key)
+                for key in ("max_in_flight_records", "max_in_flight_bytes", "batch_records")
+                if getattr(settings, key) is not None
+            }
+            | {
+                key: getattr(settings, key)
+                for key in ("max_record_bytes", "workers")
+                if key in settings.model_fields_set
+            }
+        )
+        update: dict[str, Any] = {"outputs": outputs, "limits": limits}
+        if settings.input_topic:
+            update["inputs"] = list(dict.fromkeys(settings.input_topic))
+        if settings.group_id is not None:
+            update["group_id"] = settings.group_id
+        if settings.format is not None:
+            update["format"] = settings.format
+        # Validate again: overrides must obey the same rules as the file.
+        return type(self).model_validate({**self.model_dump(), **update, "source": self.source})
+
+    # --- derived values ----------------------------------------------------------------
+
+    def _base_name(self, role: str, flag: str) -> str:
+        if len(self.inputs) == 1:
+            return _RAW_SUFFIX.sub("", self.inputs[0])
+        if self.name != "default":
+            return self.name
+        raise TopologyError(
+            f"{self.source}: outputs.{role}: not set and cannot be derived from "
+            f"{len(self.inputs)} input topics; pass {flag} or set outputs.{role}"
+        )
+
+    @property
+    def output_topic(self) -> str:
+        return self.outputs.output or self._base_name("output", "--output-topic") + ".clean"
+
+    @property
+    def token_topic(self) -> str:
+        return self.outputs.tokens or self._base_name("tokens", "--token-topic") + ".tokens"
+
+    @property
+    def dlq_topic(self) -> str:
+        return self.outputs.dlq or self._base_name("dlq", "--dlq-topic") + ".dlq"
+
+    @property
+    def group(self) -> str:
+        """The consumer group id: set, or derived from the name or the clean topic."""
+        if self.group_id:
+            return self.group_id
+        return "pii-streamer." + (self.name if self.name != "default" else self.output_topic)
+
+    @property
+    def scope_field(self) -> str | None:
+        return self.key_scope.field
+
+    def check_runnable(self) -> Topology:
+        """Raise :class:`TopologyError` unless ``streamer run`` can start with this."""
+        if not self.inputs:
+            raise TopologyError(
+                f"{self.source}: inputs: no input topic; pass --input-topic (repeatable), "
+                "set STREAMER_INPUT_TOPIC, or list inputs in the topology file"
+            )
+        outputs = {"output": self.output_topic, "tokens": self.token_topic, "dlq": self.dlq_topic}
+        for role, topic in outputs.items():
+            if topic in self.inputs:
+                raise TopologyError(
+                    f"{self.source}: outputs.{role}: topic {topic!r} is also an input; "
+                    "the pipeline would read its own output"
+                )
+        if len(set(outputs.values())) != len(outputs):
+            raise TopologyError(
+                f"{self.source}: outputs: the clean, token and dead-letter topics must differ "
+                f"(got {outputs})"
+            )
+        return self
+
+    def engine_settings(self, settings: StreamerSettings) -> StreamerSettings:
+        """``settings`` with the topology's record limit and worker count applied."""
+        update: dict[str, Any] = {}
+        if self.limits.max_record_bytes is not None:
+            update["max_record_bytes"] = self.limits.max_record_bytes
+        if self.limits.workers is not None:
+            update["workers"] = self.limits.workers
+        return settings.model_copy(update=update) if update else settings
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(p) for p in error["loc"]) or "(top level)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
