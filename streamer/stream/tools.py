@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -75,6 +76,47 @@ async def produce_lines(
     return report
 
 
+async def produce_values(
+    settings: StreamerSettings,
+    topic: str,
+    values: Sequence[bytes | None],
+    *,
+    keys: Sequence[bytes | None] | None = None,
+    headers: Sequence[list[tuple[str, bytes]]] | None = None,
+    partition: int | None = None,
+) -> list[Any]:
+    """Produce ``values`` (with ``keys`` and ``headers`` per value); their metadata, in
+    order (see :func:`end_offsets`)."""
+    producer = AIOKafkaProducer(**client_options(settings), linger_ms=5, acks="all")
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        raise unavailable(settings, exc) from None
+    try:
+        futures = [
+            await producer.send(
+                topic,
+                value,
+                key=keys[index] if keys is not None else None,
+                headers=headers[index] if headers is not None else None,
+                partition=partition,
+            )
+            for index, value in enumerate(values)
+        ]
+        return list(await asyncio.gather(*futures))
+    finally:
+        await producer.stop()
+
+
+def end_offsets(metadata: Iterable[Any]) -> dict[TopicPartition, int]:
+    """Per partition, one past the highest offset in produce ``metadata``."""
+    ends: dict[TopicPartition, int] = {}
+    for item in metadata:
+        tp = item.topic_partition
+        ends[tp] = max(ends.get(tp, 0), item.offset + 1)
+    return ends
+
+
 async def _settle(pending: list[asyncio.Future[Any]]) -> None:
     await asyncio.gather(*pending)
     pending.clear()
@@ -109,9 +151,7 @@ async def read_topic(
     Without ``follow`` it stops after ``idle_timeout`` seconds without a new record (end
     offsets are not trusted: some brokers under-report them), or after ``limit`` records.
     """
-    consumer = AIOKafkaConsumer(
-        **client_options(settings), group_id=None, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
     try:
         await consumer.start()
     except KafkaError as exc:
@@ -171,3 +211,32 @@ def describe_record(record: Any) -> dict[str, Any]:
         "headers": decode_headers(record.headers),
         "value": value,
     }
+
+
+async def read_all(
+    settings: StreamerSettings,
+    topic: str,
+    *,
+    expected: int | None = None,
+    timeout: float = 30.0,
+    idle_timeout: float = 1.5,
+) -> list[Any]:
+    """Every record of ``topic``: until ``expected`` records arrived (or ``timeout``), or,
+    without ``expected``, until none arrived for ``idle_timeout`` seconds."""
+    records: list[Any] = []
+
+    async def collect() -> None:
+        async for record in read_topic(
+            settings,
+            topic,
+            follow=expected is not None,
+            idle_timeout=idle_timeout,
+            limit=expected,
+        ):
+            records.append(record)
+
+    if expected == 0:
+        return records
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(collect(), timeout)
+    return records

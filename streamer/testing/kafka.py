@@ -11,18 +11,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streamer.broker import EmbeddedBroker
 from streamer.settings import StreamerSettings
-from streamer.stream.tools import read_topic
+from streamer.stream import tools
+from streamer.stream.tools import end_offsets
 
 #: Consumer group timings that make joins and rebalances quick on the embedded broker.
 FAST_GROUP_SETTINGS: dict[str, Any] = {
@@ -30,6 +29,15 @@ FAST_GROUP_SETTINGS: dict[str, Any] = {
     "heartbeat_interval_ms": 500,
     "rebalance_timeout_ms": 3000,
 }
+
+__all__ = [
+    "FAST_GROUP_SETTINGS",
+    "create_topics",
+    "end_offsets",
+    "produce_values",
+    "read_all",
+    "running_broker",
+]
 
 
 @contextlib.contextmanager
@@ -63,23 +71,14 @@ async def produce_values(
     partition: int | None = None,
 ) -> list[Any]:
     """Produce ``values`` (with ``keys`` and ``headers`` per value); their metadata."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, linger_ms=5, acks="all")
-    await producer.start()
-    try:
-        futures = []
-        for index, value in enumerate(values):
-            futures.append(
-                await producer.send(
-                    topic,
-                    value,
-                    key=keys[index] if keys is not None else None,
-                    headers=headers[index] if headers is not None else None,
-                    partition=partition,
-                )
-            )
-        return list(await asyncio.gather(*futures))
-    finally:
-        await producer.stop()
+    return await tools.produce_values(
+        StreamerSettings(bootstrap_servers=bootstrap_servers),
+        topic,
+        values,
+        keys=keys,
+        headers=headers,
+        partition=partition,
+    )
 
 
 async def read_all(
@@ -92,28 +91,10 @@ async def read_all(
 ) -> list[Any]:
     """Every record of ``topic``: until ``expected`` records arrived (or ``timeout``), or,
     without ``expected``, until none arrived for ``idle_timeout`` seconds."""
-    settings = StreamerSettings(bootstrap_servers=bootstrap_servers)
-    records: list[Any] = []
-
-    async def collect() -> None:
-        async for record in read_topic(
-            settings,
-            topic,
-            follow=expected is not None,
-            idle_timeout=idle_timeout,
-            limit=expected,
-        ):
-            records.append(record)
-
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(collect(), timeout)
-    return records
-
-
-def end_offsets_of(metadata: Sequence[Any]) -> dict[Any, int]:
-    """Per partition, one past the highest offset in produce ``metadata``."""
-    ends: dict[Any, int] = {}
-    for item in metadata:
-        tp = item.topic_partition
-        ends[tp] = max(ends.get(tp, 0), item.offset + 1)
-    return ends
+    return await tools.read_all(
+        StreamerSettings(bootstrap_servers=bootstrap_servers),
+        topic,
+        expected=expected,
+        timeout=timeout,
+        idle_timeout=idle_timeout,
+    )
