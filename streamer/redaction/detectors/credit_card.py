@@ -25,7 +25,7 @@ class CreditCardDetector(PatternDetector):
     entity_type = "CREDIT_CARD"
     pattern = r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)"
     negative_context = ("order", "invoice", "tracking", "isbn", "serial")
-    needs_digit = True
+    min_digits = 13
     score = 0.3
 
     def validate(self, candidate: str) -> bool | None:

@@ -16,8 +16,10 @@ _ALWAYS = re.compile(
         [
             # UUIDs
             r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b",
-            # hex digests and ids: 16+ hex characters holding both letters and digits
-            r"\b(?=[0-9A-Fa-f]*[A-Fa-f])(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{16,}\b",
+            # hex digests and ids: lower-case hex of 16+ characters with letters and
+            # digits, or upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
+            r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",
+            r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b",
             # ISO 8601 timestamps (a date with a time)
             r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
             # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build

@@ -18,7 +18,7 @@ class IPv4Detector(PatternDetector):
     validator = staticmethod(lambda value: ip_address(value.split("/", 1)[0]))
     negative_context = _VERSION_WORDS
     triggers = (".",)
-    needs_digit = True
+    min_digits = 4
     score = 0.6
 
 
@@ -33,11 +33,11 @@ class IPv6Detector(PatternDetector):
         r"(?:%[\w.]+)?(?![\w:])"
     )
     triggers = ("::", ":")
-    needs_digit = True
+    min_digits = 1
     score = 0.6
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
-        if not self.applies_to(text, context) or text.count(":") < 2:
+    def find(self, text: str, context: str = "") -> list[Span]:
+        if text.count(":") < 2:
             return []
         spans = []
         for match in self._regex.finditer(text):
