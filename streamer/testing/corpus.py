@@ -135,7 +135,8 @@ class _ValueFactory:
             user, domain = f.free_email().split("@")
             return f"{user}+{f.word()}@{domain}"
         if choice == 2:
-            return f"{f.first_name().lower()}.{f.last_name().lower()}@{f.domain_word()}.{f.domain_name()}"
+            local = f"{f.first_name().lower()}.{f.last_name().lower()}"
+            return f"{local}@{f.domain_word()}.{f.domain_name()}"
         if choice == 3:
             return str(f.company_email()).upper() if rng.random() < 0.3 else str(f.company_email())
         return f"{f.user_name()}{rng.randint(1, 99)}@{f.free_email_domain()}"
@@ -242,7 +243,7 @@ def labelled_records(count: int, seed: int = 1) -> list[LabelledRecord]:
 def _isbn13(rng: random.Random) -> str:
     digits = [9, 7, 8] + [rng.randrange(10) for _ in range(9)]
     check = (10 - sum(d * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits)) % 10) % 10
-    body = "".join(map(str, digits + [check]))
+    body = "".join(map(str, [*digits, check]))
     return f"{body[:3]}-{body[3]}-{body[4:7]}-{body[7:12]}-{body[12]}"
 
 
