@@ -33,6 +33,7 @@ _ALWAYS = re.compile(
 _ISBN = re.compile(
     r"(?i)\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
     r"|\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
+    r"|\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
 )
 _ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
 
@@ -41,6 +42,9 @@ def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of ``text`` that must not be redacted."""
     ranges = [match.span() for match in _ALWAYS.finditer(text)]
     for match in _ISBN.finditer(text):
-        if isbn(_ISBN_PREFIX.sub("", match.group())):
+        value = _ISBN_PREFIX.sub("", match.group())
+        digits = value.replace("-", "").replace(" ", "")
+        shaped = len(digits) == 10 or digits.startswith(("978", "979"))
+        if (shaped or value != match.group()) and isbn(value):
             ranges.append(match.span())
     return ranges

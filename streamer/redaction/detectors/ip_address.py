@@ -14,7 +14,7 @@ class IPv4Detector(PatternDetector):
 
     name = "ip_address"
     entity_type = "IP_ADDRESS"
-    pattern = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
+    pattern = r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
     validator = staticmethod(lambda value: ip_address(value.split("/", 1)[0]))
     negative_context = _VERSION_WORDS
     triggers = (".",)
@@ -30,7 +30,7 @@ class IPv6Detector(PatternDetector):
     pattern = (
         r"(?<![\w:.])"
         r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
-        r"(?:%[\w.]+)?(?![\w:])"
+        r"(?:%[\w.]+)?(?![\w:]|\.\d)"
     )
     triggers = ("::", ":")
     min_digits = 1
