@@ -15,7 +15,11 @@ pytestmark = pytest.mark.e2e
 def streamer(*args: str, stdin: bytes = b"", env_dir: Path) -> subprocess.CompletedProcess[bytes]:
     env = {"STREAMER_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
     return subprocess.run(
-        [sys.executable, "-m", "streamer", *args], input=stdin, capture_output=True, env=env, timeout=120
+        [sys.executable, "-m", "streamer", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
     )
 
 
@@ -27,7 +31,9 @@ def test_json_lines_from_stdin_with_a_bad_line(tmp_path: Path) -> None:
     assert len(out) == 2
     assert orjson.loads(out[0])["m"].startswith("mail [EMAIL_ADDRESS_")
     assert "536-22-1234" not in out[1]
-    errors = [orjson.loads(line) for line in run.stderr.decode().splitlines() if line.startswith("{")]
+    errors = [
+        orjson.loads(line) for line in run.stderr.decode().splitlines() if line.startswith("{")
+    ]
     assert errors == [
         {"file": "<stdin>", "line": 2, "error": "invalid_event", "message": errors[0]["message"]}
     ]

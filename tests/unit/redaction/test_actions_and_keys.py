@@ -40,7 +40,10 @@ def test_tokens_are_deterministic_across_instances_and_differ_by_key(tmp_path: P
 
 def test_tokens_differ_by_scope(tmp_path: Path) -> None:
     svc = service(tmp_path)
-    assert svc.redact(TEXT, scope="tenant-a").redacted_text != svc.redact(TEXT, scope="tenant-b").redacted_text
+    assert (
+        svc.redact(TEXT, scope="tenant-a").redacted_text
+        != svc.redact(TEXT, scope="tenant-b").redacted_text
+    )
 
 
 def test_token_key_setting_overrides_key_file(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from streamer import RedactionService
@@ -26,7 +24,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> RedactionService:
 
 
 def detected(service: RedactionService, texts: list[str]) -> list[list[tuple[int, int]]]:
-    return [[(t.position, t.metadata["end"]) for t in r.tokens] for r in service.batch_redact(texts)]
+    return [
+        [(t.position, t.metadata["end"]) for t in r.tokens] for r in service.batch_redact(texts)
+    ]
 
 
 def test_structured_types_recall_at_least_99_percent(service: RedactionService) -> None:

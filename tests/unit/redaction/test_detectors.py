@@ -53,7 +53,11 @@ POSITIVES = [
     # IP addresses
     ("from 2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
     ("host 10.20.30.40 responded", "IP_ADDRESS", "10.20.30.40"),
-    ("full fe80:0000:0000:0000:0202:b3ff:fe1e:8329 ok", "IP_ADDRESS", "fe80:0000:0000:0000:0202:b3ff:fe1e:8329"),
+    (
+        "full fe80:0000:0000:0000:0202:b3ff:fe1e:8329 ok",
+        "IP_ADDRESS",
+        "fe80:0000:0000:0000:0202:b3ff:fe1e:8329",
+    ),
     ("loopback ::1 and more", "IP_ADDRESS", "::1"),
     ("mapped ::ffff:192.0.2.128 seen", "IP_ADDRESS", "::ffff:192.0.2.128"),
     # URLs
@@ -129,7 +133,7 @@ def test_when_unknown_region_then_clear_error(tmp_path) -> None:
 def test_when_unknown_detector_name_then_error_lists_valid_names() -> None:
     from streamer.redaction.exceptions import UnknownNameError
 
-    with pytest.raises(UnknownNameError, match="valid names: .*credit_card"):
+    with pytest.raises(UnknownNameError, match=r"valid names: .*credit_card"):
         DETECTORS.entry("no_such_detector")
 
 
@@ -163,7 +167,9 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
             return [Span(index, index + 3, "PERSON", 0.9, self.name)] if index >= 0 else []
 
     engine = RedactionEngine.build(
-        Policy(), detectors=["email", ShoutedNameDetector()], settings=StreamerSettings(data_dir=tmp_path)
+        Policy(),
+        detectors=["email", ShoutedNameDetector()],
+        settings=StreamerSettings(data_dir=tmp_path),
     )
     assert found(engine, "BOB at bob@example.com") == [
         ("PERSON", "BOB"),

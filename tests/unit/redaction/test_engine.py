@@ -99,7 +99,9 @@ def test_when_payload_too_large_then_failure_not_exception(tmp_path: Path) -> No
     "payload",
     [b"not json", b'{"a": "\xff\xfe"}', b'{"a": ', b"", CANARY_TEXT.encode()],
 )
-def test_when_payload_invalid_then_failure_message_holds_no_data(tmp_path: Path, payload: bytes) -> None:
+def test_when_payload_invalid_then_failure_message_holds_no_data(
+    tmp_path: Path, payload: bytes
+) -> None:
     [outcome] = engine(tmp_path).redact_payloads([payload])
     assert outcome.failure is not None and outcome.failure.code == "invalid_event"
     assert not find_canaries(outcome.failure.message)
@@ -109,7 +111,9 @@ def test_text_format_keeps_undecodable_bytes(tmp_path: Path) -> None:
     payload = b"mail jane@example.com \xff\xfe end"
     [outcome] = engine(tmp_path).redact_payloads([payload], "text")
     assert outcome.value is not None
-    assert outcome.value.startswith(b"mail [EMAIL_ADDRESS_") and outcome.value.endswith(b" \xff\xfe end")
+    assert outcome.value.startswith(b"mail [EMAIL_ADDRESS_") and outcome.value.endswith(
+        b" \xff\xfe end"
+    )
 
 
 def test_large_integers_and_numbers_survive(tmp_path: Path) -> None:

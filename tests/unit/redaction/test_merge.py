@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,16 +52,17 @@ def test_when_leftover_is_only_punctuation_then_dropped() -> None:
 
 @given(
     st.lists(
-        st.tuples(
-            st.integers(0, 60), st.integers(1, 20), st.sampled_from([0.3, 0.5, 0.8, 1.0])
-        ),
+        st.tuples(st.integers(0, 60), st.integers(1, 20), st.sampled_from([0.3, 0.5, 0.8, 1.0])),
         max_size=12,
     )
 )
 def test_merged_spans_never_overlap_and_cover_every_detected_character(items) -> None:
-    spans = [span(start, start + length, f"T{i}", score) for i, (start, length, score) in enumerate(items)]
+    spans = [
+        span(start, start + length, f"T{i}", score)
+        for i, (start, length, score) in enumerate(items)
+    ]
     merged = resolve_overlaps(spans)
-    for left, right in zip(merged, merged[1:], strict=False):
+    for left, right in itertools.pairwise(merged):
         assert left.end <= right.start
     detected = {i for s in spans for i in range(s.start, s.end)}
     covered = {i for s in merged for i in range(s.start, s.end)}

@@ -23,7 +23,11 @@ def test_when_file_invalid_then_error_names_file_path_and_reason(tmp_path: Path)
     with pytest.raises(PolicyError) as error:
         Policy.from_file(bad)
     message = str(error.value)
-    assert str(bad) in message and "entities.US_SSN" in message and "shred" not in message.split(":")[0]
+    assert (
+        str(bad) in message
+        and "entities.US_SSN" in message
+        and "shred" not in message.split(":")[0]
+    )
 
 
 def test_when_yaml_broken_then_error_has_line(tmp_path: Path) -> None:
@@ -41,7 +45,11 @@ def test_when_unknown_key_then_rejected() -> None:
 def test_when_custom_detector_has_unknown_validator_then_error_lists_valid() -> None:
     with pytest.raises(PolicyError, match="luhn"):
         Policy.from_dict(
-            {"custom_detectors": [{"name": "x", "entity_type": "X", "pattern": "x", "validator": "nope"}]}
+            {
+                "custom_detectors": [
+                    {"name": "x", "entity_type": "X", "pattern": "x", "validator": "nope"}
+                ]
+            }
         )
 
 

@@ -38,28 +38,36 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> RedactionService:
     return RedactionService(settings=StreamerSettings(data_dir=tmp_path_factory.mktemp("keys")))
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(text=st.text())
 def test_redaction_never_raises_on_arbitrary_unicode(service: RedactionService, text: str) -> None:
     result = service.redact(text)
     assert isinstance(result.redacted_text, str)
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(text=TEXT)
 def test_unmask_inverts_redact(service: RedactionService, text: str) -> None:
     result = service.redact(text)
     assert service.unmask(result.redacted_text, result.tokens) == text
 
 
-@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(event=JSON)
 def test_json_round_trip(service: RedactionService, event: object) -> None:
     result = service.redact_event(event)
     assert service.unmask_event(result.event, result.tokens) == event
 
 
-@settings(max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=100, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(payload=st.binary(max_size=200))
 def test_arbitrary_bytes_never_raise(service: RedactionService, payload: bytes) -> None:
     for event_format in ("json", "text"):

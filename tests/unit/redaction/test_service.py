@@ -18,7 +18,9 @@ def settings(tmp_path: Path) -> StreamerSettings:
     return StreamerSettings(data_dir=tmp_path)
 
 
-def test_sync_async_and_parallel_give_identical_results_in_order(settings: StreamerSettings) -> None:
+def test_sync_async_and_parallel_give_identical_results_in_order(
+    settings: StreamerSettings,
+) -> None:
     with RedactionService(settings=settings) as inline:
         expected = [r.redacted_text for r in inline.batch_redact(TEXTS)]
         single = inline.redact(TEXTS[5]).redacted_text
