@@ -25,7 +25,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.spans import Span
@@ -71,8 +71,8 @@ class Detector(ABC):
     detector is faster on many texts at once (NER with ``nlp.pipe``).
     """
 
-    name: ClassVar[str] | str = ""
-    entities: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+    name: str = ""
+    entities: tuple[str, ...] = ()
 
     @abstractmethod
     def detect(self, text: str, context: str = "") -> list[Span]:
@@ -134,20 +134,20 @@ class PatternDetector(Detector):
     the pattern runs at all.
     """
 
-    entity_type: ClassVar[str] | str = ""
-    pattern: ClassVar[str] | str = ""
-    flags: ClassVar[int] | int = 0
-    score: ClassVar[float] | float = 0.5
-    group: ClassVar[int | str] | int | str = 0
-    validator: ClassVar[Callable[[str], bool] | None] | Callable[[str], bool] | None = None
-    context_words: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    negative_context: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    context_required: ClassVar[bool] | bool = False
-    context_boost: ClassVar[float] | float = 0.35
-    context_window: ClassVar[int] | int = 40
-    negative_window: ClassVar[int] | int = 16
-    triggers: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    min_digits: ClassVar[int] | int = 0
+    entity_type: str = ""
+    pattern: str = ""
+    flags: int = 0
+    score: float = 0.5
+    group: int | str = 0
+    validator: Callable[[str], bool] | None = None
+    context_words: tuple[str, ...] = ()
+    negative_context: tuple[str, ...] = ()
+    context_required: bool = False
+    context_boost: float = 0.35
+    context_window: int = 40
+    negative_window: int = 16
+    triggers: tuple[str, ...] = ()
+    min_digits: int = 0
 
     def __init__(self, **overrides: Any) -> None:
         for key, value in overrides.items():

@@ -9,7 +9,6 @@ gain from batching (NER) get whole batches, and repeated values are detected onc
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -48,8 +47,6 @@ from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy
 from streamer.redaction.tokens import TOKEN_PATTERN
 from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
-
-log = logging.getLogger(__name__)
 
 EventFormat = Literal["json", "text"]
 
@@ -433,9 +430,9 @@ class RedactionEngine:
         for (leaves, _), scope in zip(walked, scopes, strict=True):
             tokens: list[Token] = []
             for leaf in leaves:
-                spans = spans_by_leaf.get(id(leaf))
-                if spans is None or spans:  # forced by a field rule, or something found
-                    tokens.extend(self._redact_leaf(leaf, spans, scope))
+                found_spans = spans_by_leaf.get(id(leaf))
+                if found_spans is None or found_spans:  # forced by a field rule, or found
+                    tokens.extend(self._redact_leaf(leaf, found_spans, scope))
             token_lists.append(tokens)
         return token_lists
 
