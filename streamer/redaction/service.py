@@ -59,7 +59,7 @@ def _init_worker(spec: EngineSpec) -> None:
 
 def _run_in_worker(method: str, items: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
     assert _worker_engine is not None, "worker was not initialised"
-    return getattr(_worker_engine, method)(items, **kwargs)  # type: ignore[no-any-return]
+    return getattr(_worker_engine, method)(items, **kwargs)
 
 
 class _InlineExecutor(Executor):
