@@ -308,26 +308,6 @@ def _kafka_overrides(
     }
 
 
-def _configure_logging(level: str) -> None:
-    import logging
-
-    class _Formatter(logging.Formatter):
-        _plain = set(vars(logging.makeLogRecord({})))
-
-        def format(self, record: logging.LogRecord) -> str:
-            line = super().format(record)
-            extra = {k: v for k, v in vars(record).items() if k not in self._plain}
-            extra.pop("message", None)
-            return line + "".join(f" {k}={v}" for k, v in extra.items())
-
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
-    logging.getLogger("aiokafka").setLevel(
-        max(logging.WARNING, logging.getLevelName(level.upper()))
-    )
-
-
 @app.command()
 def run(
     bootstrap_servers: BootstrapOption = None,
@@ -429,6 +409,14 @@ def run(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            show_default=False,
+            help="json or text. \\[default: text on a terminal, else json]",
+        ),
+    ] = None,
     security_protocol: SecurityProtocolOption = None,
     sasl_mechanism: SaslMechanismOption = None,
     sasl_username: SaslUsernameOption = None,
@@ -449,6 +437,7 @@ def run(
     """
     import asyncio
 
+    from streamer.observability.logging import configure_logging
     from streamer.stream.runtime import run_pipeline
     from streamer.stream.topology import Topology
 
@@ -463,7 +452,10 @@ def run(
         create_topics=create_topics,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
-    _configure_logging(log_level)
+    fmt = log_format or ("text" if sys.stderr.isatty() else "json")
+    if fmt not in ("json", "text"):
+        raise typer.BadParameter("use json or text", param_hint="--log-format")
+    configure_logging(log_level, "json" if fmt == "json" else "text")
     stderr.print(
         f"[bold]pii-streamer[/bold] {', '.join(pipeline.inputs)} -> {pipeline.output_topic} "
         f"(tokens {pipeline.token_topic}, dead letters {pipeline.dlq_topic}), "

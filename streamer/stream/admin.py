@@ -66,7 +66,7 @@ def plan_topics(
     known = [input_partitions[t] for t in topology.inputs if t in input_partitions]
     partitions = max(known) if known else topology.topics.partitions
     topics = topology.topics
-    plans = []
+    plans: list[TopicPlan] = []
     if include_inputs:
         plans.extend(
             TopicPlan("input", name, topics.partitions)

@@ -171,6 +171,12 @@ class RedactionPool:
         if old is not None:
             old.shutdown(wait=False, cancel_futures=True)
 
+    def worker_pids(self) -> list[int]:
+        """Process ids of the live workers (for readiness checks and memory figures)."""
+        executor = self._executor
+        processes = getattr(executor, "_processes", None) or {}
+        return [pid for pid, process in processes.items() if process.is_alive()]
+
     def close(self) -> None:
         """Stop the workers."""
         executor, self._executor = self._executor, None

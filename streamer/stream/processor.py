@@ -12,23 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import murmur2
 
 from streamer.redaction.engine import EventFormat, RedactionEngine
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
 from streamer.stream.dead_letter import DeadLetter
+from streamer.stream.partitioner import key_hash
 from streamer.vault.mapping import SourceCoordinates, TokenMapping
 
 #: Per payload, per scanned text: spans found outside the engine (cloud detectors).
 ExtraSpans = list[list[list[Span]] | None]
-
-
-def key_hash(key: bytes) -> int:
-    """Kafka's default partitioner hash (murmur2, positive), as the Java client computes it,
-    so every client agrees which partition a key belongs to."""
-    return murmur2(key) & 0x7FFFFFFF
 
 
 @dataclass(slots=True)

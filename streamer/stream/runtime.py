@@ -542,7 +542,7 @@ class StreamRuntime:
         )
 
 
-class _RebalanceListener(ConsumerRebalanceListener):  # type: ignore[misc]
+class _RebalanceListener(ConsumerRebalanceListener):
     """Hands rebalance events to the runtime (drain and commit before giving partitions up)."""
 
     def __init__(self, runtime: StreamRuntime) -> None:

