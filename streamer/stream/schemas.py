@@ -7,11 +7,13 @@ users and other tools can read them; they are looked up there from the installed
 from __future__ import annotations
 
 import functools
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 
 from streamer.errors import ConfigurationError
 
@@ -42,8 +44,20 @@ def validator(name: str) -> Draft202012Validator:
 
 def schema_errors(name: str, document: Any) -> list[str]:
     """Why ``document`` does not match the schema, one ``path: reason`` per problem."""
-    errors = sorted(validator(name).iter_errors(document), key=lambda e: list(e.absolute_path))
+    errors = [_most_specific(error) for error in validator(name).iter_errors(document)]
+    errors.sort(key=lambda e: [str(part) for part in e.absolute_path])
     return [f"{_path(error.absolute_path)}: {_reason(error)}" for error in errors]
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """For ``oneOf``/``anyOf``, the error of the branch that got furthest into the value
+    (``policy.entities.X.action``, not "policy is not a string")."""
+    while error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(error.context, key=lambda e: len(e.relative_path))
+        if not deepest.relative_path:
+            break
+        error = deepest
+    return error
 
 
 def _path(parts: Any) -> str:
@@ -53,9 +67,12 @@ def _path(parts: Any) -> str:
     return text or "(top level)"
 
 
-def _reason(error: Any) -> str:
+def _reason(error: ValidationError) -> str:
+    if error.validator == "not" and isinstance(error.validator_value, dict):
+        together = error.validator_value.get("required")
+        if together:
+            return f"give only one of {', '.join(together)}, not all of them"
     message = str(error.message)
-    if error.validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(list(e.absolute_path)))
-        message = str(best.message)
+    if error.validator == "type" and isinstance(error.instance, date):
+        message = f"{error.instance.isoformat()} is a date, expected a string; quote it"
     return message if len(message) <= 200 else message[:197] + "..."

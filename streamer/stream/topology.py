@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.keys import DEFAULT_SCOPE
-from streamer.redaction.policy import Policy
+from streamer.redaction.policy import Policy, parse_path
 from streamer.settings import StreamerSettings
 from streamer.stream.exceptions import TopologyError
 from streamer.stream.schemas import schema_errors
@@ -146,9 +146,11 @@ class Topology(_Model):
             except PolicyError as exc:
                 raise TopologyError(f"{source}: policy: {exc}") from None
         try:
-            return cls.model_validate({**data, "source": source})
+            topology = cls.model_validate({**data, "source": source})
         except ValidationError as exc:
             raise TopologyError(f"{source}: {_describe(exc)}") from None
+        _check_policy(topology.policy, source)
+        return topology
 
     @classmethod
     def load(cls, settings: StreamerSettings) -> Topology:
@@ -182,7 +184,7 @@ class Topology(_Model):
                 if key in settings.model_fields_set
             }
         )
-        update: dict[str, Any] = {"outputs": outputs, "limits": limits}
+        update: dict[str, Any] = {"outputs": outputs.model_dump(), "limits": limits.model_dump()}
         if settings.input_topic:
             update["inputs"] = list(dict.fromkeys(settings.input_topic))
         if settings.group_id is not None:
@@ -190,7 +192,12 @@ class Topology(_Model):
         if settings.format is not None:
             update["format"] = settings.format
         # Validate again: overrides must obey the same rules as the file.
-        return type(self).model_validate({**self.model_dump(), **update, "source": self.source})
+        try:
+            return type(self).model_validate({**self.model_dump(), **update, "source": self.source})
+        except ValidationError as exc:
+            raise TopologyError(
+                f"a flag or STREAMER_* variable overriding {self.source}: {_describe(exc)}"
+            ) from None
 
     # --- derived values ----------------------------------------------------------------
 
@@ -256,6 +263,24 @@ class Topology(_Model):
         if self.limits.workers is not None:
             update["workers"] = self.limits.workers
         return settings.model_copy(update=update) if update else settings
+
+
+def _check_policy(policy: Policy, source: str) -> None:
+    """Problems the policy model finds only when the engine is built: field paths and
+    custom detector patterns. Found here, they name the file."""
+    for index, rule in enumerate(policy.fields):
+        try:
+            parse_path(rule.path)
+        except PolicyError as exc:
+            raise TopologyError(f"{source}: policy.fields[{index}].path: {exc}") from None
+    for index, custom in enumerate(policy.custom_detectors):
+        try:
+            re.compile(custom.pattern)
+        except re.error as exc:
+            raise TopologyError(
+                f"{source}: policy.custom_detectors[{index}].pattern: not a valid regular "
+                f"expression ({exc.msg})"
+            ) from None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -1,0 +1,152 @@
+"""Topologies: the shipped files are valid, broken ones fail with the file, the path in it and
+the reason, and flags and STREAMER_* variables override the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamer.settings import StreamerSettings
+from streamer.stream.schemas import SCHEMA_DIR, load_schema
+from streamer.stream.topology import Topology, TopologyError
+
+ROOT = Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "tests" / "fixtures" / "topologies"
+SHIPPED = sorted((ROOT / "topologies").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_topologies_are_valid_and_runnable(path: Path) -> None:
+    topology = Topology.from_file(path).check_runnable()
+    assert topology.inputs
+    assert len({topology.output_topic, topology.token_topic, topology.dlq_topic}) == 3
+
+
+def test_the_default_file_matches_the_built_in_default_apart_from_its_example_input() -> None:
+    from_file = Topology.from_file(ROOT / "topologies" / "default.yaml")
+    built_in = Topology()
+    assert from_file.format == built_in.format == "json"
+    assert from_file.policy == built_in.policy
+    assert from_file.limits == built_in.limits
+    assert from_file.topics == built_in.topics
+    assert built_in.inputs == []
+
+
+BROKEN = {
+    "unknown_key.yaml": ("(top level)", "'input' was unexpected"),
+    "bad_format.yaml": ("format", "'avro' is not one of"),
+    "bad_topic_name.yaml": ("outputs.output", "does not match"),
+    "bad_action.yaml": ("policy.entities.CREDIT_CARD.action", "'scramble' is not one of"),
+    "bad_limit.yaml": ("limits.max_in_flight_records", "less than the minimum"),
+    "both_scope_sources.yaml": ("key_scope", "only one of header, field"),
+    "not_a_mapping.yaml": ("(top level)", "expected a mapping"),
+    "broken_yaml.yaml": ("not valid YAML at line 2", "expected ','"),
+    "missing_policy_file.yaml": ("policy", "does-not-exist.yaml"),
+    "bad_custom_detector.yaml": ("policy.custom_detectors[0].entity_type", "does not match"),
+    "unquoted_date_version.yaml": ("policy.version", "quote it"),
+    "bad_field_path.yaml": ("policy.fields[0].path", "customer..email"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_broken_topology_names_the_file_the_path_and_the_reason(name: str) -> None:
+    where, why = BROKEN[name]
+    with pytest.raises(TopologyError) as caught:
+        Topology.from_file(FIXTURES / name)
+    message = str(caught.value)
+    assert message.startswith(str(FIXTURES / name))
+    assert where in message
+    assert why in message
+    assert caught.value.exit_code == 2
+
+
+def test_every_broken_fixture_is_covered() -> None:
+    fixtures = {p.name for p in FIXTURES.glob("*.yaml")} - {"with_policy_file.yaml"}
+    assert fixtures == set(BROKEN)
+
+
+def test_a_missing_file_says_so() -> None:
+    with pytest.raises(TopologyError, match="does not exist"):
+        Topology.from_file(FIXTURES / "nope.yaml")
+
+
+def test_a_policy_file_is_read_relative_to_the_topology() -> None:
+    topology = Topology.from_file(FIXTURES / "with_policy_file.yaml")
+    assert topology.policy.version == "7"
+    assert topology.policy.default_action == "mask"
+
+
+def test_outputs_group_are_derived_from_a_single_input() -> None:
+    topology = Topology(inputs=["orders.raw"])
+    assert topology.output_topic == "orders.clean"
+    assert topology.token_topic == "orders.tokens"
+    assert topology.dlq_topic == "orders.dlq"
+    assert topology.group == "pii-streamer.orders.clean"
+    assert Topology(name="orders", inputs=["a", "b"]).output_topic == "orders.clean"
+
+
+def test_several_inputs_without_a_name_need_explicit_outputs() -> None:
+    with pytest.raises(TopologyError, match="--output-topic"):
+        Topology(inputs=["a", "b"]).check_runnable()
+
+
+def test_no_input_is_a_clear_error() -> None:
+    with pytest.raises(TopologyError, match="--input-topic"):
+        Topology().check_runnable()
+
+
+def test_an_output_that_is_also_an_input_is_refused() -> None:
+    with pytest.raises(TopologyError, match="also an input"):
+        Topology(
+            inputs=["a", "b"], outputs={"output": "b", "tokens": "t", "dlq": "d"}
+        ).check_runnable()
+
+
+def test_flags_and_variables_override_the_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("STREAMER_INPUT_TOPIC", "x.raw,y.raw")
+    monkeypatch.setenv("STREAMER_GROUP_ID", "from-env")
+    monkeypatch.setenv("STREAMER_MAX_IN_FLIGHT_RECORDS", "77")
+    settings = StreamerSettings(
+        topology=ROOT / "topologies" / "support-tickets.yaml",
+        output_topic="flag.clean",
+        format="text",
+        workers=3,
+    )
+    topology = Topology.load(settings)
+    assert topology.inputs == ["x.raw", "y.raw"]
+    assert topology.group == "from-env"
+    assert topology.output_topic == "flag.clean"
+    assert topology.token_topic == "support.tickets.tokens"  # from the file
+    assert topology.format == "text"
+    assert topology.limits.max_in_flight_records == 77
+    assert topology.limits.batch_records == 1000
+    assert topology.limits.workers == 3
+    # The file's record limit reaches the engine unless a flag or variable set one.
+    assert topology.engine_settings(settings).max_record_bytes == 262144
+    explicit = StreamerSettings(max_record_bytes=5000)
+    assert Topology.load(explicit).limits.max_record_bytes == 5000
+
+
+def test_an_override_must_be_valid_too() -> None:
+    with pytest.raises(TopologyError, match=r"outputs\.output: String should match pattern"):
+        Topology(inputs=["a"]).with_overrides(StreamerSettings(output_topic="bad name"))
+
+
+def test_schema_and_model_know_the_same_settings() -> None:
+    schema = load_schema("topology")
+    model_fields = set(Topology.model_fields) - {"source"}
+    assert set(schema["properties"]) == model_fields
+    for section, model in (("limits", "limits"), ("topics", "topics"), ("outputs", "outputs")):
+        nested = type(getattr(Topology(), model))
+        assert set(schema["properties"][section]["properties"]) == set(nested.model_fields)
+
+
+def test_every_schema_file_is_a_valid_json_schema() -> None:
+    from jsonschema import Draft202012Validator
+
+    for path in SCHEMA_DIR.glob("*.schema.json"):
+        Draft202012Validator.check_schema(orjson.loads(path.read_bytes()))
