@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from streamer.redaction.engine import EventFormat, RedactionEngine
+from streamer.redaction.exceptions import RedactionError
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
@@ -160,13 +161,7 @@ class BatchProcessor:
             extra_in = [extra_spans[i] for i in live] if extra_spans is not None else None
         else:
             scopes_in, extra_in = scopes, extra_spans
-        outcomes = self.engine.redact_payloads(
-            payloads,  # type: ignore[arg-type]
-            spec.event_format,
-            scopes_in,
-            scope_field=spec.scope_field,
-            extra_spans=extra_in,
-        )
+        outcomes = self._redact(payloads, scopes_in, extra_in)  # type: ignore[arg-type]
         result = BatchResult([None] * len(batch))
         entities: Counter[str] = Counter()
         indices = live if live is not None else range(len(batch))
@@ -195,16 +190,32 @@ class BatchProcessor:
         outcome: PayloadOutcome,
     ) -> PayloadOutcome:
         for _ in range(self.spec.detector_retries):
-            outcome = self.engine.redact_payloads(
+            [outcome] = self._redact(
                 [batch.payloads[index] or b""],
-                self.spec.event_format,
                 [scopes[index]],
-                scope_field=self.spec.scope_field,
-                extra_spans=[extra_spans[index]] if extra_spans is not None else None,
-            )[0]
+                [extra_spans[index]] if extra_spans is not None else None,
+            )
             if outcome.failure is None or outcome.failure.code != "detector_failed":
                 break
         return outcome
+
+    def _redact(
+        self, payloads: list[bytes], scopes: list[str], extra_spans: ExtraSpans | None
+    ) -> list[PayloadOutcome]:
+        """The engine's outcomes; a failure is data here, even for a single payload (the
+        engine raises then, having no other payload to isolate it from)."""
+        try:
+            return self.engine.redact_payloads(
+                payloads,
+                self.spec.event_format,
+                scopes,
+                scope_field=self.spec.scope_field,
+                extra_spans=extra_spans,
+            )
+        except RedactionError as exc:
+            if len(payloads) != 1:
+                raise
+            return [PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))]
 
     def _record_scope(self, batch: RecordBatch, index: int, scopes: list[str]) -> str:
         """The key scope the engine used for this record (field beats header/default)."""
