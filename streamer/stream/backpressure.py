@@ -39,6 +39,8 @@ class Backpressure:
         self.peak_records = 0
         self.peak_bytes = 0
         self.pause_count = 0
+        #: Running mean record size, to turn the byte bound into a record count per fetch.
+        self.mean_record_bytes = 1024.0
 
     # --- accounting --------------------------------------------------------------------
 
@@ -51,6 +53,8 @@ class Backpressure:
         counts[1] += size
         self.peak_records = max(self.peak_records, self.records)
         self.peak_bytes = max(self.peak_bytes, self.bytes)
+        if records:
+            self.mean_record_bytes += (size / records - self.mean_record_bytes) * 0.2
         if self.saturated:
             self._drained.clear()
 
@@ -82,8 +86,12 @@ class Backpressure:
         return self._drained.is_set()
 
     def room(self) -> int:
-        """How many more records may be fetched now (at least 1 when not saturated)."""
-        return max(0, self.max_records - self.records)
+        """How many more records may be fetched now: what fits under both bounds, the
+        byte bound estimated from the mean record size (at least 1 when not saturated)."""
+        if self.saturated:
+            return 0
+        by_bytes = int((self.max_bytes - self.bytes) / max(self.mean_record_bytes, 1.0))
+        return max(1, min(self.max_records - self.records, by_bytes))
 
     def in_flight(self, tp: TopicPartition) -> int:
         counts = self._per_partition.get(tp)

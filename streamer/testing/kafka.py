@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from streamer.broker import EmbeddedBroker
 from streamer.settings import StreamerSettings
 from streamer.stream import tools
+from streamer.stream.headers import SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from streamer.stream.tools import end_offsets
 
 #: Consumer group timings that make joins and rebalances quick on the embedded broker.
@@ -32,11 +33,14 @@ FAST_GROUP_SETTINGS: dict[str, Any] = {
 
 __all__ = [
     "FAST_GROUP_SETTINGS",
+    "by_source",
     "create_topics",
     "end_offsets",
     "produce_values",
     "read_all",
+    "record_bytes",
     "running_broker",
+    "source_of",
 ]
 
 
@@ -98,3 +102,34 @@ async def read_all(
         timeout=timeout,
         idle_timeout=idle_timeout,
     )
+
+
+def source_of(record: Any) -> tuple[str, int, int]:
+    """``(topic, partition, offset)`` of the raw record a clean or dead-letter record came
+    from, read from its provenance headers."""
+    headers = dict(record.headers or ())
+    return (
+        headers[SOURCE_TOPIC].decode(),
+        int(headers[SOURCE_PARTITION]),
+        int(headers[SOURCE_OFFSET]),
+    )
+
+
+def by_source(records: Sequence[Any]) -> dict[tuple[str, int, int], list[Any]]:
+    """Output records grouped by the raw record they came from (copies after a restart
+    land in the same group)."""
+    grouped: dict[tuple[str, int, int], list[Any]] = {}
+    for record in records:
+        grouped.setdefault(source_of(record), []).append(record)
+    return grouped
+
+
+def record_bytes(records: Sequence[Any]) -> bytes:
+    """Keys, header values and values of ``records``, joined: a haystack for canaries."""
+    parts: list[bytes] = []
+    for record in records:
+        parts.append(record.key or b"")
+        parts.append(record.value or b"")
+        for name, value in record.headers or ():
+            parts.append(name.encode() + b"=" + (value or b""))
+    return b"\n".join(parts)

@@ -13,7 +13,7 @@ A, B, C = (TopicPartition("raw", p) for p in range(3))
 
 
 def test_below_the_bounds_nothing_is_paused() -> None:
-    pressure = Backpressure(max_records=100, max_bytes=10_000)
+    pressure = Backpressure(max_records=100, max_bytes=10_000_000)
     pressure.acquire(A, 50, 500)
     assert not pressure.saturated
     assert pressure.to_pause([A, B]) == set()
@@ -82,3 +82,13 @@ async def test_wait_drained_returns_when_work_drains() -> None:
 def test_bounds_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         Backpressure(max_records=0, max_bytes=10)
+
+
+def test_room_follows_the_byte_bound_from_the_mean_record_size() -> None:
+    pressure = Backpressure(max_records=10_000, max_bytes=100_000)
+    pressure.acquire(A, 10, 10_000)  # records of about 1000 bytes
+    assert 80 <= pressure.room() <= 95
+    pressure.acquire(A, 89, 89_000)
+    assert pressure.room() == 1  # under both bounds: at least one record
+    pressure.acquire(A, 1, 1000)
+    assert pressure.saturated and pressure.room() == 0

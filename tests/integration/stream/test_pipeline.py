@@ -1,0 +1,282 @@
+"""The stream runtime end to end on the embedded broker: counts, what each topic holds,
+poison records, partitioning, backpressure, and exactly-once refusing a broker without
+transactions. Real broker, real worker processes, real encryption."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import TopicPartition
+
+from streamer.redaction.keys import keyring_from_settings
+from streamer.redaction.policy import Policy
+from streamer.redaction.tokens import TOKEN_PATTERN
+from streamer.samples import support_tickets
+from streamer.settings import StreamerSettings
+from streamer.stream import StreamRuntime, Topology
+from streamer.stream.dead_letter import DeadLetter
+from streamer.stream.exceptions import ExactlyOnceUnsupportedError
+from streamer.stream.headers import DLQ_REASON, decode_headers, header_value
+from streamer.stream.partitioner import key_hash
+from streamer.stream.schemas import schema_errors
+from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
+from streamer.testing.detectors import SlowDetector
+from streamer.testing.kafka import (
+    by_source,
+    create_topics,
+    end_offsets,
+    produce_values,
+    read_all,
+    record_bytes,
+    source_of,
+)
+from streamer.vault.mapping import TokenMapping
+
+pytestmark = pytest.mark.integration
+
+
+def topology_for(topics: Any, **fields: Any) -> Topology:
+    return Topology(
+        name="test",
+        inputs=[topics.raw],
+        outputs=topics.outputs,
+        group_id=topics.group,
+        **fields,
+    )
+
+
+async def run_until_committed(runtime: StreamRuntime, metadata: list[Any]) -> Any:
+    runtime.stop_after(end_offsets(metadata))
+    return await asyncio.wait_for(runtime.run(), 90)
+
+
+async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 3})
+    events = [orjson.dumps(e) for e in support_tickets(300, customers=40)]
+    events += [orjson.dumps({"ticket_id": f"C-{i}", "message": CANARY_TEXT}) for i in range(20)]
+    poison = {
+        b'{"message": "unterminated ' + CANARIES["US_SSN"].encode(): "invalid_event",
+        b'{"message": "bad utf-8 \xff ' + CANARIES["EMAIL_ADDRESS"].encode() + b'"}': (
+            "invalid_event"
+        ),
+        orjson.dumps({"message": CANARY_TEXT + " " + "z" * 5000}): "too_large",
+    }
+    values: list[bytes | None] = [*events, *poison]
+    keys = [f"k{i % 17}".encode() for i in range(len(values))]
+    values.append(None)  # a tombstone: passes through as a tombstone
+    keys.append(b"k-deleted")
+    metadata = await produce_values(bootstrap, topics.raw, values, keys=keys)
+    settings = stream_settings.model_copy(update={"max_record_bytes": 4096})
+
+    runtime = StreamRuntime(topology_for(topics), settings)
+    stats = await run_until_committed(runtime, metadata)
+
+    clean = await read_all(bootstrap, topics.clean, expected=len(events) + 1)
+    dlq = await read_all(bootstrap, topics.dlq, expected=len(poison))
+    tokens = await read_all(bootstrap, topics.tokens)
+
+    # Counts: every raw record has exactly one output (one instance, no restart).
+    assert stats.processed == len(values)
+    assert len(clean) == len(events) + 1
+    assert len(dlq) == len(poison)
+    produced = {(m.topic, m.partition, m.offset) for m in metadata}
+    outputs = by_source([*clean, *dlq])
+    assert set(outputs) == produced
+    assert all(len(copies) == 1 for copies in outputs.values())
+
+    # No canary in any topic: values, keys or headers.
+    for records in (clean, tokens, dlq):
+        assert find_canaries(record_bytes(records)) == []
+
+    # Clean records: same key, same partition number, provenance headers, input timestamp.
+    raw = {(r.partition, r.offset): r for r in await read_all(bootstrap, topics.raw)}
+    for record in clean:
+        headers = decode_headers(record.headers)
+        assert schema_errors("clean_event_headers", headers) == []
+        assert headers["pii.detectors"]
+        _, partition, offset = source_of(record)
+        assert record.partition == partition
+        assert record.timestamp == raw[(partition, offset)].timestamp
+        assert record.key == raw[(partition, offset)].key
+    tombstones = [r for r in clean if r.value is None]
+    assert [r.key for r in tombstones] == [b"k-deleted"]
+
+    # Per key, clean records keep the input order.
+    order: dict[bytes, list[int]] = {}
+    for record in clean:
+        order.setdefault(record.key, []).append(source_of(record)[2])
+    assert all(offsets == sorted(offsets) for offsets in order.values())
+
+    # Token topic: one record per token, each token in the clean topic has one, and the
+    # mapping opens to the original with the key.
+    keyring = keyring_from_settings(settings)
+    mappings = {}
+    for record in tokens:
+        document = orjson.loads(record.value)
+        assert schema_errors("token_mapping", document) == []
+        assert record.key.decode() == document["token"]
+        mappings[document["token"]] = TokenMapping.from_json(record.value)
+    assert len(mappings) == len(tokens)
+    used = {m.group(0) for r in clean if r.value for m in TOKEN_PATTERN.finditer(r.value.decode())}
+    assert used == set(mappings)
+    originals = {mapping.open(keyring) for mapping in mappings.values()}
+    assert set(CANARIES.values()) - {CANARIES["IP_ADDRESS"]} <= originals | {CANARIES["IP_ADDRESS"]}
+    assert stats.token_records == len(tokens)
+
+    # Dead letters: reason, coordinates, schema, payload only encrypted.
+    reasons = Counter(header_value(r.headers, DLQ_REASON).decode() for r in dlq)
+    assert reasons == Counter(poison.values())
+    for record in dlq:
+        document = orjson.loads(record.value)
+        assert schema_errors("dead_letter", document) == []
+        letter = DeadLetter.from_json(record.value)
+        assert letter.open(keyring) in poison
+        assert (letter.topic, letter.partition, letter.offset) == source_of(record)
+    assert dict(stats.dead_letters) == dict(reasons)
+
+
+async def test_poison_records_never_block_their_partition(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 1})
+    values = []
+    for i in range(40):
+        values.append(b"{not json" if i % 4 == 0 else orjson.dumps({"n": i, "m": "a@b.example"}))
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=30)
+    dlq = await read_all(bootstrap, topics.dlq, expected=10)
+    assert [orjson.loads(r.value)["n"] for r in clean] == [i for i in range(40) if i % 4]
+    assert [source_of(r)[2] for r in dlq] == list(range(0, 40, 4))
+
+
+async def test_records_are_partitioned_by_key_when_partition_counts_differ(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 2, topics.clean: 3, topics.dlq: 3})
+    values = [orjson.dumps({"n": i}) for i in range(60)]
+    keys: list[bytes | None] = [f"key-{i % 9}".encode() for i in range(50)] + [None] * 10
+    metadata = await produce_values(bootstrap, topics.raw, values, keys=keys)
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=60)
+    assert len(clean) == 60
+    for record in clean:
+        _, partition, _ = source_of(record)
+        expected = partition % 3 if record.key is None else key_hash(record.key) % 3
+        assert record.partition == expected
+
+
+async def test_key_scope_from_a_header_gives_each_tenant_its_own_tokens(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 1})
+    value = orjson.dumps({"m": "write to shared@example.com"})
+    metadata = await produce_values(
+        bootstrap,
+        topics.raw,
+        [value, value, value],
+        headers=[[("tenant", b"acme")], [("tenant", b"globex")], [("trace-id", b"t-1")]],
+    )
+    topology = topology_for(topics, key_scope={"header": "tenant"}, pass_headers=["trace-id"])
+    await run_until_committed(StreamRuntime(topology, stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=3)
+    acme, globex, default = (r.value for r in clean)
+    assert len({acme, globex, default}) == 3
+    assert header_value(clean[2].headers, "trace-id") == b"t-1"
+    assert header_value(clean[0].headers, "tenant") is None  # not passed through
+    tokens = await read_all(bootstrap, topics.tokens, expected=3)
+    assert sorted(orjson.loads(r.value)["scope"] for r in tokens) == ["acme", "default", "globex"]
+
+
+async def test_backpressure_bounds_in_flight_records_under_a_tenfold_overload(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 4})
+    values = [orjson.dumps({"m": f"message {i}"}) for i in range(1000)]
+    metadata = await produce_values(
+        bootstrap, topics.raw, values, keys=[str(i).encode() for i in range(1000)]
+    )
+    topology = topology_for(topics, limits={"max_in_flight_records": 100, "batch_records": 20})
+    runtime = StreamRuntime(topology, stream_settings, detectors=[SlowDetector(0.001)], workers=1)
+    await run_until_committed(runtime, metadata)
+    assert runtime.stats.processed == 1000
+    assert runtime.backpressure.peak_records <= 100
+    assert runtime.backpressure.pause_count > 0
+    assert runtime.backpressure.records == 0
+    assert len(await read_all(bootstrap, topics.clean, expected=1000)) == 1000
+
+
+async def test_in_flight_bytes_are_bounded_too(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 2})
+    values = [orjson.dumps({"m": "x" * 1000, "n": i}) for i in range(300)]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    topology = topology_for(topics, limits={"max_in_flight_bytes": 20_000, "batch_records": 5})
+    runtime = StreamRuntime(topology, stream_settings, detectors=[SlowDetector(0.001)])
+    await run_until_committed(runtime, metadata)
+    assert runtime.stats.processed == 300
+    # Fetches are sized from the mean record size: at most one estimate's error over.
+    assert runtime.backpressure.peak_bytes <= 2 * 20_000
+    assert runtime.backpressure.pause_count > 0
+
+
+async def test_a_policy_from_the_topology_is_applied_and_stamped(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 1})
+    policy = Policy(
+        version="2026-11-01",
+        entities={"CREDIT_CARD": {"action": "mask"}, "US_SSN": {"action": "redact"}},
+        fields=[{"path": "id", "action": "skip"}],
+    )
+    metadata = await produce_values(
+        bootstrap,
+        topics.raw,
+        [orjson.dumps({"id": "536-22-8841", "m": CANARY_TEXT})],
+    )
+    await run_until_committed(
+        StreamRuntime(topology_for(topics, policy=policy), stream_settings), metadata
+    )
+    [record] = await read_all(bootstrap, topics.clean, expected=1)
+    event = orjson.loads(record.value)
+    assert event["id"] == "536-22-8841"  # skipped by a field rule
+    assert "<US_SSN>" in event["m"]
+    assert re.search(r"\*{4,}6467", event["m"])
+    assert header_value(record.headers, "pii.policy.version") == b"2026-11-01"
+
+
+async def test_exactly_once_fails_clearly_on_a_broker_without_transactions(
+    topics: Any, stream_settings: StreamerSettings, tmp_path: Path
+) -> None:
+    settings = stream_settings.model_copy(update={"exactly_once": True})
+    runtime = StreamRuntime(topology_for(topics), settings, workers=0)
+    with pytest.raises(ExactlyOnceUnsupportedError, match="needs a Kafka broker with transactions"):
+        await asyncio.wait_for(runtime.run(), 60)
+
+
+async def test_offsets_are_committed_for_the_group(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    from aiokafka import AIOKafkaConsumer
+
+    await create_topics(bootstrap, {topics.raw: 2})
+    metadata = await produce_values(
+        bootstrap, topics.raw, [orjson.dumps({"n": i}) for i in range(50)]
+    )
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=topics.group)
+    await consumer.start()
+    try:
+        for tp, end in end_offsets(metadata).items():
+            assert await consumer.committed(TopicPartition(tp.topic, tp.partition)) == end
+    finally:
+        await consumer.stop()
