@@ -13,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import select
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -41,12 +44,37 @@ _processor: BatchProcessor | None = None
 _startup_error: BaseException | None = None
 
 
-def _init_worker(spec: ProcessorSpec) -> None:
+def _init_worker(spec: ProcessorSpec, parent_pid: int) -> None:
     global _processor, _startup_error
+    _exit_with_parent(parent_pid)
     try:
         _processor = spec.build()
     except Exception as exc:  # reported to the parent by the first task, see _run
         _startup_error = exc
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Exit when the process that owns the pool dies. A worker started by the forkserver
+    is not that process's child and keeps the pool's pipes open itself, so after a
+    ``kill -9`` of the parent nothing else would ever stop it."""
+
+    def watch() -> None:
+        try:
+            descriptor = os.pidfd_open(parent_pid)
+        except (AttributeError, OSError):
+            descriptor = None
+        if descriptor is not None:
+            select.select([descriptor], [], [])
+        else:
+            while True:
+                time.sleep(1.0)
+                try:
+                    os.kill(parent_pid, 0)
+                except ProcessLookupError:
+                    break
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _ready() -> tuple[str, ...]:
@@ -114,7 +142,7 @@ class RedactionPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=(self.spec,),
+            initargs=(self.spec, os.getpid()),
         )
 
     async def process(

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streamer.broker import EmbeddedBroker
@@ -34,6 +35,7 @@ FAST_GROUP_SETTINGS: dict[str, Any] = {
 __all__ = [
     "FAST_GROUP_SETTINGS",
     "by_source",
+    "committed_offsets",
     "create_topics",
     "end_offsets",
     "produce_values",
@@ -133,3 +135,21 @@ def record_bytes(records: Sequence[Any]) -> bytes:
         for name, value in record.headers or ():
             parts.append(name.encode() + b"=" + (value or b""))
     return b"\n".join(parts)
+
+
+async def committed_offsets(
+    bootstrap_servers: str, group_id: str, topics: Sequence[str]
+) -> dict[Any, int]:
+    """The offsets ``group_id`` has committed on the partitions of ``topics`` (partitions
+    without a commit are left out)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(topics))
+        partitions = [
+            TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+        ]
+        offsets = await admin.list_consumer_group_offsets(group_id, partitions=partitions)
+    finally:
+        await admin.close()
+    return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
