@@ -11,11 +11,12 @@ from typing import Annotated, Any, BinaryIO
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from streamer.errors import StreamerError
+from streamer.errors import ConfigurationError, StreamerError
 from streamer.settings import StreamerSettings
 
 app = typer.Typer(
@@ -32,7 +33,15 @@ stdout = Console()
 
 def build_settings(**overrides: Any) -> StreamerSettings:
     """Settings from ``STREAMER_*`` variables, with the flags that were given on top."""
-    return StreamerSettings(**{k: v for k, v in overrides.items() if v is not None and v != []})
+    try:
+        return StreamerSettings(**{k: v for k, v in overrides.items() if v is not None and v != []})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')} "
+            f"(STREAMER_{'_'.join(str(p) for p in e['loc']).upper()}): {e['msg']}"
+            for e in exc.errors(include_url=False, include_input=False)
+        )
+        raise ConfigurationError(f"invalid setting: {problems}") from None
 
 
 # --- options shared by commands ----------------------------------------------------------

@@ -1,0 +1,211 @@
+"""``streamer broker | topics | produce | run | tail | demo`` as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamer.broker import EmbeddedBroker
+from streamer.samples import support_tickets
+from streamer.testing import CANARY_TEXT, find_canaries
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def environment(data_dir: Path) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "STREAMER_DATA_DIR": str(data_dir),
+        "COLUMNS": "200",
+        "STREAMER_SESSION_TIMEOUT_MS": "6000",
+        "STREAMER_HEARTBEAT_INTERVAL_MS": "500",
+        "STREAMER_REBALANCE_TIMEOUT_MS": "1000",
+        "STREAMER_COMMIT_INTERVAL_MS": "200",
+    }
+
+
+def streamer(
+    *args: str, data_dir: Path, stdin: bytes = b"", timeout: float = 120
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "streamer", *args],
+        input=stdin,
+        capture_output=True,
+        env=environment(data_dir),
+        cwd=ROOT,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def bootstrap() -> Iterator[str]:
+    with EmbeddedBroker() as broker:
+        yield broker.bootstrap_servers
+
+
+def test_broker_topics_produce_run_tail_as_a_user_would(tmp_path: Path) -> None:
+    broker = subprocess.Popen(
+        [sys.executable, "-m", "streamer", "broker"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(tmp_path),
+        start_new_session=True,
+    )
+    runner: subprocess.Popen[bytes] | None = None
+    try:
+        assert broker.stdout is not None
+        address = broker.stdout.readline().decode().strip()
+        assert address.startswith("127.0.0.1:")
+        topology = "topologies/support-tickets.yaml"
+
+        created = streamer(
+            "topics", "--bootstrap-servers", address, "--topology", topology, data_dir=tmp_path
+        )
+        assert created.returncode == 0, created.stderr.decode()
+        table = created.stdout.decode()
+        assert "support.tickets.tokens" in table and "cleanup.policy=compact" in table
+        assert "created" in table
+
+        events = [orjson.dumps(e) for e in support_tickets(400, customers=50)]
+        events[10] = orjson.dumps({"ticket_id": "T-canary", "message": CANARY_TEXT})
+        events[20] = b"{this is not json"
+        lines = tmp_path / "tickets.jsonl"
+        lines.write_bytes(b"\n".join(events) + b"\n\n")
+        produced = streamer(
+            "produce", "--bootstrap-servers", address, "--topic", "support.tickets.raw",
+            "--key-field", "customer.id", str(lines), data_dir=tmp_path,
+        )  # fmt: skip
+        assert produced.returncode == 0, produced.stderr.decode()
+        assert "produced 400 records" in produced.stderr.decode()
+
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", address,
+             "--topology", topology, "--workers", "1", "--log-format", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(tmp_path),
+            cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
+        tailed = streamer(
+            "tail", "--bootstrap-servers", address, "--topic", "support.tickets.clean",
+            "--json", "--follow", "--limit", "399", data_dir=tmp_path, timeout=90,
+        )  # fmt: skip
+        assert tailed.returncode == 0, tailed.stderr.decode()
+        records = [orjson.loads(line) for line in tailed.stdout.decode().splitlines()]
+        assert len(records) == 399
+        assert find_canaries(tailed.stdout) == []
+        first = records[0]
+        assert first["headers"]["pii.policy.version"] == "2026-01-15"
+        assert first["headers"]["pii.source.topic"] == "support.tickets.raw"
+        assert first["value"]["customer"]["name"].startswith("[PERSON_")
+        assert first["key"].startswith("C")
+
+        runner.send_signal(signal.SIGTERM)
+        _, stderr = runner.communicate(timeout=60)
+        assert runner.returncode == 0, stderr.decode()[-2000:]
+        assert b"stopped: " in stderr
+        assert find_canaries(stderr) == []
+
+        dead = streamer(
+            "tail", "--bootstrap-servers", address, "--topic", "support.tickets.dlq", "--json",
+            data_dir=tmp_path,
+        )  # fmt: skip
+        [letter] = [orjson.loads(line) for line in dead.stdout.decode().splitlines()]
+        assert letter["value"]["reason"] == "invalid_event"
+        assert letter["headers"]["pii.dlq.reason"] == "invalid_event"
+
+        pretty = streamer(
+            "tail", "--bootstrap-servers", address, "--topic", "support.tickets.tokens",
+            "--limit", "2", data_dir=tmp_path,
+        )  # fmt: skip
+        assert pretty.returncode == 0
+        assert "support.tickets.tokens partition" in pretty.stdout.decode()
+        assert "ciphertext" in pretty.stdout.decode()
+    finally:
+        if runner is not None and runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.communicate()
+        broker.send_signal(signal.SIGTERM)
+        try:
+            _, broker_err = broker.communicate(timeout=15)
+            assert broker.returncode == 0, broker_err.decode()
+        finally:
+            if broker.poll() is None:
+                os.killpg(broker.pid, signal.SIGKILL)
+                broker.communicate()
+
+
+def test_an_invalid_topology_fails_at_start_with_the_file_the_path_and_why(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    fixture = "tests/fixtures/topologies/bad_action.yaml"
+    run = streamer("run", "--bootstrap-servers", bootstrap, "--topology", fixture,
+                   data_dir=tmp_path)  # fmt: skip
+    assert run.returncode == 2
+    message = run.stderr.decode()
+    assert fixture in message
+    assert "policy.entities.CREDIT_CARD.action" in message
+    assert "Traceback" not in message
+
+
+def test_run_without_an_input_topic_says_which_flag_to_pass(tmp_path: Path) -> None:
+    run = streamer("run", "--bootstrap-servers", "127.0.0.1:9", data_dir=tmp_path)
+    assert run.returncode == 2
+    assert "--input-topic" in run.stderr.decode()
+
+
+def test_run_without_a_broker_fails_clearly(tmp_path: Path) -> None:
+    from streamer.broker import free_port
+
+    started = time.monotonic()
+    run = streamer(
+        "run", "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--input-topic", "orders",
+        "--workers", "1", data_dir=tmp_path, timeout=90,
+    )  # fmt: skip
+    assert run.returncode == 4
+    assert "cannot reach Kafka" in run.stderr.decode()
+    assert "Traceback" not in run.stderr.decode()
+    assert time.monotonic() - started < 80
+
+
+def test_exactly_once_against_the_embedded_broker_is_refused_not_hung(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    run = streamer(
+        "run", "--bootstrap-servers", bootstrap, "--input-topic", "eos.raw", "--exactly-once",
+        "--workers", "1", data_dir=tmp_path, timeout=90,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "needs a Kafka broker with transactions" in run.stderr.decode()
+
+
+def test_tail_of_a_missing_topic_says_so(tmp_path: Path, bootstrap: str) -> None:
+    run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "no.such.topic",
+                   data_dir=tmp_path)  # fmt: skip
+    assert run.returncode == 1
+    assert "does not exist" in run.stderr.decode()
+
+
+def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
+    started = time.monotonic()
+    run = streamer("demo", "--events", "300", data_dir=tmp_path)
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    out = run.stdout.decode()
+    assert "before" in out and "after" in out
+    assert "entities replaced" in out and "EMAIL_ADDRESS" in out
+    assert "300 events -> 300 clean records" in out
+    assert "events/s" in out
+    befores = [line for line in out.splitlines() if line.startswith("before")]
+    afters = [line for line in out.splitlines() if line.startswith("after")]
+    for before, after in zip(befores, afters, strict=True):
+        email = orjson.loads(before.split(" ", 1)[1])["customer"]["email"]
+        assert email not in after
+    assert time.monotonic() - started < 60
