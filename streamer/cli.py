@@ -212,6 +212,489 @@ def demo(
     )
 
 
+# --- vault: streamer keys, streamer unmask, streamer serve (issue 6) ------------------------
+
+keys_app = typer.Typer(
+    help="Manage the key file: list, create, rotate and shred key scopes (crypto-shredding).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+KeyProviderOption = Annotated[
+    str | None,
+    typer.Option("--key-provider", envvar="STREAMER_KEY_PROVIDER", show_default=False,
+                 help="Where the key-encryption key lives: file, env, aws-kms, azure-keyvault. "
+                 "\\[default: file]"),
+]  # fmt: skip
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option("--bootstrap-servers", envvar="STREAMER_BOOTSTRAP_SERVERS", show_default=False,
+                 help="Kafka bootstrap servers. \\[default: localhost:9092]"),
+]  # fmt: skip
+TokenTopicOption = Annotated[
+    str | None,
+    typer.Option("--token-topic", envvar="STREAMER_TOKEN_TOPIC", show_default=False,
+                 help="Topic of token mappings. \\[default: pii.tokens]"),
+]  # fmt: skip
+AuditTopicOption = Annotated[
+    str | None,
+    typer.Option("--audit-topic", envvar="STREAMER_AUDIT_TOPIC", show_default=False,
+                 help="Topic every unmask writes its audit record to. \\[default: pii.audit]"),
+]  # fmt: skip
+RebuildIndexOption = Annotated[
+    bool,
+    typer.Option("--rebuild-index", help="Rebuild the local token index from the token topic."),
+]
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    patterns: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scopes to show ('*' patterns); none shows all.", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    key_file: KeyFileOption = None,
+) -> None:
+    """List key scopes and their keys (ids only, never key material)."""
+    from streamer.redaction.keystore import Keystore
+    from streamer.vault.key_admin import list_scopes
+
+    settings = build_settings(key_file=key_file)
+    keystore = Keystore.open(settings.resolved_key_file(), create=False)
+    try:
+        scopes = list_scopes(keystore, patterns)
+    finally:
+        keystore.close()
+    if as_json:
+        _print_json([
+            {"scope": s.scope, "state": s.state, "token_key_id": s.token_key_id,
+             "active_key_id": s.active_key_id, "data_key_ids": list(s.data_key_ids),
+             "shredded_key_ids": list(s.shredded_key_ids), "created_ms": s.created_ms,
+             "rotated_ms": s.rotated_ms}
+            for s in scopes
+        ])  # fmt: skip
+        return
+    table = Table(title=f"key scopes in {settings.resolved_key_file()}")
+    for column in ("scope", "state", "active key", "data keys", "shredded keys", "created (UTC)"):
+        table.add_column(column)
+    for s in scopes:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.created_ms / 1000))
+        table.add_row(s.scope, s.state, s.active_key_id or "-", str(len(s.data_key_ids)),
+                      str(len(s.shredded_key_ids)), created)  # fmt: skip
+    stdout.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    scopes: Annotated[list[str], typer.Argument(help="Scopes to create keys for.")],
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+) -> None:
+    """Create keys for scopes ahead of their first use.
+
+    Needed when several hosts share a key file, or with STREAMER_KEY_SCOPE_AUTOCREATE=false.
+    """
+    from streamer.vault import keyring_from_settings
+    from streamer.vault.key_admin import create_scopes
+
+    settings = build_settings(key_file=key_file, key_provider=key_provider)
+    for summary in create_scopes(keyring_from_settings(settings), scopes):
+        stdout.print(f"{summary.scope}: active key {summary.active_key_id}", highlight=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    scopes: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scopes to rotate; with --all, every live scope.", show_default=False),
+    ] = None,
+    all_scopes: Annotated[bool, typer.Option("--all", help="Rotate every live scope.")] = False,
+    kek: Annotated[
+        bool,
+        typer.Option(
+            "--kek",
+            help="Re-wrap the root key with a new key-encryption key instead: "
+            "a new KEK file (file provider) or the KMS / Key Vault key's current "
+            "version.",
+        ),
+    ] = False,
+    to_provider: Annotated[
+        str | None,
+        typer.Option(
+            "--to-provider",
+            show_default=False,
+            help="With --kek: move the root key to this provider (then set "
+            "STREAMER_KEY_PROVIDER to it).",
+        ),
+    ] = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+) -> None:
+    """Rotate data keys of scopes (or, with --kek, the key-encryption key).
+
+    New ciphertexts use the new data key; old ones still decrypt; tokens do not change.
+    Running processes pick the new key up within key_refresh_seconds.
+    """
+    from streamer.vault import KEY_PROVIDERS, keyring_from_settings
+    from streamer.vault.key_admin import (
+        list_scopes,
+        resolve_scopes,
+        rotate_kek,
+        rotate_kek_file,
+        rotate_scopes,
+    )
+
+    settings = build_settings(key_file=key_file, key_provider=key_provider)
+    keyring = keyring_from_settings(settings)
+    if kek:
+        if scopes or all_scopes:
+            raise typer.BadParameter("--kek re-wraps the root key; give no scopes with it")
+        target = to_provider or settings.resolved_key_provider()
+        if target == "file":
+            wrapping = rotate_kek_file(keyring, settings.resolved_kek_file())
+        else:
+            provider = KEY_PROVIDERS.create(target, settings)
+            try:
+                wrapping = rotate_kek(keyring, provider)
+            finally:
+                provider.close()
+        stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
+                     highlight=False)  # fmt: skip
+        if target != settings.resolved_key_provider():
+            stdout.print(f"now set STREAMER_KEY_PROVIDER={target}", highlight=False)
+        return
+    if all_scopes == bool(scopes):
+        raise typer.BadParameter("name scopes to rotate, or give --all (not both)")
+    chosen = (
+        [s.scope for s in list_scopes(keyring.keystore) if s.state == "active"]
+        if all_scopes
+        else resolve_scopes(keyring.keystore, scopes or [])
+    )
+    for rotation in rotate_scopes(keyring, chosen):
+        stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
+                     highlight=False)  # fmt: skip
+
+
+@keys_app.command("shred")
+def keys_shred(
+    scopes: Annotated[
+        list[str] | None, typer.Argument(help="Scopes to shred.", show_default=False)
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            show_default=False,
+            help="Also shred every scope starting with this (a tenant's subjects).",
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    key_file: KeyFileOption = None,
+) -> None:
+    """Crypto-shred scopes: destroy their keys, so their originals are gone for good.
+
+    For erasure requests. Irreversible. Copies of the key file made before (backups)
+    still hold the keys, wrapped by the root key.
+    """
+    from streamer.redaction.keystore import Keystore
+    from streamer.vault.key_admin import resolve_scopes, shred_scopes
+
+    if not scopes and prefix is None:
+        raise typer.BadParameter("name scopes to shred, or give --prefix")
+    settings = build_settings(key_file=key_file)
+    keystore = Keystore.open(settings.resolved_key_file(), create=False)
+    try:
+        chosen = resolve_scopes(keystore, scopes or [], prefix=prefix)
+        if not yes and not typer.confirm(
+            f"Destroy the keys of {len(chosen)} scope(s) ({', '.join(chosen[:5])}"
+            f"{', ...' if len(chosen) > 5 else ''})? Their originals will be gone for good"
+        ):
+            raise typer.Exit(1)
+        for scope, key_ids in shred_scopes(keystore, chosen).items():
+            stdout.print(f"{scope}: shredded {len(key_ids)} key(s)", highlight=False)
+    finally:
+        keystore.close()
+
+
+@app.command()
+def unmask(
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text (or with --json, a JSON event) to restore; none reads lines from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    json_events: Annotated[
+        bool, typer.Option("--json", help="Input is JSON events (one per line on stdin).")
+    ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            show_default=False,
+            help="Key scope you may unmask ('*' patterns); repeat for several. "
+            "Tokens of other scopes are refused. \\[default: default]",
+        ),
+    ] = None,
+    from_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--from-topic",
+            show_default=False,
+            help="Restore a range of this clean topic into --to-topic.",
+        ),
+    ] = None,
+    to_topic: Annotated[
+        str | None,
+        typer.Option("--to-topic", show_default=False, help="Where restored records go."),
+    ] = None,
+    partition: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--partition",
+            show_default=False,
+            help="With --from-topic: partition to read; repeat. \\[default: all]",
+        ),
+    ] = None,
+    start_offset: Annotated[
+        int | None,
+        typer.Option(
+            "--start-offset",
+            min=0,
+            show_default=False,
+            help="With --from-topic: first offset (each partition). \\[default: earliest]",
+        ),
+    ] = None,
+    end_offset: Annotated[
+        int | None,
+        typer.Option(
+            "--end-offset",
+            min=0,
+            show_default=False,
+            help="With --from-topic: stop before this offset. \\[default: the end now]",
+        ),
+    ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Restore what can be and leave the rest as tokens, "
+            "instead of failing (the exit code still reports failures).",
+        ),
+    ] = False,
+    bootstrap_servers: BootstrapOption = None,
+    token_topic: TokenTopicOption = None,
+    audit_topic: AuditTopicOption = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    rebuild_index: RebuildIndexOption = False,
+) -> None:
+    """Restore originals in a text, JSON events, or a range of a clean topic.
+
+    Tokens are looked up in the token topic (through a local index). Only tokens of the
+    --scope you give are restored; every call first writes an audit record (never the
+    originals) to the audit topic.
+
+    Exit codes: 4 unknown token, 5 wrong key, 6 tampered ciphertext, 7 shredded key,
+    8 scope not allowed, 9 audit topic unavailable, 10 key provider unavailable.
+    """
+    import asyncio
+    import getpass
+
+    from streamer.vault import Actor, Caller, UnmaskSession
+    from streamer.vault.exceptions import UnmaskError
+
+    if (from_topic is None) != (to_topic is None):
+        raise typer.BadParameter("--from-topic and --to-topic go together")
+    if from_topic is not None and text is not None:
+        raise typer.BadParameter("give a TEXT or --from-topic, not both")
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, bootstrap_servers=bootstrap_servers,
+        token_topic=token_topic, audit_topic=audit_topic,
+    )  # fmt: skip
+    caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
+
+    async def run() -> int:
+        async with UnmaskSession(settings, rebuild_index=rebuild_index) as session:
+            reidentifier = session.reidentifier
+            if from_topic is not None:
+                assert to_topic is not None
+                return await _unmask_topic(
+                    reidentifier, caller, settings, from_topic, to_topic, partition,
+                    start_offset, end_offset, "json" if json_events else "text",
+                )  # fmt: skip
+            if text is not None:
+                sys.stdout.write(await _unmask_one(reidentifier, caller, text, json_events,
+                                                   partial) + "\n")  # fmt: skip
+                return 0
+            first_error = 0
+            for number, line in enumerate(sys.stdin, start=1):
+                line = line.rstrip("\r\n")
+                if not line.strip():
+                    sys.stdout.write("\n")
+                    continue
+                try:
+                    sys.stdout.write(
+                        await _unmask_one(reidentifier, caller, line, json_events, partial) + "\n"
+                    )
+                except UnmaskError as exc:
+                    first_error = first_error or exc.exit_code
+                    error = {"line": number, "error": exc.code, "message": str(exc)}
+                    sys.stderr.write(orjson.dumps(error).decode() + "\n")
+                sys.stdout.flush()
+            return first_error
+
+    code = asyncio.run(run())
+    if code:
+        raise typer.Exit(code)
+
+
+async def _unmask_one(
+    reidentifier: Any, caller: Any, text: str, json_events: bool, partial: bool
+) -> str:
+    if not json_events:
+        return str(await reidentifier.unmask_text(text, caller, strict=not partial))
+    from streamer.vault.exceptions import UnmaskError
+
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise UnmaskError("input is not a JSON event; drop --json to treat it as text") from None
+    restored = await reidentifier.unmask_event(event, caller, strict=not partial)
+    return orjson.dumps(restored).decode()
+
+
+async def _unmask_topic(
+    reidentifier: Any, caller: Any, settings: StreamerSettings, from_topic: str, to_topic: str,
+    partitions: list[int] | None, start_offset: int | None, end_offset: int | None,
+    event_format: Any,
+) -> int:  # fmt: skip
+    from streamer.vault import OffsetRange, unmask_topic
+    from streamer.vault.exceptions import ERROR_EXIT_CODES
+
+    progress = Progress(TextColumn("{task.description}"), TextColumn("{task.completed} records"),
+                        console=stderr, transient=True)  # fmt: skip
+    with progress:
+        task = progress.add_task(f"{from_topic} -> {to_topic}", total=None)
+        report = await unmask_topic(
+            reidentifier, caller, bootstrap_servers=settings.bootstrap_servers,
+            source_topic=from_topic, target_topic=to_topic, partitions=partitions,
+            offsets=OffsetRange(start_offset, end_offset), event_format=event_format,
+            on_progress=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    stderr.print(
+        f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
+        f"restored, {report.records_with_errors} record(s) with tokens left in place",
+        highlight=False,
+    )
+    for code, count in sorted(report.errors.items()):
+        stderr.print(f"  {count} record(s): {code}", highlight=False)
+    if not report.errors:
+        return 0
+    first_code = sorted(report.errors)[0]
+    return ERROR_EXIT_CODES.get(first_code, 3)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            envvar="STREAMER_SERVE_HOST",
+            show_default=False,
+            help="Address to bind. \\[default: 127.0.0.1]",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            envvar="STREAMER_SERVE_PORT",
+            show_default=False,
+            help="Port to listen on. \\[default: 8087]",
+        ),
+    ] = None,
+    clients_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clients-file",
+            envvar="STREAMER_API_CLIENTS_FILE",
+            show_default=False,
+            help="YAML/JSON file of API clients: name, token or token_sha256, scopes. "
+            "Or set STREAMER_API_CLIENTS to the same as JSON.",
+        ),
+    ] = None,
+    rate_limit_per_second: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit-per-second",
+            envvar="STREAMER_RATE_LIMIT_PER_SECOND",
+            show_default=False,
+            help="Requests per second per client. \\[default: 10]",
+        ),
+    ] = None,
+    rate_limit_burst: Annotated[
+        int | None,
+        typer.Option(
+            "--rate-limit-burst",
+            envvar="STREAMER_RATE_LIMIT_BURST",
+            show_default=False,
+            help="Burst size per client. \\[default: 20]",
+        ),
+    ] = None,
+    bootstrap_servers: BootstrapOption = None,
+    token_topic: TokenTopicOption = None,
+    audit_topic: AuditTopicOption = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    rebuild_index: RebuildIndexOption = False,
+) -> None:
+    """Serve the HTTP detokenize endpoint, with bearer-token auth and rate limits.
+
+    POST /v1/detokenize with "Authorization: Bearer <token>" and {"tokens": [...]},
+    {"text": ...} or {"event": ...}. 401 without a valid token, 403 for scopes the client
+    is not allowed, 429 over the rate limit; every request is audited.
+    """
+    import asyncio
+    import signal
+
+    from streamer.errors import DependencyMissingError
+
+    try:
+        from streamer.vault.server import DetokenizeServer
+    except ImportError:
+        raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
+    from streamer.vault import keyring_from_settings
+
+    settings = build_settings(
+        serve_host=host, serve_port=port, api_clients_file=clients_file,
+        rate_limit_per_second=rate_limit_per_second, rate_limit_burst=rate_limit_burst,
+        bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
+        key_file=key_file, key_provider=key_provider,
+    )  # fmt: skip
+    keyring = keyring_from_settings(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with DetokenizeServer(settings, keyring, rebuild_index=rebuild_index) as server:
+            stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
+                         f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
+                         highlight=False)  # fmt: skip
+            await stop.wait()
+
+    asyncio.run(run())
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
     try:

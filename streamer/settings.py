@@ -7,13 +7,31 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "pii-streamer"
+
+
+class ApiClient(BaseModel):
+    """A caller of the detokenize endpoint: a name for the audit, a bearer token (or its
+    SHA-256 in hex), and the key scopes it may unmask (``*`` patterns allowed)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: str = Field(min_length=1)
+    token: SecretStr | None = None
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    scopes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiClient:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError(f"API client {self.name!r} needs exactly one of token, token_sha256")
+        return self
 
 
 class StreamerSettings(BaseSettings):
@@ -33,13 +51,13 @@ class StreamerSettings(BaseSettings):
     )
     key_file: Path | None = Field(
         default=None,
-        description="Local key file, created with mode 0600 on first use "
-        "(default: <data_dir>/keyring.json).",
+        description="Key store: the per-scope keys, wrapped, in one SQLite file created "
+        "with mode 0600 on first use (default: <data_dir>/keystore.db).",
     )
     token_key: SecretStr | None = Field(
         default=None,
-        description="Root key as 64 hex characters or base64 of 32 bytes; "
-        "overrides the key file when set.",
+        description="Key-encryption key (the 'env' key provider) as 64 hex characters or "
+        "base64 of 32 bytes; used instead of the local KEK file when set.",
     )
 
     # --- redaction engine ---------------------------------------------------------------
@@ -62,6 +80,89 @@ class StreamerSettings(BaseSettings):
         description="Worker processes for CPU-bound detection.",
     )
 
+    # --- vault: key providers, token index, re-identification (issue 6) ------------------
+    key_provider: str | None = Field(
+        default=None,
+        description="Where the key-encryption key (KEK) comes from: file, env, aws-kms, "
+        "azure-keyvault (default: env when token_key is set, else file).",
+    )
+    kek_file: Path | None = Field(
+        default=None,
+        description="Local KEK file of the 'file' provider, created with mode 0600 on first "
+        "use (default: next to the key store, <key store name>.kek).",
+    )
+    key_refresh_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often running processes look for rotated or shredded keys.",
+    )
+    key_scope_autocreate: bool = Field(
+        default=True,
+        description="Create keys for a new scope on first use; when false, records of "
+        "unknown scopes fail (create them with: streamer keys create SCOPE).",
+    )
+    aws_kms_key_id: str | None = Field(
+        default=None, description="AWS KMS key (id, ARN or alias) of the 'aws-kms' provider."
+    )
+    aws_region: str | None = Field(default=None, description="AWS region for KMS.")
+    aws_endpoint_url: str | None = Field(
+        default=None, description="KMS endpoint override (a local emulator, say)."
+    )
+    azure_keyvault_key_id: str | None = Field(
+        default=None,
+        description="Azure Key Vault key URL of the 'azure-keyvault' provider "
+        "(https://<vault>.vault.azure.net/keys/<name>/<version>).",
+    )
+    bootstrap_servers: str = Field(
+        default="localhost:9092", description="Kafka bootstrap servers (host:port,...)."
+    )
+    token_topic: str = Field(
+        default="pii.tokens", description="Topic of token mappings (token -> encrypted original)."
+    )
+    audit_topic: str = Field(
+        default="pii.audit", description="Topic every unmask writes an audit record to."
+    )
+    vault_index: Path | None = Field(
+        default=None,
+        description="SQLite index of the token topic "
+        "(default: <data_dir>/vault/<token_topic>.index.db); rebuildable from the topic.",
+    )
+    serve_host: str = Field(default="127.0.0.1", description="Address `streamer serve` binds.")
+    serve_port: int = Field(default=8087, gt=0, lt=65536, description="Port of `streamer serve`.")
+    api_clients: list[ApiClient] = Field(
+        default_factory=list,
+        description="Callers of the detokenize endpoint, as JSON: "
+        '[{"name": "...", "token": "...", "scopes": ["tenant-a"]}].',
+    )
+    api_clients_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file listing callers of the detokenize endpoint "
+        "(same shape as api_clients).",
+    )
+    rate_limit_per_second: float = Field(
+        default=10.0, gt=0, description="Detokenize requests per second per caller."
+    )
+    rate_limit_burst: int = Field(
+        default=20, gt=0, description="Requests a caller may make at once before limiting."
+    )
+    max_tokens_per_request: int = Field(
+        default=1000, gt=0, description="Most tokens one detokenize request may restore."
+    )
+
+    def resolved_kek_file(self) -> Path:
+        """The local KEK file: ``kek_file`` when set, else next to the key store."""
+        return self.kek_file or self.resolved_key_file().with_suffix(".kek")
+
+    def resolved_key_provider(self) -> str:
+        """The key provider in use: ``key_provider``, else env or file."""
+        if self.key_provider:
+            return self.key_provider
+        return "env" if self.token_key is not None else "file"
+
+    def resolved_vault_index(self) -> Path:
+        """The token index file: ``vault_index`` when set, else one per token topic."""
+        return self.vault_index or self.data_dir / "vault" / f"{self.token_topic}.index.db"
+
     def resolved_key_file(self) -> Path:
         """The key file in use: ``key_file`` when set, else one under ``data_dir``."""
-        return self.key_file or self.data_dir / "keyring.json"
+        return self.key_file or self.data_dir / "keystore.db"
