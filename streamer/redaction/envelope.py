@@ -191,7 +191,7 @@ def open_root_key(keystore: Keystore, provider: KeyProvider) -> tuple[str, bytes
         wrappings = [stored]  # another process was first: use its root key
     # The wrapping by this very KEK, else the newest by the same provider (a KMS key that
     # was rotated, or named by alias now and by ARN when it wrapped).
-    exact = [w for w in wrappings if (w.provider, w.kek_id) == (provider.name, provider.kek_id)]
+    exact = [w for w in wrappings if w.kek_id == provider.kek_id]
     same_provider = [w for w in wrappings if w.provider == provider.name]
     chosen = (exact or same_provider[-1:] or [None])[0]
     if chosen is None:
