@@ -59,7 +59,7 @@ async def unmask_topic(
     partitions: list[int] | None = None,
     offsets: OffsetRange = OffsetRange(),
     event_format: EventFormat = "json",
-    batch_records: int = 500,
+    batch_records: int = 2000,
     on_progress: Callable[[int], None] | None = None,
     **client_options: Any,
 ) -> TopicUnmaskReport:
@@ -72,6 +72,7 @@ async def unmask_topic(
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **client_options)
     report = TopicUnmaskReport()
+    in_flight: list[Any] = []  # the previous batch's sends, awaited while the next is read
     try:
         await consumer.start()
         await producer.start()
@@ -92,12 +93,17 @@ async def unmask_topic(
                 if not batches:
                     await _drop_exhausted(consumer, remaining)
                 continue
-            await _unmask_batch(
+            sent = await _unmask_batch(
                 reidentifier, caller, producer, messages, source_topic, target_topic,
                 event_format, report,
             )  # fmt: skip
+            for future in in_flight:
+                await future
+            in_flight = sent
             if on_progress is not None:
                 on_progress(len(messages))
+        for future in in_flight:
+            await future
     except KafkaError as exc:
         raise TokenTopicError(
             f"copying {source_topic!r} to {target_topic!r} failed ({type(exc).__name__}); "
@@ -155,7 +161,8 @@ async def _unmask_batch(
     target_topic: str,
     event_format: EventFormat,
     report: TopicUnmaskReport,
-) -> None:
+) -> list[Any]:
+    """Restore and audit one batch, then send it; returns the sends' futures."""
     texts = [
         message.value.decode("utf-8", "surrogateescape") if message.value is not None else ""
         for message in messages
@@ -193,13 +200,12 @@ async def _unmask_batch(
                 timestamp_ms=message.timestamp,
             )
         )  # fmt: skip
-    for future in pending:
-        await future
     report.records += len(messages)
     report.restored_tokens += len(restoration.originals)
     for partition, (first, last) in span.items():
         known = report.partitions.get(partition, (first, last))
         report.partitions[partition] = (min(known[0], first), max(known[1], last))
+    return pending
 
 
 def _is_json(value: bytes) -> bool:
