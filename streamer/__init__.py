@@ -33,6 +33,13 @@ from streamer.redaction.exceptions import (
     UnmaskError,
 )
 from streamer.settings import StreamerSettings
+from streamer.vault.exceptions import (
+    KeyShreddedError,
+    ScopeNotAllowedError,
+    TamperedCiphertextError,
+    UnknownTokenError,
+    WrongKeyError,
+)
 
 __version__ = "0.1.0"
 
@@ -60,5 +67,11 @@ __all__ = [
     "InvalidEventError",
     "PolicyError",
     "UnmaskError",
+    # re-identification errors (the vault: streamer.vault)
+    "UnknownTokenError",
+    "WrongKeyError",
+    "TamperedCiphertextError",
+    "KeyShreddedError",
+    "ScopeNotAllowedError",
     "__version__",
 ]

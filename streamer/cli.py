@@ -304,7 +304,9 @@ def keys_create(
 
     settings = build_settings(key_file=key_file, key_provider=key_provider)
     for summary in create_scopes(keyring_from_settings(settings), scopes):
-        stdout.print(f"{summary.scope}: active key {summary.active_key_id}", highlight=False)
+        stdout.print(
+            f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
+        )
 
 
 @keys_app.command("rotate")
@@ -364,9 +366,9 @@ def keys_rotate(
             finally:
                 provider.close()
         stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
-                     highlight=False)  # fmt: skip
+                     highlight=False, soft_wrap=True)  # fmt: skip
         if target != settings.resolved_key_provider():
-            stdout.print(f"now set STREAMER_KEY_PROVIDER={target}", highlight=False)
+            stdout.print(f"now set STREAMER_KEY_PROVIDER={target}", highlight=False, soft_wrap=True)
         return
     if all_scopes == bool(scopes):
         raise typer.BadParameter("name scopes to rotate, or give --all (not both)")
@@ -377,7 +379,7 @@ def keys_rotate(
     )
     for rotation in rotate_scopes(keyring, chosen):
         stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
-                     highlight=False)  # fmt: skip
+                     highlight=False, soft_wrap=True)  # fmt: skip
 
 
 @keys_app.command("shred")
@@ -416,7 +418,9 @@ def keys_shred(
         ):
             raise typer.Exit(1)
         for scope, key_ids in shred_scopes(keystore, chosen).items():
-            stdout.print(f"{scope}: shredded {len(key_ids)} key(s)", highlight=False)
+            stdout.print(
+                f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
+            )
     finally:
         keystore.close()
 
@@ -431,7 +435,12 @@ def unmask(
         ),
     ] = None,
     json_events: Annotated[
-        bool, typer.Option("--json", help="Input is JSON events (one per line on stdin).")
+        bool,
+        typer.Option(
+            "--json",
+            help="Input is JSON events (one per line on stdin); topic "
+            "records that are JSON are always treated as JSON.",
+        ),
     ] = False,
     scope: Annotated[
         list[str] | None,
@@ -527,7 +536,7 @@ def unmask(
                 assert to_topic is not None
                 return await _unmask_topic(
                     reidentifier, caller, settings, from_topic, to_topic, partition,
-                    start_offset, end_offset, "json" if json_events else "text",
+                    start_offset, end_offset, "json",
                 )  # fmt: skip
             if text is not None:
                 sys.stdout.write(await _unmask_one(reidentifier, caller, text, json_events,
@@ -592,9 +601,10 @@ async def _unmask_topic(
         f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
         f"restored, {report.records_with_errors} record(s) with tokens left in place",
         highlight=False,
+        soft_wrap=True,
     )
     for code, count in sorted(report.errors.items()):
-        stderr.print(f"  {count} record(s): {code}", highlight=False)
+        stderr.print(f"  {count} record(s): {code}", highlight=False, soft_wrap=True)
     if not report.errors:
         return 0
     first_code = sorted(report.errors)[0]
@@ -689,7 +699,7 @@ def serve(
         async with DetokenizeServer(settings, keyring, rebuild_index=rebuild_index) as server:
             stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
                          f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
-                         highlight=False)  # fmt: skip
+                         highlight=False, soft_wrap=True)  # fmt: skip
             await stop.wait()
 
     asyncio.run(run())

@@ -64,7 +64,12 @@ async def unmask_topic(
     **client_options: Any,
 ) -> TopicUnmaskReport:
     """Copy ``source_topic`` records in ``offsets`` to ``target_topic`` with originals
-    restored for ``caller``; returns the counts."""
+    restored for ``caller``; returns the counts.
+
+    With ``event_format="json"``, originals put back into a record that is a JSON
+    document are JSON-escaped (a quote in an original keeps the document valid); other
+    records, and every record with ``"text"``, get them as they are.
+    """
     if source_topic == target_topic:
         raise ConfigurationError("--to-topic must differ from --from-topic")
     consumer = AIOKafkaConsumer(
