@@ -241,6 +241,12 @@ AuditTopicOption = Annotated[
     typer.Option("--audit-topic", envvar="STREAMER_AUDIT_TOPIC", show_default=False,
                  help="Topic every unmask writes its audit record to. \\[default: pii.audit]"),
 ]  # fmt: skip
+KeysTopicOption = Annotated[
+    str | None,
+    typer.Option("--keys-topic", envvar="STREAMER_KEYS_TOPIC", show_default=False,
+                 help="Topic that shares the key store between hosts (changes are published "
+                 "there). \\[default: none: the key file is local]"),
+]  # fmt: skip
 RebuildIndexOption = Annotated[
     bool,
     typer.Option("--rebuild-index", help="Rebuild the local token index from the token topic."),
@@ -259,12 +265,18 @@ def keys_list(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     key_file: KeyFileOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """List key scopes and their keys (ids only, never key material)."""
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import list_scopes
+    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
 
-    settings = build_settings(key_file=key_file)
+    settings = build_settings(key_file=key_file, keys_topic=keys_topic,
+                              bootstrap_servers=bootstrap_servers)  # fmt: skip
+    require_key_store(settings)
+    run_blocking(sync_key_store(settings))
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         scopes = list_scopes(keystore, patterns)
@@ -294,16 +306,23 @@ def keys_create(
     scopes: Annotated[list[str], typer.Argument(help="Scopes to create keys for.")],
     key_file: KeyFileOption = None,
     key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """Create keys for scopes ahead of their first use.
 
     Needed when several hosts share a key file, or with STREAMER_KEY_SCOPE_AUTOCREATE=false.
     """
-    from streamer.vault import keyring_from_settings
     from streamer.vault.key_admin import create_scopes
+    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
 
-    settings = build_settings(key_file=key_file, key_provider=key_provider)
-    for summary in create_scopes(keyring_from_settings(settings), scopes):
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
+        bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
+    summaries = create_scopes(key_store_keyring(settings), scopes)
+    run_blocking(sync_key_store(settings))
+    for summary in summaries:
         stdout.print(
             f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
         )
@@ -336,13 +355,15 @@ def keys_rotate(
     ] = None,
     key_file: KeyFileOption = None,
     key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """Rotate data keys of scopes (or, with --kek, the key-encryption key).
 
     New ciphertexts use the new data key; old ones still decrypt; tokens do not change.
     Running processes pick the new key up within key_refresh_seconds.
     """
-    from streamer.vault import KEY_PROVIDERS, keyring_from_settings
+    from streamer.vault import KEY_PROVIDERS
     from streamer.vault.key_admin import (
         list_scopes,
         resolve_scopes,
@@ -350,9 +371,13 @@ def keys_rotate(
         rotate_kek_file,
         rotate_scopes,
     )
+    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
 
-    settings = build_settings(key_file=key_file, key_provider=key_provider)
-    keyring = keyring_from_settings(settings)
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
+        bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
+    keyring = key_store_keyring(settings)
     if kek:
         if scopes or all_scopes:
             raise typer.BadParameter("--kek re-wraps the root key; give no scopes with it")
@@ -365,6 +390,7 @@ def keys_rotate(
                 wrapping = rotate_kek(keyring, provider)
             finally:
                 provider.close()
+        run_blocking(sync_key_store(settings))
         stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
                      highlight=False, soft_wrap=True)  # fmt: skip
         if target != settings.resolved_key_provider():
@@ -377,7 +403,9 @@ def keys_rotate(
         if all_scopes
         else resolve_scopes(keyring.keystore, scopes or [])
     )
-    for rotation in rotate_scopes(keyring, chosen):
+    rotations = rotate_scopes(keyring, chosen)
+    run_blocking(sync_key_store(settings))
+    for rotation in rotations:
         stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
                      highlight=False, soft_wrap=True)  # fmt: skip
 
@@ -397,6 +425,8 @@ def keys_shred(
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     key_file: KeyFileOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
 ) -> None:
     """Crypto-shred scopes: destroy their keys, so their originals are gone for good.
 
@@ -405,10 +435,14 @@ def keys_shred(
     """
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import resolve_scopes, shred_scopes
+    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
 
     if not scopes and prefix is None:
         raise typer.BadParameter("name scopes to shred, or give --prefix")
-    settings = build_settings(key_file=key_file)
+    settings = build_settings(key_file=key_file, keys_topic=keys_topic,
+                              bootstrap_servers=bootstrap_servers)  # fmt: skip
+    require_key_store(settings)
+    run_blocking(sync_key_store(settings))
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         chosen = resolve_scopes(keystore, scopes or [], prefix=prefix)
@@ -417,7 +451,9 @@ def keys_shred(
             f"{', ...' if len(chosen) > 5 else ''})? Their originals will be gone for good"
         ):
             raise typer.Exit(1)
-        for scope, key_ids in shred_scopes(keystore, chosen).items():
+        shredded = shred_scopes(keystore, chosen)
+        run_blocking(sync_key_store(settings))  # every host forgets them on its next pull
+        for scope, key_ids in shredded.items():
             stdout.print(
                 f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
             )
@@ -502,6 +538,7 @@ def unmask(
     audit_topic: AuditTopicOption = None,
     key_file: KeyFileOption = None,
     key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
     rebuild_index: RebuildIndexOption = False,
 ) -> None:
     """Restore originals in a text, JSON events, or a range of a clean topic.
@@ -525,7 +562,7 @@ def unmask(
         raise typer.BadParameter("give a TEXT or --from-topic, not both")
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, bootstrap_servers=bootstrap_servers,
-        token_topic=token_topic, audit_topic=audit_topic,
+        token_topic=token_topic, audit_topic=audit_topic, keys_topic=keys_topic,
     )  # fmt: skip
     caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
 
@@ -664,6 +701,7 @@ def serve(
     audit_topic: AuditTopicOption = None,
     key_file: KeyFileOption = None,
     key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
     rebuild_index: RebuildIndexOption = False,
 ) -> None:
     """Serve the HTTP detokenize endpoint, with bearer-token auth and rate limits.
@@ -687,7 +725,7 @@ def serve(
         serve_host=host, serve_port=port, api_clients_file=clients_file,
         rate_limit_per_second=rate_limit_per_second, rate_limit_burst=rate_limit_burst,
         bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
-        key_file=key_file, key_provider=key_provider,
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
     keyring = keyring_from_settings(settings)
 

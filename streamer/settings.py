@@ -56,8 +56,8 @@ class StreamerSettings(BaseSettings):
     )
     token_key: SecretStr | None = Field(
         default=None,
-        description="Key-encryption key (the 'env' key provider) as 64 hex characters or "
-        "base64 of 32 bytes; used instead of the local KEK file when set.",
+        description="Root key as 64 hex characters or base64 of 32 bytes; "
+        "overrides the key file when set.",
     )
 
     # --- redaction engine ---------------------------------------------------------------
@@ -83,8 +83,13 @@ class StreamerSettings(BaseSettings):
     # --- vault: key providers, token index, re-identification (issue 6) ------------------
     key_provider: str | None = Field(
         default=None,
-        description="Where the key-encryption key (KEK) comes from: file, env, aws-kms, "
-        "azure-keyvault (default: env when token_key is set, else file).",
+        description="Where the key store's key-encryption key (KEK) comes from: file, env, "
+        "aws-kms, azure-keyvault (default: file). Not used when token_key is set.",
+    )
+    kek: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption key of the 'env' key provider: 64 hex characters or "
+        "base64 of 32 bytes.",
     )
     kek_file: Path | None = Field(
         default=None,
@@ -112,6 +117,11 @@ class StreamerSettings(BaseSettings):
         default=None,
         description="Azure Key Vault key URL of the 'azure-keyvault' provider "
         "(https://<vault>.vault.azure.net/keys/<name>/<version>).",
+    )
+    keys_topic: str | None = Field(
+        default=None,
+        description="Compacted one-partition topic that shares the key store between hosts "
+        "(pii.keys, say); unset, the key file is local to this host.",
     )
     bootstrap_servers: str = Field(
         default="localhost:9092", description="Kafka bootstrap servers (host:port,...)."
@@ -154,10 +164,8 @@ class StreamerSettings(BaseSettings):
         return self.kek_file or self.resolved_key_file().with_suffix(".kek")
 
     def resolved_key_provider(self) -> str:
-        """The key provider in use: ``key_provider``, else env or file."""
-        if self.key_provider:
-            return self.key_provider
-        return "env" if self.token_key is not None else "file"
+        """The key store's key provider: ``key_provider``, else ``file``."""
+        return self.key_provider or "file"
 
     def resolved_vault_index(self) -> Path:
         """The token index file: ``vault_index`` when set, else one per token topic."""

@@ -64,7 +64,10 @@ class KeyProvider(Protocol):
     the wrapped value, so a provider can unwrap what an older key version wrapped.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The provider's name in ``KEY_PROVIDERS``."""
+        ...
 
     @property
     def kek_id(self) -> str:
@@ -193,14 +196,16 @@ def open_root_key(keystore: Keystore, provider: KeyProvider) -> tuple[str, bytes
     # was rotated, or named by alias now and by ARN when it wrapped).
     exact = [w for w in wrappings if w.kek_id == provider.kek_id]
     same_provider = [w for w in wrappings if w.provider == provider.name]
-    chosen = (exact or same_provider[-1:] or [None])[0]
-    if chosen is None:
+    candidates = exact or same_provider[-1:]
+    if not candidates:
         found = ", ".join(sorted({f"{w.provider} ({w.kek_id})" for w in wrappings}))
         raise KeyMaterialError(
             f"key file {keystore.path} is wrapped by {found}, not by the {provider.name!r} "
             "key provider configured now; set STREAMER_KEY_PROVIDER (and its key setting) "
             "to the provider that created it"
         )
+    chosen = candidates[0]
+    assert chosen.wrapped is not None  # root_wrappings() gives live wrappings only
     root = provider.unwrap(
         chosen.wrapped, kek_id=chosen.kek_id, context=root_context(chosen.root_key_id)
     )
@@ -399,7 +404,9 @@ class EnvelopeKeyring:
             live = [r for r in self.keystore.scope_keys(scope) if not r.shredded]
             token = [r for r in live if r.purpose == "token"]
             data = [r for r in live if r.purpose == "data"]
-        token_secret = self._unwrap(token[-1])
+        # In keys topic order: the first token secret published is the scope's (hosts that
+        # raced to create one agree on it), the last data key is the active one.
+        token_secret = self._unwrap(token[0])
         active = self._data_key(data[-1])
         self._data_keys[active.key_id] = active
         return _ScopeKeys(

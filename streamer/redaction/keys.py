@@ -2,13 +2,17 @@
 
 The engine only needs the :class:`Keyring` protocol. The default keyring
 (:func:`keyring_from_settings`) is an
-:class:`~streamer.redaction.envelope.EnvelopeKeyring` over the local key file (a key
-store of random per-scope keys, wrapped; see :mod:`streamer.redaction.keystore`), its
-root key wrapped by a local key-encryption key: the KEK file (created with mode 0600
-on first use) or ``STREAMER_TOKEN_KEY``. Keys wrapped by AWS KMS or Azure Key Vault
-are opened by :func:`streamer.vault.keyring_from_settings`, which gives the same
-tokens for the same key file. :class:`LocalKeyring` derives everything from one secret
-(no key file; no rotation or crypto-shredding): for tests and throwaway use.
+:class:`~streamer.redaction.envelope.EnvelopeKeyring` over the local key file: a key
+store of random per-scope keys, wrapped (see :mod:`streamer.redaction.keystore`), so
+keys can be rotated and shredded; its root key is wrapped by a local key-encryption key
+(the KEK file, created with mode 0600 on first use, or ``STREAMER_KEK``). Key files
+wrapped by AWS KMS or Azure Key Vault are opened by
+:func:`streamer.vault.keyring_from_settings`, which gives the same tokens for the same
+key file.
+
+``STREAMER_TOKEN_KEY`` instead derives every key from one secret (:class:`LocalKeyring`):
+stateless, so every process with the secret makes the same tokens without sharing a key
+file, but keys can be neither rotated nor shredded.
 
 Tokens are keyed per scope (a tenant, say): the same value in the same scope always
 gives the same token, across records, processes, restarts and key rotations.
@@ -16,6 +20,8 @@ gives the same token, across records, processes, restarts and key rotations.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
@@ -168,15 +174,15 @@ def file_kek(settings: StreamerSettings) -> LocalKek:
 
 
 def env_kek(settings: StreamerSettings) -> LocalKek:
-    """The ``env`` key provider: the KEK in ``STREAMER_TOKEN_KEY``."""
+    """The ``env`` key provider: the KEK in ``STREAMER_KEK``."""
     from streamer.redaction.envelope import LocalKek
 
-    if settings.token_key is None:
+    if settings.kek is None:
         raise ConfigurationError(
-            "the 'env' key provider needs STREAMER_TOKEN_KEY (64 hex characters); "
+            "the 'env' key provider needs STREAMER_KEK (64 hex characters); "
             'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
         )
-    return LocalKek.from_value(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY")
+    return LocalKek.from_value(settings.kek.get_secret_value(), "STREAMER_KEK")
 
 
 def local_key_provider(settings: StreamerSettings) -> LocalKek:
@@ -193,10 +199,40 @@ def local_key_provider(settings: StreamerSettings) -> LocalKek:
     )
 
 
-def keyring_from_settings(settings: StreamerSettings) -> EnvelopeKeyring:
-    """The default keyring: the key file, its root key wrapped by a local KEK."""
+def stateless_keyring(settings: StreamerSettings) -> LocalKeyring | None:
+    """The keyring of ``STREAMER_TOKEN_KEY`` when it is set (and no key provider is)."""
+    if settings.token_key is None:
+        return None
+    if settings.key_provider:
+        raise ConfigurationError(
+            "STREAMER_TOKEN_KEY (keys derived from one secret) and STREAMER_KEY_PROVIDER "
+            "(a key store) are both set; unset one of them"
+        )
+    return LocalKeyring(_decode_root(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY"))
+
+
+def _decode_root(value: str, source: str) -> bytes:
+    value = value.strip()
+    try:
+        root = bytes.fromhex(value) if len(value) == 64 else base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        root = b""
+    if len(root) != 32:
+        raise KeyMaterialError(
+            f"{source} must be 64 hex characters or base64 of 32 random bytes; "
+            'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return root
+
+
+def keyring_from_settings(settings: StreamerSettings) -> LocalKeyring | EnvelopeKeyring:
+    """The default keyring: ``STREAMER_TOKEN_KEY`` when set, else the key file with its
+    root key wrapped by a local KEK (``file`` or ``env`` provider)."""
     from streamer.redaction.envelope import open_envelope_keyring
 
+    stateless = stateless_keyring(settings)
+    if stateless is not None:
+        return stateless
     provider = local_key_provider(settings)
     return open_envelope_keyring(
         settings.resolved_key_file(),

@@ -14,6 +14,7 @@ error                                  exit   meaning
 :class:`KeyProviderError`              10     KMS / Key Vault failed or refused
 :class:`AuthenticationError`           11     no or unknown bearer token (HTTP 401)
 :class:`RateLimitedError`              12     too many requests (HTTP 429)
+:class:`TopicUnavailableError`         13     the token, keys or a clean topic cannot be read
 =====================================  =====  ===================================
 
 The key material errors are raised by keyrings in the engine and re-exported here.
@@ -38,6 +39,7 @@ __all__ = [
     "RateLimitedError",
     "ScopeNotAllowedError",
     "TamperedCiphertextError",
+    "TopicUnavailableError",
     "UnknownKeyScopeError",
     "UnknownTokenError",
     "UnmaskError",
@@ -103,6 +105,15 @@ class KeyProviderError(VaultError):
 
     code = "key_provider"
     exit_code = 10
+    retriable = True
+
+
+class TopicUnavailableError(VaultError):
+    """A topic the vault reads or writes (token topic, keys topic, a clean topic) could
+    not be reached; the message says what to check."""
+
+    code = "topic_unavailable"
+    exit_code = 13
     retriable = True
 
 

@@ -23,7 +23,8 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 import orjson
 
@@ -43,12 +44,6 @@ from streamer.vault.token_topic import TokenTopicReader
 
 #: A token id or an inline ciphertext, as the engine writes them.
 REPLACEMENT_PATTERN = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
-
-
-class ScopedKeyring(Keyring, Protocol):
-    """A keyring that also knows which scope a key belongs to (the envelope keyring)."""
-
-    def key_scope(self, key_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +135,7 @@ class Reidentifier:
 
     def __init__(
         self,
-        keyring: ScopedKeyring,
+        keyring: Keyring,
         index: TokenIndex,
         audit: AuditLog,
         *,
@@ -193,7 +188,7 @@ class Reidentifier:
     ) -> Restoration:
         """Restore ``replacements`` for ``caller`` and audit it (see the module docstring)."""
         restoration = Restoration()
-        plans = await self._plan(replacements, restoration)
+        plans = await self._plan(replacements, restoration, caller)
         denied = [r for r, plan in plans.items() if not caller.allows(plan.scope)]
         if denied:
             refusal = ScopeNotAllowedError(len(denied), caller.scopes)
@@ -231,7 +226,9 @@ class Reidentifier:
 
     # --- planning ------------------------------------------------------------------------
 
-    async def _plan(self, replacements: list[str], restoration: Restoration) -> dict[str, _Plan]:
+    async def _plan(
+        self, replacements: list[str], restoration: Restoration, caller: Caller
+    ) -> dict[str, _Plan]:
         plans: dict[str, _Plan] = {}
         tokens = [r for r in replacements if TOKEN_PATTERN.fullmatch(r)]
         mappings = self.index.get_many(tokens) if tokens else {}
@@ -243,18 +240,18 @@ class Reidentifier:
             if replacement in mappings:
                 mapping = mappings[replacement]
                 plans[replacement] = _Plan(
-                    mapping.scope, replacement, lambda m=mapping: m.open(self.keyring)
+                    mapping.scope, replacement, partial(mapping.open, self.keyring)
                 )
             elif TOKEN_PATTERN.fullmatch(replacement):
                 restoration.failures[replacement] = UnknownTokenError(replacement, self.index.topic)
             else:
                 try:
-                    plans[replacement] = self._inline_plan(replacement)
+                    plans[replacement] = self._inline_plan(replacement, caller)
                 except UnmaskError as exc:
                     restoration.failures[replacement] = exc
         return plans
 
-    def _inline_plan(self, replacement: str) -> _Plan:
+    def _inline_plan(self, replacement: str, caller: Caller) -> _Plan:
         match = ENCRYPTED_PATTERN.fullmatch(replacement)
         assert match is not None
         entity_type, encoded = match.group(1), match.group(2)
@@ -263,19 +260,35 @@ class Reidentifier:
         except (ValueError, binascii.Error):
             raise TamperedCiphertextError("inline ciphertext is not valid base64url") from None
         key_id, _, _ = unpack_blob(blob)
-        scope = self.keyring.key_scope(key_id)
-        if scope is None:
-            raise WrongKeyError(
-                f"inline ciphertext was made with key {key_id}, which this key file does not "
-                "hold; use the key file (and key provider) it was made with"
+        associated_data = entity_type.encode()
+        audit_name = f"[{entity_type}:enc:{key_id}]"
+
+        def opener(scope: str) -> Callable[[], str]:
+            return lambda: decode_value(
+                self.keyring.decrypt(blob, scope=scope, associated_data=associated_data)
             )
 
-        def open_inline() -> str:
-            return decode_value(
-                self.keyring.decrypt(blob, scope=scope, associated_data=entity_type.encode())
-            )
-
-        return _Plan(scope, f"[{entity_type}:enc:{key_id}]", open_inline)
+        key_scope = getattr(self.keyring, "key_scope", None)
+        if key_scope is not None:  # the key store knows each key's scope
+            scope = key_scope(key_id)
+            if scope is None:
+                raise WrongKeyError(
+                    f"inline ciphertext was made with key {key_id}, which this key file does "
+                    "not hold; use the key file (and key provider) it was made with"
+                )
+            return _Plan(scope, audit_name, opener(scope))
+        # Keys derived from one secret name no scope: try the caller's literal scopes.
+        for scope in caller.scopes:
+            if not any(ch in scope for ch in "*?["):
+                try:
+                    original = opener(scope)()
+                except UnmaskError:
+                    continue
+                return _Plan(scope, audit_name, partial(str, original))
+        raise WrongKeyError(
+            "inline ciphertext does not decrypt under any scope this caller names (patterns "
+            "cannot be tried with STREAMER_TOKEN_KEY); name its scope with --scope"
+        )
 
     @staticmethod
     def _audit_name(replacement: str, plans: dict[str, _Plan]) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from aiohttp import web
 
 from streamer.errors import ConfigurationError, StreamerError
+from streamer.redaction.keys import Keyring
 from streamer.settings import StreamerSettings
 from streamer.vault.api_clients import ApiClients
 from streamer.vault.audit import Actor, AuditEvent, KafkaAuditLog
@@ -44,14 +45,17 @@ from streamer.vault.exceptions import (
     RateLimitedError,
     ScopeNotAllowedError,
     TamperedCiphertextError,
+    TopicUnavailableError,
     UnknownTokenError,
     UnmaskError,
     WrongKeyError,
 )
+from streamer.vault.key_topic import KeyTopicSync
+from streamer.vault.keyring import key_topic_sync
 from streamer.vault.rate_limit import RateLimiter
-from streamer.vault.reidentify import Caller, Reidentifier, ScopedKeyring
+from streamer.vault.reidentify import Caller, Reidentifier
 from streamer.vault.store import TokenIndex
-from streamer.vault.token_topic import TokenTopicError, TokenTopicReader
+from streamer.vault.token_topic import TokenTopicReader
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,7 @@ HTTP_STATUS: tuple[tuple[type[StreamerError], int], ...] = (
     (RateLimitedError, 429),
     (AuditUnavailableError, 503),
     (KeyProviderError, 503),
-    (TokenTopicError, 503),
+    (TopicUnavailableError, 503),
     (UnmaskError, 422),
 )
 
@@ -225,7 +229,7 @@ class DetokenizeServer:
     def __init__(
         self,
         settings: StreamerSettings,
-        keyring: ScopedKeyring,
+        keyring: Keyring,
         *,
         clients: ApiClients | None = None,
         host: str | None = None,
@@ -242,6 +246,8 @@ class DetokenizeServer:
         self._client_options = client_options
         self._runner: web.AppRunner | None = None
         self._follow: asyncio.Task[None] | None = None
+        self._key_sync: KeyTopicSync | None = None
+        self._key_sync_task: asyncio.Task[None] | None = None
         self._index: TokenIndex | None = None
         self._reader: TokenTopicReader | None = None
         self._audit: KafkaAuditLog | None = None
@@ -265,6 +271,12 @@ class DetokenizeServer:
         await self._audit.start()
         await self._reader.catch_up(require_topic=False)
         self._follow = asyncio.create_task(self._reader.follow(), name="token-topic-follow")
+        self._key_sync = key_topic_sync(settings, **self._client_options)
+        if self._key_sync is not None:  # rotations and shreds made on other hosts
+            await self._key_sync.start()
+            self._key_sync_task = asyncio.create_task(
+                self._key_sync.run(max(settings.key_refresh_seconds, 1.0)), name="keys-topic-sync"
+            )
         reidentifier = Reidentifier(self.keyring, self._index, self._audit, reader=self._reader)
         handlers = DetokenizeApp(
             reidentifier,
@@ -282,11 +294,15 @@ class DetokenizeServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._follow is not None:
-            self._follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._follow
-            self._follow = None
+        for task in (self._follow, self._key_sync_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._follow = self._key_sync_task = None
+        if self._key_sync is not None:
+            await self._key_sync.stop()
+            self._key_sync = None
         if self._reader is not None:
             await self._reader.stop()
         if self._audit is not None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamer.redaction.keys import Keyring
 from streamer.settings import StreamerSettings
 from streamer.vault.audit import KafkaAuditLog
-from streamer.vault.keyring import keyring_from_settings
-from streamer.vault.reidentify import Reidentifier, ScopedKeyring
+from streamer.vault.keyring import open_keyring
+from streamer.vault.reidentify import Reidentifier
 from streamer.vault.store import TokenIndex
 from streamer.vault.token_topic import CatchUpStats, TokenTopicReader
 
@@ -20,7 +21,7 @@ class UnmaskSession:
         self,
         settings: StreamerSettings,
         *,
-        keyring: ScopedKeyring | None = None,
+        keyring: Keyring | None = None,
         rebuild_index: bool = False,
         **client_options: Any,
     ) -> None:
@@ -42,7 +43,7 @@ class UnmaskSession:
     async def __aenter__(self) -> UnmaskSession:
         settings = self.settings
         try:
-            keyring = self.keyring or keyring_from_settings(settings)
+            keyring = self.keyring or await open_keyring(settings, **self.client_options)
             self.index = TokenIndex(settings.resolved_vault_index(), settings.token_topic)
             if self.rebuild_index:
                 self.index.clear()

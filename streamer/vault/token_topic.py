@@ -17,17 +17,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from streamer.errors import ConfigurationError, StreamerError
+from streamer.errors import ConfigurationError
+from streamer.vault.exceptions import TopicUnavailableError
 from streamer.vault.store import ApplyStats, TokenIndex, TopicRecord
 
 log = logging.getLogger(__name__)
-
-
-class TokenTopicError(StreamerError):
-    """The token topic could not be read; the message says what to check."""
-
-    code = "token_topic"
-    retriable = True
 
 
 @dataclass(slots=True)
@@ -86,7 +80,7 @@ class TokenTopicReader:
             await consumer.start()
         except KafkaError as exc:
             await consumer.stop()
-            raise TokenTopicError(
+            raise TopicUnavailableError(
                 f"cannot connect to Kafka at {self.bootstrap_servers} ({type(exc).__name__}); "
                 "check --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS)"
             ) from None
@@ -150,7 +144,7 @@ class TokenTopicReader:
                     return stats
                 await self._drain(stats)
             except KafkaError as exc:
-                raise TokenTopicError(
+                raise TopicUnavailableError(
                     f"reading token topic {self.topic!r} failed ({type(exc).__name__}); "
                     "check the broker at --bootstrap-servers"
                 ) from None
@@ -186,7 +180,7 @@ class TokenTopicReader:
         while True:
             try:
                 await self.catch_up(require_topic=False)
-            except TokenTopicError as exc:
+            except TopicUnavailableError as exc:
                 log.warning("token topic read failed; retrying", extra={"error": str(exc)})
             await asyncio.sleep(self.poll_interval)
 

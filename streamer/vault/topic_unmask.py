@@ -20,8 +20,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streamer.errors import ConfigurationError
+from streamer.vault.exceptions import TopicUnavailableError
 from streamer.vault.reidentify import Caller, Reidentifier, find_replacements
-from streamer.vault.token_topic import TokenTopicError
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ async def unmask_topic(
         for future in in_flight:
             await future
     except KafkaError as exc:
-        raise TokenTopicError(
+        raise TopicUnavailableError(
             f"copying {source_topic!r} to {target_topic!r} failed ({type(exc).__name__}); "
             "check the broker at --bootstrap-servers; records produced so far stay"
         ) from None

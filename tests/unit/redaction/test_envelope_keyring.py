@@ -3,14 +3,17 @@ old ciphertexts readable after rotation, shredded keys gone, tampering detected.
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from streamer.errors import ConfigurationError
 from streamer.redaction.envelope import EnvelopeKeyring, LocalKek, open_envelope_keyring
 from streamer.redaction.exceptions import (
     KeyMaterialError,
@@ -19,7 +22,7 @@ from streamer.redaction.exceptions import (
     UnknownKeyScopeError,
     WrongKeyError,
 )
-from streamer.redaction.keys import keyring_from_settings, pack_blob, unpack_blob
+from streamer.redaction.keys import LocalKeyring, keyring_from_settings, pack_blob, unpack_blob
 from streamer.redaction.keystore import Keystore
 from streamer.redaction.service import RedactionService
 from streamer.redaction.tokens import make_token
@@ -30,7 +33,9 @@ EMAIL = "jane.roe@corp-mail.example.com"
 
 
 def keyring_for(settings: StreamerSettings) -> EnvelopeKeyring:
-    return keyring_from_settings(settings)
+    keyring = keyring_from_settings(settings)
+    assert isinstance(keyring, EnvelopeKeyring)
+    return keyring
 
 
 def test_key_file_and_kek_file_are_created_private(settings: StreamerSettings) -> None:
@@ -176,15 +181,29 @@ def test_wrong_kek_cannot_open_the_key_file(settings: StreamerSettings, tmp_path
 
 
 def test_env_provider_is_a_kek_for_the_same_key_file_format(tmp_path: Path) -> None:
-    kek = "ab" * 32
-    settings = StreamerSettings(data_dir=tmp_path, token_key=kek)
-    assert settings.resolved_key_provider() == "env"
+    settings = StreamerSettings(data_dir=tmp_path, key_provider="env", kek="ab" * 32)
     first = keyring_for(settings)
+    assert isinstance(first, EnvelopeKeyring)
     assert keyring_for(settings).token_key("x") == first.token_key("x")
+    assert not settings.resolved_kek_file().exists()
     with pytest.raises(WrongKeyError):
-        keyring_for(StreamerSettings(data_dir=tmp_path, token_key="cd" * 32))
+        keyring_for(settings.model_copy(update={"kek": SecretStr("cd" * 32)}))
     with pytest.raises(KeyMaterialError, match="64 hex"):
-        keyring_for(StreamerSettings(data_dir=tmp_path / "bad", token_key="short"))
+        keyring_for(settings.model_copy(update={"data_dir": tmp_path / "b", "kek": SecretStr("x")}))
+    with pytest.raises(ConfigurationError, match="STREAMER_KEK"):
+        keyring_for(StreamerSettings(data_dir=tmp_path / "c", key_provider="env"))
+
+
+def test_token_key_is_stateless_and_excludes_a_key_provider(tmp_path: Path) -> None:
+    one = keyring_from_settings(StreamerSettings(data_dir=tmp_path / "a", token_key="ab" * 32))
+    two = keyring_from_settings(StreamerSettings(data_dir=tmp_path / "b", token_key="ab" * 32))
+    assert isinstance(one, LocalKeyring)
+    assert one.token_key("s") == two.token_key("s")
+    assert not (tmp_path / "a").exists(), "no key file with STREAMER_TOKEN_KEY"
+    with pytest.raises(ConfigurationError, match="both set"):
+        keyring_from_settings(
+            StreamerSettings(data_dir=tmp_path, token_key="ab" * 32, key_provider="file")
+        )
 
 
 def test_kek_rotation_rewraps_the_root_and_keeps_every_key(settings: StreamerSettings) -> None:
@@ -227,20 +246,26 @@ def test_blob_format_carries_the_key_id() -> None:
     assert unpack_blob(blob) == ("k0123", b"\x00" * 12, b"c" * 20)
 
 
-def _token_key_in_child(settings: StreamerSettings, queue: multiprocessing.Queue) -> None:
-    queue.put(keyring_from_settings(settings).token_key("raced"))
+_CHILD = """
+import sys
+from pathlib import Path
+from streamer.redaction.keys import keyring_from_settings
+from streamer.settings import StreamerSettings
+keyring = keyring_from_settings(StreamerSettings(data_dir=Path(sys.argv[1])))
+print(keyring.token_key("raced").hex())
+"""
 
 
 def test_processes_creating_the_same_scope_agree_on_its_keys(settings: StreamerSettings) -> None:
     keyring_for(settings)  # the root key exists; scope "raced" does not
-    context = multiprocessing.get_context("forkserver")
-    queue = context.Queue()
     children = [
-        context.Process(target=_token_key_in_child, args=(settings, queue)) for _ in range(3)
+        subprocess.Popen(
+            [sys.executable, "-c", _CHILD, str(settings.data_dir)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
     ]
-    for child in children:
-        child.start()
-    keys = {queue.get(timeout=60) for _ in children}
-    for child in children:
-        child.join(60)
-    assert keys == {keyring_for(settings).token_key("raced")}
+    keys = {child.communicate(timeout=60)[0].strip() for child in children}
+    assert all(child.returncode == 0 for child in children)
+    assert keys == {keyring_for(settings).token_key("raced").hex()}
