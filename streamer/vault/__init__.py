@@ -4,6 +4,7 @@ Reading guide:
 
 - ``providers/``: where the key-encryption key lives (file, env, aws-kms,
   azure-keyvault), by name in ``KEY_PROVIDERS``; ``keyring``: the keyring factory.
+- ``key_topic``: the keys topic, which shares one key store between hosts.
 - ``key_admin``: rotate, shred, list (``streamer keys``).
 - ``mapping``: the token topic record; ``store``: the token topic as a SQLite index;
   ``token_topic``: reading the topic into it.
@@ -21,7 +22,8 @@ engine's default keyring reads the same file without importing the vault.
 
 from streamer.redaction.envelope import EnvelopeKeyring
 from streamer.vault.audit import Actor, AuditEvent, KafkaAuditLog
-from streamer.vault.keyring import keyring_from_settings
+from streamer.vault.key_topic import KeyTopicSync
+from streamer.vault.keyring import keyring_from_settings, open_keyring, sync_key_store
 from streamer.vault.mapping import SourceCoordinates, TokenMapping
 from streamer.vault.providers import KEY_PROVIDERS, AsyncKeyProvider, KeyProvider
 from streamer.vault.reidentify import Caller, Reidentifier, Restoration
@@ -33,6 +35,9 @@ from streamer.vault.topic_unmask import OffsetRange, unmask_topic
 __all__ = [
     # keys
     "keyring_from_settings",
+    "open_keyring",
+    "sync_key_store",
+    "KeyTopicSync",
     "EnvelopeKeyring",
     "KEY_PROVIDERS",
     "KeyProvider",

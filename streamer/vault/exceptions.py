@@ -63,8 +63,8 @@ class UnknownTokenError(UnmaskError):
     def __init__(self, token: str, token_topic: str) -> None:
         super().__init__(
             f"token {token} is not in token topic {token_topic!r}; check --token-topic and "
-            "--bootstrap-servers, or whether the record it came from was redacted by another "
-            "pipeline"
+            "--bootstrap-servers (if the topic was recreated, add --rebuild-index), or whether "
+            "the record it came from was redacted by another pipeline"
         )
         self.token = token
         self.token_topic = token_topic

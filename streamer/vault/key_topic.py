@@ -226,17 +226,18 @@ class KeyTopicSync:
             position = self.replica.position(self.topic)
             beginning = (await consumer.beginning_offsets([self._partition]))[self._partition]
             end = (await consumer.end_offsets([self._partition]))[self._partition]
-            if position > end:
-                log.warning("keys topic is shorter than the key file remembers; reading it again")
-                position = 0
             consumer.seek(self._partition, max(position, beginning))
             changed = 0
             empty_polls = 0
-            while (
-                await consumer.position(self._partition) < end
-                and empty_polls < self.max_empty_polls
-            ):
-                batch = await consumer.getmany(self._partition, timeout_ms=500, max_records=2000)
+            # Read to the reported end, then until a poll comes back empty: some brokers
+            # report the end offset behind what can already be read.
+            while empty_polls < self.max_empty_polls:
+                caught_up = await consumer.position(self._partition) >= end
+                if caught_up and empty_polls:
+                    break
+                batch = await consumer.getmany(
+                    self._partition, timeout_ms=200 if caught_up else 500, max_records=2000
+                )
                 messages = batch.get(self._partition, [])
                 if not messages:
                     empty_polls += 1

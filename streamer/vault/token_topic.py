@@ -47,7 +47,8 @@ class TokenTopicReader:
     """
 
     #: Empty polls in a row after which a catch-up ends even if the end offsets the broker
-    #: reported were not reached (brokers can report them ahead of readable records).
+    #: reported were not reached (brokers can report them ahead of readable records, or
+    #: behind: a catch-up always polls once more past them).
     max_empty_polls = 3
 
     def __init__(
@@ -158,11 +159,13 @@ class TokenTopicReader:
         assert consumer is not None
         ends = await consumer.end_offsets(self._partitions)
         empty_polls = 0
-        while True:
+        while empty_polls < self.max_empty_polls:
             behind = [tp for tp in self._partitions if await consumer.position(tp) < ends[tp]]
-            if not behind or empty_polls >= self.max_empty_polls:
-                return
-            batches = await consumer.getmany(*behind, timeout_ms=500, max_records=5000)
+            if not behind and empty_polls:
+                return  # at the reported ends, and one more poll found nothing past them
+            batches = await consumer.getmany(
+                *(behind or self._partitions), timeout_ms=500 if behind else 200, max_records=5000
+            )
             records = [
                 TopicRecord(message.partition, message.offset, message.key, message.value)
                 for messages in batches.values()

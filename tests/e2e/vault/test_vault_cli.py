@@ -196,3 +196,30 @@ async def test_serve_answers_with_auth_and_stops_on_sigterm(
         _, stderr = server.communicate(timeout=30)
     assert server.returncode == 0, stderr
     assert not find_canaries(stderr)
+
+
+async def test_two_hosts_share_keys_through_the_keys_topic(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    shared = {"STREAMER_KEYS_TOPIC": f"keys-{uuid.uuid4().hex[:8]}",
+              "STREAMER_KEY_PROVIDER": "env", "STREAMER_KEK": "7a" * 32}  # fmt: skip
+    stream_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "stream-host")}
+    analyst_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "analyst-host")}
+    assert streamer(stream_host, "keys", "create", "acme").returncode == 0
+    settings = StreamerSettings(**{
+        **settings_of(stream_host).model_dump(), "key_provider": "env",
+        "kek": stream_host["STREAMER_KEK"], "keys_topic": shared["STREAMER_KEYS_TOPIC"],
+    })  # fmt: skip
+    with RedactionService(settings=settings, keyring=keyring_from_settings(settings)) as service:
+        batch = await publish_redacted(
+            service, [orjson.dumps({"m": CANARIES["EMAIL_ADDRESS"]})],
+            bootstrap_servers=settings.bootstrap_servers,
+            clean_topic=f"clean-{uuid.uuid4().hex[:6]}", token_topic=settings.token_topic,
+            scopes=["acme"],
+        )  # fmt: skip
+    token = orjson.loads(batch.clean_values[0])["m"]
+    done = streamer(analyst_host, "unmask", token, "--scope", "acme")
+    assert (done.returncode, done.stdout) == (0, CANARIES["EMAIL_ADDRESS"] + "\n"), done.stderr
+    assert streamer(analyst_host, "keys", "shred", "acme", "--yes").returncode == 0
+    gone = streamer(stream_host, "unmask", token, "--scope", "acme")
+    assert gone.returncode == 7, "the shred made on one host reached the other"
