@@ -554,7 +554,6 @@ def unmask(
     import getpass
 
     from streamer.vault import Actor, Caller, UnmaskSession
-    from streamer.vault.exceptions import UnmaskError
 
     if (from_topic is None) != (to_topic is None):
         raise typer.BadParameter("--from-topic and --to-topic go together")
@@ -580,18 +579,20 @@ def unmask(
                                                    partial) + "\n")  # fmt: skip
                 return 0
             first_error = 0
-            for number, line in enumerate(sys.stdin, start=1):
-                line = line.rstrip("\r\n")
-                if not line.strip():
-                    sys.stdout.write("\n")
-                    continue
-                try:
-                    sys.stdout.write(
-                        await _unmask_one(reidentifier, caller, line, json_events, partial) + "\n"
-                    )
-                except UnmaskError as exc:
-                    first_error = first_error or exc.exit_code
-                    error = {"line": number, "error": exc.code, "message": str(exc)}
+            number = 0
+            for batch in _read_batches(sys.stdin.buffer, 500):
+                lines = [raw.decode("utf-8", "surrogateescape") for raw in batch]
+                filled = [line for line in lines if line.strip()]
+                results = iter(await reidentifier.unmask_lines(
+                    filled, caller, json_events=json_events, strict=not partial))  # fmt: skip
+                for line in lines:
+                    number += 1
+                    result = next(results) if line.strip() else ""
+                    if isinstance(result, str):
+                        sys.stdout.write(result + "\n")
+                        continue
+                    first_error = first_error or result.exit_code
+                    error = {"line": number, "error": result.code, "message": str(result)}
                     sys.stderr.write(orjson.dumps(error).decode() + "\n")
                 sys.stdout.flush()
             return first_error

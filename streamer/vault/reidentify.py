@@ -162,6 +162,50 @@ class Reidentifier:
         )
         return map_json_strings(event, restoration.substitute)
 
+    async def unmask_lines(
+        self, lines: list[str], caller: Caller, *, json_events: bool = False, strict: bool = True
+    ) -> list[str | UnmaskError]:
+        """Restore a batch of lines (texts, or JSON events with ``json_events``) with one
+        audit record; each line gives its restored text or, when ``strict`` and one of its
+        tokens failed (or it is not JSON), the error."""
+        if not lines:
+            return []
+        parsed: list[Any] = []
+        for line in lines:
+            if not json_events:
+                parsed.append(line)
+                continue
+            try:
+                parsed.append(orjson.loads(line))
+            except orjson.JSONDecodeError:
+                parsed.append(UnmaskError("line is not a JSON event; drop --json for text"))
+        texts = [
+            list(json_strings(item)) if json_events else [item]
+            for item in parsed
+            if not isinstance(item, UnmaskError)
+        ]
+        action: Action = "unmask.event" if json_events else "unmask.text"
+        restoration = await self.restore(
+            find_replacements(t for group in texts for t in group), caller, action, strict=False
+        )
+        results: list[str | UnmaskError] = []
+        for item in parsed:
+            if isinstance(item, UnmaskError):
+                results.append(item)
+                continue
+            mine = find_replacements(json_strings(item) if json_events else [item])
+            failed = [restoration.failures[r] for r in mine if r in restoration.failures]
+            if strict and failed:
+                refusals = [e for e in failed if isinstance(e, ScopeNotAllowedError)]
+                results.append((refusals or failed)[0])
+            elif json_events:
+                results.append(
+                    orjson.dumps(map_json_strings(item, restoration.substitute)).decode()
+                )
+            else:
+                results.append(restoration.substitute(item))
+        return results
+
     async def unmask_tokens(
         self, tokens: list[str], caller: Caller, *, strict: bool = True
     ) -> Restoration:

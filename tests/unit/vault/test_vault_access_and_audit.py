@@ -188,3 +188,22 @@ async def test_inline_ciphertexts_are_restored_and_scope_checked_by_their_key(
     assert all(":enc:k" in name[0] and len(name[0]) < 60 for name in names)
     for record in audit.events[0].records():
         validate(record)
+
+
+async def test_a_batch_of_lines_is_one_audit_record_and_fails_line_by_line(
+    settings: StreamerSettings, tmp_path: Path
+) -> None:
+    reidentifier, token, _ = indexed(settings, tmp_path)
+    audit = reidentifier.audit
+    assert isinstance(audit, MemoryAuditLog)
+    caller = Caller(Actor("analyst", "cli"), ("tenant-a",))
+    unknown = "[EMAIL_ADDRESS_00000000000000aa]"
+    lines = [json.dumps({"to": token}), "not json", json.dumps({"to": [token, unknown]})]
+    strict = await reidentifier.unmask_lines(lines, caller, json_events=True)
+    assert strict[0] == json.dumps({"to": CANARIES["EMAIL_ADDRESS"]}, separators=(",", ":"))
+    assert isinstance(strict[1], UnmaskError) and isinstance(strict[2], UnmaskError)
+    assert strict[2].code == "unknown_token"
+    partial = await reidentifier.unmask_lines(lines, caller, json_events=True, strict=False)
+    assert json.loads(partial[2]) == {"to": [CANARIES["EMAIL_ADDRESS"], unknown]}
+    assert [e.outcome for e in audit.events] == ["partial", "partial"]
+    assert audit.events[0].tokens == (token, unknown)
