@@ -664,6 +664,8 @@ def serve(
         int | None,
         typer.Option(
             "--port",
+            min=1,
+            max=65535,
             envvar="STREAMER_SERVE_PORT",
             show_default=False,
             help="Port to listen on. \\[default: 8087]",
@@ -683,6 +685,7 @@ def serve(
         float | None,
         typer.Option(
             "--rate-limit-per-second",
+            min=0.001,
             envvar="STREAMER_RATE_LIMIT_PER_SECOND",
             show_default=False,
             help="Requests per second per client. \\[default: 10]",
@@ -692,6 +695,7 @@ def serve(
         int | None,
         typer.Option(
             "--rate-limit-burst",
+            min=1,
             envvar="STREAMER_RATE_LIMIT_BURST",
             show_default=False,
             help="Burst size per client. \\[default: 20]",
