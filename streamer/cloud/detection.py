@@ -147,8 +147,10 @@ class CloudDetection:
     ) -> None:
         if not providers:
             raise CloudConfigurationError("cloud detection needs at least one provider")
-        if config.mode == "cloud-only" and config.unavailable == "fallback" and (
-            fallback_analyzer is None
+        if (
+            config.mode == "cloud-only"
+            and config.unavailable == "fallback"
+            and (fallback_analyzer is None)
         ):
             raise CloudConfigurationError(
                 "cloud mode 'cloud-only' with unavailable: fallback needs local detectors to "

@@ -17,6 +17,7 @@ from streamer.cloud.guard import ProviderGuard
 from streamer.cloud.metrics import CloudMetrics
 from streamer.cloud.packing import Document, plan_documents, plan_requests
 from streamer.cloud.providers.base import CloudProvider, DocumentRejected
+from streamer.redaction.merge import resolve_overlaps
 from streamer.redaction.spans import Span
 
 #: Per text: its spans (offsets into the text), or why the provider could not tell.
@@ -62,7 +63,8 @@ class GuardedProvider:
                 outcomes[index] = failure
             else:
                 found = spans[index]
-                outcomes[index] = sorted(set(found), key=_span_order) if len(found) > 1 else found
+                # chunks overlap, so one entity can come back twice or cut: the merge rule
+                outcomes[index] = resolve_overlaps(found, texts[index]) if len(found) > 1 else found
         return outcomes
 
     async def _send(
@@ -97,7 +99,3 @@ class GuardedProvider:
                     entity.start, entity.end, entity.entity_type, entity.score, name
                 ):
                     spans[index].append(span)
-
-
-def _span_order(span: Span) -> tuple[int, int, str]:
-    return (span.start, span.end, span.entity_type)

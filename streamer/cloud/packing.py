@@ -104,7 +104,9 @@ def plan_documents(
         text = texts[index]
         if len(text) > max_chars:
             for start, end in chunk_bounds(len(text), max_chars, overlap, text):
-                documents.append(Document(text[start:end], (Segment(index, start, 0, end - start),)))
+                documents.append(
+                    Document(text[start:end], (Segment(index, start, 0, end - start),))
+                )
             continue
         joint = len(SEPARATOR) if segments else 0
         if not pack or size + joint + len(text) > max_chars:
@@ -121,6 +123,4 @@ def plan_documents(
 
 def plan_requests(documents: Sequence[Document], max_documents: int) -> list[list[Document]]:
     """Documents grouped into requests of at most ``max_documents`` each."""
-    return [
-        list(documents[i : i + max_documents]) for i in range(0, len(documents), max_documents)
-    ]
+    return [list(documents[i : i + max_documents]) for i in range(0, len(documents), max_documents)]

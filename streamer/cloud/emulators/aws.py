@@ -45,9 +45,7 @@ class ComprehendEmulator(Emulator):
         authorization = request.headers.get("Authorization", "")
         match = _CREDENTIAL.search(authorization)
         if not authorization.startswith("AWS4-HMAC-SHA256") or match is None:
-            raise Fault(
-                400, "MissingAuthenticationTokenException", "Missing Authentication Token"
-            )
+            raise Fault(400, "MissingAuthenticationTokenException", "Missing Authentication Token")
         expected = self.settings.api_key
         if expected is not None and match.group(1) != expected:
             raise Fault(
@@ -91,9 +89,7 @@ class ComprehendEmulator(Emulator):
             }
             for span in spans
         ]
-        return self.json(
-            {"Entities": entities}, headers={"x-amzn-RequestId": str(uuid.uuid4())}
-        )
+        return self.json({"Entities": entities}, headers={"x-amzn-RequestId": str(uuid.uuid4())})
 
     def error_response(self, fault: Fault) -> Any:
         error_type = _FAULT_TYPES.get(fault.status, fault.code)

@@ -126,9 +126,7 @@ class AzureLanguageEmulator(Emulator):
         except orjson.JSONDecodeError:
             raise Fault(400, "InvalidRequest", "Request body is not valid JSON.") from None
         if not isinstance(payload, dict) or payload.get("kind") != "PiiEntityRecognition":
-            raise Fault(
-                400, "InvalidRequest", "Only kind PiiEntityRecognition is supported here."
-            )
+            raise Fault(400, "InvalidRequest", "Only kind PiiEntityRecognition is supported here.")
         documents = (payload.get("analysisInput") or {}).get("documents")
         if not isinstance(documents, list) or not documents:
             raise Fault(400, "InvalidRequest", "Request contains no documents.")

@@ -170,7 +170,11 @@ class Emulator(ABC):
     async def start(self) -> None:
         from aiohttp import web
 
-        self._runner = web.AppRunner(self.build_app(), access_log=None)
+        # A client that gives up (timeout, cancelled failover) cancels its request here too,
+        # and stopping does not wait for requests held by latency or a hanging outage.
+        self._runner = web.AppRunner(
+            self.build_app(), access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
         await self._runner.setup()
         site = web.TCPSite(
             self._runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024

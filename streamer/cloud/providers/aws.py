@@ -35,6 +35,7 @@ from streamer.cloud.providers.base import (
     Entity,
     parse_retry_after,
 )
+from streamer.cloud.sdk_logging import silence_sdk_content_logs
 from streamer.errors import DependencyMissingError
 from streamer.settings import StreamerSettings
 
@@ -109,8 +110,11 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
             from aiobotocore.config import AioConfig
             from botocore.exceptions import BotoCoreError, ClientError
         except ImportError:
-            raise DependencyMissingError("the AWS Comprehend provider", "aioboto3", "cloud") from None
+            raise DependencyMissingError(
+                "the AWS Comprehend provider", "aioboto3", "cloud"
+            ) from None
         self._sdk_errors = (BotoCoreError, ClientError, OSError)
+        silence_sdk_content_logs()
         limits = self.config.limits
         config = AioConfig(
             retries={"mode": "standard", "total_max_attempts": 1},
@@ -193,7 +197,7 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
                 )
             if code in _DOCUMENT:
                 return DocumentRejected(code)
-            if status is not None and status >= 500 or code == "InternalServerException":
+            if (status is not None and status >= 500) or code == "InternalServerException":
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after
                 )

@@ -39,6 +39,7 @@ from streamer.cloud.providers.base import (
     Entity,
     parse_retry_after,
 )
+from streamer.cloud.sdk_logging import silence_sdk_content_logs
 from streamer.errors import DependencyMissingError
 from streamer.settings import StreamerSettings
 
@@ -112,6 +113,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                 "the Azure AI Language provider", "azure-ai-textanalytics", "cloud"
             ) from None
         self._sdk_errors = (AzureError, OSError)
+        silence_sdk_content_logs()
         endpoint = self.endpoint
         ssl_context = self._ssl_context()
         self._credential = self._given_credential or self._build_credential(ssl_context)
@@ -260,7 +262,9 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             retry_after = parse_retry_after(headers)
             code = _error_code(exc)
             if status == 429:
-                return ThrottledError(name, "throttled (429)", status=status, retry_after=retry_after)
+                return ThrottledError(
+                    name, "throttled (429)", status=status, retry_after=retry_after
+                )
             if status in (401, 403):
                 return AuthenticationFailedError(name, f"access denied ({code})", status=status)
             if status == 408:

@@ -71,10 +71,10 @@ class CloudProvider(ABC, Generic[ConfigT]):
     def max_document_chars(self) -> int:
         """How many characters one document may hold (texts are packed up to this)."""
 
-    async def start(self) -> None:  # noqa: B027 - optional hook
+    async def start(self) -> None:
         """Open clients and credentials."""
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
+    async def close(self) -> None:
         """Close what ``start`` opened."""
 
     @abstractmethod
