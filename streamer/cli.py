@@ -180,6 +180,14 @@ def demo(
     pairs: Annotated[int, typer.Option("--show", min=0, help="Before/after pairs to print.")] = 3,
     policy: PolicyOption = None,
     key_file: KeyFileOption = None,
+    cloud: Annotated[
+        str,
+        typer.Option(
+            "--cloud",
+            help="Also detect with cloud services: 'off' or 'emulated' "
+            "(local Azure and AWS emulators, through the official SDKs).",
+        ),
+    ] = "off",
 ) -> None:
     """Redact generated support-ticket events and print before/after pairs and a summary."""
     from streamer.redaction.service import RedactionService
@@ -188,9 +196,16 @@ def demo(
     settings = build_settings(key_file=key_file)
     sample = list(support_tickets(events))
     payloads = [orjson.dumps(event) for event in sample]
+    if cloud not in ("off", "emulated"):
+        raise typer.BadParameter("must be 'off' or 'emulated'", param_hint="--cloud")
     with RedactionService(policy, settings=settings) as service:
         started = time.perf_counter()
-        outcomes = service.redact_payloads(payloads)
+        cloud_spans = cloud_summary = None
+        if cloud == "emulated":  # streamer/cloud: spans from both emulated services
+            from streamer.cloud.demo import detect_with_emulators
+
+            cloud_spans, cloud_summary = detect_with_emulators(service.engine, payloads, settings)
+        outcomes = service.redact_payloads(payloads, extra_spans=cloud_spans)
         elapsed = time.perf_counter() - started
     for raw, outcome in list(zip(payloads, outcomes, strict=True))[:pairs]:
         stdout.print("[bold]before[/bold]", raw.decode(), markup=True, highlight=False)
@@ -207,6 +222,15 @@ def demo(
     for entity, count in entities.most_common():
         table.add_row(entity, str(count))
     stdout.print(table)
+    if cloud_summary is not None:
+        costs = Table(title="cloud detection (emulated, failover: concurrent)")
+        for column in ("provider", "requests", "documents", "characters", "billed", "spans used"):
+            costs.add_column(column, justify="left" if column == "provider" else "right")
+        for item in cloud_summary:
+            costs.add_row(item.provider, str(item.requests), str(item.documents),
+                          f"{item.characters:,}", f"{item.billed_units:,.0f} {item.unit}",
+                          str(item.spans))  # fmt: skip
+        stdout.print(costs)
     stdout.print(
         f"{len(payloads)} events in {elapsed:.2f}s: {len(payloads) / elapsed:,.0f} events/s"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +76,17 @@ def test_an_unknown_service_names_the_valid_ones() -> None:
     )
     assert completed.returncode == 2
     assert "valid names: aws, azure" in completed.stderr
+
+
+def test_the_demo_runs_with_emulated_cloud_providers(tmp_path: Path) -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "streamer", "demo", "--cloud", "emulated", "--events", "200"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "STREAMER_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "cloud detection (emulated" in completed.stdout
+    assert "text_record" in completed.stdout and "unit_100_chars" in completed.stdout
+    assert "200 events in" in completed.stdout

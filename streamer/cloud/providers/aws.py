@@ -95,6 +95,8 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
     @property
     def region(self) -> str:
         region = self.config.region or self.settings.aws_region
+        if not region and self._session is not None:
+            region = getattr(self._session, "region_name", None)
         if not region:
             raise CloudConfigurationError(
                 f"cloud provider {self.name!r} has no AWS region; set 'region' in its cloud "
