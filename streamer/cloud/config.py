@@ -49,6 +49,7 @@ class GuardLimits(_Model):
     burst_seconds: Annotated[float, Field(gt=0)] = 1.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    max_throttled_retries: Annotated[int, Field(ge=0)] = 100
     backoff_initial_seconds: Annotated[float, Field(gt=0)] = 0.2
     backoff_max_seconds: Annotated[float, Field(gt=0)] = 10.0
     max_retry_after_seconds: Annotated[float, Field(gt=0)] = 60.0

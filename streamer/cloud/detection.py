@@ -31,7 +31,7 @@ spans, the dead-letter topic or a retry.
 from __future__ import annotations
 
 import asyncio
-import logging
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -52,8 +52,6 @@ from streamer.cloud.providers import CLOUD_PROVIDERS, CloudProvider
 from streamer.redaction.result import PayloadFailure
 from streamer.redaction.spans import Span
 from streamer.settings import StreamerSettings
-
-log = logging.getLogger(__name__)
 
 #: Header the runtime sets on a record whose cloud detection fell back to local detectors;
 #: its value is the failure code (``cloud_timeout``, ``cloud_circuit_open``, ...).
@@ -214,6 +212,15 @@ class CloudDetection:
         self._started = False
         for guarded in self.providers:
             await guarded.provider.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_started", False):
+            warnings.warn(
+                "CloudDetection was not closed; use 'async with' or await close()",
+                ResourceWarning,
+                stacklevel=2,
+                source=self,
+            )
 
     async def __aenter__(self) -> CloudDetection:
         await self.start()

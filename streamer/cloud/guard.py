@@ -15,13 +15,16 @@ One :class:`ProviderGuard` per provider applies, for each attempt, in this order
 
 A failed attempt that may succeed later (throttling, 5xx, timeout, lost connection) is
 retried after the delay the service asked for (Retry-After), or else after a jittered
-exponential backoff, up to ``max_attempts``; the last error is raised. Throttling and
-rejected requests do not count against the breaker: the service is up.
+exponential backoff, up to ``max_attempts``; the last error is raised. Throttling is
+retried up to ``max_throttled_retries`` times on its own count: the service is up and
+asks for less, so a 429 storm slows the stream down instead of failing records.
+Throttling and rejected requests do not count against the breaker.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import deque
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
     from streamer.cloud.config import GuardLimits
     from streamer.cloud.metrics import ProviderMetrics
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], float]
 
@@ -203,7 +207,7 @@ class ProviderGuard:
             limits.breaker_open_seconds,
             limits.breaker_half_open_probes,
             clock=clock,
-            on_change=metrics.breaker_state,
+            on_change=self._breaker_changed,
         )
         metrics.breaker_state(BreakerState.CLOSED)
         burst = limits.burst_seconds
@@ -228,6 +232,20 @@ class ProviderGuard:
         self._paused_until = 0.0
         self.in_flight = 0
 
+    def _breaker_changed(self, state: BreakerState) -> None:
+        self.metrics.breaker_state(state)
+        if state is BreakerState.OPEN:
+            log.warning(
+                "cloud provider %r: circuit breaker open after repeated failures; next probe "
+                "in %.1fs",
+                self.provider,
+                self.limits.breaker_open_seconds,
+            )
+        elif state is BreakerState.CLOSED:
+            log.warning(
+                "cloud provider %r: circuit breaker closed, provider recovered", self.provider
+            )
+
     def seconds_until_available(self) -> float:
         """0 when a request could be sent now; else how long the breaker or a pause waits."""
         pause = max(0.0, self._paused_until - self._clock())
@@ -237,15 +255,22 @@ class ProviderGuard:
         """Run ``operation`` (one request) under the guard, retrying as configured."""
         limits = self.limits
         attempt = 0
+        throttled = 0
         while True:
             try:
                 return await self._attempt(operation, characters)
             except CloudRequestError as error:
-                attempt += 1
                 self.metrics.error(error.kind)
-                if not error.retriable or attempt >= limits.max_attempts:
-                    raise
-                delay = self._retry_delay(error, attempt - 1)
+                if isinstance(error, ThrottledError):
+                    # the service is up and asks us to slow down: wait, do not give up soon
+                    throttled += 1
+                    if throttled > limits.max_throttled_retries:
+                        raise
+                else:
+                    attempt += 1
+                    if not error.retriable or attempt >= limits.max_attempts:
+                        raise
+                delay = self._retry_delay(error, max(attempt, throttled) - 1)
                 self.metrics.retry(error.kind)
                 await asyncio.sleep(delay)
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from streamer.cloud.exceptions import CloudRequestError, RequestRejectedError
+from streamer.cloud.exceptions import CloudRequestError, RequestRejectedError, ServerError
 from streamer.cloud.guard import ProviderGuard
 from streamer.cloud.metrics import CloudMetrics
 from streamer.cloud.packing import Document, plan_documents, plan_requests
@@ -79,6 +79,15 @@ class GuardedProvider:
         try:
             results = await self.guard.call(lambda: provider.analyze(bodies), characters=characters)
         except CloudRequestError as error:
+            for document in request:
+                for index in document.text_indices:
+                    failures.setdefault(index, error)
+            return
+        if len(results) != len(request):
+            error = ServerError(
+                self.name, f"answered {len(results)} of {len(request)} documents; not trusted"
+            )
+            self.metrics.error(error.kind)
             for document in request:
                 for index in document.text_indices:
                     failures.setdefault(index, error)

@@ -257,6 +257,11 @@ class Emulator(ABC):
             stats.answered += 1
             return response
         except Fault as fault:
+            if fault.status == 0:  # an outage that drops the connection
+                stats.failed += 1
+                if request.transport is not None:
+                    request.transport.abort()
+                return self.json({}, status=503)
             if fault.status == 429:
                 stats.throttled += 1
                 if len(stats.throttle_times) < _MAX_RECORDED:
@@ -277,9 +282,7 @@ class Emulator(ABC):
             if settings.outage_mode == "hang":
                 await self._outage_released.wait()
             elif settings.outage_mode == "reset":
-                if request.transport is not None:
-                    request.transport.close()
-                raise ConnectionResetError("emulated outage: connection dropped")
+                raise Fault(0, "ConnectionReset", "connection dropped")
             raise Fault(503, "ServiceUnavailable", "The service is temporarily unavailable.")
         if settings.throttle_next > 0:
             settings.throttle_next -= 1

@@ -247,8 +247,6 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         )
 
         name = self.name
-        if isinstance(exc, CloudRequestError):
-            return exc
         if isinstance(exc, ClientAuthenticationError):
             return AuthenticationFailedError(
                 name,

@@ -108,9 +108,11 @@ async def test_random_throttling_loses_nothing(
     assert [len(spans or []) for spans in result.spans] == [len(spans) for spans in expected]
 
 
+@pytest.mark.parametrize("outage_mode", ["unavailable", "reset"])
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_an_outage_opens_the_breaker_falls_back_and_recovers(
     provider: str,
+    outage_mode: str,
     emulators: dict[str, Emulator],
     make_detection: Callable[..., CloudDetection],
     metric: Callable[..., float],
@@ -130,6 +132,7 @@ async def test_an_outage_opens_the_breaker_falls_back_and_recovers(
             **FAST_RETRIES,
         },
     }
+    emulator.settings.outage_mode = outage_mode
     emulator.set_outage(True)
     async with make_detection([section], unavailable="fallback") as cloud:
         # small batches, each its own request, until the breaker opens
@@ -154,7 +157,8 @@ async def test_an_outage_opens_the_breaker_falls_back_and_recovers(
         assert metric("streamer_cloud_breaker_state", provider=provider) == (
             BreakerState.CLOSED.value
         )
-    assert metric("streamer_cloud_errors_total", provider=provider, kind="server_error") >= 3
+    kind = "server_error" if outage_mode == "unavailable" else "connection"
+    assert metric("streamer_cloud_errors_total", provider=provider, kind=kind) >= 3
     assert metric("streamer_cloud_errors_total", provider=provider, kind="circuit_open") >= 1
     assert metric("streamer_cloud_texts_total", outcome="fallback") >= len(payloads)
 

@@ -194,6 +194,24 @@ async def test_a_throttled_request_pauses_the_whole_provider_for_retry_after() -
     assert guard.breaker.state is BreakerState.CLOSED
 
 
+async def test_throttling_has_its_own_retry_budget() -> None:
+    guard, _ = make_guard(max_attempts=1, max_throttled_retries=3)
+    answers = [ThrottledError("fake", "429", retry_after=0.001) for _ in range(3)]
+
+    async def operation() -> str:
+        if answers:
+            raise answers.pop(0)
+        return "ok"
+
+    assert await guard.call(operation, characters=1) == "ok"
+
+    async def always_throttled() -> str:
+        raise ThrottledError("fake", "429", retry_after=0.001)
+
+    with pytest.raises(ThrottledError):
+        await guard.call(always_throttled, characters=1)
+
+
 async def test_other_requests_wait_while_the_provider_is_paused() -> None:
     guard, registry = make_guard()
     guard._pause(0.15)
