@@ -35,7 +35,7 @@ from streamer.redaction.detectors.us_ids import (
     UsPassportDetector,
 )
 from streamer.redaction.detectors.us_ssn import UsSsnDetector
-from streamer.redaction.registry import DetectorRegistry
+from streamer.redaction.registry import DetectorFactory, DetectorRegistry
 
 #: Every detector pii-streamer knows by name. Register your own here.
 DETECTORS = DetectorRegistry()
@@ -54,10 +54,14 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     DateOfBirthDetector,
 )
 
+
+def _factory(cls: type[PatternDetector]) -> DetectorFactory:
+    return lambda _settings: cls()
+
+
 for _cls in _PATTERN_DETECTORS:
-    DETECTORS.register(
-        str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),)
-    )
+    DETECTORS.register(str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),))
+
 DETECTORS.register(
     "phone",
     lambda settings: PhoneDetector(regions=settings.default_regions),
