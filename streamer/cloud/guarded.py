@@ -84,22 +84,22 @@ class GuardedProvider:
                     failures.setdefault(index, error)
             return
         if len(results) != len(request):
-            error = ServerError(
+            malformed = ServerError(
                 self.name, f"answered {len(results)} of {len(request)} documents; not trusted"
             )
-            self.metrics.error(error.kind)
+            self.metrics.error(malformed.kind)
             for document in request:
                 for index in document.text_indices:
-                    failures.setdefault(index, error)
+                    failures.setdefault(index, malformed)
             return
         self.metrics.sent(len(bodies), characters, provider.billed_units(bodies))
         min_score = provider.config.min_score
         name = self.name
         for document, result in zip(request, results, strict=True):
             if isinstance(result, DocumentRejected):
-                error = RequestRejectedError(name, f"document rejected ({result.code})")
+                rejected = RequestRejectedError(name, f"document rejected ({result.code})")
                 for index in document.text_indices:
-                    failures.setdefault(index, error)
+                    failures.setdefault(index, rejected)
                 continue
             for entity in result:
                 if entity.score < min_score:

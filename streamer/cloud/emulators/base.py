@@ -180,9 +180,7 @@ class Emulator(ABC):
             self._runner, self.host, self.port, ssl_context=self.ssl_context, backlog=1024
         )
         await site.start()
-        sockets = site._server.sockets if site._server is not None else ()  # type: ignore[union-attr]
-        if sockets:
-            self.port = sockets[0].getsockname()[1]
+        self.port = int(self._runner.addresses[0][1])
         log.info("%s emulator listening on %s", self.service, self.url)
 
     async def stop(self) -> None:

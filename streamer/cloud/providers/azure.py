@@ -256,7 +256,8 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             )
         if isinstance(exc, HttpResponseError):
             status = exc.status_code
-            headers = exc.response.headers if exc.response is not None else None
+            response: Any = exc.response
+            headers = response.headers if response is not None else None
             retry_after = parse_retry_after(headers)
             code = _error_code(exc)
             if status == 429:
