@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
-from streamer.errors import StreamerError
+from streamer.errors import ConfigurationError, StreamerError
 from streamer.settings import StreamerSettings
 
 app = typer.Typer(
@@ -331,8 +331,12 @@ def emulate(
 
     emulator_type = emulator_class(service)
     settings = build_settings()
-    if tenant_id and not (client_id and client_secret):
-        raise typer.BadParameter("--tenant-id needs --client-id and --client-secret")
+    if tenant_id and not (client_id and client_secret and tls and service == "azure"):
+        raise typer.BadParameter(
+            "Azure AD emulation is for azure and needs --tls, --client-id and --client-secret "
+            "(Azure SDKs send tokens only over https)",
+            param_hint="--tenant-id",
+        )
     ssl_context = None
     ca_path = None
     if tls:
@@ -381,7 +385,13 @@ def emulate(
         if tenant_id:
             stderr.print(f"Azure AD authority: AZURE_AUTHORITY_HOST={running.url}", highlight=False)
 
-    asyncio.run(serve_until_stopped(emulator, ready))
+    try:
+        asyncio.run(serve_until_stopped(emulator, ready))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
+            "or 0 for a free one"
+        ) from None
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ also saves money: Comprehend bills units of 100 characters with 3 units at least
 request. Credentials come from AWS's standard chain (environment, profile, role); the
 region from the provider section, ``STREAMER_AWS_REGION`` or ``AWS_REGION``; the endpoint
 can be overridden (``endpoint_url``) for VPC endpoints or the emulator. botocore's own
-retries are off: the guard retries.
+retries are off: the guard retries. Offsets are Unicode code points, which are Python
+string indices.
 """
 
 from __future__ import annotations

@@ -56,6 +56,33 @@ async def test_concurrency_never_exceeds_the_semaphore_at_the_service(
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+async def test_the_request_rate_limit_spaces_requests_at_the_service(
+    provider: str,
+    emulators: dict[str, Emulator],
+    make_detection: Callable[..., CloudDetection],
+) -> None:
+    emulator = emulators[provider]
+    section = {
+        "provider": provider,
+        "pack_texts": False,
+        "max_documents_per_request": 1,
+        "limits": {"requests_per_second": 40, "burst_seconds": 0.025, "max_concurrency": 8},
+    }
+    if provider == "aws":
+        del section["max_documents_per_request"]
+    async with make_detection([section]) as cloud:
+        assert (await cloud.detect(["warm up the client and its connections"])).ok
+        emulator.reset_stats()
+        result = await cloud.detect(texts_with_entities(12))
+    assert result.ok
+    arrivals = emulator.stats.arrivals
+    assert len(arrivals) == 12
+    # about one request of burst, then 40 per second: 11 intervals of 25 ms (the limit
+    # spaces the sends; arrivals can bunch up a little, hence the margin)
+    assert arrivals[-1] - arrivals[0] >= 11 / 40 * 0.8
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_429_storm_loses_nothing_and_slows_the_provider_down(
     provider: str,
     emulators: dict[str, Emulator],
