@@ -29,6 +29,7 @@ metric                                         type      labels
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import TYPE_CHECKING
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
@@ -42,7 +43,9 @@ _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.
 class CloudMetrics:
     """The metric families, registered once per registry."""
 
-    _by_registry: dict[int, CloudMetrics] = {}
+    _by_registry: weakref.WeakKeyDictionary[CollectorRegistry, CloudMetrics] = (
+        weakref.WeakKeyDictionary()
+    )
     _lock = threading.Lock()
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -111,9 +114,9 @@ class CloudMetrics:
         """The metrics registered in ``registry`` (the default one when ``None``)."""
         registry = registry if registry is not None else REGISTRY
         with cls._lock:
-            metrics = cls._by_registry.get(id(registry))
+            metrics = cls._by_registry.get(registry)
             if metrics is None:
-                metrics = cls._by_registry[id(registry)] = cls(registry)
+                metrics = cls._by_registry[registry] = cls(registry)
             return metrics
 
     def provider(self, name: str, unit: str) -> ProviderMetrics:
