@@ -1,10 +1,14 @@
 """The ``azure-keyvault`` key provider: the root key is wrapped by an Azure Key Vault RSA
 key (``wrapKey``/``unwrapKey`` with RSA-OAEP-256, through the async SDK).
 
+Credentials: a service principal from ``STREAMER_AZURE_TENANT_ID``, ``..._CLIENT_ID`` and
+``..._CLIENT_SECRET`` (shared with the cloud detectors) when set, else
+``DefaultAzureCredential``; ``STREAMER_CLOUD_CA_BUNDLE`` adds trusted CAs.
+
 Key Vault's RSA wrap has no associated data, so the wrapped secret carries a SHA-256 of
 the context after the root key and unwrapping checks it. The key URL stored with the
 wrapped key names the key version, so unwrapping keeps working after the key in the
-vault is rotated. Credentials: ``DefaultAzureCredential`` unless one is passed in.
+vault is rotated.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class AzureKeyVaultProvider(AsyncKeyProvider):
         self._owns_credential = credential is None
         self._client_options = client_options or {}
         self._clients: dict[str, Any] = {}
+        #: (tenant, client id, secret, authority) from the STREAMER_AZURE_* settings.
+        self._service_principal: tuple[str, str, str, str | None] | None = None
 
     @classmethod
     def from_settings(cls, settings: StreamerSettings) -> AzureKeyVaultProvider:
@@ -55,7 +61,18 @@ class AzureKeyVaultProvider(AsyncKeyProvider):
                 "the 'azure-keyvault' key provider needs STREAMER_AZURE_KEYVAULT_KEY_ID: the "
                 "URL of an RSA key, https://<vault>.vault.azure.net/keys/<name>/<version>"
             )
-        return cls(settings.azure_keyvault_key_id)
+        options: dict[str, Any] = {}
+        if settings.cloud_ca_bundle is not None:
+            options["connection_verify"] = str(settings.cloud_ca_bundle)
+        provider = cls(settings.azure_keyvault_key_id, client_options=options)
+        if settings.azure_client_id and settings.azure_client_secret and settings.azure_tenant_id:
+            provider._service_principal = (
+                settings.azure_tenant_id,
+                settings.azure_client_id,
+                settings.azure_client_secret.get_secret_value(),
+                settings.azure_authority_host,
+            )
+        return provider
 
     @property
     def kek_id(self) -> str:
@@ -73,12 +90,17 @@ class AzureKeyVaultProvider(AsyncKeyProvider):
             ) from None
         if self._credential is None:
             try:
-                from azure.identity.aio import DefaultAzureCredential
+                from azure.identity.aio import ClientSecretCredential, DefaultAzureCredential
             except ImportError:
                 raise DependencyMissingError(
                     "the azure-keyvault key provider", "azure-identity", "cloud"
                 ) from None
-            self._credential = DefaultAzureCredential()
+            if self._service_principal is not None:
+                tenant, client_id, secret, authority = self._service_principal
+                options = {"authority": authority} if authority else {}
+                self._credential = ClientSecretCredential(tenant, client_id, secret, **options)
+            else:
+                self._credential = DefaultAzureCredential()
 
     async def aclose(self) -> None:
         for client in self._clients.values():
