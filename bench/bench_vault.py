@@ -60,16 +60,19 @@ def _timed(action) -> float:  # type: ignore[no-untyped-def]
 def bench_engine(settings: StreamerSettings) -> None:
     payloads = [orjson.dumps(e) for e in support_tickets(EVENTS, seed=11)]
     scopes = [f"tenant-{i % TENANTS}" for i in range(EVENTS)]
-    rates = {}
-    for name, keyring in (
-        ("redact_stateless_keyring", LocalKeyring(secrets.token_bytes(32))),
-        ("redact_key_file_keyring", keyring_from_settings(settings)),
-    ):
-        with RedactionService(settings=settings, keyring=keyring) as service:
-            service.redact_payloads(payloads[:100], scopes=scopes[:100])
-            elapsed = _timed(lambda s=service: s.redact_payloads(payloads, scopes=scopes))
-        rates[name] = EVENTS / elapsed
-        result(name, rates[name], events=EVENTS, scopes=TENANTS)
+    keyrings = {
+        "redact_stateless_keyring": LocalKeyring(secrets.token_bytes(32)),
+        "redact_key_file_keyring": keyring_from_settings(settings),
+    }
+    rates: dict[str, float] = dict.fromkeys(keyrings, 0.0)
+    for _ in range(2):  # alternate, keep the best of each: the machine is shared
+        for name, keyring in keyrings.items():
+            with RedactionService(settings=settings, keyring=keyring) as service:
+                service.redact_payloads(payloads[:100], scopes=scopes[:100])
+                elapsed = _timed(lambda s=service: s.redact_payloads(payloads, scopes=scopes))
+            rates[name] = max(rates[name], EVENTS / elapsed)
+    for name, rate in rates.items():
+        result(name, rate, events=EVENTS, scopes=TENANTS)
     ratio(
         "key_file_vs_stateless_keyring",
         rates["redact_key_file_keyring"] / rates["redact_stateless_keyring"],

@@ -153,6 +153,7 @@ class KeyTopicSync:
             self._consumer = AIOKafkaConsumer(
                 bootstrap_servers=self.bootstrap_servers,
                 enable_auto_commit=False,
+                fetch_max_wait_ms=100,
                 **self._client_options,
             )
             await self._consumer.start()

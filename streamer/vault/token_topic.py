@@ -74,6 +74,7 @@ class TokenTopicReader:
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
             enable_auto_commit=False,
+            fetch_max_wait_ms=100,
             auto_offset_reset="earliest",
             **self._client_options,
         )
@@ -109,24 +110,27 @@ class TokenTopicReader:
         wanted = [TopicPartition(self.topic, p) for p in sorted(partitions)]
         if wanted == self._partitions:
             return True
-        self._consumer.assign(wanted)
         stored = self.index.positions()
         beginnings = await self._consumer.beginning_offsets(wanted)
         ends = await self._consumer.end_offsets(wanted)
+        starts = {}
         for tp in wanted:
             position = stored.get(tp.partition)
             if position is not None and position > ends[tp]:
-                log.warning(
-                    "token topic partition is shorter than the index remembers (was the topic "
-                    "recreated?); reading it again from the beginning",
+                log.info(
+                    "token topic partition ends before where the index stopped (recreated, or "
+                    "the broker reports its end late); reading it again from the beginning",
                     extra={"topic": self.topic, "partition": tp.partition},
                 )
                 self.index.reset_partition(tp.partition)
                 position = None
-            if position is None or position < beginnings[tp]:
-                self._consumer.seek(tp, beginnings[tp])
-            else:
-                self._consumer.seek(tp, position)
+            starts[tp] = (
+                beginnings[tp] if position is None or position < beginnings[tp] else position
+            )
+        # Assign and seek with nothing awaited between, so no fetch starts at a default offset.
+        self._consumer.assign(wanted)
+        for tp, start in starts.items():
+            self._consumer.seek(tp, start)
         self._partitions = wanted
         return True
 

@@ -73,7 +73,10 @@ async def unmask_topic(
     if source_topic == target_topic:
         raise ConfigurationError("--to-topic must differ from --from-topic")
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        **client_options,
     )
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all", **client_options)
     report = TopicUnmaskReport()
@@ -136,7 +139,6 @@ async def _assign(
             f"topic {topic!r} has no partition(s) {unknown}; it has {sorted(existing)}"
         )
     tps = [TopicPartition(topic, p) for p in sorted(partitions or existing)]
-    consumer.assign(tps)
     beginnings = await consumer.beginning_offsets(tps)
     ends = await consumer.end_offsets(tps)
     ranges = {}
@@ -144,6 +146,9 @@ async def _assign(
         start = max(beginnings[tp], offsets.start if offsets.start is not None else 0)
         end = min(ends[tp], offsets.end) if offsets.end is not None else ends[tp]
         ranges[tp] = (start, end)
+    # Assign and seek with nothing awaited between, so no fetch starts at a default offset.
+    consumer.assign(tps)
+    for tp, (start, _) in ranges.items():
         consumer.seek(tp, start)
     return ranges
 
