@@ -207,3 +207,26 @@ async def test_a_batch_of_lines_is_one_audit_record_and_fails_line_by_line(
     assert json.loads(partial[2]) == {"to": [CANARIES["EMAIL_ADDRESS"], unknown]}
     assert [e.outcome for e in audit.events] == ["partial", "partial"]
     assert audit.events[0].tokens == (token, unknown)
+
+
+async def test_a_stateless_token_key_unmasks_tokens_and_inline_ciphertexts(tmp_path: Path) -> None:
+    settings = StreamerSettings(data_dir=tmp_path, token_key="ab" * 32)
+    policy = {"entities": {"EMAIL_ADDRESS": {"action": "encrypt"}}}
+    with (
+        RedactionService(policy, settings=settings) as encrypting,
+        RedactionService(settings=settings) as tokenizing,
+    ):
+        inline = encrypting.redact(CANARIES["EMAIL_ADDRESS"], scope="t").redacted_text
+        result = tokenizing.redact(CANARIES["US_SSN"], scope="t")
+        keyring = tokenizing.keyring
+    token = result.tokens[0]
+    mapping = TokenMapping.seal(token.token_id, token.entity_type, token.original_value,
+                                scope="t", keyring=keyring, policy_version="1")  # fmt: skip
+    index = TokenIndex(tmp_path / "index.db", "tokens")
+    index.apply([TopicRecord(0, 0, mapping.key(), mapping.to_json())], {0: 1})
+    reidentifier = Reidentifier(keyring, index, MemoryAuditLog())
+    caller = Caller(Actor("analyst", "cli"), ("other", "t"))
+    restored = await reidentifier.unmask_text(f"{inline} {token.token_id}", caller)
+    assert restored == f"{CANARIES['EMAIL_ADDRESS']} {CANARIES['US_SSN']}"
+    with pytest.raises(UnmaskError):
+        await reidentifier.unmask_text(inline, Caller(Actor("analyst", "cli"), ("t*",)))
