@@ -13,7 +13,9 @@ from typing import Annotated, Any, BinaryIO
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -55,17 +57,17 @@ ScopeOption = Annotated[
 RegionOption = Annotated[
     list[str] | None,
     typer.Option("--default-region", help="Region tried for phone numbers without a country "
-                 "code; repeat for several. [default: US, GB, DE]", show_default=False),
+                 "code; repeat for several. \\[default: US, GB, DE]", show_default=False),
 ]  # fmt: skip
 MaxBytesOption = Annotated[
     int | None,
     typer.Option("--max-record-bytes", envvar="STREAMER_MAX_RECORD_BYTES", show_default=False,
-                 help="Records larger than this fail. [default: 1048576]"),
+                 help="Records larger than this fail. \\[default: 1048576]"),
 ]  # fmt: skip
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", envvar="STREAMER_WORKERS", show_default=False,
-                 help="Worker processes for detection. [default: CPU count]"),
+                 help="Worker processes for detection. \\[default: CPU count]"),
 ]  # fmt: skip
 
 
@@ -930,14 +932,23 @@ def emulate(
         ) from None
 
 
+def _print_error(message: str) -> None:
+    stderr.print("[bold red]error:[/bold red]", escape(message), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
     try:
         app()
     except StreamerError as exc:
-        stderr.print(
-            f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
+        _print_error(str(exc))
         raise SystemExit(exc.exit_code) from None
+    except ValidationError as exc:  # a STREAMER_* variable (or flag) with an invalid value
+        problems = "; ".join(
+            f"STREAMER_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        _print_error(f"invalid setting: {problems}")
+        raise SystemExit(ConfigurationError.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
