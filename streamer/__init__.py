@@ -12,6 +12,7 @@ Reading guide (one package per part of the data flow):
 - ``broker.py``: the embedded Kafka-compatible broker; ``cli.py``: the ``streamer`` command.
 """
 
+from streamer.cloud import CloudConfig, CloudDetection
 from streamer.errors import ConfigurationError, DependencyMissingError, StreamerError
 from streamer.redaction import (
     DETECTORS,
@@ -33,6 +34,13 @@ from streamer.redaction.exceptions import (
     UnmaskError,
 )
 from streamer.settings import StreamerSettings
+from streamer.vault.exceptions import (
+    KeyShreddedError,
+    ScopeNotAllowedError,
+    TamperedCiphertextError,
+    UnknownTokenError,
+    WrongKeyError,
+)
 
 __version__ = "0.1.0"
 
@@ -49,6 +57,9 @@ __all__ = [
     "DetectorRegistry",
     "DETECTORS",
     "Span",
+    # cloud detection
+    "CloudDetection",
+    "CloudConfig",
     # settings
     "StreamerSettings",
     # errors
@@ -60,5 +71,11 @@ __all__ = [
     "InvalidEventError",
     "PolicyError",
     "UnmaskError",
+    # re-identification errors (the vault: streamer.vault)
+    "UnknownTokenError",
+    "WrongKeyError",
+    "TamperedCiphertextError",
+    "KeyShreddedError",
+    "ScopeNotAllowedError",
     "__version__",
 ]

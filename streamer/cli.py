@@ -5,6 +5,8 @@ into the packages. Every ``StreamerError`` becomes one line on stderr and its ex
 from __future__ import annotations
 
 import sys
+import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -13,6 +15,7 @@ import orjson
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
@@ -33,15 +36,7 @@ stdout = Console()
 
 def build_settings(**overrides: Any) -> StreamerSettings:
     """Settings from ``STREAMER_*`` variables, with the flags that were given on top."""
-    try:
-        return StreamerSettings(**{k: v for k, v in overrides.items() if v is not None and v != []})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"--{'-'.join(str(p) for p in e['loc']).replace('_', '-')} "
-            f"(STREAMER_{'_'.join(str(p) for p in e['loc']).upper()}): {e['msg']}"
-            for e in exc.errors(include_url=False, include_input=False)
-        )
-        raise ConfigurationError(f"invalid setting: {problems}") from None
+    return StreamerSettings(**{k: v for k, v in overrides.items() if v is not None and v != []})
 
 
 # --- options shared by commands ----------------------------------------------------------
@@ -62,17 +57,23 @@ ScopeOption = Annotated[
 RegionOption = Annotated[
     list[str] | None,
     typer.Option("--default-region", help="Region tried for phone numbers without a country "
-                 "code; repeat for several. [default: US, GB, DE]", show_default=False),
+                 "code; repeat for several. \\[default: US, GB, DE]", show_default=False),
 ]  # fmt: skip
 MaxBytesOption = Annotated[
     int | None,
     typer.Option("--max-record-bytes", envvar="STREAMER_MAX_RECORD_BYTES", show_default=False,
-                 help="Records larger than this fail. [default: 1048576]"),
+                 help="Records larger than this fail. \\[default: 1048576]"),
 ]  # fmt: skip
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", envvar="STREAMER_WORKERS", show_default=False,
-                 help="Worker processes for detection. [default: CPU count]"),
+                 help="Worker processes for detection. \\[default: CPU count]"),
+]  # fmt: skip
+BootstrapOption = Annotated[
+    str | None,
+    typer.Option("--bootstrap-servers", envvar="STREAMER_BOOTSTRAP_SERVERS", show_default=False,
+                 help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT]. "
+                 "\\[default: localhost:9092]"),
 ]  # fmt: skip
 
 
@@ -196,6 +197,15 @@ def demo(
         ),
     ] = None,
     workers: WorkersOption = None,
+    cloud: Annotated[
+        str,
+        typer.Option(
+            "--cloud",
+            help="Also detect with cloud services: 'off' or 'emulated' "
+            "(local Azure and AWS emulators, through the official SDKs; engine only, "
+            "without Kafka, until the stream runtime takes cloud detectors).",
+        ),
+    ] = "off",
 ) -> None:
     """Run the whole pipeline on sample support tickets and show what came out.
 
@@ -209,9 +219,14 @@ def demo(
     from streamer.redaction.policy import Policy
     from streamer.stream.demo import run_demo
 
+    if cloud not in ("off", "emulated"):
+        raise typer.BadParameter("must be 'off' or 'emulated'", param_hint="--cloud")
     settings = build_settings(
         key_file=key_file, workers=workers, bootstrap_servers=bootstrap_servers
     )
+    if cloud == "emulated":
+        _demo_with_emulated_cloud(settings, events, pairs, policy)
+        return
     report = asyncio.run(
         run_demo(
             settings,
@@ -244,14 +259,50 @@ def demo(
     )
 
 
+def _demo_with_emulated_cloud(
+    settings: StreamerSettings, events: int, pairs: int, policy: Path | None
+) -> None:
+    """``demo --cloud emulated``: the engine with both emulated cloud services, no Kafka."""
+    from streamer.cloud.demo import detect_with_emulators
+    from streamer.redaction.service import RedactionService
+    from streamer.samples import support_tickets
+
+    payloads = [orjson.dumps(event) for event in support_tickets(events)]
+    with RedactionService(policy, settings=settings) as service:
+        started = time.perf_counter()
+        cloud_spans, cloud_summary = detect_with_emulators(service.engine, payloads, settings)
+        outcomes = service.redact_payloads(payloads, extra_spans=cloud_spans)
+        elapsed = time.perf_counter() - started
+    for raw, outcome in list(zip(payloads, outcomes, strict=True))[:pairs]:
+        stdout.print("[bold]before[/bold]", raw.decode(), markup=True, highlight=False)
+        stdout.print(
+            "[bold]after [/bold]", (outcome.value or b"").decode(), markup=True, highlight=False
+        )
+        stdout.print()
+    entities: Counter[str] = Counter()
+    for outcome in outcomes:
+        entities.update(outcome.entity_counts)
+    table = Table(title="entities replaced")
+    table.add_column("entity type")
+    table.add_column("count", justify="right")
+    for entity, count in entities.most_common():
+        table.add_row(entity, str(count))
+    stdout.print(table)
+    costs = Table(title="cloud detection (emulated, failover: concurrent)")
+    for column in ("provider", "requests", "documents", "characters", "billed", "spans used"):
+        costs.add_column(column, justify="left" if column == "provider" else "right")
+    for item in cloud_summary:
+        costs.add_row(item.provider, str(item.requests), str(item.documents),
+                      f"{item.characters:,}", f"{item.billed_units:,.0f} {item.unit}",
+                      str(item.spans))  # fmt: skip
+    stdout.print(costs)
+    stdout.print(
+        f"{len(payloads)} events in {elapsed:.2f}s: {len(payloads) / elapsed:,.0f} events/s"
+    )
+
+
 # --- Kafka: streamer run, broker, produce, tail, topics (streamer/stream/) ------------------
 
-BootstrapOption = Annotated[
-    str | None,
-    typer.Option("--bootstrap-servers", show_default=False,
-                 help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT]. "
-                 "\\[env: STREAMER_BOOTSTRAP_SERVERS]"),
-]  # fmt: skip
 TopologyOption = Annotated[
     Path | None,
     typer.Option("--topology", dir_okay=False, show_default=False,
@@ -708,14 +759,712 @@ def topics(
         stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
 
 
+# --- vault: streamer keys, streamer unmask, streamer serve (issue 6) ------------------------
+
+keys_app = typer.Typer(
+    help="Manage the key file: list, create, rotate and shred key scopes (crypto-shredding).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+KeyProviderOption = Annotated[
+    str | None,
+    typer.Option("--key-provider", envvar="STREAMER_KEY_PROVIDER", show_default=False,
+                 help="Where the key-encryption key lives: file, env, aws-kms, azure-keyvault. "
+                 "\\[default: file]"),
+]  # fmt: skip
+TokenTopicOption = Annotated[
+    str | None,
+    typer.Option("--token-topic", envvar="STREAMER_TOKEN_TOPIC", show_default=False,
+                 help="Topic of token mappings. \\[default: pii.tokens]"),
+]  # fmt: skip
+AuditTopicOption = Annotated[
+    str | None,
+    typer.Option("--audit-topic", envvar="STREAMER_AUDIT_TOPIC", show_default=False,
+                 help="Topic every unmask writes its audit record to. \\[default: pii.audit]"),
+]  # fmt: skip
+KeysTopicOption = Annotated[
+    str | None,
+    typer.Option("--keys-topic", envvar="STREAMER_KEYS_TOPIC", show_default=False,
+                 help="Topic that shares the key store between hosts (changes are published "
+                 "there). \\[default: none: the key file is local]"),
+]  # fmt: skip
+RebuildIndexOption = Annotated[
+    bool,
+    typer.Option("--rebuild-index", help="Rebuild the local token index from the token topic."),
+]
+
+
+def _print_json(document: Any) -> None:
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@keys_app.command("list")
+def keys_list(
+    patterns: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scopes to show ('*' patterns); none shows all.", show_default=False),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    key_file: KeyFileOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """List key scopes and their keys (ids only, never key material)."""
+    from streamer.redaction.keystore import Keystore
+    from streamer.vault.key_admin import list_scopes
+    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+
+    settings = build_settings(key_file=key_file, keys_topic=keys_topic,
+                              bootstrap_servers=bootstrap_servers)  # fmt: skip
+    require_key_store(settings)
+    run_blocking(sync_key_store(settings))
+    keystore = Keystore.open(settings.resolved_key_file(), create=False)
+    try:
+        scopes = list_scopes(keystore, patterns)
+    finally:
+        keystore.close()
+    if as_json:
+        _print_json([
+            {"scope": s.scope, "state": s.state, "token_key_id": s.token_key_id,
+             "active_key_id": s.active_key_id, "data_key_ids": list(s.data_key_ids),
+             "shredded_key_ids": list(s.shredded_key_ids), "created_ms": s.created_ms,
+             "rotated_ms": s.rotated_ms}
+            for s in scopes
+        ])  # fmt: skip
+        return
+    table = Table(title=f"key scopes in {settings.resolved_key_file()}")
+    for column in ("scope", "state", "active key", "data keys", "shredded keys", "created (UTC)"):
+        table.add_column(column)
+    for s in scopes:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.created_ms / 1000))
+        table.add_row(s.scope, s.state, s.active_key_id or "-", str(len(s.data_key_ids)),
+                      str(len(s.shredded_key_ids)), created)  # fmt: skip
+    stdout.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    scopes: Annotated[list[str], typer.Argument(help="Scopes to create keys for.")],
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Create keys for scopes ahead of their first use.
+
+    Needed when several hosts share a key file, or with STREAMER_KEY_SCOPE_AUTOCREATE=false.
+    """
+    from streamer.vault.key_admin import create_scopes
+    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
+        bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
+    summaries = create_scopes(key_store_keyring(settings), scopes)
+    run_blocking(sync_key_store(settings))
+    for summary in summaries:
+        stdout.print(
+            f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
+        )
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    scopes: Annotated[
+        list[str] | None,
+        typer.Argument(help="Scopes to rotate; with --all, every live scope.", show_default=False),
+    ] = None,
+    all_scopes: Annotated[bool, typer.Option("--all", help="Rotate every live scope.")] = False,
+    kek: Annotated[
+        bool,
+        typer.Option(
+            "--kek",
+            help="Re-wrap the root key with a new key-encryption key instead: "
+            "a new KEK file (file provider) or the KMS / Key Vault key's current "
+            "version.",
+        ),
+    ] = False,
+    to_provider: Annotated[
+        str | None,
+        typer.Option(
+            "--to-provider",
+            show_default=False,
+            help="With --kek: move the root key to this provider (then set "
+            "STREAMER_KEY_PROVIDER to it).",
+        ),
+    ] = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Rotate data keys of scopes (or, with --kek, the key-encryption key).
+
+    New ciphertexts use the new data key; old ones still decrypt; tokens do not change.
+    Running processes pick the new key up within key_refresh_seconds.
+    """
+    from streamer.vault import KEY_PROVIDERS
+    from streamer.vault.key_admin import (
+        list_scopes,
+        resolve_scopes,
+        rotate_kek,
+        rotate_kek_file,
+        rotate_scopes,
+    )
+    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
+        bootstrap_servers=bootstrap_servers,
+    )  # fmt: skip
+    keyring = key_store_keyring(settings)
+    if kek:
+        if scopes or all_scopes:
+            raise typer.BadParameter("--kek re-wraps the root key; give no scopes with it")
+        target = to_provider or settings.resolved_key_provider()
+        if target == "file":
+            wrapping = rotate_kek_file(keyring, settings.resolved_kek_file())
+        else:
+            provider = KEY_PROVIDERS.create(target, settings)
+            try:
+                wrapping = rotate_kek(keyring, provider)
+            finally:
+                provider.close()
+        run_blocking(sync_key_store(settings))
+        stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
+                     highlight=False, soft_wrap=True)  # fmt: skip
+        if target != settings.resolved_key_provider():
+            stdout.print(f"now set STREAMER_KEY_PROVIDER={target}", highlight=False, soft_wrap=True)
+        return
+    if all_scopes == bool(scopes):
+        raise typer.BadParameter("name scopes to rotate, or give --all (not both)")
+    chosen = (
+        [s.scope for s in list_scopes(keyring.keystore) if s.state == "active"]
+        if all_scopes
+        else resolve_scopes(keyring.keystore, scopes or [])
+    )
+    rotations = rotate_scopes(keyring, chosen)
+    run_blocking(sync_key_store(settings))
+    for rotation in rotations:
+        stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
+                     highlight=False, soft_wrap=True)  # fmt: skip
+
+
+@keys_app.command("shred")
+def keys_shred(
+    scopes: Annotated[
+        list[str] | None, typer.Argument(help="Scopes to shred.", show_default=False)
+    ] = None,
+    prefix: Annotated[
+        str | None,
+        typer.Option(
+            "--prefix",
+            show_default=False,
+            help="Also shred every scope starting with this (a tenant's subjects).",
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    key_file: KeyFileOption = None,
+    keys_topic: KeysTopicOption = None,
+    bootstrap_servers: BootstrapOption = None,
+) -> None:
+    """Crypto-shred scopes: destroy their keys, so their originals are gone for good.
+
+    For erasure requests. Irreversible. Copies of the key file made before (backups)
+    still hold the keys, wrapped by the root key.
+    """
+    from streamer.redaction.keystore import Keystore
+    from streamer.vault.key_admin import resolve_scopes, shred_scopes
+    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+
+    if not scopes and prefix is None:
+        raise typer.BadParameter("name scopes to shred, or give --prefix")
+    settings = build_settings(key_file=key_file, keys_topic=keys_topic,
+                              bootstrap_servers=bootstrap_servers)  # fmt: skip
+    require_key_store(settings)
+    run_blocking(sync_key_store(settings))
+    keystore = Keystore.open(settings.resolved_key_file(), create=False)
+    try:
+        chosen = resolve_scopes(keystore, scopes or [], prefix=prefix)
+        if not yes and not typer.confirm(
+            f"Destroy the keys of {len(chosen)} scope(s) ({', '.join(chosen[:5])}"
+            f"{', ...' if len(chosen) > 5 else ''})? Their originals will be gone for good"
+        ):
+            raise typer.Exit(1)
+        shredded = shred_scopes(keystore, chosen)
+        run_blocking(sync_key_store(settings))  # every host forgets them on its next pull
+        for scope, key_ids in shredded.items():
+            stdout.print(
+                f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
+            )
+    finally:
+        keystore.close()
+
+
+@app.command()
+def unmask(
+    text: Annotated[
+        str | None,
+        typer.Argument(
+            help="Text (or with --json, a JSON event) to restore; none reads lines from stdin.",
+            show_default=False,
+        ),
+    ] = None,
+    json_events: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Input is JSON events (one per line on stdin); topic "
+            "records that are JSON are always treated as JSON.",
+        ),
+    ] = False,
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            show_default=False,
+            help="Key scope you may unmask ('*' patterns); repeat for several. "
+            "Tokens of other scopes are refused. \\[default: default]",
+        ),
+    ] = None,
+    from_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--from-topic",
+            show_default=False,
+            help="Restore a range of this clean topic into --to-topic.",
+        ),
+    ] = None,
+    to_topic: Annotated[
+        str | None,
+        typer.Option("--to-topic", show_default=False, help="Where restored records go."),
+    ] = None,
+    partition: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--partition",
+            show_default=False,
+            help="With --from-topic: partition to read; repeat. \\[default: all]",
+        ),
+    ] = None,
+    start_offset: Annotated[
+        int | None,
+        typer.Option(
+            "--start-offset",
+            min=0,
+            show_default=False,
+            help="With --from-topic: first offset (each partition). \\[default: earliest]",
+        ),
+    ] = None,
+    end_offset: Annotated[
+        int | None,
+        typer.Option(
+            "--end-offset",
+            min=0,
+            show_default=False,
+            help="With --from-topic: stop before this offset. \\[default: the end now]",
+        ),
+    ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Restore what can be and leave the rest as tokens, "
+            "instead of failing (the exit code still reports failures).",
+        ),
+    ] = False,
+    bootstrap_servers: BootstrapOption = None,
+    token_topic: TokenTopicOption = None,
+    audit_topic: AuditTopicOption = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    rebuild_index: RebuildIndexOption = False,
+) -> None:
+    """Restore originals in a text, JSON events, or a range of a clean topic.
+
+    Tokens are looked up in the token topic (through a local index). Only tokens of the
+    --scope you give are restored; every call first writes an audit record (never the
+    originals) to the audit topic.
+
+    Exit codes: 4 unknown token, 5 wrong key, 6 tampered ciphertext, 7 shredded key,
+    8 scope not allowed, 9 audit topic unavailable, 10 key provider unavailable.
+    """
+    import asyncio
+    import getpass
+
+    from streamer.vault import Actor, Caller, UnmaskSession
+
+    if (from_topic is None) != (to_topic is None):
+        raise typer.BadParameter("--from-topic and --to-topic go together")
+    if from_topic is not None and text is not None:
+        raise typer.BadParameter("give a TEXT or --from-topic, not both")
+    settings = build_settings(
+        key_file=key_file, key_provider=key_provider, bootstrap_servers=bootstrap_servers,
+        token_topic=token_topic, audit_topic=audit_topic, keys_topic=keys_topic,
+    )  # fmt: skip
+    caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
+
+    async def run() -> int:
+        async with UnmaskSession(settings, rebuild_index=rebuild_index) as session:
+            reidentifier = session.reidentifier
+            if from_topic is not None:
+                assert to_topic is not None
+                return await _unmask_topic(
+                    reidentifier, caller, settings, from_topic, to_topic, partition,
+                    start_offset, end_offset, "json",
+                )  # fmt: skip
+            if text is not None:
+                sys.stdout.write(await _unmask_one(reidentifier, caller, text, json_events,
+                                                   partial) + "\n")  # fmt: skip
+                return 0
+            first_error = 0
+            number = 0
+            for batch in _read_batches(sys.stdin.buffer, 500):
+                lines = [raw.decode("utf-8", "surrogateescape") for raw in batch]
+                filled = [line for line in lines if line.strip()]
+                results = iter(await reidentifier.unmask_lines(
+                    filled, caller, json_events=json_events, strict=not partial))  # fmt: skip
+                for line in lines:
+                    number += 1
+                    result = next(results) if line.strip() else ""
+                    if isinstance(result, str):
+                        sys.stdout.write(result + "\n")
+                        continue
+                    first_error = first_error or result.exit_code
+                    error = {"line": number, "error": result.code, "message": str(result)}
+                    sys.stderr.write(orjson.dumps(error).decode() + "\n")
+                sys.stdout.flush()
+            return first_error
+
+    code = asyncio.run(run())
+    if code:
+        raise typer.Exit(code)
+
+
+async def _unmask_one(
+    reidentifier: Any, caller: Any, text: str, json_events: bool, partial: bool
+) -> str:
+    if not json_events:
+        return str(await reidentifier.unmask_text(text, caller, strict=not partial))
+    from streamer.vault.exceptions import UnmaskError
+
+    try:
+        event = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise UnmaskError("input is not a JSON event; drop --json to treat it as text") from None
+    restored = await reidentifier.unmask_event(event, caller, strict=not partial)
+    return orjson.dumps(restored).decode()
+
+
+async def _unmask_topic(
+    reidentifier: Any, caller: Any, settings: StreamerSettings, from_topic: str, to_topic: str,
+    partitions: list[int] | None, start_offset: int | None, end_offset: int | None,
+    event_format: Any,
+) -> int:  # fmt: skip
+    from streamer.vault import OffsetRange, unmask_topic
+    from streamer.vault.exceptions import ERROR_EXIT_CODES
+
+    progress = Progress(TextColumn("{task.description}"), TextColumn("{task.completed} records"),
+                        console=stderr, transient=True)  # fmt: skip
+    with progress:
+        task = progress.add_task(f"{from_topic} -> {to_topic}", total=None)
+        report = await unmask_topic(
+            reidentifier, caller, bootstrap_servers=settings.bootstrap_servers,
+            source_topic=from_topic, target_topic=to_topic, partitions=partitions,
+            offsets=OffsetRange(start_offset, end_offset), event_format=event_format,
+            on_progress=lambda n: progress.advance(task, n),
+        )  # fmt: skip
+    stderr.print(
+        f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
+        f"restored, {report.records_with_errors} record(s) with tokens left in place",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for code, count in sorted(report.errors.items()):
+        stderr.print(f"  {count} record(s): {code}", highlight=False, soft_wrap=True)
+    if not report.errors:
+        return 0
+    first_code = sorted(report.errors)[0]
+    return ERROR_EXIT_CODES.get(first_code, 3)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host",
+            envvar="STREAMER_SERVE_HOST",
+            show_default=False,
+            help="Address to bind. \\[default: 127.0.0.1]",
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            envvar="STREAMER_SERVE_PORT",
+            show_default=False,
+            help="Port to listen on. \\[default: 8087]",
+        ),
+    ] = None,
+    clients_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--clients-file",
+            envvar="STREAMER_API_CLIENTS_FILE",
+            show_default=False,
+            help="YAML/JSON file of API clients: name, token or token_sha256, scopes. "
+            "Or set STREAMER_API_CLIENTS to the same as JSON.",
+        ),
+    ] = None,
+    rate_limit_per_second: Annotated[
+        float | None,
+        typer.Option(
+            "--rate-limit-per-second",
+            min=0.001,
+            envvar="STREAMER_RATE_LIMIT_PER_SECOND",
+            show_default=False,
+            help="Requests per second per client. \\[default: 10]",
+        ),
+    ] = None,
+    rate_limit_burst: Annotated[
+        int | None,
+        typer.Option(
+            "--rate-limit-burst",
+            min=1,
+            envvar="STREAMER_RATE_LIMIT_BURST",
+            show_default=False,
+            help="Burst size per client. \\[default: 20]",
+        ),
+    ] = None,
+    bootstrap_servers: BootstrapOption = None,
+    token_topic: TokenTopicOption = None,
+    audit_topic: AuditTopicOption = None,
+    key_file: KeyFileOption = None,
+    key_provider: KeyProviderOption = None,
+    keys_topic: KeysTopicOption = None,
+    rebuild_index: RebuildIndexOption = False,
+) -> None:
+    """Serve the HTTP detokenize endpoint, with bearer-token auth and rate limits.
+
+    POST /v1/detokenize with "Authorization: Bearer <token>" and {"tokens": [...]},
+    {"text": ...} or {"event": ...}. 401 without a valid token, 403 for scopes the client
+    is not allowed, 429 over the rate limit; every request is audited.
+    """
+    import asyncio
+    import signal
+
+    from streamer.errors import DependencyMissingError
+
+    try:
+        from streamer.vault.server import DetokenizeServer
+    except ImportError:
+        raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
+    from streamer.vault import keyring_from_settings
+
+    settings = build_settings(
+        serve_host=host, serve_port=port, api_clients_file=clients_file,
+        rate_limit_per_second=rate_limit_per_second, rate_limit_burst=rate_limit_burst,
+        bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
+        key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
+    )  # fmt: skip
+    keyring = keyring_from_settings(settings)
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with DetokenizeServer(settings, keyring, rebuild_index=rebuild_index) as server:
+            stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
+                         f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
+                         highlight=False, soft_wrap=True)  # fmt: skip
+            await stop.wait()
+
+    asyncio.run(run())
+
+
+# --- streamer emulate (cloud emulators, streamer/cloud/emulators) --------------------------
+
+
+@app.command()
+def emulate(
+    service: Annotated[
+        str, typer.Argument(help="The service to emulate: azure (AI Language) or aws (Comprehend).")
+    ],
+    port: Annotated[
+        int, typer.Option("--port", min=0, max=65535, help="Port to listen on; 0 picks a free one.")
+    ] = 0,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", min=0, help="Latency added to every answer.")
+    ] = 0.0,
+    error_rate: Annotated[
+        float, typer.Option("--error-rate", min=0, max=1, help="Share of requests answered 500.")
+    ] = 0.0,
+    throttle_rate: Annotated[
+        float,
+        typer.Option("--throttle-rate", min=0, max=1, help="Share of requests answered 429."),
+    ] = 0.0,
+    retry_after: Annotated[
+        float, typer.Option("--retry-after", min=0, help="Retry-After of 429s, in seconds.")
+    ] = 1.0,
+    outage: Annotated[
+        bool, typer.Option("--outage", help="Start in an outage: every request fails with 503.")
+    ] = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="STREAMER_EMULATOR_API_KEY",
+            show_default=False,
+            help="Accept only this key (Azure) or access key id (AWS); default: any.",
+        ),
+    ] = None,
+    detectors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--detector",
+            show_default=False,
+            help="Local detector to find entities with; repeat. [default: the defaults]",
+        ),
+    ] = None,
+    policy: PolicyOption = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve https with a self-signed certificate (written to the "
+            "data directory; trust it with STREAMER_CLOUD_CA_BUNDLE).",
+        ),
+    ] = False,
+    tenant_id: Annotated[
+        str | None,
+        typer.Option(
+            "--tenant-id",
+            show_default=False,
+            help="Azure: also issue Azure AD tokens for this tenant (needs --tls).",
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id", show_default=False, help="Azure AD: the service principal to accept."
+        ),
+    ] = None,
+    client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--client-secret",
+            envvar="STREAMER_EMULATOR_CLIENT_SECRET",
+            show_default=False,
+            help="Azure AD: the secret to accept.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", show_default=False, help="Seed for random faults.")
+    ] = None,
+) -> None:
+    """Run a local emulator of Azure AI Language or AWS Comprehend PII detection.
+
+    The official SDKs work against it unmodified; it finds entities with the local
+    detectors. Change its faults while it runs with POST /_emulator/settings (JSON, e.g.
+    {"outage": true} or {"throttle_next": 20}); read counters at GET /_emulator/stats.
+    """
+    import asyncio
+
+    from streamer.cloud.emulators import EmulatorSettings, build_engine, emulator_class
+    from streamer.cloud.emulators.server import READY_PREFIX, serve_until_stopped
+    from streamer.redaction.policy import Policy
+
+    emulator_type = emulator_class(service)
+    settings = build_settings()
+    if tenant_id and not (client_id and client_secret and tls and service == "azure"):
+        raise typer.BadParameter(
+            "Azure AD emulation is for azure and needs --tls, --client-id and --client-secret "
+            "(Azure SDKs send tokens only over https)",
+            param_hint="--tenant-id",
+        )
+    ssl_context = None
+    ca_path = None
+    if tls:
+        from streamer.cloud.emulators.tls import server_context, write_self_signed
+
+        ca_path, key_path = write_self_signed(settings.data_dir / "emulator-tls", host)
+        ssl_context = server_context(ca_path, key_path)
+    options: dict[str, Any] = {}
+    if service == "azure" and tenant_id:
+        options["service_principal"] = (tenant_id, client_id, client_secret)
+    emulator = emulator_type(
+        EmulatorSettings(
+            latency_seconds=latency_ms / 1000,
+            error_rate=error_rate,
+            throttle_rate=throttle_rate,
+            retry_after_seconds=retry_after,
+            outage=outage,
+            api_key=api_key,
+            seed=seed,
+        ),
+        engine=build_engine(detectors, Policy.from_file(policy) if policy else None, settings),
+        host=host,
+        port=port,
+        ssl_context=ssl_context,
+        **options,
+    )
+
+    def ready(running: Any) -> None:
+        print(f"{READY_PREFIX}{running.url}", flush=True)
+        if service == "azure":
+            stderr.print(
+                f"point clients at it: AZURE_TEXT_ANALYTICS_ENDPOINT={running.url} "
+                "AZURE_TEXT_ANALYTICS_KEY=<any key, or --api-key>",
+                highlight=False,
+            )
+        else:
+            stderr.print(
+                f"point clients at it: endpoint_url: {running.url} (any region, "
+                "any credentials unless --api-key)",
+                highlight=False,
+            )
+        if ca_path is not None:
+            stderr.print(
+                f"trust its certificate: STREAMER_CLOUD_CA_BUNDLE={ca_path}", highlight=False
+            )
+        if tenant_id:
+            stderr.print(f"Azure AD authority: AZURE_AUTHORITY_HOST={running.url}", highlight=False)
+
+    try:
+        asyncio.run(serve_until_stopped(emulator, ready))
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
+            "or 0 for a free one"
+        ) from None
+
+
+def _print_error(message: str) -> None:
+    stderr.print("[bold red]error:[/bold red]", escape(message), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
     try:
         app()
     except StreamerError as exc:
-        stderr.print(
-            f"[bold red]error:[/bold red] {exc}", markup=True, highlight=False, soft_wrap=True
-        )
+        _print_error(str(exc))
         raise SystemExit(exc.exit_code) from None
+    except ValidationError as exc:  # a STREAMER_* variable (or flag) with an invalid value
+        problems = "; ".join(
+            f"STREAMER_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        _print_error(f"invalid setting: {problems}")
+        raise SystemExit(ConfigurationError.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

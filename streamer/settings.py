@@ -9,13 +9,31 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "pii-streamer"
+
+
+class ApiClient(BaseModel):
+    """A caller of the detokenize endpoint: a name for the audit, a bearer token (or its
+    SHA-256 in hex), and the key scopes it may unmask (``*`` patterns allowed)."""
+
+    model_config = {"frozen": True, "extra": "forbid"}
+
+    name: str = Field(min_length=1)
+    token: SecretStr | None = None
+    token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    scopes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> ApiClient:
+        if (self.token is None) == (self.token_sha256 is None):
+            raise ValueError(f"API client {self.name!r} needs exactly one of token, token_sha256")
+        return self
 
 
 class StreamerSettings(BaseSettings):
@@ -35,8 +53,8 @@ class StreamerSettings(BaseSettings):
     )
     key_file: Path | None = Field(
         default=None,
-        description="Local key file, created with mode 0600 on first use "
-        "(default: <data_dir>/keyring.json).",
+        description="Key store: the per-scope keys, wrapped, in one SQLite file created "
+        "with mode 0600 on first use (default: <data_dir>/keystore.db).",
     )
     token_key: SecretStr | None = Field(
         default=None,
@@ -66,9 +84,8 @@ class StreamerSettings(BaseSettings):
 
     # --- Kafka / stream (streamer run, topics, produce, tail, demo) ----------------------
     # Unset (None) topology values fall back to the topology file, then to its defaults.
-    bootstrap_servers: str | None = Field(
-        default=None, description="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...]."
-    )
+    # bootstrap_servers and token_topic are shared with the vault (defined below there);
+    # a topology's token topic is replaced only when token_topic is set explicitly.
     topology: Path | None = Field(
         default=None, description="Topology YAML file (topics, format, policy, limits)."
     )
@@ -78,7 +95,6 @@ class StreamerSettings(BaseSettings):
         "replaces the topology's inputs.",
     )
     output_topic: str | None = Field(default=None, description="Clean topic.")
-    token_topic: str | None = Field(default=None, description="Token mapping topic (compacted).")
     dlq_topic: str | None = Field(default=None, description="Dead-letter topic.")
     group_id: str | None = Field(default=None, description="Consumer group id.")
     format: Literal["json", "text"] | None = Field(
@@ -159,6 +175,160 @@ class StreamerSettings(BaseSettings):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
+    # --- cloud detectors (streamer/cloud) -----------------------------------------------
+    # The cloud SDKs' own variable names work too (AZURE_*, AWS_REGION).
+    azure_language_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_language_endpoint",
+            "STREAMER_AZURE_LANGUAGE_ENDPOINT",
+            "AZURE_TEXT_ANALYTICS_ENDPOINT",
+            "AZURE_LANGUAGE_ENDPOINT",
+        ),
+        description="Azure AI Language endpoint, https://<resource>.cognitiveservices.azure.com/.",
+    )
+    azure_language_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_language_key",
+            "STREAMER_AZURE_LANGUAGE_KEY",
+            "AZURE_TEXT_ANALYTICS_KEY",
+            "AZURE_LANGUAGE_KEY",
+        ),
+        description="Azure AI Language API key; Azure AD (a service principal or managed "
+        "identity) is recommended instead.",
+    )
+    azure_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_client_id", "STREAMER_AZURE_CLIENT_ID", "AZURE_CLIENT_ID"
+        ),
+        description="Service principal (application) id for Azure AD authentication.",
+    )
+    azure_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_client_secret", "STREAMER_AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"
+        ),
+        description="Service principal secret for Azure AD authentication.",
+    )
+    azure_tenant_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_tenant_id", "STREAMER_AZURE_TENANT_ID", "AZURE_TENANT_ID"
+        ),
+        description="Azure AD tenant of the service principal.",
+    )
+    azure_authority_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_authority_host", "STREAMER_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST"
+        ),
+        description="Azure AD authority (https) for sovereign clouds or a local emulator.",
+    )
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "aws_region", "STREAMER_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"
+        ),
+        description="AWS region for Comprehend; credentials come from AWS's standard chain.",
+    )
+    cloud_ca_bundle: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) to trust for cloud endpoints, e.g. an emulator "
+        "with TLS or a proxy.",
+    )
+
+    # --- vault: key providers, token index, re-identification (issue 6) ------------------
+    key_provider: str | None = Field(
+        default=None,
+        description="Where the key store's key-encryption key (KEK) comes from: file, env, "
+        "aws-kms, azure-keyvault (default: file). Not used when token_key is set.",
+    )
+    kek: SecretStr | None = Field(
+        default=None,
+        description="Key-encryption key of the 'env' key provider: 64 hex characters or "
+        "base64 of 32 bytes.",
+    )
+    kek_file: Path | None = Field(
+        default=None,
+        description="Local KEK file of the 'file' provider, created with mode 0600 on first "
+        "use (default: next to the key store, <key store name>.kek).",
+    )
+    key_refresh_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often running processes look for rotated or shredded keys.",
+    )
+    key_scope_autocreate: bool = Field(
+        default=True,
+        description="Create keys for a new scope on first use; when false, records of "
+        "unknown scopes fail (create them with: streamer keys create SCOPE).",
+    )
+    aws_kms_key_id: str | None = Field(
+        default=None, description="AWS KMS key (id, ARN or alias) of the 'aws-kms' provider."
+    )
+    aws_endpoint_url: str | None = Field(
+        default=None, description="KMS endpoint override (a local emulator, say)."
+    )
+    azure_keyvault_key_id: str | None = Field(
+        default=None,
+        description="Azure Key Vault key URL of the 'azure-keyvault' provider "
+        "(https://<vault>.vault.azure.net/keys/<name>/<version>).",
+    )
+    keys_topic: str | None = Field(
+        default=None,
+        description="Compacted one-partition topic that shares the key store between hosts "
+        "(pii.keys, say); unset, the key file is local to this host.",
+    )
+    bootstrap_servers: str = Field(
+        default="localhost:9092", description="Kafka bootstrap servers (host:port,...)."
+    )
+    token_topic: str = Field(
+        default="pii.tokens", description="Topic of token mappings (token -> encrypted original)."
+    )
+    audit_topic: str = Field(
+        default="pii.audit", description="Topic every unmask writes an audit record to."
+    )
+    vault_index: Path | None = Field(
+        default=None,
+        description="SQLite index of the token topic "
+        "(default: <data_dir>/vault/<token_topic>.index.db); rebuildable from the topic.",
+    )
+    serve_host: str = Field(default="127.0.0.1", description="Address `streamer serve` binds.")
+    serve_port: int = Field(default=8087, gt=0, lt=65536, description="Port of `streamer serve`.")
+    api_clients: list[ApiClient] = Field(
+        default_factory=list,
+        description="Callers of the detokenize endpoint, as JSON: "
+        '[{"name": "...", "token": "...", "scopes": ["tenant-a"]}].',
+    )
+    api_clients_file: Path | None = Field(
+        default=None,
+        description="YAML or JSON file listing callers of the detokenize endpoint "
+        "(same shape as api_clients).",
+    )
+    rate_limit_per_second: float = Field(
+        default=10.0, gt=0, description="Detokenize requests per second per caller."
+    )
+    rate_limit_burst: int = Field(
+        default=20, gt=0, description="Requests a caller may make at once before limiting."
+    )
+    max_tokens_per_request: int = Field(
+        default=1000, gt=0, description="Most tokens one detokenize request may restore."
+    )
+
+    def resolved_kek_file(self) -> Path:
+        """The local KEK file: ``kek_file`` when set, else next to the key store."""
+        return self.kek_file or self.resolved_key_file().with_suffix(".kek")
+
+    def resolved_key_provider(self) -> str:
+        """The key store's key provider: ``key_provider``, else ``file``."""
+        return self.key_provider or "file"
+
+    def resolved_vault_index(self) -> Path:
+        """The token index file: ``vault_index`` when set, else one per token topic."""
+        return self.vault_index or self.data_dir / "vault" / f"{self.token_topic}.index.db"
+
     def resolved_key_file(self) -> Path:
         """The key file in use: ``key_file`` when set, else one under ``data_dir``."""
-        return self.key_file or self.data_dir / "keyring.json"
+        return self.key_file or self.data_dir / "keystore.db"

@@ -73,3 +73,33 @@ class UnmaskError(StreamerError):
 
     code = "unmask_failed"
     exit_code = 3
+
+
+# --- key material failures (raised by keyrings; the vault re-exports them) ---------------
+
+
+class WrongKeyError(UnmaskError):
+    """A ciphertext names a key this key store does not hold, or one of another scope."""
+
+    code = "wrong_key"
+    exit_code = 5
+
+
+class TamperedCiphertextError(UnmaskError):
+    """A ciphertext failed authentication (AES-GCM): it was altered or is malformed."""
+
+    code = "tampered_ciphertext"
+    exit_code = 6
+
+
+class KeyShreddedError(UnmaskError):
+    """The key of a ciphertext was shredded (crypto-shredding): the original is gone."""
+
+    code = "key_shredded"
+    exit_code = 7
+
+
+class UnknownKeyScopeError(RedactionError):
+    """A record's key scope has no keys and creating them on first use is turned off."""
+
+    code = "unknown_key_scope"

@@ -1,12 +1,21 @@
 """Key material for the engine: what tokens, hashes and inline ciphertexts are keyed by.
 
-The engine only needs the :class:`Keyring` protocol. :class:`LocalKeyring` keeps one
-root secret (from the ``token_key`` setting or a local key file created with mode 0600
-on first use) and derives separate keys from it with HKDF, one per purpose and key
-scope. The vault (:mod:`streamer.vault`) provides keyrings backed by KMS or Key Vault.
+The engine only needs the :class:`Keyring` protocol. The default keyring
+(:func:`keyring_from_settings`) is an
+:class:`~streamer.redaction.envelope.EnvelopeKeyring` over the local key file: a key
+store of random per-scope keys, wrapped (see :mod:`streamer.redaction.keystore`), so
+keys can be rotated and shredded; its root key is wrapped by a local key-encryption key
+(the KEK file, created with mode 0600 on first use, or ``STREAMER_KEK``). Key files
+wrapped by AWS KMS or Azure Key Vault are opened by
+:func:`streamer.vault.keyring_from_settings`, which gives the same tokens for the same
+key file.
+
+``STREAMER_TOKEN_KEY`` instead derives every key from one secret (:class:`LocalKeyring`):
+stateless, so every process with the secret makes the same tokens without sharing a key
+file, but keys can be neither rotated nor shredded.
 
 Tokens are keyed per scope (a tenant, say): the same value in the same scope always
-gives the same token, across records, processes and restarts.
+gives the same token, across records, processes, restarts and key rotations.
 """
 
 from __future__ import annotations
@@ -15,22 +24,24 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
-import os
-import secrets
-import stat
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from streamer.redaction.exceptions import KeyMaterialError, UnmaskError
+from streamer.errors import ConfigurationError
+from streamer.redaction.exceptions import (
+    KeyMaterialError,
+    TamperedCiphertextError,
+    WrongKeyError,
+)
 from streamer.settings import StreamerSettings
+
+if TYPE_CHECKING:
+    from streamer.redaction.envelope import EnvelopeKeyring, LocalKek
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +71,14 @@ class Keyring(Protocol):
         ...
 
     def decrypt(self, blob: bytes, *, scope: str, associated_data: bytes = b"") -> bytes:
-        """The plaintext of ``blob``; raises :class:`UnmaskError` when it cannot."""
+        """The plaintext of ``blob``; raises a subclass of :class:`UnmaskError` when it
+        cannot: :class:`WrongKeyError`, :class:`TamperedCiphertextError`,
+        :class:`KeyShreddedError`."""
         ...
 
 
-def _hkdf(root: bytes, purpose: str, scope: str) -> bytes:
+def derive_key(root: bytes, purpose: str, scope: str) -> bytes:
+    """A 32-byte key for one purpose (token, hash, encrypt, nonce) and scope, by HKDF."""
     info = f"pii-streamer/v1/{purpose}/{scope}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
 
@@ -78,18 +92,24 @@ def pack_blob(key_id: str, nonce: bytes, ciphertext: bytes) -> bytes:
 def unpack_blob(blob: bytes) -> tuple[str, bytes, bytes]:
     """``(key_id, nonce, ciphertext)`` of a blob made by :func:`pack_blob`."""
     if len(blob) < 2 or blob[0] != _BLOB_VERSION:
-        raise UnmaskError("ciphertext has an unknown format or version; was it altered?")
+        raise TamperedCiphertextError(
+            "ciphertext has an unknown format or version; was it altered?"
+        )
     id_length = blob[1]
     key_id_end = 2 + id_length
     if len(blob) < key_id_end + _NONCE_BYTES + 16:
-        raise UnmaskError("ciphertext is truncated; was it altered?")
+        raise TamperedCiphertextError("ciphertext is truncated; was it altered?")
     key_id = blob[2:key_id_end].decode("ascii", "replace")
     nonce = blob[key_id_end : key_id_end + _NONCE_BYTES]
     return key_id, nonce, blob[key_id_end + _NONCE_BYTES :]
 
 
 class LocalKeyring:
-    """A keyring from one 32-byte root secret, with HKDF-derived keys per purpose and scope."""
+    """A keyring from one secret, with HKDF-derived keys per purpose and scope.
+
+    Stateless (no key file), so the same secret gives the same tokens anywhere; keys
+    cannot be rotated or shredded. For tests and throwaway use; deployments use the key
+    file (:func:`keyring_from_settings`)."""
 
     def __init__(self, root: bytes, key_id: str | None = None) -> None:
         if len(root) < 32:
@@ -111,7 +131,7 @@ class LocalKeyring:
         cache_key = (purpose, scope)
         key = self._derived.get(cache_key)
         if key is None:
-            key = self._derived[cache_key] = _hkdf(self._root, purpose, scope)
+            key = self._derived[cache_key] = derive_key(self._root, purpose, scope)
         return key
 
     def token_key(self, scope: str) -> bytes:
@@ -130,16 +150,65 @@ class LocalKeyring:
     def decrypt(self, blob: bytes, *, scope: str, associated_data: bytes = b"") -> bytes:
         key_id, nonce, ciphertext = unpack_blob(blob)
         if key_id != self.key_id:
-            raise UnmaskError(
+            raise WrongKeyError(
                 f"ciphertext was made with key {key_id!r}, this keyring holds {self.key_id!r}; "
                 "use the key file or key provider it was encrypted with"
             )
         try:
             return AESGCM(self._key("encrypt", scope)).decrypt(nonce, ciphertext, associated_data)
         except InvalidTag:
-            raise UnmaskError(
+            raise TamperedCiphertextError(
                 "ciphertext failed authentication: it was altered, or belongs to another key scope"
             ) from None
+
+
+#: Key providers the engine opens itself; the others need :mod:`streamer.vault`.
+LOCAL_KEY_PROVIDERS = ("file", "env")
+
+
+def file_kek(settings: StreamerSettings) -> LocalKek:
+    """The ``file`` key provider: the local KEK file, created (mode 0600) on first use."""
+    from streamer.redaction.envelope import LocalKek
+
+    return LocalKek.from_file(settings.resolved_kek_file())
+
+
+def env_kek(settings: StreamerSettings) -> LocalKek:
+    """The ``env`` key provider: the KEK in ``STREAMER_KEK``."""
+    from streamer.redaction.envelope import LocalKek
+
+    if settings.kek is None:
+        raise ConfigurationError(
+            "the 'env' key provider needs STREAMER_KEK (64 hex characters); "
+            'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    return LocalKek.from_value(settings.kek.get_secret_value(), "STREAMER_KEK")
+
+
+def local_key_provider(settings: StreamerSettings) -> LocalKek:
+    """The local KEK the settings name (``file`` or ``env``)."""
+    provider = settings.resolved_key_provider()
+    if provider == "file":
+        return file_kek(settings)
+    if provider == "env":
+        return env_kek(settings)
+    raise ConfigurationError(
+        f"key provider {provider!r} is opened by the vault: build the keyring with "
+        "streamer.vault.keyring_from_settings(settings) and pass it as keyring=, or use "
+        f"one of the local providers: {', '.join(LOCAL_KEY_PROVIDERS)}"
+    )
+
+
+def stateless_keyring(settings: StreamerSettings) -> LocalKeyring | None:
+    """The keyring of ``STREAMER_TOKEN_KEY`` when it is set (and no key provider is)."""
+    if settings.token_key is None:
+        return None
+    if settings.key_provider:
+        raise ConfigurationError(
+            "STREAMER_TOKEN_KEY (keys derived from one secret) and STREAMER_KEY_PROVIDER "
+            "(a key store) are both set; unset one of them"
+        )
+    return LocalKeyring(_decode_root(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY"))
 
 
 def _decode_root(value: str, source: str) -> bytes:
@@ -156,45 +225,18 @@ def _decode_root(value: str, source: str) -> bytes:
     return root
 
 
-def load_or_create_key_file(path: Path) -> LocalKeyring:
-    """The keyring in ``path``; a new random one is written there (mode 0600) if absent."""
-    path = path.expanduser()
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        root = secrets.token_bytes(32)
-        document = {
-            "version": 1,
-            "root_key": base64.b64encode(root).decode(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_or_create_key_file(path)  # another process created it first
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle)
-        log.info("created a new key file", extra={"key_file": str(path)})
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        log.warning(
-            "key file is readable by other users; run: chmod 600 <key file>",
-            extra={"key_file": str(path), "mode": oct(mode)},
-        )
-    try:
-        document = json.loads(path.read_text())
-        root_value = document["root_key"]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise KeyMaterialError(
-            f"key file {path} is not a pii-streamer key file; move it away to create a new "
-            "one (tokens will change) or point STREAMER_KEY_FILE at the right file"
-        ) from None
-    return LocalKeyring(_decode_root(root_value, f"root_key in {path}"))
+def keyring_from_settings(settings: StreamerSettings) -> LocalKeyring | EnvelopeKeyring:
+    """The default keyring: ``STREAMER_TOKEN_KEY`` when set, else the key file with its
+    root key wrapped by a local KEK (``file`` or ``env`` provider)."""
+    from streamer.redaction.envelope import open_envelope_keyring
 
-
-def keyring_from_settings(settings: StreamerSettings) -> LocalKeyring:
-    """The keyring the settings name: ``token_key`` when set, else the local key file."""
-    if settings.token_key is not None:
-        return LocalKeyring(
-            _decode_root(settings.token_key.get_secret_value(), "STREAMER_TOKEN_KEY")
-        )
-    return load_or_create_key_file(settings.resolved_key_file())
+    stateless = stateless_keyring(settings)
+    if stateless is not None:
+        return stateless
+    provider = local_key_provider(settings)
+    return open_envelope_keyring(
+        settings.resolved_key_file(),
+        provider,
+        refresh_seconds=settings.key_refresh_seconds,
+        create_scopes=settings.key_scope_autocreate,
+    )

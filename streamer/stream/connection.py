@@ -15,8 +15,8 @@ from streamer.stream.exceptions import KafkaUnavailableError
 
 
 def bootstrap_servers(settings: StreamerSettings) -> str:
-    """The bootstrap servers to use; a clear error when none are set."""
-    if not settings.bootstrap_servers:
+    """The bootstrap servers to use; a clear error when they are blank."""
+    if not settings.bootstrap_servers.strip():
         raise ConfigurationError(
             "no Kafka bootstrap servers; pass --bootstrap-servers HOST:PORT or set "
             "STREAMER_BOOTSTRAP_SERVERS (streamer broker starts a local one)"

@@ -47,7 +47,7 @@ class DemoReport:
 
 @contextlib.contextmanager
 def _broker(settings: StreamerSettings) -> Iterator[tuple[str, bool]]:
-    if settings.bootstrap_servers:
+    if "bootstrap_servers" in settings.model_fields_set:
         yield settings.bootstrap_servers, False
         return
     with EmbeddedBroker() as broker:
@@ -82,7 +82,7 @@ async def run_demo(
     policy: Policy | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
 ) -> DemoReport:
-    """Run the whole demo; the embedded broker when ``settings`` names no servers.
+    """Run the whole demo; the embedded broker unless bootstrap servers were given.
     ``policy`` replaces the demo topology's policy."""
     from streamer.samples import support_tickets
 

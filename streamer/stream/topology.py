@@ -160,36 +160,36 @@ class Topology(_Model):
         return topology.with_overrides(settings)
 
     def with_overrides(self, settings: StreamerSettings) -> Topology:
-        """A copy with the topology values that ``settings`` sets replaced."""
-        outputs = self.outputs.model_copy(
-            update={
-                key: value
-                for key, value in (
-                    ("output", settings.output_topic),
-                    ("tokens", settings.token_topic),
-                    ("dlq", settings.dlq_topic),
-                )
-                if value is not None
-            }
+        """A copy with the topology values that ``settings`` sets explicitly (a flag or a
+        ``STREAMER_*`` variable) replaced; settings left at their defaults change nothing."""
+        given = {
+            name
+            for name in settings.model_fields_set
+            if getattr(settings, name) is not None and getattr(settings, name) != []
+        }
+        outputs = {
+            role: getattr(settings, name)
+            for role, name in (("output", "output_topic"), ("tokens", "token_topic"),
+                               ("dlq", "dlq_topic"))
+            if name in given
+        }  # fmt: skip
+        limit_names = (
+            "max_in_flight_records",
+            "max_in_flight_bytes",
+            "batch_records",
+            "max_record_bytes",
+            "workers",
         )
-        limits = self.limits.model_copy(
-            update={
-                key: getattr(settings, key)
-                for key in ("max_in_flight_records", "max_in_flight_bytes", "batch_records")
-                if getattr(settings, key) is not None
-            }
-            | {
-                key: getattr(settings, key)
-                for key in ("max_record_bytes", "workers")
-                if key in settings.model_fields_set
-            }
-        )
-        update: dict[str, Any] = {"outputs": outputs.model_dump(), "limits": limits.model_dump()}
-        if settings.input_topic:
+        limits = {name: getattr(settings, name) for name in limit_names if name in given}
+        update: dict[str, Any] = {
+            "outputs": {**self.outputs.model_dump(), **outputs},
+            "limits": {**self.limits.model_dump(), **limits},
+        }
+        if "input_topic" in given:
             update["inputs"] = list(dict.fromkeys(settings.input_topic))
-        if settings.group_id is not None:
+        if "group_id" in given:
             update["group_id"] = settings.group_id
-        if settings.format is not None:
+        if "format" in given:
             update["format"] = settings.format
         # Validate again: overrides must obey the same rules as the file.
         try:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from streamer.cloud.metrics import CloudMetrics
 from streamer.observability.metrics import StreamMetrics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,10 +24,12 @@ SUFFIXES = {
 
 
 def exported_metric_names() -> set[str]:
-    """Every series name the registry can export, labelled or not yet observed."""
+    """Every series name the processor can export, labelled or not yet observed."""
+    registry = StreamMetrics().registry
+    CloudMetrics.for_registry(registry)
     return {
         family.name + suffix
-        for family in StreamMetrics().registry.collect()
+        for family in registry.collect()
         for suffix in SUFFIXES.get(family.type, ("",))
     }
 

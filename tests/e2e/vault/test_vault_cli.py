@@ -1,0 +1,225 @@
+"""``streamer keys``, ``streamer unmask`` and ``streamer serve`` run as a user runs them,
+against the embedded broker, with token topic records produced the way the stream does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from streamer.broker import EmbeddedBroker, free_port
+from streamer.redaction.service import RedactionService
+from streamer.settings import StreamerSettings
+from streamer.testing import CANARIES, find_canaries
+from streamer.testing.kafka import read_topic
+from streamer.testing.token_topic import publish_redacted
+from streamer.vault import keyring_from_settings
+
+pytestmark = pytest.mark.e2e
+
+STREAMER = [sys.executable, "-m", "streamer"]
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[EmbeddedBroker]:
+    with EmbeddedBroker() as running:
+        yield running
+
+
+@pytest.fixture
+def env(tmp_path: Path, broker: EmbeddedBroker) -> dict[str, str]:
+    """The environment of a user of this test's key file, broker and topics."""
+    suffix = uuid.uuid4().hex[:8]
+    return {
+        **os.environ,
+        "STREAMER_DATA_DIR": str(tmp_path),
+        "STREAMER_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "STREAMER_TOKEN_TOPIC": f"tokens-{suffix}",
+        "STREAMER_AUDIT_TOPIC": f"audit-{suffix}",
+        "STREAMER_KEY_REFRESH_SECONDS": "0",
+    }
+
+
+def settings_of(env: dict[str, str]) -> StreamerSettings:
+    return StreamerSettings(
+        data_dir=Path(env["STREAMER_DATA_DIR"]),
+        bootstrap_servers=env["STREAMER_BOOTSTRAP_SERVERS"],
+        token_topic=env["STREAMER_TOKEN_TOPIC"],
+        audit_topic=env["STREAMER_AUDIT_TOPIC"],
+    )
+
+
+def streamer(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*STREAMER, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
+    )
+
+
+async def seed(env: dict[str, str], events: list[dict], scopes: list[str], clean_topic: str):
+    settings = settings_of(env)
+    with RedactionService(settings=settings, keyring=keyring_from_settings(settings)) as service:
+        return await publish_redacted(
+            service,
+            [orjson.dumps(e) for e in events],
+            bootstrap_servers=settings.bootstrap_servers,
+            clean_topic=clean_topic,
+            token_topic=settings.token_topic,
+            scopes=scopes,
+            keys=[str(i).encode() for i in range(len(events))],
+        )
+
+
+async def test_unmask_text_scope_errors_and_key_commands(env: dict[str, str]) -> None:
+    email, phone = CANARIES["EMAIL_ADDRESS"], CANARIES["PHONE_NUMBER"]
+    batch = await seed(env, [{"m": f"mail {email}"}, {"m": f"call {phone}"}],
+                       ["tenant-a", "tenant-b"], f"clean-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    text_a, text_b = (orjson.loads(v)["m"] for v in batch.clean_values)
+
+    done = streamer(env, "unmask", text_a, "--scope", "tenant-a")
+    assert (done.returncode, done.stdout) == (0, f"mail {email}\n")
+    refused = streamer(env, "unmask", f"{text_a} {text_b}", "--scope", "tenant-a")
+    assert refused.returncode == 8
+    assert "scope" in refused.stderr and not find_canaries(refused.stdout + refused.stderr)
+    unknown = streamer(env, "unmask", "[EMAIL_ADDRESS_0000000000000abc]", "--scope", "*")
+    assert unknown.returncode == 4 and "not in token topic" in unknown.stderr
+    lines = streamer(env, "unmask", "--json", "--scope", "tenant-*", "--partial",
+                     stdin=f'{{"x": "{text_a}"}}\n\nnot json\n')  # fmt: skip
+    assert lines.stdout.splitlines()[:2] == [orjson.dumps({"x": f"mail {email}"}).decode(), ""]
+    assert lines.returncode == 3 and '"line":3' in lines.stderr
+
+    listed = orjson.loads(streamer(env, "keys", "list", "--json").stdout)
+    assert [(s["scope"], s["state"]) for s in listed] == [
+        ("tenant-a", "active"), ("tenant-b", "active")]  # fmt: skip
+    rotated = streamer(env, "keys", "rotate", "tenant-a")
+    assert rotated.returncode == 0 and "->" in rotated.stdout
+    redacted = streamer(env, "redact", "--text", "--scope", "tenant-a", stdin=f"mail {email}\n")
+    assert redacted.stdout == text_a + "\n", "tokens do not change on rotation"
+    assert streamer(env, "unmask", text_a, "--scope", "tenant-a").returncode == 0
+
+    assert streamer(env, "keys", "shred", "tenant-b", stdin="n\n").returncode == 1
+    shred = streamer(env, "keys", "shred", "tenant-b", "--yes")
+    assert shred.returncode == 0 and "shredded 2 key(s)" in shred.stdout
+    gone = streamer(env, "unmask", text_b, "--scope", "tenant-b")
+    assert gone.returncode == 7 and "shredded" in gone.stderr
+    listed = orjson.loads(streamer(env, "keys", "list", "--json").stdout)
+    assert {s["scope"]: s["state"] for s in listed} == {
+        "tenant-a": "active",
+        "tenant-b": "shredded",
+    }
+    missing = streamer(env, "keys", "rotate", "tenant-zzz")
+    assert missing.returncode == 2 and "streamer keys list" in missing.stderr
+
+    audit = await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], env["STREAMER_AUDIT_TOPIC"])
+    documents = [orjson.loads(r.value) for r in audit]
+    assert [(d["outcome"], d["errors"]) for d in documents] == [
+        ("allowed", {}),
+        ("denied", {"scope_not_allowed": 1}),
+        ("failed", {"unknown_token": 1}),
+        ("allowed", {}),  # the JSON line; the line that is not JSON never reached the vault
+        ("allowed", {}),
+        ("failed", {"key_shredded": 1}),
+    ]
+    assert {d["actor"]["channel"] for d in documents} == {"cli"}
+    assert not find_canaries(b"".join(r.value for r in audit))
+
+
+async def test_unmask_a_clean_topic_range_into_another_topic(env: dict[str, str]) -> None:
+    clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
+    events = [{"id": i, "note": f"ssn {CANARIES['US_SSN']} mail u{i}@corp-mail.example.com"}
+              for i in range(8)]  # fmt: skip
+    await seed(env, events, ["tenant-a"] * 8, clean)
+    done = streamer(env, "unmask", "--from-topic", clean, "--to-topic", restored, "--json",
+                    "--scope", "tenant-a")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "8 record(s) copied" in done.stderr
+    records = await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], restored)
+    assert sorted((orjson.loads(r.value) for r in records), key=lambda e: e["id"]) == events
+
+    tampered_topic = f"restored-{uuid.uuid4().hex[:6]}"
+    producer = AIOKafkaProducer(bootstrap_servers=env["STREAMER_BOOTSTRAP_SERVERS"])
+    await producer.start()
+    first = (await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], env["STREAMER_TOKEN_TOPIC"]))[0]
+    document = orjson.loads(first.value)
+    document["ciphertext"] = document["ciphertext"][:-8] + "AAAAAAA="
+    await producer.send_and_wait(env["STREAMER_TOKEN_TOPIC"], orjson.dumps(document), key=first.key)
+    await producer.stop()
+    broken = streamer(env, "unmask", "--from-topic", clean, "--to-topic", tampered_topic,
+                      "--json", "--scope", "tenant-a")  # fmt: skip
+    assert broken.returncode == 6, broken.stderr
+    assert "tampered_ciphertext" in broken.stderr
+    assert len(await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], tampered_topic)) == 8
+
+
+async def test_serve_answers_with_auth_and_stops_on_sigterm(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    batch = await seed(env, [{"m": CANARIES["EMAIL_ADDRESS"]}], ["tenant-a"],
+                       f"clean-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    token = orjson.loads(batch.clean_values[0])["m"]
+    clients = tmp_path / "clients.yaml"
+    clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [*STREAMER, "serve", "--port", str(port), "--clients-file", str(clients)],
+        env=env, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}/v1/detokenize"
+        async with aiohttp.ClientSession() as http:
+            for _ in range(100):
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            async with http.post(url, json={"tokens": [token]}) as r:
+                assert r.status == 401
+            headers = {"Authorization": "Bearer let-me-in"}
+            async with http.post(url, json={"tokens": [token]}, headers=headers) as r:
+                assert r.status == 200
+                assert (await r.json())["values"] == {token: CANARIES["EMAIL_ADDRESS"]}
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, stderr = server.communicate(timeout=30)
+    assert server.returncode == 0, stderr
+    assert not find_canaries(stderr)
+
+
+async def test_two_hosts_share_keys_through_the_keys_topic(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    shared = {"STREAMER_KEYS_TOPIC": f"keys-{uuid.uuid4().hex[:8]}",
+              "STREAMER_KEY_PROVIDER": "env", "STREAMER_KEK": "7a" * 32}  # fmt: skip
+    stream_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "stream-host")}
+    analyst_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "analyst-host")}
+    assert streamer(stream_host, "keys", "create", "acme").returncode == 0
+    settings = StreamerSettings(**{
+        **settings_of(stream_host).model_dump(), "key_provider": "env",
+        "kek": stream_host["STREAMER_KEK"], "keys_topic": shared["STREAMER_KEYS_TOPIC"],
+    })  # fmt: skip
+    with RedactionService(settings=settings, keyring=keyring_from_settings(settings)) as service:
+        batch = await publish_redacted(
+            service, [orjson.dumps({"m": CANARIES["EMAIL_ADDRESS"]})],
+            bootstrap_servers=settings.bootstrap_servers,
+            clean_topic=f"clean-{uuid.uuid4().hex[:6]}", token_topic=settings.token_topic,
+            scopes=["acme"],
+        )  # fmt: skip
+    token = orjson.loads(batch.clean_values[0])["m"]
+    done = streamer(analyst_host, "unmask", token, "--scope", "acme")
+    assert (done.returncode, done.stdout) == (0, CANARIES["EMAIL_ADDRESS"] + "\n"), done.stderr
+    assert streamer(analyst_host, "keys", "shred", "acme", "--yes").returncode == 0
+    gone = streamer(stream_host, "unmask", token, "--scope", "acme")
+    assert gone.returncode == 7, "the shred made on one host reached the other"
