@@ -435,7 +435,7 @@ def run(
             "--batch-records",
             min=1,
             show_default=False,
-            help="Records per batch handed to a worker. \\[default: 1000]",
+            help="Records per batch handed to a worker. \\[default: 500]",
         ),
     ] = None,
     workers: WorkersOption = None,

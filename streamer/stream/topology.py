@@ -69,7 +69,7 @@ class Limits(_Model):
     max_record_bytes: Annotated[int, Field(gt=0)] | None = None
     max_in_flight_records: Annotated[int, Field(gt=0)] = 20_000
     max_in_flight_bytes: Annotated[int, Field(gt=0)] = 64 * 1024 * 1024
-    batch_records: Annotated[int, Field(gt=0)] = 1000
+    batch_records: Annotated[int, Field(gt=0)] = 500
     workers: Annotated[int, Field(gt=0)] | None = None
 
 

@@ -123,7 +123,7 @@ def test_flags_and_variables_override_the_file(
     assert topology.token_topic == "support.tickets.tokens"  # from the file
     assert topology.format == "text"
     assert topology.limits.max_in_flight_records == 77
-    assert topology.limits.batch_records == 1000
+    assert topology.limits.batch_records == 500
     assert topology.limits.workers == 3
     # The file's record limit reaches the engine unless a flag or variable set one.
     assert topology.engine_settings(settings).max_record_bytes == 262144
