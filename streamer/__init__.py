@@ -34,6 +34,16 @@ from streamer.redaction.exceptions import (
     UnmaskError,
 )
 from streamer.settings import StreamerSettings
+from streamer.stream import (
+    DeadLetter,
+    ExactlyOnceUnsupportedError,
+    KafkaUnavailableError,
+    ProduceError,
+    StreamError,
+    StreamRuntime,
+    Topology,
+    TopologyError,
+)
 from streamer.vault.exceptions import (
     KeyShreddedError,
     ScopeNotAllowedError,
@@ -57,6 +67,10 @@ __all__ = [
     "DetectorRegistry",
     "DETECTORS",
     "Span",
+    # the Kafka stream processor
+    "StreamRuntime",
+    "Topology",
+    "DeadLetter",
     # cloud detection
     "CloudDetection",
     "CloudConfig",
@@ -71,6 +85,11 @@ __all__ = [
     "InvalidEventError",
     "PolicyError",
     "UnmaskError",
+    "StreamError",
+    "TopologyError",
+    "KafkaUnavailableError",
+    "ProduceError",
+    "ExactlyOnceUnsupportedError",
     # re-identification errors (the vault: streamer.vault)
     "UnknownTokenError",
     "WrongKeyError",

@@ -47,6 +47,7 @@ class TopicsReport:
     created: list[TopicPlan] = field(default_factory=list)
     existing: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    missing_inputs: list[str] = field(default_factory=list)
 
 
 def dead_letter_message_bytes(max_payload_bytes: int) -> int:
@@ -61,6 +62,7 @@ def plan_topics(
     *,
     include_inputs: bool,
     dead_letter_payload_bytes: int,
+    max_output_bytes: int = 1_000_000,
 ) -> list[TopicPlan]:
     """The topics a topology needs, with their partitions and configs."""
     known = [input_partitions[t] for t in topology.inputs if t in input_partitions]
@@ -73,7 +75,14 @@ def plan_topics(
             for name in topology.inputs
             if name not in input_partitions
         )
-    plans.append(TopicPlan("output", topology.output_topic, partitions))
+    plans.append(
+        TopicPlan(
+            "output",
+            topology.output_topic,
+            partitions,
+            {"max.message.bytes": str(max(1_048_588, max_output_bytes + 64 * 1024))},
+        )
+    )
     plans.append(
         TopicPlan(
             "tokens",
@@ -113,15 +122,20 @@ async def ensure_topics(
     *,
     include_inputs: bool = False,
     dead_letter_payload_bytes: int = 750_000,
+    max_output_bytes: int = 1_000_000,
+    create: bool = True,
 ) -> TopicsReport:
-    """Create the topology's missing topics; report existing ones and their problems."""
+    """Create the topology's missing topics (unless ``create`` is off: then a missing
+    output topic is an error); report existing ones and their problems."""
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()
     except KafkaError as exc:
         raise unavailable(settings, exc) from None
     try:
-        return await _ensure(admin, topology, include_inputs, dead_letter_payload_bytes)
+        return await _ensure(
+            admin, topology, include_inputs, dead_letter_payload_bytes, max_output_bytes, create
+        )
     except KafkaError as exc:
         raise StreamError(
             f"topic administration failed ({type(exc).__name__}); check that this client may "
@@ -136,6 +150,8 @@ async def _ensure(
     topology: Topology,
     include_inputs: bool,
     dead_letter_payload_bytes: int,
+    max_output_bytes: int,
+    create: bool,
 ) -> TopicsReport:
     outputs = [topology.output_topic, topology.token_topic, topology.dlq_topic]
     counts = await partition_counts(admin, [*topology.inputs, *outputs])
@@ -146,9 +162,17 @@ async def _ensure(
         inputs,
         include_inputs=include_inputs,
         dead_letter_payload_bytes=dead_letter_payload_bytes,
+        max_output_bytes=max_output_bytes,
     )
     missing = [plan for plan in plans if plan.name not in counts]
     report.existing = dict(counts)
+    report.missing_inputs = [name for name in topology.inputs if name not in counts]
+    if missing and not create:
+        names = ", ".join(repr(plan.name) for plan in missing)
+        raise StreamError(
+            f"topic(s) {names} do not exist; create them with `streamer topics` or let "
+            "streamer run create them (--create-topics)"
+        )
     if missing:
         response = await admin.create_topics(
             [

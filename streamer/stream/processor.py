@@ -129,6 +129,8 @@ class ProcessorSpec:
     detector_retries: int = 2
     token_cache_size: int = 100_000
     max_dead_letter_payload: int = 750_000
+    #: Largest clean value published; a record redacted into more goes to the DLQ.
+    max_output_bytes: int = 1_000_000
 
     def build(self) -> BatchProcessor:
         return BatchProcessor(self, self.engine.build())
@@ -168,6 +170,8 @@ class BatchProcessor:
         for index, outcome in zip(indices, outcomes, strict=True):
             if outcome.failure is not None and outcome.failure.code == "detector_failed":
                 outcome = self._retry(batch, index, scopes, extra_spans, outcome)
+            if outcome.value is not None and len(outcome.value) > spec.max_output_bytes:
+                outcome = PayloadOutcome(None, [], _output_too_large(len(outcome.value), spec))
             if outcome.failure is not None:
                 result.dead_letters.append(
                     (index, outcome.failure.code, self._dead_letter(batch, index, scopes, outcome))
@@ -308,6 +312,15 @@ class DeadLetterSealer:
         if batch.hash_keys:
             result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
         return result
+
+
+def _output_too_large(size: int, spec: ProcessorSpec) -> PayloadFailure:
+    return PayloadFailure(
+        "too_large",
+        f"the redacted record is {size} bytes, over the output limit of "
+        f"{spec.max_output_bytes} bytes (replacements can be longer than what they replace); "
+        "raise STREAMER_MAX_RECORD_BYTES and the topics' max.message.bytes, or split the record",
+    )
 
 
 def scope_from_field(document: Any, dotted_path: str) -> str | None:

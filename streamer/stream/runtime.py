@@ -101,6 +101,7 @@ class StreamRuntime:
         self.max_dead_letter_payload = max(
             DEFAULT_MAX_PAYLOAD_BYTES, self.settings.max_record_bytes
         )
+        self.max_output_bytes = max(1_000_000, self.settings.max_record_bytes)
         self.spec = ProcessorSpec(
             engine=EngineSpec(
                 topology.policy,
@@ -114,6 +115,7 @@ class StreamRuntime:
             detector_retries=self.settings.detector_retries,
             token_cache_size=self.settings.token_cache_size,
             max_dead_letter_payload=self.max_dead_letter_payload,
+            max_output_bytes=self.max_output_bytes,
         )
         self.pool = RedactionPool(self.spec, self.settings.workers if workers is None else workers)
         self.backpressure = Backpressure(limits.max_in_flight_records, limits.max_in_flight_bytes)
@@ -185,10 +187,8 @@ class StreamRuntime:
                 if task is not None:
                     task.cancel()
                 return
-            log.info(
-                "signal received; draining in-flight work",
-                extra={"signal": signal.Signals(signum).name},
-            )
+            name = signal.Signals(signum).name
+            log.info(f"{name} received; draining in-flight work", extra={"signal": name})
             self.request_stop()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -203,12 +203,17 @@ class StreamRuntime:
         settings = self.settings
         topology = self.topology
         await self.pool.start()
-        if settings.create_topics:
-            report = await ensure_topics(
-                settings, topology, dead_letter_payload_bytes=self.max_dead_letter_payload
-            )
-            for warning in report.warnings:
-                log.warning(warning)
+        report = await ensure_topics(
+            settings,
+            topology,
+            dead_letter_payload_bytes=self.max_dead_letter_payload,
+            max_output_bytes=self.max_output_bytes,
+            create=settings.create_topics,
+        )
+        for warning in report.warnings:
+            log.warning(warning)
+        for name in report.missing_inputs:
+            log.warning(f"input topic {name} does not exist yet; waiting for it")
         self.producer = await self._start_producer()
         committer: OffsetCommitter
         topics = await self._output_topics()
@@ -239,7 +244,7 @@ class StreamRuntime:
             raise unavailable(settings, exc) from None
         self.consumer.subscribe(list(topology.inputs), listener=_RebalanceListener(self))
         log.info(
-            "pipeline started",
+            f"pipeline started: group {topology.group}, {self.pool.workers} worker(s)",
             extra={
                 "group_id": topology.group,
                 "inputs": list(topology.inputs),
@@ -256,7 +261,10 @@ class StreamRuntime:
             if settings.compression_type == "none"
             else settings.compression_type,
             "max_batch_size": PRODUCER_BATCH_BYTES,
-            "max_request_size": dead_letter_message_bytes(self.max_dead_letter_payload),
+            "max_request_size": max(
+                dead_letter_message_bytes(self.max_dead_letter_payload),
+                self.max_output_bytes + 64 * 1024,
+            ),
             "linger_ms": 5,
         }
         if settings.exactly_once:
@@ -432,7 +440,10 @@ class StreamRuntime:
                 f"a record was not acknowledged by Kafka ({type(error).__name__}); nothing "
                 "after it is committed, so a restart processes it again"
             )
-        log.error("pipeline failed; stopping", extra={"error": type(error).__name__})
+        log.error(
+            f"pipeline failed ({type(error).__name__}); stopping",
+            extra={"error": type(error).__name__},
+        )
         self._failure = error
         self._stop.set()
 
@@ -478,7 +489,8 @@ class StreamRuntime:
                 self.sinks.hash_keys_for(len(partitions)),
             )
         self.stats.rebalances += 1
-        log.info("partitions assigned", extra={"partitions": sorted(map(_name, assigned))})
+        names = sorted(map(_name, assigned))
+        log.info(f"partitions assigned: {', '.join(names)}", extra={"partitions": names})
 
     async def _partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         assert self.checkpoint is not None
@@ -506,7 +518,8 @@ class StreamRuntime:
                 self.backpressure.forget(tp)
                 self._lanes.pop(tp, None)
             self._revoking -= ours
-        log.info("partitions revoked", extra={"partitions": sorted(map(_name, ours))})
+        names = sorted(map(_name, ours))
+        log.info(f"partitions revoked: {', '.join(names)}", extra={"partitions": names})
 
     # --- stopping ----------------------------------------------------------------------
 
@@ -534,11 +547,11 @@ class StreamRuntime:
                 with contextlib.suppress(KafkaError):
                     await self.producer.stop()
             self.pool.close()
+        stats = self.stats
         log.info(
-            "pipeline stopped",
-            extra={"processed": self.stats.processed, "committed": len(checkpoint.committed)}
-            if checkpoint
-            else {},
+            f"pipeline stopped: {stats.processed} records processed, {stats.clean_out} clean, "
+            f"{stats.dead_letters.total()} dead letters, {stats.token_records} token mappings",
+            extra={"processed": stats.processed},
         )
 
 

@@ -307,3 +307,16 @@ def test_base64_keys_survive_in_dead_letters(settings: StreamerSettings) -> None
     records.keys = [b"\xff\x00binary"]
     document = orjson.loads(work.process(records).dead_letters[0][2])
     assert base64.b64decode(document["key"]) == b"\xff\x00binary"
+
+
+def test_a_record_redacted_into_more_than_the_output_limit_is_dead_lettered(
+    settings: StreamerSettings,
+) -> None:
+    many_emails = orjson.dumps({"m": " ".join(f"a{i}@b.co" for i in range(40))})
+    result = processor(settings, max_output_bytes=600).process(batch([many_emails, b'{"a": 1}']))
+    assert len(many_emails) < 600
+    [(index, reason, value)] = result.dead_letters
+    assert (index, reason) == (0, "too_large")
+    assert "output limit" in orjson.loads(value)["message"]
+    assert result.values[1] == b'{"a":1}'
+    assert result.token_records == []  # nothing of a dead-lettered record is published
