@@ -222,9 +222,8 @@ def _topic_errors(response: Any) -> list[tuple[str, int, str | None]]:
 
 async def _topic_config(admin: AIOKafkaAdminClient, topic: str, name: str) -> str | None:
     try:
-        responses = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, configs={name: None})]
-        )
+        # All configs: some brokers (the embedded one) drop the connection on a filter.
+        responses = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
     except KafkaError:
         return None
     for response in responses:
