@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 PRODUCER_BATCH_BYTES = 512 * 1024
 #: Records asked of one ``getmany`` call at most.
 FETCH_RECORDS = 10_000
+#: Seconds between progress log lines.
+PROGRESS_INTERVAL = 30.0
 
 
 @dataclass(eq=False)
@@ -315,7 +317,8 @@ class StreamRuntime:
         backpressure = self.backpressure
         batch_records = self.topology.limits.batch_records
         interval = self.settings.commit_interval_ms / 1000
-        last_commit = time.monotonic()
+        last_commit = last_progress = time.monotonic()
+        done_at_last_progress = 0
         while not self._stop.is_set() and self._failure is None:
             if backpressure.saturated:
                 paused = backpressure.to_pause(consumer.assignment())
@@ -334,17 +337,42 @@ class StreamRuntime:
                     log.warning("fetch failed; retrying", extra={"error": type(exc).__name__})
                     await asyncio.sleep(0.5)
                     continue
+                except KafkaError as exc:
+                    raise StreamError(
+                        f"reading {', '.join(self.topology.inputs)} failed "
+                        f"({type(exc).__name__}); check that the topics exist and this client "
+                        "may read them and commit for its group (ACLs)"
+                    ) from None
                 for tp, records in fetched.items():
                     lane = self._lanes.get(tp)
                     if lane is None or tp in self._revoking or not records:
                         continue  # revoked meanwhile: the new owner fetches them again
                     for start in range(0, len(records), batch_records):
                         self._dispatch(lane, records[start : start + batch_records])
-            if time.monotonic() - last_commit >= interval:
+            now = time.monotonic()
+            if now - last_commit >= interval:
                 await self._commit()
                 last_commit = time.monotonic()
                 if self._stop_after is not None and self._reached(self._stop_after):
                     self.request_stop()
+            if now - last_progress >= PROGRESS_INTERVAL:
+                done = self.stats.processed
+                self._log_progress(done - done_at_last_progress, now - last_progress)
+                last_progress, done_at_last_progress = now, done
+
+    def _log_progress(self, records: int, seconds: float) -> None:
+        stats, pressure = self.stats, self.backpressure
+        log.info(
+            f"{stats.processed} records processed ({records / seconds:.0f}/s lately), "
+            f"{stats.dead_letters.total()} dead letters, {pressure.records} in flight, "
+            f"{len(pressure.paused)} partition(s) paused",
+            extra={
+                "processed": stats.processed,
+                "rate": round(records / seconds, 1),
+                "in_flight_records": pressure.records,
+                "paused_partitions": len(pressure.paused),
+            },
+        )
 
     def _dispatch(self, lane: Lane, records: list[Any]) -> None:
         """Open a batch on the checkpoint and start its redact-then-publish task."""

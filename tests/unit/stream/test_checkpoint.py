@@ -201,3 +201,41 @@ async def test_the_protocol_steps_are_documented_in_order() -> None:
     steps = ["**open**", "**seal**", "**acknowledge**", "**advance**", "**commit**", "**revoke**"]
     positions = [doc.index(step) for step in steps]
     assert positions == sorted(positions)
+
+
+class RecordingTransactionalProducer:
+    """Stands in for a transactional producer: no broker here supports transactions."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    async def begin_transaction(self) -> None:
+        self.calls.append(("begin", None))
+
+    async def send_offsets_to_transaction(self, offsets: object, group_id: str) -> None:
+        self.calls.append(("offsets", (offsets, group_id)))
+
+    async def commit_transaction(self) -> None:
+        self.calls.append(("commit", None))
+
+
+async def test_a_transaction_commits_offsets_with_the_records_then_begins_the_next() -> None:
+    from streamer.stream.checkpoint import TransactionCommitter
+
+    producer = RecordingTransactionalProducer()
+    committer = TransactionCommitter(producer, "group-a")
+    await committer.begin()
+    checkpoint = CommitCheckpoint(committer, transactional=True)
+    checkpoint.assign(TP)
+    ticket = checkpoint.open(TP, 0, 5, 5, 50)
+    async with checkpoint.publishing():
+        checkpoint.seal(ticket, [])
+    assert await checkpoint.commit() == {TP: 5}
+    kinds = [kind for kind, _ in producer.calls]
+    assert kinds == ["begin", "offsets", "commit", "begin"]
+    offsets, group = producer.calls[1][1]  # type: ignore[misc]
+    assert group == "group-a"
+    assert {tp: meta.offset for tp, meta in offsets.items()} == {TP: 5}
+    # An interval with nothing new still ends the transaction (records may be in it).
+    assert await checkpoint.commit() == {}
+    assert [kind for kind, _ in producer.calls][4:] == ["commit", "begin"]
