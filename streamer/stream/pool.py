@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import select
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -46,6 +47,10 @@ _startup_error: BaseException | None = None
 
 def _init_worker(spec: ProcessorSpec, parent_pid: int) -> None:
     global _processor, _startup_error
+    # Ctrl-C and SIGTERM reach the whole process group; the parent drains and then stops
+    # the pool. A worker dying on them would look like a crash on its in-flight records.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
     try:
         _processor = spec.build()

@@ -219,15 +219,23 @@ async def test_five_kill_minus_9_in_a_row_lose_nothing_and_reprocess_byte_identi
     assert {orjson.loads(r.value)["reason"] for r in dlq} == {"invalid_event"}
 
 
-async def test_sigterm_drains_commits_and_exits_zero(
-    bootstrap: str, topics: Any, pipeline: Pipeline
+@pytest.mark.parametrize(
+    ("signum", "whole_group"),
+    [(signal.SIGTERM, False), (signal.SIGINT, True)],
+    ids=["sigterm-to-the-process", "ctrl-c-to-the-process-group"],
+)
+async def test_a_signal_drains_commits_and_exits_zero(
+    bootstrap: str, topics: Any, pipeline: Pipeline, signum: int, whole_group: bool
 ) -> None:
     await create_topics(bootstrap, {topics.raw: 3})
     metadata = await produce_tickets(bootstrap, topics.raw, 12_000)
     process = pipeline.start()
     await wait_for_progress(bootstrap, topics, 0)
     started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
+    if whole_group:  # as a terminal's Ctrl-C: the worker processes get it too
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     assert process.wait(timeout=40) == 0
     assert time.monotonic() - started < 30
     committed = await committed_offsets(bootstrap, topics.group, [topics.raw])
@@ -241,6 +249,8 @@ async def test_sigterm_drains_commits_and_exits_zero(
         # Drained: exactly the records below the committed offset were published, each once.
         assert produced == list(range(offset))
     assert all(len(copies) == 1 for copies in outputs.values())
+    reasons = {orjson.loads(r.value)["reason"] for r in await read_all(bootstrap, topics.dlq)}
+    assert reasons <= {"invalid_event"}  # no record was blamed for the shutdown
 
 
 async def test_two_instances_in_one_group_share_partitions_and_lose_nothing(
