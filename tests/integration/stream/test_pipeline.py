@@ -280,3 +280,33 @@ async def test_offsets_are_committed_for_the_group(
             assert await consumer.committed(TopicPartition(tp.topic, tp.partition)) == end
     finally:
         await consumer.stop()
+
+
+async def test_several_input_topics_feed_one_clean_topic(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    second = topics.raw.replace(".raw", ".more")
+    await create_topics(bootstrap, {topics.raw: 3, second: 2})
+    first_metadata = await produce_values(
+        bootstrap, topics.raw, [orjson.dumps({"a": f"x{i}@example.com"}) for i in range(30)]
+    )
+    second_metadata = await produce_values(
+        bootstrap,
+        second,
+        [orjson.dumps({"b": i}) for i in range(20)],
+        keys=[f"k{i}".encode() for i in range(20)],
+    )
+    topology = Topology(
+        name="merged", inputs=[topics.raw, second], outputs=topics.outputs, group_id=topics.group
+    )
+    runtime = StreamRuntime(topology, stream_settings)
+    await run_until_committed(runtime, [*first_metadata, *second_metadata])
+    clean = await read_all(bootstrap, topics.clean, expected=50)
+    by_topic = Counter(source_of(r)[0] for r in clean)
+    assert by_topic == {topics.raw: 30, second: 20}
+    for record in clean:
+        source_topic, partition, _ = source_of(record)
+        if source_topic == topics.raw:  # 3 partitions, like the clean topic: kept
+            assert record.partition == partition
+        else:  # 2 partitions: by key
+            assert record.partition == key_hash(record.key) % 3
