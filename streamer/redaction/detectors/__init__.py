@@ -15,6 +15,10 @@ name                   entity                  how it decides
 ``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),
+                       ``LOCATION``,           refined by :mod:`.ner_rules`; needs the
+                       ``ORGANIZATION``,       ``nlp`` extra and the model installed
+                       ``NRP``, ``DATE_TIME``
 =====================  ======================  ==========================================
 """
 
@@ -27,6 +31,7 @@ from streamer.redaction.detectors.email import EmailDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
+from streamer.redaction.detectors.ner_models import ner_available, ner_dependencies_installed
 from streamer.redaction.detectors.phone import PhoneDetector
 from streamer.redaction.detectors.url import UrlDetector
 from streamer.redaction.detectors.us_ids import (
@@ -36,6 +41,7 @@ from streamer.redaction.detectors.us_ids import (
 )
 from streamer.redaction.detectors.us_ssn import UsSsnDetector
 from streamer.redaction.registry import DetectorRegistry
+from streamer.settings import StreamerSettings
 
 #: Every detector pii-streamer knows by name. Register your own here.
 DETECTORS = DetectorRegistry()
@@ -62,6 +68,25 @@ DETECTORS.register(
     "phone",
     lambda settings: PhoneDetector(regions=settings.default_regions),
     entities=("PHONE_NUMBER",),
+)
+
+
+def _build_ner(settings: StreamerSettings) -> Detector:
+    from streamer.redaction.detectors.ner import NerDetector
+
+    return NerDetector(settings.ner_models, batch_size=settings.ner_batch_size)
+
+
+def _ner_models_installed(settings: StreamerSettings) -> bool:
+    return ner_available(settings.ner_models)
+
+
+DETECTORS.register(
+    "ner",
+    _build_ner,
+    entities=("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"),
+    available=ner_dependencies_installed,
+    installed=_ner_models_installed,
 )
 
 #: Names of the pattern (non-NER) detectors, in registration order.

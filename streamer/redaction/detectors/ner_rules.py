@@ -1,0 +1,147 @@
+"""Refining what the NER model found: general rules, applied to every NER span.
+
+A statistical model draws span edges loosely and tags some things that are not personal
+data. These rules fix what is fixable without knowing the text's domain:
+
+1. **Lines**: a name, place or organisation does not run across a line break, so a span
+   is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
+2. **Edges**: leading and trailing spaces and punctuation are trimmed, as is a trailing
+   possessive ``'s``; a span without a letter is dropped.
+3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time, that is, holds a
+   digit, a month or a weekday (``4/18/1960``, ``March``, ``Friday``); durations and
+   relative phrases (``years``, ``this month``, ``a few months ago``) are not personal
+   data.
+4. **Common words**: single words NER often mistakes for names but that are not
+   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped.
+   Policies add their own with ``allow_list``.
+5. **Titles** (English): a capitalised word after ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... is
+   a person even when the model missed it, and a person span is extended over the
+   capitalised words right after such a title.
+6. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+   hyphen or apostrophe, are one entity and are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from streamer.redaction.spans import Span
+
+_EDGE_TRIM = " \t\r\n.,;:!?\"'()[]{}<>*|`~-\u2013\u2014/\\"
+_POSSESSIVE = re.compile("['\u2019]s$")
+_LETTER = re.compile(r"[^\W\d_]")
+_LINE_BREAK = re.compile(r"\n|\r|\\n|\\r")
+
+_MONTHS_AND_DAYS = re.compile(
+    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
+)
+_DIGIT = re.compile(r"\d")
+
+#: Words NER often tags that are not personal data on their own (compared lower case).
+NOT_NAMES = frozenset(
+    " ".join(
+        [
+            "iban bic swift ssn atm pin otp asap ceo cfo cto coo vp hr it id ids faq ok okay",
+            "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql etf visa",
+            "mastercard amex bot user admin customer client sir madam dear hello hi hey",
+            "thanks regards",
+        ]
+    ).split()
+)
+
+_TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau"
+_NAME_WORD = "(?:[A-Z][\\w'\u2019-]*\\.?|[A-Z]\\.)"
+_TITLED_NAME = re.compile(
+    rf"\b(?:{_TITLES})\.?[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
+)
+
+
+def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
+    """Apply the rules of this module to the NER spans of ``text``."""
+    refined: list[Span] = []
+    for span in spans:
+        for piece in _split_lines(text, span):
+            piece = _trim(text, piece)
+            if piece is None or not _keep(text, piece):
+                continue
+            refined.append(piece)
+    if language == "en":
+        refined.extend(_titled_names(text))
+    return _merge_adjacent(text, refined)
+
+
+def _split_lines(text: str, span: Span) -> list[Span]:
+    value = text[span.start : span.end]
+    if _LINE_BREAK.search(value) is None:
+        return [span]
+    pieces = []
+    cursor = span.start
+    for match in _LINE_BREAK.finditer(value):
+        start, end = span.start + match.start(), span.start + match.end()
+        if start > cursor:
+            pieces.append(Span(cursor, start, span.entity_type, span.score, span.detector))
+        cursor = end
+    if cursor < span.end:
+        pieces.append(Span(cursor, span.end, span.entity_type, span.score, span.detector))
+    return pieces
+
+
+def _trim(text: str, span: Span) -> Span | None:
+    start, end = span.start, span.end
+    while start < end and text[start] in _EDGE_TRIM:
+        start += 1
+    while end > start and text[end - 1] in _EDGE_TRIM:
+        end -= 1
+    possessive = _POSSESSIVE.search(text, start, end)
+    if possessive is not None and end - start > 2:
+        end = possessive.start()
+    if end <= start or _LETTER.search(text, start, end) is None:
+        return None
+    if (start, end) == (span.start, span.end):
+        return span
+    return Span(start, end, span.entity_type, span.score, span.detector)
+
+
+def _keep(text: str, span: Span) -> bool:
+    value = text[span.start : span.end]
+    if span.entity_type == "DATE_TIME":
+        return bool(_DIGIT.search(value) or _MONTHS_AND_DAYS.search(value))
+    return value.lower() not in NOT_NAMES
+
+
+def _titled_names(text: str) -> list[Span]:
+    spans = []
+    for match in _TITLED_NAME.finditer(text):
+        start, end = match.span(1)
+        while end > start and text[end - 1] == ".":
+            end -= 1
+        value = text[start:end]
+        if value.lower() not in NOT_NAMES:
+            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
+    return spans
+
+
+_JOINERS = re.compile("[ \t]*|[ \t]*[-'\u2019][ \t]*")
+
+
+def _merge_adjacent(text: str, spans: Sequence[Span]) -> list[Span]:
+    if len(spans) < 2:
+        return list(spans)
+    ordered = sorted(spans, key=lambda s: (s.start, -s.end))
+    merged = [ordered[0]]
+    for span in ordered[1:]:
+        last = merged[-1]
+        if span.entity_type == last.entity_type and (
+            span.start <= last.end or _JOINERS.fullmatch(text, last.end, span.start)
+        ):
+            merged[-1] = Span(
+                last.start, max(last.end, span.end), last.entity_type,
+                max(last.score, span.score), last.detector,
+            )  # fmt: skip
+        else:
+            merged.append(span)
+    return merged
