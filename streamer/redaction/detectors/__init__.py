@@ -15,6 +15,8 @@ name                   entity                  how it decides
 ``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+``street_address``     ``LOCATION``            street, house number, unit, box, and the
+                       (addresses)             place names and postcodes after them
 ``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),
                        ``LOCATION``,           refined by :mod:`.ner_rules`; needs the
                        ``ORGANIZATION``,       ``nlp`` extra and the model installed
@@ -25,6 +27,7 @@ name                   entity                  how it decides
 from __future__ import annotations
 
 from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detectors.address import StreetAddressDetector
 from streamer.redaction.detectors.credit_card import CreditCardDetector
 from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
 from streamer.redaction.detectors.email import EmailDetector
@@ -65,6 +68,9 @@ for _cls in _PATTERN_DETECTORS:
         str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),)
     )
 DETECTORS.register(
+    "street_address", lambda _settings: StreetAddressDetector(), entities=("LOCATION",)
+)
+DETECTORS.register(
     "phone",
     lambda settings: PhoneDetector(regions=settings.default_regions),
     entities=("PHONE_NUMBER",),
@@ -90,7 +96,11 @@ DETECTORS.register(
 )
 
 #: Names of the pattern (non-NER) detectors, in registration order.
-PATTERN_DETECTOR_NAMES: tuple[str, ...] = (*(str(c.name) for c in _PATTERN_DETECTORS), "phone")
+PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
+    *(str(c.name) for c in _PATTERN_DETECTORS),
+    "street_address",
+    "phone",
+)
 
 __all__ = [
     "DETECTORS",
@@ -104,6 +114,7 @@ __all__ = [
     "IbanDetector",
     "PatternDetector",
     "PhoneDetector",
+    "StreetAddressDetector",
     "UrlDetector",
     "UsBankNumberDetector",
     "UsDriverLicenseDetector",
