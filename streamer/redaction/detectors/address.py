@@ -83,9 +83,9 @@ _CONTINUATION = re.compile(
     rf"""(?x:
         (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*|[ \t]+)  # a comma, a line break or a space
         (?:
-            {_NAME}(?:[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?   # place, maybe with a postcode
-          | [A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}}            # UK postcode
-          | \d{{3,6}}(?:[ \t-]\d{{2,4}})?                       # postcode
+            {_NAME}(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place, maybe a postcode
+          | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
+          | (?P<postcode>\d{{3,6}}(?:[ \t-]\d{{2,4}})?)            # postcode
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
         )
         (?![\w@])
@@ -132,6 +132,8 @@ class StreetAddressDetector(Detector):
             if match is None or _LETTER_OR_DIGIT.search(match.group()) is None:
                 break
             end = match.end()
+            if match.group("code") or match.group("uk") or match.group("postcode"):
+                break  # a postcode ends an address
         return end
 
 

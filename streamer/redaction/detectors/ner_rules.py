@@ -6,11 +6,12 @@ data. These rules fix what is fixable without knowing the text's domain:
 1. **Lines**: a name, place or organisation does not run across a line break, so a span
    is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
 2. **Edges**: leading and trailing spaces and punctuation are trimmed, as is a trailing
-   possessive ``'s``; a span without a letter is dropped.
-3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time, that is, holds a
-   digit, a month or a weekday (``4/18/1960``, ``March``, ``Friday``); durations and
-   relative phrases (``years``, ``this month``, ``a few months ago``) are not personal
-   data.
+   possessive ``'s``; a span without a letter (a date: without a digit) is dropped.
+3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
+   weekday (``March 3``, ``Friday``), a date or time written with separators
+   (``4/18/1960``, ``10:30``), or a year (``1991``). Durations, relative phrases
+   (``years``, ``this month``, ``a few months ago``) and bare numbers (``12345``, which a
+   small model may call a date) are not.
 4. **Common words**: single words NER often mistakes for names but that are not
    personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped.
    Policies add their own with ``allow_list``.
@@ -32,6 +33,7 @@ from streamer.redaction.spans import Span
 _EDGE_TRIM = " \t\r\n.,;:!?\"'()[]{}<>*|`~-\u2013\u2014/\\"
 _POSSESSIVE = re.compile("['\u2019]s$")
 _LETTER = re.compile(r"[^\W\d_]")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _LINE_BREAK = re.compile(r"\n|\r|\\n|\\r")
 
 _MONTHS_AND_DAYS = re.compile(
@@ -39,7 +41,9 @@ _MONTHS_AND_DAYS = re.compile(
     r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
     r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
 )
-_DIGIT = re.compile(r"\d")
+_POINT_IN_TIME = re.compile(
+    r"\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
+)
 
 #: Words NER often tags that are not personal data on their own (compared lower case).
 NOT_NAMES = frozenset(
@@ -99,7 +103,8 @@ def _trim(text: str, span: Span) -> Span | None:
     possessive = _POSSESSIVE.search(text, start, end)
     if possessive is not None and end - start > 2:
         end = possessive.start()
-    if end <= start or _LETTER.search(text, start, end) is None:
+    needed = _LETTER_OR_DIGIT if span.entity_type == "DATE_TIME" else _LETTER
+    if end <= start or needed.search(text, start, end) is None:
         return None
     if (start, end) == (span.start, span.end):
         return span
@@ -109,7 +114,7 @@ def _trim(text: str, span: Span) -> Span | None:
 def _keep(text: str, span: Span) -> bool:
     value = text[span.start : span.end]
     if span.entity_type == "DATE_TIME":
-        return bool(_DIGIT.search(value) or _MONTHS_AND_DAYS.search(value))
+        return bool(_MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     return value.lower() not in NOT_NAMES
 
 

@@ -1,0 +1,60 @@
+"""The rules that refine NER spans (no model needed)."""
+
+from __future__ import annotations
+
+from streamer.redaction.detectors.ner_rules import refine_spans
+from streamer.redaction.spans import Span
+
+
+def _refine(text: str, *spans: tuple[str, str]) -> list[tuple[str, str]]:
+    found = []
+    for value, entity in spans:
+        start = text.index(value)
+        found.append(Span(start, start + len(value), entity, 0.85, "ner"))
+    return [(text[s.start : s.end], s.entity_type) for s in refine_spans(text, found, None, "en")]
+
+
+def test_spans_are_split_at_line_breaks_also_escaped_ones() -> None:
+    text = "Mystery & Suspense\nDirected by Ann\\nLee"
+    assert _refine(text, ("Mystery & Suspense\nDirected", "ORGANIZATION")) == [
+        ("Mystery & Suspense", "ORGANIZATION"),
+        ("Directed", "ORGANIZATION"),
+    ]
+    assert _refine(text, ("Ann\\nLee", "PERSON")) == [("Ann", "PERSON"), ("Lee", "PERSON")]
+
+
+def test_edges_and_possessives_are_trimmed() -> None:
+    text = "I met (Maria Garcia's) team"
+    assert _refine(text, ("(Maria Garcia's)", "PERSON")) == [("Maria Garcia", "PERSON")]
+
+
+def test_only_points_in_time_are_dates() -> None:
+    text = "For years, this month, 12345 and the 60s; on Friday 4/18/1960 at 10:30 in 1991"
+    kept = _refine(
+        text,
+        ("years", "DATE_TIME"),
+        ("this month", "DATE_TIME"),
+        ("12345", "DATE_TIME"),
+        ("Friday", "DATE_TIME"),
+        ("4/18/1960", "DATE_TIME"),
+        ("10:30", "DATE_TIME"),
+        ("1991", "DATE_TIME"),
+    )
+    assert [value for value, _ in kept] == ["Friday 4/18/1960", "10:30", "1991"]
+
+
+def test_common_words_are_not_names() -> None:
+    assert _refine("Send the IBAN ASAP", ("IBAN", "ORGANIZATION"), ("ASAP", "PERSON")) == []
+
+
+def test_a_title_makes_the_next_capitalised_words_a_person() -> None:
+    assert _refine("Ask Dr. Zofia Nowak-Lis today") == [("Zofia Nowak-Lis", "PERSON")]
+    assert _refine("Ask the dr. about it") == []
+
+
+def test_adjacent_spans_of_one_type_merge() -> None:
+    text = "Jean-Luc Picard and Anna"
+    assert _refine(text, ("Jean", "PERSON"), ("Luc Picard", "PERSON"), ("Anna", "PERSON")) == [
+        ("Jean-Luc Picard", "PERSON"),
+        ("Anna", "PERSON"),
+    ]
