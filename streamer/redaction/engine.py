@@ -56,6 +56,8 @@ EventFormat = Literal["json", "text"]
 
 #: Texts up to this long have their spans cached; longer ones rarely repeat.
 CACHE_MAX_CHARS = 512
+# Line breaks written as escapes (text JSON-encoded twice): detectors see spaces there.
+_ESCAPED_LINE_BREAK = re.compile(r"\\[nrt]")
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
@@ -214,7 +216,10 @@ class RedactionEngine:
             for start, end in chunk_bounds(len(text), size, overlap, text):
                 owners.append(index)
                 offsets.append(start)
-                pieces.append(text if end - start == len(text) else text[start:end])
+                piece = text if end - start == len(text) else text[start:end]
+                if "\\" in piece:  # escaped line breaks are line breaks; same length
+                    piece = _ESCAPED_LINE_BREAK.sub("  ", piece)
+                pieces.append(piece)
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])
         raw: list[list[Span]] = [[] for _ in texts]
