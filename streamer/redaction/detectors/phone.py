@@ -13,7 +13,8 @@ from streamer.redaction.spans import Span
 _CONTEXT = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
-    "landline", "reach", "ring", "hotline", "telefon", "téléphone",
+    "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
+    "messages",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
@@ -30,6 +31,10 @@ _PHONE_SHAPE = re.compile(
     r"|\(\d{3}\)\s?\d{3}[ .-]?\d{4}|\d{3}([.-])\d{3}\1\d{4})$"
 )
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
+# The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
+_TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
+# Digit groups as people write phone numbers, in any country's plan.
+_GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,5}\)?){1,6}$")
 
 
 class PhoneDetector(PatternDetector):
@@ -41,6 +46,9 @@ class PhoneDetector(PatternDetector):
     phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``. A bare
     run of digits (no ``+``, brackets or separators) also needs a phone word nearby, so
     order numbers and timestamps stay untouched; dates and dotted quads never count.
+    Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
+    plans outside ``regions``, count only with a phone word nearby (``grouped_score``
+    is under the default threshold); ``+41 (0)61 ...`` is read without the ``(0)``.
     """
 
     name = "phone"
@@ -59,6 +67,9 @@ class PhoneDetector(PatternDetector):
     needs_digit = True
     score = 0.7
     possible_score = 0.55
+    #: A number neither valid nor possible in the default regions, written in groups:
+    #: below the default threshold alone, a phone word nearby lifts it over.
+    grouped_score = 0.25
     context_boost = 0.3
 
     def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
@@ -93,13 +104,15 @@ class PhoneDetector(PatternDetector):
         digits = sum(c.isdigit() for c in number)
         if not 7 <= digits <= 15 or _DATE_OR_TIME.match(number):
             return None
-        verdict = self._verdict(candidate)
+        verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
         # the way phone numbers are: +country code, (area code), or 3-3-4 groups.
         if verdict == "possible" and _PHONE_SHAPE.match(number) is not None:
             return self.possible_score
+        if not number.isdigit() and _GROUPED_DIGITS.match(number) is not None:
+            return self.grouped_score
         return None
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
