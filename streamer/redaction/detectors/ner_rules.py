@@ -18,7 +18,12 @@ data. These rules fix what is fixable without knowing the text's domain:
 5. **Titles** (English): a capitalised word after ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... is
    a person even when the model missed it, and a person span is extended over the
    capitalised words right after such a title.
-6. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+6. **Legal forms**: capitalised words ending in a company's legal form (``Ltd``,
+   ``Inc.``, ``plc``, ``GmbH``, ``Corporation``, ``Co.Ltd.``, ...) are an organisation,
+   from the first capitalised word of the run to the legal form.
+7. **Name cues** (English): capitalised words right after ``name is``, ``name:`` or
+   ``name?`` are a person (``Name: Juliane Amsel``, ``my maiden name is Kowalski``).
+8. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
    hyphen or apostrophe, are one entity and are merged.
 """
 
@@ -64,6 +69,20 @@ _TITLED_NAME = re.compile(
 )
 
 
+_LEGAL_FORMS = (
+    r"(?:(?i:co\.?,?[ \t]?ltd|ltd|limited|inc|incorporated|corp|corporation|company|plc|llc"
+    r"|l\.l\.c|llp|gmbh|holdings|group|bancorp|trust|fund|partners)|Co|CO|LP|AG|KG|SE|SA"
+    r"|S\.A|SAS|SARL|SpA|SPA|S\.p\.A|NV|N\.V|BV|B\.V|AB|ASA|A/S|Oy|Oyj|Pty)\b\.?"
+)
+_ORG_WORD = "(?:[A-Z0-9][\\w&'\u2019*+.-]*|&)"
+_LEGAL_NAME = re.compile(
+    rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
+)
+_NAME_CUE = re.compile(
+    rf"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?))[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
+)
+
+
 def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
     """Apply the rules of this module to the NER spans of ``text``."""
     refined: list[Span] = []
@@ -73,8 +92,10 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
             if piece is None or not _keep(text, piece):
                 continue
             refined.append(piece)
+    refined.extend(_legal_names(text))
     if language == "en":
         refined.extend(_titled_names(text))
+        refined.extend(_cued_names(text))
     return _merge_adjacent(text, refined)
 
 
@@ -126,6 +147,27 @@ def _titled_names(text: str) -> list[Span]:
             end -= 1
         value = text[start:end]
         if value.lower() not in NOT_NAMES:
+            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
+    return spans
+
+
+def _legal_names(text: str) -> list[Span]:
+    spans = []
+    for match in _LEGAL_NAME.finditer(text):
+        start, end = match.span()
+        if text[start:end].split()[0].lower() in ("the", "a", "an"):
+            start = text.index(" ", start) + 1
+        spans.append(Span(start, end, "ORGANIZATION", 0.85, "ner"))
+    return spans
+
+
+def _cued_names(text: str) -> list[Span]:
+    spans = []
+    for match in _NAME_CUE.finditer(text):
+        start, end = match.span(1)
+        while end > start and text[end - 1] == ".":
+            end -= 1
+        if text[start:end].lower() not in NOT_NAMES:
             spans.append(Span(start, end, "PERSON", 0.85, "ner"))
     return spans
 

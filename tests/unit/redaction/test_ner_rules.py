@@ -58,3 +58,15 @@ def test_adjacent_spans_of_one_type_merge() -> None:
         ("Jean-Luc Picard", "PERSON"),
         ("Anna", "PERSON"),
     ]
+
+
+def test_legal_forms_make_an_organisation() -> None:
+    text = "Gregory Kudryashov of SANTEN PHARMACEUTICAL CO.LTD. and The Lubrizol Corporation"
+    assert ("SANTEN PHARMACEUTICAL CO.LTD.", "ORGANIZATION") in _refine(text)
+    assert ("Lubrizol Corporation", "ORGANIZATION") in _refine(text)
+
+
+def test_name_cues_mark_a_person() -> None:
+    assert _refine("Name:    Juliane Amsel") == [("Juliane Amsel", "PERSON")]
+    assert _refine("her maiden name is Kowalski.") == [("Kowalski", "PERSON")]
+    assert _refine("the file name is missing") == []
