@@ -58,6 +58,12 @@ EventFormat = Literal["json", "text"]
 CACHE_MAX_CHARS = 512
 # Line breaks written as escapes (text JSON-encoded twice): detectors see spaces there.
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nrt]")
+
+
+def _unescape_break(match: re.Match[str]) -> str:
+    return "  " if match.group() == "\\t" else "\n "
+
+
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
@@ -218,7 +224,7 @@ class RedactionEngine:
                 offsets.append(start)
                 piece = text if end - start == len(text) else text[start:end]
                 if "\\" in piece:  # escaped line breaks are line breaks; same length
-                    piece = _ESCAPED_LINE_BREAK.sub("  ", piece)
+                    piece = _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
                 pieces.append(piece)
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])

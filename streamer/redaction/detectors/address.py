@@ -11,6 +11,7 @@ in many countries' conventions, and reports them as ``LOCATION``:
   capitalised words between two numbers (``893 Aqqusinersuaq 23``);
 - a **unit or box**: ``Apt. 861``, ``Suite 303``, ``P.O. Box 63``, ``PSC 2945, Box 1168``,
   and military lines (``APO AA 72859``, ``USNS Guibord``);
+- a **postal code** named as such (``ZIP: 32700``, ``postcode PH36 9QH``);
 - the **rest of the address** after a street or unit: the capitalised place names,
   region codes and postal codes that follow it on the same line (after a comma or a
   space) or on the next few short lines, as in a letter's address block.
@@ -81,7 +82,7 @@ _UNIT = re.compile(
 )
 _CONTINUATION = re.compile(
     rf"""(?x:
-        (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*|[ \t]+)  # a comma, a line break or a space
+        (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{1, 4}[ \t]*)?|[ \t]+)  # comma, line, space
         (?:
             {_NAME}(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place, maybe a postcode
           | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
@@ -90,6 +91,13 @@ _CONTINUATION = re.compile(
         )
         (?![\w@])
     )"""
+)
+# A postal code named as such: ZIP: 32700, my zip code is 26134, Postcode PH36 9QH
+_POSTCODE_CUE = re.compile(
+    r"(?i:\b(?:zip(?:[ \t]?code)?|post(?:al)?[ \t]?code|postcode|plz|cep)\b)"
+    r"[ \t]*(?:is|:|#|no\.?)?[ \t]*"
+    r"(\d{3,6}(?:[ \t-]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+    r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
@@ -113,6 +121,7 @@ class StreetAddressDetector(Detector):
         found: list[tuple[int, int]] = []
         for pattern in (_STREET, _NUMBERED_NAME, _UNIT):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
+        found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
         if not found:
             return []
         extended = _union([(start, self._extend(text, end)) for start, end in _union(found)])

@@ -91,6 +91,19 @@ def can_hold_name(text: str) -> bool:
     return bool(_WHITESPACE.search(text.strip())) or _NOT_A_NAME_TOKEN.search(text) is None
 
 
+def _model_view(text: str) -> str:
+    """``text`` as the model reads it best: line breaks (also escaped ones) as spaces.
+
+    Same length, so offsets hold; the rules split spans at the original line breaks.
+    """
+    if "\\" in text:
+        text = _ESCAPED_LINE_BREAK.sub("  ", text)
+    return text.translate(_LINE_BREAKS_TO_SPACES)
+
+
+_LINE_BREAKS_TO_SPACES = {ord("\n"): " ", ord("\r"): " "}
+
+
 class NerDetector(Detector):
     """Presidio + spaCy NER for ``PERSON``, ``LOCATION``, ``ORGANIZATION``, ``NRP`` and
     specific ``DATE_TIME`` values, one model per language.
@@ -158,7 +171,7 @@ class NerDetector(Detector):
             groups.setdefault(language, []).append(index)
         for language, indices in groups.items():
             recognizer = self._recognizers[language]
-            batch = [_ESCAPED_LINE_BREAK.sub("  ", texts[i]) for i in indices]
+            batch = [_model_view(texts[i]) for i in indices]
             processed = self._nlp_engine.process_batch(batch, language, batch_size=self.batch_size)
             for index, (_, artifacts) in zip(indices, processed, strict=True):
                 text = texts[index]

@@ -23,7 +23,10 @@ data. These rules fix what is fixable without knowing the text's domain:
    from the first capitalised word of the run to the legal form.
 7. **Name cues** (English): capitalised words right after ``name is``, ``name:`` or
    ``name?`` are a person (``Name: Juliane Amsel``, ``my maiden name is Kowalski``).
-8. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+8. **Countries**: the names of countries and territories in the text's language (from
+   the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
+   are a location, for small models that miss some.
+9. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
    hyphen or apostrophe, are one entity and are merged.
 """
 
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from streamer.redaction.spans import Span
@@ -93,6 +97,7 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
                 continue
             refined.append(piece)
     refined.extend(_legal_names(text))
+    refined.extend(_countries(text, language))
     if language == "en":
         refined.extend(_titled_names(text))
         refined.extend(_cued_names(text))
@@ -158,6 +163,49 @@ def _legal_names(text: str) -> list[Span]:
         if text[start:end].split()[0].lower() in ("the", "a", "an"):
             start = text.index(" ", start) + 1
         spans.append(Span(start, end, "ORGANIZATION", 0.85, "ner"))
+    return spans
+
+
+_CAPITALISED_RUN = re.compile(r"(?:[^\W\d_][\w'\u2019.-]*)(?:[ \t]+[^\W\d_][\w'\u2019.-]*){0,5}")
+
+
+@cache
+def country_names(language: str) -> frozenset[str]:
+    """Country and territory names in ``language`` (case-folded), from ``phonenumbers``."""
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names = set()
+    for by_language in LOCALE_DATA.values():
+        name = by_language.get(language)
+        for _ in range(3):  # "*aa" means: the same as in language "aa"
+            if name is None or not name.startswith("*"):
+                break
+            name = by_language.get(name[1:])
+        if name:
+            names.add(name.casefold())
+    return frozenset(names)
+
+
+def _countries(text: str, language: str) -> list[Span]:
+    names = country_names(language)
+    if not names:
+        return []
+    spans = []
+    for run in _CAPITALISED_RUN.finditer(text):
+        words = list(re.finditer(r"\S+", run.group()))
+        index = 0
+        while index < len(words):
+            for size in range(min(4, len(words) - index), 0, -1):
+                first, last = words[index], words[index + size - 1]
+                start, end = run.start() + first.start(), run.start() + last.end()
+                while end > start and text[end - 1] in ".,;:":
+                    end -= 1
+                value = text[start:end]
+                if value[:1].isupper() and value.casefold() in names:
+                    spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
+                    index += size - 1
+                    break
+            index += 1
     return spans
 
 
