@@ -47,6 +47,7 @@ _STREET_TYPES = (
     "|ferry|flats?|ford|garden|glen|haven|keys?|knolls?|lakes?|mount|oval|ramp|route"
     "|spur|strip|turn|via|vista|ways|wynd|straat|strasse|str|stra\u00dfe|gasse|weg|platz"
     "|allee|vej|gade|v\u00e4gen|gatan|veien|gate|tie|katu|utca|rakpart|\u00fat|laan|plein"
+    "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
     "|gracht|kade|dijk"
 )
 _STREET_PREFIXES = (
@@ -82,7 +83,7 @@ _UNIT = re.compile(
 )
 _CONTINUATION = re.compile(
     rf"""(?x:
-        (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{1, 4}[ \t]*)?|[ \t]+)  # comma, line, space
+        (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
         (?:
             {_NAME}(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place, maybe a postcode
           | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
