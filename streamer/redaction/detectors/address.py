@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import Detector
+from streamer.redaction.detectors.ner_rules import NOT_NAMES
 from streamer.redaction.spans import Span
 
 SCORE = 0.8
@@ -101,6 +102,7 @@ _POSTCODE_CUE = re.compile(
     r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
 _LINE = re.compile(r"[^\s](?:[^\n\r]*[^\s])?")
 _ABBREVIATION_ENDS = frozenset({"st.", "rd.", "dr.", "ve.", "pt.", "tr.", "ul.", "av.", "al."})
@@ -108,10 +110,12 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 class StreetAddressDetector(Detector):
-    """Street addresses, units and the rest of an address after them, as ``LOCATION``."""
+    """Street addresses, units and the rest of an address after them, as ``LOCATION``;
+    and the recipient lines above an address block, as ``PERSON`` (``ORGANIZATION``
+    when the line ends in a legal form such as ``Ltd`` or ``Inc.``)."""
 
     name = "street_address"
-    entities = ("LOCATION",)
+    entities = ("LOCATION", "PERSON", "ORGANIZATION")
 
     def applies_to(self, text: str, context: str = "") -> bool:
         return any(char.isdigit() for char in text)
@@ -129,7 +133,11 @@ class StreetAddressDetector(Detector):
         spans = []
         for start, end in extended:  # one span per line, so line breaks stay as they are
             for line in _LINE.finditer(text, start, end):
-                spans.append(Span(line.start(), line.end(), "LOCATION", SCORE, self.name))
+                decoration = _LINE_DECORATION.match(line.group())
+                begin = line.start() + (decoration.end() if decoration else 0)
+                if begin < line.end():
+                    spans.append(Span(begin, line.end(), "LOCATION", SCORE, self.name))
+            spans.extend(_recipient_lines(text, start))
         return spans
 
     @staticmethod
@@ -141,10 +149,60 @@ class StreetAddressDetector(Detector):
             match = _CONTINUATION.match(text, end)
             if match is None or _LETTER_OR_DIGIT.search(match.group()) is None:
                 break
+            first_word = _FIRST_WORD.search(match.group())
+            if first_word is not None and first_word.group().lower() in NOT_NAMES:
+                break  # "Thanks", "Regards", ...: the letter goes on, not the address
             end = match.end()
             if match.group("code") or match.group("uk") or match.group("postcode"):
                 break  # a postcode ends an address
         return end
+
+
+_RECIPIENT_WORD = rf"(?:{_WORD}|[A-Z]\.?|&|(?i:{_PARTICLE}))"
+_RECIPIENT_LINE = re.compile(rf"{_RECIPIENT_WORD}(?:[ \t]+{_RECIPIENT_WORD}){{0,7}}")
+_LINE_DECORATION = re.compile(r"^[^\w\s]{1,4}[ \t]*")
+_LEGAL_FORM_END = re.compile(
+    r"(?i:\b(?:ltd|limited|inc|corp|corporation|company|plc|llc|gmbh|ag|sa|spa|nv|bv|ab"
+    r"|holdings|group))\.?$"
+)
+RECIPIENT_SCORE = 0.6
+_MAX_RECIPIENT_LINES = 3
+
+
+def _recipient_lines(text: str, block_start: int) -> list[Span]:
+    """The lines right above an address that start at a line: who it is addressed to.
+
+    Up to three lines, each only capitalised words and initials (no digits, no sentence
+    punctuation), with at most one blank line between them and the address.
+    """
+    line_start = max(text.rfind("\n", 0, block_start), text.rfind("\r", 0, block_start)) + 1
+    if text[line_start:block_start].strip(" \t") and not _LINE_DECORATION.fullmatch(
+        text[line_start:block_start].strip(" \t") + " "
+    ):
+        return []  # the address starts mid-line: a sentence, not a block
+    spans: list[Span] = []
+    end = line_start - 1
+    blank_lines = 0
+    while end > 0 and len(spans) < _MAX_RECIPIENT_LINES:
+        start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        raw = text[start:end]
+        if not raw.strip():
+            blank_lines += 1
+            if blank_lines > 1 or spans:
+                break
+            end = start - 1
+            continue
+        decoration = _LINE_DECORATION.match(raw.lstrip(" \t"))
+        offset = (
+            start + (len(raw) - len(raw.lstrip(" \t"))) + (decoration.end() if decoration else 0)
+        )
+        value = text[offset:end].rstrip(" \t")
+        if not value or _RECIPIENT_LINE.fullmatch(value) is None:
+            break
+        entity = "ORGANIZATION" if _LEGAL_FORM_END.search(value) else "PERSON"
+        spans.append(Span(offset, offset + len(value), entity, RECIPIENT_SCORE, "street_address"))
+        end = start - 1
+    return spans
 
 
 def _is_address(value: str) -> bool:

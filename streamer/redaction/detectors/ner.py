@@ -91,17 +91,20 @@ def can_hold_name(text: str) -> bool:
     return bool(_WHITESPACE.search(text.strip())) or _NOT_A_NAME_TOKEN.search(text) is None
 
 
-def _model_view(text: str) -> str:
-    """``text`` as the model reads it best: line breaks (also escaped ones) as spaces.
+_LINE = re.compile(r"[^\n\r]+")
 
-    Same length, so offsets hold; the rules split spans at the original line breaks.
+
+def _lines(text: str) -> list[tuple[int, str]]:
+    """The non-blank lines of ``text`` (escaped breaks count) with their offsets.
+
+    Names, places and organisations do not cross lines, and the model reads a line
+    best on its own: a name at the start of a line is then at the start of a sentence.
     """
     if "\\" in text:
-        text = _ESCAPED_LINE_BREAK.sub("  ", text)
-    return text.translate(_LINE_BREAKS_TO_SPACES)
-
-
-_LINE_BREAKS_TO_SPACES = {ord("\n"): " ", ord("\r"): " "}
+        text = _ESCAPED_LINE_BREAK.sub("\n ", text)
+    if "\n" not in text and "\r" not in text:
+        return [(0, text)]
+    return [(m.start(), m.group()) for m in _LINE.finditer(text) if not m.group().isspace()]
 
 
 class NerDetector(Detector):
@@ -171,13 +174,25 @@ class NerDetector(Detector):
             groups.setdefault(language, []).append(index)
         for language, indices in groups.items():
             recognizer = self._recognizers[language]
-            batch = [_model_view(texts[i]) for i in indices]
-            processed = self._nlp_engine.process_batch(batch, language, batch_size=self.batch_size)
-            for index, (_, artifacts) in zip(indices, processed, strict=True):
-                text = texts[index]
-                found = recognizer.analyze(text, NER_ENTITIES, artifacts)
-                spans = [Span(r.start, r.end, r.entity_type, r.score, self.name) for r in found]
-                results[index] = refine_spans(text, spans, artifacts.tokens, language)
+            owners: list[int] = []
+            offsets: list[int] = []
+            lines: list[str] = []
+            for index in indices:
+                for offset, line in _lines(texts[index]):
+                    owners.append(index)
+                    offsets.append(offset)
+                    lines.append(line)
+            found: dict[int, list[Span]] = {index: [] for index in indices}
+            processed = self._nlp_engine.process_batch(lines, language, batch_size=self.batch_size)
+            for owner, offset, line, (_, artifacts) in zip(
+                owners, offsets, lines, processed, strict=True
+            ):
+                found[owner].extend(
+                    Span(r.start + offset, r.end + offset, r.entity_type, r.score, self.name)
+                    for r in recognizer.analyze(line, NER_ENTITIES, artifacts)
+                )
+            for index in indices:
+                results[index] = refine_spans(texts[index], found[index], None, language)
         return results
 
     def close(self) -> None:

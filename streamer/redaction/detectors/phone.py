@@ -34,7 +34,7 @@ _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
 # Digit groups as people write phone numbers, in any country's plan.
-_GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,5}\)?){1,6}$")
+_GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
 
 class PhoneDetector(PatternDetector):
@@ -56,8 +56,8 @@ class PhoneDetector(PatternDetector):
     pattern = (
         r"(?<![\w+.,/:-])"
         r"(?:(?:\+|\b00|\b011)[ .-]?)?"
-        r"(?:\(\d{1,5}\)|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){1,2}(?:\(\d{1,5}\)|\d{1,6})|\(\d{1,5}\)){0,6}"
+        r"(?:\(\d{1,5}\)\d{0,6}|\d{1,15})"
+        r"(?:(?:[ .-]|\s?/\s?){1,2}(?:\(\d{1,5}\)\d{0,6}|\d{1,8})|\(\d{1,5}\)\d{0,6}){0,6}"
         r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
         r"(?![\w+]|[.,/:-]\d)"
     )

@@ -29,9 +29,26 @@ def test_addresses_are_found_whole(text: str, address: str) -> None:
     assert _found(text) == [address]
 
 
-def test_an_address_block_is_found_line_by_line() -> None:
+def test_an_address_block_is_found_line_by_line_with_its_recipient() -> None:
     text = "Thea Jansen\n324 Helmstok 174\n Apt. 861\n Almere\n Netherlands 29952\nThanks!"
-    assert _found(text) == ["324 Helmstok 174", "Apt. 861", "Almere", "Netherlands 29952"]
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "324 Helmstok 174": "LOCATION",
+        "Apt. 861": "LOCATION",
+        "Almere": "LOCATION",
+        "Netherlands 29952": "LOCATION",
+        "Thea Jansen": "PERSON",
+    }
+
+
+def test_recipient_lines_only_above_a_block() -> None:
+    text = "Nordstrom Inc.\n}} 12 rue des Coudriers\nThanks, Ann Lee, see 12 Oak Street"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "Nordstrom Inc.": "ORGANIZATION",
+        "12 rue des Coudriers": "LOCATION",
+        "12 Oak Street": "LOCATION",
+    }
 
 
 def test_military_addresses() -> None:
@@ -52,3 +69,10 @@ def test_military_addresses() -> None:
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
     assert _found(text) == []
+
+
+def test_postal_codes_named_as_such() -> None:
+    assert _found("ZIP: 32700") == ["32700"]
+    assert _found("my zip code is 26134, thanks") == ["26134"]
+    assert _found("Postcode PH36 9QH") == ["PH36 9QH"]
+    assert _found("zipped 32700 files") == []

@@ -54,6 +54,14 @@ def test_numbers_and_durations_are_not_entities(ner_detector: Any, settings: Any
     assert _found(engine, text) == {}
 
 
+def test_escaped_line_breaks_and_lines(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    found = _found(engine, "Maria Garcia\\nAcme Holdings Ltd\\nLisbon, Portugal")
+    assert found.get("Maria Garcia") == "PERSON"
+    assert found.get("Acme Holdings Ltd") == "ORGANIZATION"
+    assert found.get("Portugal") == "LOCATION"
+
+
 def test_allow_list_keeps_a_false_positive(ner_detector: Any, settings: Any) -> None:
     text = "Capitalized words like Wisdom and Discipline are often mistaken with names."
     before = _found(_engine(ner_detector, settings), text)
