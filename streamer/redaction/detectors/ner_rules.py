@@ -26,7 +26,11 @@ data. These rules fix what is fixable without knowing the text's domain:
 8. **Countries**: the names of countries and territories in the text's language (from
    the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
    are a location, for small models that miss some.
-9. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+9. **Names again** (any language): a person span stopping at or before a surname
+   particle takes the surname after it (``Eliane van der Vlist``); first name, middle
+   initial, last name is a person (``Angel V. Longino``); and once a person is found,
+   other mentions of their names in the same text are that person too.
+10. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
    hyphen or apostrophe, are one entity and are merged.
 """
 
@@ -66,10 +70,42 @@ NOT_NAMES = frozenset(
     ).split()
 )
 
-_TITLES = r"Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Professor|Sir|Dame|Lady|Lord|Madam|Mme|Mlle|Herr|Frau"
-_NAME_WORD = "(?:[A-Z][\\w'\u2019-]*\\.?|[A-Z]\\.)"
+_TITLES = r"(?i:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|lady|lord|madam|mme|mlle|herr|frau)"
+_UPPER = "[^\\W\\d_a-z\u00df-\u00ff]"  # a letter that is not lower case
+_NAME_WORD = f"(?:{_UPPER}[\\w'\u2019-]*\\.?|{_UPPER}\\.)"
 _TITLED_NAME = re.compile(
     rf"\b(?:{_TITLES})\.?[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
+)
+# First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
+_INITIALLED_NAME = re.compile(
+    rf"(?<![\w.])(?:{_UPPER}[^\W\d_]+)[ \t]+{_UPPER}\.?[ \t]+(?:{_UPPER}[^\W\d_]+)(?!\w)"
+)
+# Particles inside surnames: Eliane van der Vlist, Ludwig von Mises, Maria da Silva
+_PARTICLE_WORDS = frozenset(
+    [
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "di",
+        "da",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "ten",
+        "ter",
+        "bin",
+        "al",
+        "el",
+    ]
+)
+_SURNAME_PARTICLES = re.compile(
+    rf"(?:[ \t]+(?:{'|'.join(sorted(_PARTICLE_WORDS))}))+[ \t]+{_UPPER}[^\W\d_]+"
 )
 
 
@@ -101,7 +137,45 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
     if language == "en":
         refined.extend(_titled_names(text))
         refined.extend(_cued_names(text))
+    refined.extend(
+        Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
+    )
+    refined = [_with_particles(text, span) for span in refined]
+    refined.extend(_repeated_names(text, refined))
     return _merge_adjacent(text, refined)
+
+
+def _with_particles(text: str, span: Span) -> Span:
+    """A person span that stops at or before a surname particle takes the surname after
+    it: the model often ends ``Eliane van der Vlist`` at ``van der``."""
+    if span.entity_type != "PERSON":
+        return span
+    cursor = span.end
+    words = text[span.start : span.end].split()
+    while len(words) > 1 and words[-1] in _PARTICLE_WORDS:
+        cursor = text.rindex(words.pop(), span.start, cursor)
+        while cursor > span.start and text[cursor - 1] in " \t":
+            cursor -= 1
+    tail = _SURNAME_PARTICLES.match(text, cursor)
+    if tail is None or tail.end() <= span.end:
+        return span
+    return Span(span.start, tail.end(), span.entity_type, span.score, span.detector)
+
+
+def _repeated_names(text: str, spans: list[Span]) -> list[Span]:
+    """Other mentions of a person's names in the same text are that person too."""
+    words = set()
+    for span in spans:
+        if span.entity_type == "PERSON":
+            for word in re.findall(r"[^\W\d_][\w'\u2019-]+", text[span.start : span.end]):
+                if word[:1].isupper() and word.lower() not in NOT_NAMES and len(word) > 2:
+                    words.add(word)
+    if not words:
+        return []
+    pattern = re.compile(
+        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w'\u2019-])"
+    )
+    return [Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in pattern.finditer(text)]
 
 
 def _split_lines(text: str, span: Span) -> list[Span]:

@@ -70,3 +70,22 @@ def test_name_cues_mark_a_person() -> None:
     assert _refine("Name:    Juliane Amsel") == [("Juliane Amsel", "PERSON")]
     assert _refine("her maiden name is Kowalski.") == [("Kowalski", "PERSON")]
     assert _refine("the file name is missing") == []
+
+
+def test_surname_particles_join_the_name() -> None:
+    text = "It's under Eliane van der Vlist now"
+    assert _refine(text, ("Eliane van der", "PERSON")) == [("Eliane van der Vlist", "PERSON")]
+    assert _refine(text, ("Eliane", "PERSON")) == [("Eliane van der Vlist", "PERSON")]
+
+
+def test_middle_initials_and_lower_case_titles() -> None:
+    assert _refine("Follow up with Đurđa J Jovanović soon") == [("Đurđa J Jovanović", "PERSON")]
+    assert _refine("join accounts with ms. Samantha") == [("Samantha", "PERSON")]
+
+
+def test_other_mentions_of_a_found_name_are_that_person() -> None:
+    text = "My name is Eija Pesala but everyone calls me Eija"
+    assert _refine(text, ("Eija Pesala", "PERSON")) == [
+        ("Eija Pesala", "PERSON"),
+        ("Eija", "PERSON"),
+    ]
