@@ -76,6 +76,8 @@ _STREET = re.compile(
 )
 # Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808
 _NUMBERED_NAME = re.compile(rf"\b\d{{1,6}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
+# A street corner: Monika and Turjaška 48, Main and 5th Street (the second has a number)
+_CORNER = re.compile(rf"(?<![\w-])(?:{_NAME})[ \t]+(?:and|&)[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b")
 _UNIT = re.compile(
     r"(?i:\b(?:apt|apartment|suite|ste|unit|flat|room|rm|floor|fl|bldg|building|box|po box"
     r"|p\.?[ \t]?o\.?[ \t]?box|postbox|psc|cmr))\.?[ \t]*#?[ \t]*\d{1,6}[A-Za-z]?\b"
@@ -124,7 +126,7 @@ class StreetAddressDetector(Detector):
         # Escaped line breaks (text JSON-encoded twice) are line breaks; same length.
         text = _ESCAPED_LINE_BREAK.sub("\n ", text)
         found: list[tuple[int, int]] = []
-        for pattern in (_STREET, _NUMBERED_NAME, _UNIT):
+        for pattern in (_STREET, _NUMBERED_NAME, _CORNER, _UNIT):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
         found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
         if not found:

@@ -115,6 +115,7 @@ _LEGAL_FORMS = (
     r"|S\.A|SAS|SARL|SpA|SPA|S\.p\.A|NV|N\.V|BV|B\.V|AB|ASA|A/S|Oy|Oyj|Pty)\b\.?"
 )
 _ORG_WORD = "(?:[A-Z0-9][\\w&'\u2019*+.-]*|&)"
+_LEGAL_FORM_AT_END = re.compile(rf"{_LEGAL_FORMS}$")
 _LEGAL_NAME = re.compile(
     rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
 )
@@ -137,6 +138,7 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
     if language == "en":
         refined.extend(_titled_names(text))
         refined.extend(_cued_names(text))
+        refined.extend(_cued_places(text))
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
@@ -277,9 +279,50 @@ def _countries(text: str, language: str) -> list[Span]:
                 value = text[start:end]
                 if value[:1].isupper() and value.casefold() in names:
                     spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
+                    spans.extend(_city_line_above(text, start))
                     index += size - 1
                     break
             index += 1
+    return spans
+
+
+_PLACE_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+(?:{_NAME_WORD}|[a-z]{{1,4}})){{0,4}}")
+
+
+def _city_line_above(text: str, country_start: int) -> list[Span]:
+    """In an address block a country stands alone on its line, below the city: the
+    short line of capitalised words right above it is a place too."""
+    line_start = text.rfind("\n", 0, country_start) + 1
+    if line_start == 0 or text[line_start:country_start].strip(" \t"):
+        return []
+    above_end = line_start - 1
+    above_start = text.rfind("\n", 0, above_end) + 1
+    line = text[above_start:above_end]
+    value = line.strip(" \t")
+    if not value or _PLACE_LINE.fullmatch(value) is None or value.lower() in NOT_NAMES:
+        return []
+    start = above_start + line.index(value)
+    return [Span(start, start + len(value), "LOCATION", 0.6, "ner")]
+
+
+_PLACE_CUE = re.compile(
+    r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
+    r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
+    r"|trip|city|town|village|here))"
+    r"(?:[ \t]+(?i:here|back|there|now|today))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
+    rf"({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
+)
+
+
+def _cued_places(text: str) -> list[Span]:
+    spans = []
+    for match in _PLACE_CUE.finditer(text):
+        start, end = match.span(1)
+        while end > start and text[end - 1] in ".,":
+            end -= 1
+        value = text[start:end]
+        if value.lower() not in NOT_NAMES and _LEGAL_FORM_AT_END.search(value) is None:
+            spans.append(Span(start, end, "LOCATION", 0.6, "ner"))
     return spans
 
 
