@@ -9,12 +9,16 @@ data. These rules fix what is fixable without knowing the text's domain:
    possessive ``'s``; a span without a letter (a date: without a digit) is dropped.
 3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
    weekday (``March 3``, ``Friday``), a date or time written with separators
-   (``4/18/1960``, ``10:30``), or a year (``1991``). Durations, relative phrases
+   (``4/18/1960``, ``18.04.1990``, ``10:30``), or a year (``1991``); ``3.10.12`` is a
+   version. Durations, relative phrases
    (``years``, ``this month``, ``a few months ago``) and bare numbers (``12345``, which a
    small model may call a date) are not.
-4. **Common words**: single words NER often mistakes for names but that are not
-   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped.
-   Policies add their own with ``allow_list``.
+4. **Not names**: single words NER often mistakes for names but that are not
+   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped, as
+   are ids (one token of letters and digits: ``PX-8181``), all-lower-case spans in a
+   text that capitalises, persons holding digits, and upper-case persons with two or
+   more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``). Policies add their own
+   values with ``allow_list``.
 5. **Titles** (English): a capitalised word after ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... is
    a person even when the model missed it, and a person span is extended over the
    capitalised words right after such a title.
@@ -23,9 +27,12 @@ data. These rules fix what is fixable without knowing the text's domain:
    from the first capitalised word of the run to the legal form.
 7. **Name cues** (English): capitalised words right after ``name is``, ``name:`` or
    ``name?`` are a person (``Name: Juliane Amsel``, ``my maiden name is Kowalski``).
-8. **Countries**: the names of countries and territories in the text's language (from
+8. **Places**: the names of countries and territories in the text's language (from
    the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
-   are a location, for small models that miss some.
+   are a location, for small models that miss some; so is the short line right above a
+   country alone on its line (the city of an address block), and, in English, the
+   capitalised words after a movement or location cue (``flew to``, ``moved here
+   from``, ``based in``, ``lives in``).
 9. **Names again** (any language): a person span stopping at or before a surname
    particle takes the surname after it (``Eliane van der Vlist``); first name, middle
    initial, last name is a person (``Angel V. Longino``); and once a person is found,
@@ -55,7 +62,49 @@ _MONTHS_AND_DAYS = re.compile(
     r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
 )
 _POINT_IN_TIME = re.compile(
-    r"\d{1,4}[-/.]\d{1,2}(?:[-/.]\d{1,4})?|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
+    r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?|\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}"
+    r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
+)
+_IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
+_SHOUTED_FUNCTION_WORDS = frozenset(
+    [
+        "i",
+        "a",
+        "an",
+        "the",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "is",
+        "are",
+        "am",
+        "be",
+        "can",
+        "could",
+        "will",
+        "would",
+        "do",
+        "does",
+        "did",
+        "not",
+        "and",
+        "or",
+        "but",
+        "my",
+        "me",
+        "you",
+        "your",
+        "we",
+        "our",
+        "it",
+        "this",
+        "that",
+        "what",
+        "why",
+        "how",
+    ]
 )
 
 #: Words NER often tags that are not personal data on their own (compared lower case).
@@ -142,7 +191,7 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
-    refined = [_with_particles(text, span) for span in refined]
+    refined = [_with_particles(text, span) for span in refined if _keep(text, span)]
     refined.extend(_repeated_names(text, refined))
     return _merge_adjacent(text, refined)
 
@@ -217,7 +266,15 @@ def _keep(text: str, span: Span) -> bool:
     value = text[span.start : span.end]
     if span.entity_type == "DATE_TIME":
         return bool(_MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
-    return value.lower() not in NOT_NAMES
+    if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
+        return False  # a common word, or an id such as PX-8181 or T-0000001
+    if value.islower() and not text.islower():
+        return False  # names are capitalised in a text that capitalises
+    if span.entity_type in ("PERSON", "NRP") and any(c.isdigit() for c in value):
+        return False
+    if span.entity_type == "PERSON" and value.isupper():  # CAN I SPEAK TO A REAL PERSON
+        return sum(word in _SHOUTED_FUNCTION_WORDS for word in value.lower().split()) < 2
+    return True
 
 
 def _titled_names(text: str) -> list[Span]:
