@@ -25,8 +25,10 @@ data. These rules fix what is fixable without knowing the text's domain:
 6. **Legal forms**: capitalised words ending in a company's legal form (``Ltd``,
    ``Inc.``, ``plc``, ``GmbH``, ``Corporation``, ``Co.Ltd.``, ...) are an organisation,
    from the first capitalised word of the run to the legal form.
-7. **Name cues** (English): capitalised words right after ``name is``, ``name:`` or
-   ``name?`` are a person (``Name: Juliane Amsel``, ``my maiden name is Kowalski``).
+7. **Name cues** (English): capitalised words right after ``name is``, ``name:``,
+   ``name?``, ``call me`` or a byline (``directed by``, ``written by``, ...) are a person
+   (``Name: Juliane Amsel``, ``my maiden name is Kowalski``); so are the speakers of a
+   dialogue (two or more lines of ``Name: speech``).
 8. **Places**: the names of countries and territories in the text's language (from
    the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
    are a location, for small models that miss some; so is the short line right above a
@@ -169,7 +171,16 @@ _LEGAL_NAME = re.compile(
     rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
 )
 _NAME_CUE = re.compile(
-    rf"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?))[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
+    r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
+    r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
+    r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
+    rf"[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
+)
+# Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
+_SPEAKER_LINE = re.compile(
+    rf"^[ \t]*({_UPPER}[^\W\d_]+(?:[ \t]+{_UPPER}[^\W\d_]+)?)[ \t]*:[ \t]*"
+    r"(?:[\"\u201c'].*|\S+(?:[ \t]+\S+){2,}[.?!\"\u201d]+[ \t]*)$",
+    re.MULTILINE,
 )
 
 
@@ -188,6 +199,7 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         refined.extend(_titled_names(text))
         refined.extend(_cued_names(text))
         refined.extend(_cued_places(text))
+        refined.extend(_speakers(text))
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
@@ -368,6 +380,49 @@ _PLACE_CUE = re.compile(
     r"|trip|city|town|village|here))"
     r"(?:[ \t]+(?i:here|back|there|now|today))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
     rf"({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
+)
+
+
+def _speakers(text: str) -> list[Span]:
+    """Speaker labels of a dialogue: two or more lines of ``Name: speech``."""
+    if "\n" not in text:
+        return []
+    found = [
+        m
+        for m in _SPEAKER_LINE.finditer(text)
+        if m.group(1).lower() not in NOT_NAMES and m.group(1).lower() not in _LABELS
+    ]
+    if len(found) < 2:
+        return []
+    return [Span(m.start(1), m.end(1), "PERSON", 0.7, "ner") for m in found]
+
+
+_LABELS = frozenset(
+    [
+        "agent",
+        "note",
+        "notes",
+        "question",
+        "answer",
+        "subject",
+        "re",
+        "q",
+        "a",
+        "comment",
+        "comments",
+        "reply",
+        "message",
+        "summary",
+        "description",
+        "status",
+        "update",
+        "warning",
+        "error",
+        "info",
+        "tip",
+        "example",
+        "quote",
+    ]
 )
 
 

@@ -15,7 +15,7 @@ def _refine(text: str, *spans: tuple[str, str]) -> list[tuple[str, str]]:
 
 
 def test_spans_are_split_at_line_breaks_also_escaped_ones() -> None:
-    text = "Mystery & Suspense\nDirected by Ann\\nLee"
+    text = "Mystery & Suspense\nDirected with Ann\\nLee"
     assert _refine(text, ("Mystery & Suspense\nDirected", "ORGANIZATION")) == [
         ("Mystery & Suspense", "ORGANIZATION"),
         ("Directed", "ORGANIZATION"),
@@ -89,3 +89,17 @@ def test_other_mentions_of_a_found_name_are_that_person() -> None:
         ("Eija Pesala", "PERSON"),
         ("Eija", "PERSON"),
     ]
+
+
+def test_dialogue_speakers_and_bylines_are_people() -> None:
+    text = "Molly: You saved my life!\nCalvin: Remember me, Peter?\nPhone: 555 0100"
+    assert _refine(text) == [("Molly", "PERSON"), ("Calvin", "PERSON")]
+    assert _refine("Directed By:    Jakobine Zeeb") == [("Jakobine Zeeb", "PERSON")]
+    assert _refine("Sometimes people call me Dalal") == [("Dalal", "PERSON")]
+    assert _refine("Status: open\nPriority: high") == []
+
+
+def test_places_after_cues_and_city_lines() -> None:
+    assert _refine("Ms. Philippen flew to Fortaleza on Saturday.")[-1] == ("Fortaleza", "LOCATION")
+    assert ("Jestetten", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
+    assert ("Germany", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
