@@ -6,7 +6,9 @@ counted per labelled entity: it is caught when every word of it lies inside a re
 range. A street left behind while its city is replaced is a leak; so is the surname of a
 person whose first name was replaced. Words that identify no one (punctuation, stop
 words, ``street``, ``apt``, ``suite``, ``mr.``: presidio-evaluator's skip words) may
-survive.
+survive, and so may ``nan``: pandas' marker for a missing value, which the generator
+writes where an address has no state (``HAUGESUND, nan 12610``) and which is no one's
+data.
 
 Precision is counted per redacted range: it is right when it overlaps a labelled entity
 of any type (replacing a name with the wrong label still hides the name), and a false
@@ -165,7 +167,7 @@ def _skip_words() -> list[str]:
         from presidio_evaluator.evaluation.skipwords import get_skip_words
     except ImportError:
         raise DependencyMissingError("accuracy scoring", "presidio-evaluator", "dev") from None
-    return list(get_skip_words())
+    return [*get_skip_words(), "nan"]
 
 
 def presidio_evaluator_corpus(count: int, seed: int = 42) -> list[LabelledRecord]:

@@ -49,6 +49,7 @@ _STREET_TYPES = (
     "|spur|strip|turn|via|vista|ways|wynd|straat|strasse|str|stra\u00dfe|gasse|weg|platz"
     "|allee|vej|gade|v\u00e4gen|gatan|veien|gate|tie|katu|utca|rakpart|\u00fat|laan|plein"
     "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
+    "|u|rkp|p\u00f5ik|tee|kraj"
     "|gracht|kade|dijk"
 )
 _STREET_PREFIXES = (

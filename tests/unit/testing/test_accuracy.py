@@ -64,3 +64,11 @@ def test_overall_recall_covers_scored_groups_only() -> None:
     assert result.group_recall("LOCATION") == 0.0
     assert result.recall == 0.5  # the date is reported but not in the overall figure
     assert result.recall_of("DATE_TIME") == 0.0
+
+
+def test_default_skip_words_let_missing_value_markers_survive() -> None:
+    text = "056 Mjovattnet 43, HAUGESUND, nan 12610"
+    record = _record(text, (text, "STREET_ADDRESS"))
+    ranges = [_range(text, "056 Mjovattnet 43, HAUGESUND"), _range(text, "12610")]
+    assert score([record], [ranges]).recall == 1.0  # presidio-evaluator's words + "nan"
+    assert score([record], [ranges], skip_words=[]).recall == 0.0
