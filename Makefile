@@ -26,6 +26,7 @@ bench: $(INSTALLED)
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 format: $(INSTALLED)
 	$(PY) -m ruff check --fix .

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from bench.presidio_baseline import presidio_analyzer
+from bench.presidio_baseline import presidio_engines
 from streamer.redaction.engine import RedactionEngine
 from streamer.testing.accuracy import (
     SCORED_GROUPS,
@@ -34,7 +34,7 @@ def engine_ranges(records: list[LabelledRecord]) -> list[list[tuple[int, int]]]:
 
 
 def presidio_ranges(records: list[LabelledRecord]) -> list[list[tuple[int, int]]]:
-    analyzer = presidio_analyzer()
+    analyzer, _ = presidio_engines()
     return [
         [(r.start, r.end) for r in analyzer.analyze(rec.text, language="en")] for rec in records
     ]

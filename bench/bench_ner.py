@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from bench.presidio_baseline import presidio_analyzer, presidio_anonymizer
+from bench.presidio_baseline import presidio_engines
 from bench.report import peak_rss_mib, ratio, result
 from streamer.broker import EmbeddedBroker
 from streamer.redaction.service import RedactionService
@@ -121,7 +121,7 @@ async def _run(bootstrap: str, payloads: list[bytes]) -> None:
     result("ner_pipeline", pipeline_rate, events=len(payloads), workers=WORKERS,
            failures=failures, peak_rss_mib=peak_rss_mib())  # fmt: skip
 
-    analyzer, anonymizer = presidio_analyzer(), presidio_anonymizer()
+    analyzer, anonymizer = presidio_engines()
     analyzer.analyze("warm up John Smith", language="en")
 
     async def naive(values: list[bytes]) -> list[bytes]:

@@ -12,6 +12,7 @@ Reading guide (one package per part of the data flow):
 - ``broker.py``: the embedded Kafka-compatible broker; ``cli.py``: the ``streamer`` command.
 """
 
+from streamer.cloud import CloudConfig, CloudDetection
 from streamer.errors import ConfigurationError, DependencyMissingError, StreamerError
 from streamer.redaction import (
     DETECTORS,
@@ -49,6 +50,9 @@ __all__ = [
     "DetectorRegistry",
     "DETECTORS",
     "Span",
+    # cloud detection
+    "CloudDetection",
+    "CloudConfig",
     # settings
     "StreamerSettings",
     # errors

@@ -95,18 +95,18 @@ class EmbeddedBroker:
             "--storage-engine",
             "memory://tansu/",
         ]
-        output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        log = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115
         try:
             self._process = subprocess.Popen(
                 command,
-                stdout=output,
+                stdout=log if log is not None else subprocess.DEVNULL,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
         finally:
-            if output is not subprocess.DEVNULL:
-                output.close()
+            if log is not None:
+                log.close()
         self._wait_until_listening()
         return self
 

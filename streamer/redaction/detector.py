@@ -24,13 +24,42 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.spans import Span
+from streamer.redaction.validators import count_digits
 
 #: Score given to a candidate a checksum or library validation confirmed.
 VALIDATED_SCORE = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Prefilter:
+    """What a text must hold before a detector looks at it, as data.
+
+    The engine evaluates prefilters for all texts of a batch at once and shares the work
+    between detectors (one digit scan and one lower-casing per text), so cheap checks
+    stay cheap when a dozen detectors run. A text passes when it holds one of
+    ``triggers`` (if any), a digit (if ``needs_digit``), and a match of ``context``
+    in the text or the field path (if ``context`` is set).
+    """
+
+    triggers: tuple[str, ...] = ()
+    min_digits: int = 0
+    context: re.Pattern[str] | None = None
+
+    def admits(self, text: str, context: str = "") -> bool:
+        if self.triggers and not any(trigger in text for trigger in self.triggers):
+            return False
+        if self.min_digits and count_digits(text) < self.min_digits:
+            return False
+        if self.context is not None:
+            return self.context.search(text.lower()) is not None or (
+                bool(context) and self.context.search(context.lower()) is not None
+            )
+        return True
 
 
 class Detector(ABC):
@@ -42,17 +71,23 @@ class Detector(ABC):
     detector is faster on many texts at once (NER with ``nlp.pipe``).
     """
 
-    name: ClassVar[str] | str = ""
-    entities: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
+    name: str = ""
+    entities: tuple[str, ...] = ()
 
     @abstractmethod
     def detect(self, text: str, context: str = "") -> list[Span]:
         """Spans found in ``text``, offsets into ``text``."""
 
+    @property
+    def prefilter(self) -> Prefilter | None:
+        """A declarative prefilter the engine can evaluate in bulk, or ``None``."""
+        return None
+
     def applies_to(self, text: str, context: str = "") -> bool:
         """A cheap prefilter: ``False`` when ``text`` cannot hold an entity of this detector.
 
-        The engine skips ``detect`` for such texts; ``detect`` need not check it again.
+        The engine skips such texts (``detect_batch`` is only called with texts that pass),
+        so ``detect`` need not check it again.
         """
         return True
 
@@ -94,26 +129,25 @@ class PatternDetector(Detector):
        that after it, or in the field path adds ``context_boost``. With
        ``context_required`` a candidate without one is dropped.
 
-    ``triggers`` is the cheap prefilter: when set, a text must contain one of these
-    substrings before the pattern runs at all; ``needs_digit`` skips texts without digits.
+    ``triggers`` and ``min_digits`` are the cheap prefilter: a text must contain one of
+    the trigger substrings (when set) and at least ``min_digits`` ASCII digits before
+    the pattern runs at all.
     """
 
-    entity_type: ClassVar[str] | str = ""
-    pattern: ClassVar[str] | str = ""
-    flags: ClassVar[int] | int = 0
-    score: ClassVar[float] | float = 0.5
-    group: ClassVar[int | str] | int | str = 0
-    validator: ClassVar[Callable[[str], bool] | None] | Callable[[str], bool] | None = None
-    context_words: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    negative_context: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    context_required: ClassVar[bool] | bool = False
-    context_boost: ClassVar[float] | float = 0.35
-    context_window: ClassVar[int] | int = 40
-    negative_window: ClassVar[int] | int = 16
-    triggers: ClassVar[tuple[str, ...]] | tuple[str, ...] = ()
-    needs_digit: ClassVar[bool] | bool = False
-
-    _DIGIT = re.compile(r"\d")
+    entity_type: str = ""
+    pattern: str = ""
+    flags: int = 0
+    score: float = 0.5
+    group: int | str = 0
+    validator: Callable[[str], bool] | None = None
+    context_words: tuple[str, ...] = ()
+    negative_context: tuple[str, ...] = ()
+    context_required: bool = False
+    context_boost: float = 0.35
+    context_window: int = 40
+    negative_window: int = 16
+    triggers: tuple[str, ...] = ()
+    min_digits: int = 0
 
     def __init__(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -133,6 +167,11 @@ class PatternDetector(Detector):
             ) from None
         self._context = word_pattern(self.context_words)
         self._negative = word_pattern(self.negative_context)
+        self._prefilter = Prefilter(
+            tuple(self.triggers),
+            int(self.min_digits),
+            self._context if self.context_required else None,
+        )
 
     def validate(self, candidate: str) -> bool | None:
         """``True`` confirms the candidate, ``False`` rejects it, ``None`` keeps its score."""
@@ -171,25 +210,29 @@ class PatternDetector(Detector):
             return None
         return score
 
-    def applies_to(self, text: str, context: str = "") -> bool:
-        """The prefilter: can ``text`` hold a match at all?
+    @property
+    def prefilter(self) -> Prefilter:
+        return self._prefilter
 
-        Checks, cheapest first: a trigger substring, a digit, and for detectors that
-        require context, a context word anywhere in the text or field path.
-        """
-        if self.triggers and not any(trigger in text for trigger in self.triggers):
-            return False
-        if self.needs_digit and self._DIGIT.search(text) is None:
-            return False
-        if self.context_required and self._context is not None:
-            return self._context.search(text.lower()) is not None or (
-                bool(context) and self._context.search(context.lower()) is not None
-            )
-        return True
+    def applies_to(self, text: str, context: str = "") -> bool:
+        """The prefilter: can ``text`` hold a match at all? See :class:`Prefilter`."""
+        return self._prefilter.admits(text, context)
 
     def detect(self, text: str, context: str = "") -> list[Span]:
-        if not self.applies_to(text, context):
-            return []
+        return self.find(text, context) if self.applies_to(text, context) else []
+
+    def detect_batch(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[list[Span]]:
+        """Spans for each text. Runs ``find`` without the prefilter: the engine calls this
+        only with texts that passed it (``find`` is correct on any text, only slower)."""
+        find = self.find
+        if contexts is None:
+            return [find(text, "") for text in texts]
+        return [find(text, context) for text, context in zip(texts, contexts, strict=True)]
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        """Every scored match of the pattern in ``text``; override for custom candidate logic."""
         spans = []
         group = self.group
         for match in self._regex.finditer(text):

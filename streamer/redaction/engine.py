@@ -9,7 +9,6 @@ gain from batching (NER) get whole batches, and repeated values are detected onc
 from __future__ import annotations
 
 import json
-import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -24,7 +23,7 @@ from streamer.redaction.actions import (
     decrypt_inline,
 )
 from streamer.redaction.chunking import chunk_bounds
-from streamer.redaction.detector import Detector
+from streamer.redaction.detector import Detector, PatternDetector, word_pattern
 from streamer.redaction.detectors import DETECTORS, find_hard_negatives
 from streamer.redaction.exceptions import (
     DetectorError,
@@ -48,14 +47,20 @@ from streamer.redaction.result import (
 from streamer.redaction.spans import Span
 from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
 from streamer.redaction.tokens import TOKEN_PATTERN
+from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
-
-log = logging.getLogger(__name__)
 
 EventFormat = Literal["json", "text"]
 
 #: Texts up to this long have their spans cached; longer ones rarely repeat.
 CACHE_MAX_CHARS = 512
+# Whole values that never hold personal data: timestamps, UUIDs, hex ids, our own tokens.
+_INERT_VALUE = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+    r"|[0-9a-f]{32,128}|[0-9A-F]{32,128}"
+    r"|\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]"
+)
 # Line breaks written as escapes (text JSON-encoded twice): detectors see spaces there.
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nrt]")
 
@@ -65,6 +70,66 @@ def _unescape_break(match: re.Match[str]) -> str:
 
 
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
+
+
+class _BatchPrefilter:
+    """Evaluates detectors' prefilters over a whole batch, sharing the work between
+    detectors: each text's digits are counted once and it is lower-cased once."""
+
+    def __init__(
+        self, texts: list[str], contexts: list[str], context_any: re.Pattern[str] | None
+    ) -> None:
+        self.texts = texts
+        self.contexts = contexts
+        self._context_any = context_any
+        self._digits: list[int] | None = None
+        self._with_context: list[bool] | None = None
+
+    def _digit_counts(self) -> list[int]:
+        if self._digits is None:
+            self._digits = [count_digits(text) for text in self.texts]
+        return self._digits
+
+    def _has_any_context(self) -> list[bool]:
+        """Whether each text (or its field) holds any context word of any detector: one
+        search per text, so detectors that need context rarely search at all."""
+        if self._with_context is None:
+            search = self._context_any.search if self._context_any else None
+            self._with_context = [
+                search is not None
+                and (search(text.lower()) is not None or bool(context and search(context.lower())))
+                for text, context in zip(self.texts, self.contexts, strict=True)
+            ]
+        return self._with_context
+
+    def select(self, detector: Detector) -> list[int]:
+        """Indices of the texts ``detector`` should see."""
+        texts, contexts = self.texts, self.contexts
+        prefilter = detector.prefilter
+        if prefilter is None:
+            applies = detector.applies_to
+            return [i for i, text in enumerate(texts) if applies(text, contexts[i])]
+        candidates: Sequence[int] = range(len(texts))
+        if prefilter.min_digits:
+            minimum = prefilter.min_digits
+            counts = self._digit_counts()
+            candidates = [i for i in candidates if counts[i] >= minimum]
+        triggers = prefilter.triggers
+        if len(triggers) == 1:
+            trigger = triggers[0]
+            candidates = [i for i in candidates if trigger in texts[i]]
+        elif triggers:
+            candidates = [i for i in candidates if any(t in texts[i] for t in triggers)]
+        if prefilter.context is not None:
+            search = prefilter.context.search
+            with_context = self._has_any_context()
+            candidates = [
+                i
+                for i in candidates
+                if with_context[i]
+                and (search(texts[i].lower()) or (contexts[i] and search(contexts[i].lower())))
+            ]
+        return list(candidates)
 
 
 class SpanCache:
@@ -143,6 +208,13 @@ class RedactionEngine:
         self._actions: dict[str, Action] = {}
         self._forced: dict[int, Action | None] = {}
         self._thresholds: dict[str, float] = {}
+        context_words = [
+            word
+            for detector in self.detectors
+            if isinstance(detector, PatternDetector) and detector.context_required
+            for word in detector.context_words
+        ]
+        self._context_any = word_pattern(context_words)
 
     @classmethod
     def build(
@@ -183,11 +255,17 @@ class RedactionEngine:
         resolved = self._languages(languages, len(texts))
         results: list[list[Span] | None] = [None] * len(texts)
         pending: dict[tuple[str, str, str], list[int]] = {}
+        inert = _INERT_VALUE.fullmatch
+        cache = self.cache
         for index, key in enumerate(zip(texts, contexts, resolved, strict=True)):
-            if len(key[0]) <= CACHE_MAX_CHARS:
-                cached = self.cache.get(key)
+            text = key[0]
+            if len(text) <= CACHE_MAX_CHARS:
+                cached = cache.get(key)
                 if cached is not None:
                     results[index] = cached
+                    continue
+                if 16 <= len(text) <= 128 and inert(text):
+                    results[index] = []
                     continue
             pending.setdefault(key, []).append(index)
         if pending:
@@ -229,9 +307,9 @@ class RedactionEngine:
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])
         raw: list[list[Span]] = [[] for _ in texts]
+        prefilters = _BatchPrefilter(pieces, piece_contexts, self._context_any)
         for detector in self.detectors:
-            applies = detector.applies_to
-            selected = [i for i, piece in enumerate(pieces) if applies(piece, piece_contexts[i])]
+            selected = prefilters.select(detector)
             if not selected:
                 continue
             batch = [pieces[i] for i in selected]
@@ -372,9 +450,8 @@ class RedactionEngine:
     def scanned_leaves(self, holder: list[Any]) -> tuple[list[Leaf], list[Leaf]]:
         """All leaves of ``holder[0]`` and the ones detectors scan, in document order."""
         leaves = collect_leaves(holder[0], self.field_rules)
-        for leaf in leaves:
-            if leaf.path == ():  # a top-level string: write it back into the holder
-                leaf.container, leaf.key = holder, 0
+        if len(leaves) == 1 and leaves[0].path == ():
+            leaves[0].container = holder  # a top-level scalar: write it back into the holder
         return leaves, [leaf for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
 
     def _redact_in_place(
@@ -417,15 +494,18 @@ class RedactionEngine:
         for (leaves, _), scope in zip(walked, scopes, strict=True):
             tokens: list[Token] = []
             for leaf in leaves:
-                tokens.extend(self._redact_leaf(leaf, spans_by_leaf.get(id(leaf)), scope))
+                found_spans = spans_by_leaf.get(id(leaf))
+                if found_spans is None or found_spans:  # forced by a field rule, or found
+                    tokens.extend(self._redact_leaf(leaf, found_spans, scope))
             token_lists.append(tokens)
         return token_lists
 
     def _redact_leaf(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
+        original_type = type(leaf.original)
         tokens = self._leaf_tokens(leaf, spans, scope)
-        if tokens and isinstance(leaf.original, int):
+        if tokens and original_type is not str:
             for token in tokens:  # so unmask_event can give back a number
-                token.metadata["json_type"] = "int"
+                token.metadata["json_type"] = original_type.__name__
         return tokens
 
     def _leaf_tokens(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:

@@ -102,7 +102,7 @@ class LocalKeyring:
         return {"root": self._root, "key_id": self.key_id}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(state["root"], state["key_id"])  # type: ignore[misc, arg-type]
+        self.__init__(state["root"], state["key_id"])  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"LocalKeyring(key_id={self.key_id!r})"

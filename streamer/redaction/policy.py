@@ -107,7 +107,7 @@ class FieldRule(_Model):
         return parse_path(self.path)
 
     def forced_action(self) -> Action | None:
-        if self.action in ("scan", "skip"):
+        if self.action == "scan" or self.action == "skip":
             return None
         return EntityRule(action=self.action, keep_last=self.keep_last, label=self.label).build()
 

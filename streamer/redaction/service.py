@@ -59,7 +59,7 @@ def _init_worker(spec: EngineSpec) -> None:
 
 def _run_in_worker(method: str, items: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
     assert _worker_engine is not None, "worker was not initialised"
-    return getattr(_worker_engine, method)(items, **kwargs)  # type: ignore[no-any-return]
+    return getattr(_worker_engine, method)(items, **kwargs)
 
 
 class _InlineExecutor(Executor):
@@ -329,16 +329,22 @@ class RedactionService:
         """Restore originals in every string of a JSON event (a copy is returned); a whole
         number that was replaced comes back as a number."""
         tokens = list(tokens)
-        numbers = {t.token_id for t in tokens if t.metadata.get("json_type") == "int"}
+        number_types = {"int": int, "float": float}
+        numbers = {
+            t.token_id: number_types[t.metadata["json_type"]]
+            for t in tokens
+            if t.metadata.get("json_type") in number_types
+        }
         restored = copy_json(event)
         holder = [restored]
         unmasker = self._unmasker()
         for leaf in collect_leaves(restored, FieldRules(())):
             if leaf.path == ():
-                leaf.container, leaf.key = holder, 0
+                leaf.container = holder
             original = unmasker.unmask(leaf.text, tokens, scope, lookup)
             if original != leaf.text:
-                leaf.replace(int(original) if leaf.text in numbers else original)
+                number_type = numbers.get(leaf.text)
+                leaf.replace(number_type(original) if number_type else original)
         return holder[0]
 
     def _unmasker(self) -> RedactionEngine:

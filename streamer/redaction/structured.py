@@ -82,38 +82,59 @@ def copy_json(value: Any) -> Any:
 
 def collect_leaves(event: Any, rules: FieldRules) -> list[Leaf]:
     """The values of ``event`` to redact, in document order. ``event`` is changed in place
-    when leaves are replaced, so pass a copy if the caller's object must stay intact."""
+    when leaves are replaced, so pass a copy if the caller's object must stay intact.
+
+    A top-level scalar is a leaf with the empty path; its container is a one-item list.
+    """
     leaves: list[Leaf] = []
-    holder = [event]
-    _walk(holder, 0, event, (), None, rules, leaves)
+    if isinstance(event, dict | list):
+        _walk(event, (), None, rules, leaves)
+    else:
+        _add_leaf(leaves, [event], 0, event, (), None)
     return leaves
 
 
 def _walk(
     container: Any,
-    key: Any,
-    value: Any,
     path: tuple[str, ...],
-    inherited: FieldRule | None,
+    rule: FieldRule | None,
     rules: FieldRules,
     leaves: list[Leaf],
 ) -> None:
-    rule = inherited
-    if rule is None and rules and path:
-        rule = rules.match(path)
-    if rule is not None and rule.action == "skip":
-        return
+    match_rules = rule is None and bool(rules)
+    items = container.items() if isinstance(container, dict) else enumerate(container)
+    for key, child in items:
+        child_path = (*path, key if isinstance(key, str) else str(key))
+        child_rule = rule
+        if match_rules:
+            child_rule = rules.match(child_path)
+            if child_rule is not None and child_rule.action == "skip":
+                continue
+        if type(child) is str:  # the common case first
+            if child:
+                leaves.append(Leaf(container, key, child_path, child, child_rule))
+        elif isinstance(child, dict | list):
+            _walk(child, child_path, child_rule, rules, leaves)
+        else:
+            _add_leaf(leaves, container, key, child, child_path, child_rule)
+
+
+def _add_leaf(
+    leaves: list[Leaf],
+    container: Any,
+    key: Any,
+    value: Any,
+    path: tuple[str, ...],
+    rule: FieldRule | None,
+) -> None:
+    forced = rule is not None and rule.action != "scan"
     if isinstance(value, str):
         if value:
             leaves.append(Leaf(container, key, path, value, rule))
-    elif isinstance(value, dict):
-        for child_key, child in value.items():
-            _walk(value, child_key, child, (*path, child_key), rule, rules, leaves)
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            _walk(value, index, child, (*path, str(index)), rule, rules, leaves)
-    elif isinstance(value, int) and not isinstance(value, bool):
-        if abs(value) >= _MIN_SCANNED_INT or (rule is not None and rule.action != "scan"):
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if forced or abs(value) >= _MIN_SCANNED_INT:
             leaves.append(Leaf(container, key, path, str(value), rule))
-    elif isinstance(value, float) and rule is not None and rule.action != "scan":
+    elif isinstance(value, float) and forced:
         leaves.append(Leaf(container, key, path, repr(value), rule))

@@ -22,6 +22,14 @@ def digits_only(value: str) -> str:
     return value.translate(_SEPARATORS)
 
 
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
+def count_digits(value: str) -> int:
+    """How many ASCII digits ``value`` holds."""
+    return len(value) - len(value.translate(_DROP_DIGITS))
+
+
 def luhn(value: str) -> bool:
     """The Luhn (mod 10) checksum of payment cards and many national ids."""
     digits = digits_only(value)

@@ -19,8 +19,9 @@ name                   entity                  how it decides
                        (addresses)             place names and postcodes after them
 ``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),
                        ``LOCATION``,           refined by :mod:`.ner_rules`; needs the
-                       ``ORGANIZATION``,       ``nlp`` extra and the model installed
-                       ``NRP``, ``DATE_TIME``
+                       ``ORGANIZATION``        ``nlp`` extra and the model installed;
+                       (``NRP``, ``DATE_TIME`` ``NRP`` and ``DATE_TIME`` with the setting
+                       by setting)             ``ner_entities``
 =====================  ======================  ==========================================
 """
 
@@ -43,7 +44,7 @@ from streamer.redaction.detectors.us_ids import (
     UsPassportDetector,
 )
 from streamer.redaction.detectors.us_ssn import UsSsnDetector
-from streamer.redaction.registry import DetectorRegistry
+from streamer.redaction.registry import DetectorFactory, DetectorRegistry
 from streamer.settings import StreamerSettings
 
 #: Every detector pii-streamer knows by name. Register your own here.
@@ -63,10 +64,14 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     DateOfBirthDetector,
 )
 
+
+def _factory(cls: type[PatternDetector]) -> DetectorFactory:
+    return lambda _settings: cls()
+
+
 for _cls in _PATTERN_DETECTORS:
-    DETECTORS.register(
-        str(_cls.name), lambda _settings, cls=_cls: cls(), entities=(str(_cls.entity_type),)
-    )
+    DETECTORS.register(str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),))
+
 DETECTORS.register(
     "street_address", lambda _settings: StreetAddressDetector(), entities=("LOCATION",)
 )
@@ -80,7 +85,9 @@ DETECTORS.register(
 def _build_ner(settings: StreamerSettings) -> Detector:
     from streamer.redaction.detectors.ner import NerDetector
 
-    return NerDetector(settings.ner_models, batch_size=settings.ner_batch_size)
+    return NerDetector(
+        settings.ner_models, entities=settings.ner_entities, batch_size=settings.ner_batch_size
+    )
 
 
 def _ner_models_installed(settings: StreamerSettings) -> bool:
@@ -90,7 +97,7 @@ def _ner_models_installed(settings: StreamerSettings) -> bool:
 DETECTORS.register(
     "ner",
     _build_ner,
-    entities=("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME"),
+    entities=("PERSON", "LOCATION", "ORGANIZATION"),  # NRP, DATE_TIME by setting
     available=ner_dependencies_installed,
     installed=_ner_models_installed,
 )

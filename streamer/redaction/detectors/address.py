@@ -101,7 +101,7 @@ _CONTINUATION = re.compile(
 _POSTCODE_CUE = re.compile(
     r"(?i:\b(?:zip(?:[ \t]?code)?|post(?:al)?[ \t]?code|postcode|plz|cep)\b)"
     r"[ \t]*(?:is|:|#|no\.?)?[ \t]*"
-    r"(\d{3,6}(?:[ \t-]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+    r"(\d{2,6}(?:[ \t-]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
     r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5

@@ -11,22 +11,26 @@ from streamer.redaction.validators import digits_only, luhn
 # Diners 30/36/38/39, JCB 35 (and its 15-digit 2131 and 1800), UnionPay 62, Maestro
 # 50/56-69, Mir 2200-2204.
 _ISSUER = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[0456789]|6|2131\d{11}$|1800\d{11}$)")
-_GROUPS = re.compile(r"^\d+(?:([ -])\d+(?:\1\d+)*)?$")
+# Unseparated, or grouped the way cards are printed: fours (the last group 3-4 digits),
+# or 4-6-5 / 4-6-4 (Amex, Diners), with one kind of separator.
+_GROUPS = re.compile(
+    r"^(?:\d+|\d{4}([ -])\d{4}\1\d{4}(?:\1\d{4})?(?:\1\d{1,4})?|\d{4}([ -])\d{6}\2\d{4,5})$"
+)
 
 
 class CreditCardDetector(PatternDetector):
     """``CREDIT_CARD``: 13 to 19 digits, spaces or dashes between groups.
 
     A candidate counts only when its Luhn checksum holds, it starts with a known issuer
-    prefix, and it uses one kind of separator; card-length numbers that fail any of
+    prefix, and it is grouped the way cards are printed; card-length numbers that fail any of
     these (order numbers, ids) are left alone.
     """
 
     name = "credit_card"
     entity_type = "CREDIT_CARD"
     pattern = r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)"
-    negative_context = ("order", "invoice", "tracking", "isbn", "serial")
-    needs_digit = True
+    negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
+    min_digits = 13
     score = 0.3
 
     def validate(self, candidate: str) -> bool | None:

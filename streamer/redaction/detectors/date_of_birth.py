@@ -72,7 +72,7 @@ class DateOfBirthDetector(PatternDetector):
     )  # fmt: skip
     context_required = True
     context_window = 48
-    needs_digit = True
+    min_digits = 4
     score = 0.3
     context_boost = 0.6
 

@@ -16,8 +16,10 @@ _ALWAYS = re.compile(
         [
             # UUIDs
             r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b",
-            # hex digests and ids: 16+ hex characters holding both letters and digits
-            r"\b(?=[0-9A-Fa-f]*[A-Fa-f])(?=[0-9A-Fa-f]*\d)[0-9A-Fa-f]{16,}\b",
+            # hex digests and ids: lower-case hex of 16+ characters with letters and
+            # digits, or upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
+            r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",
+            r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b",
             # ISO 8601 timestamps (a date with a time)
             r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
             # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
@@ -31,6 +33,7 @@ _ALWAYS = re.compile(
 _ISBN = re.compile(
     r"(?i)\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
     r"|\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
+    r"|\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
 )
 _ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
 
@@ -39,6 +42,9 @@ def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of ``text`` that must not be redacted."""
     ranges = [match.span() for match in _ALWAYS.finditer(text)]
     for match in _ISBN.finditer(text):
-        if isbn(_ISBN_PREFIX.sub("", match.group())):
+        value = _ISBN_PREFIX.sub("", match.group())
+        digits = value.replace("-", "").replace(" ", "")
+        shaped = len(digits) == 10 or digits.startswith(("978", "979"))
+        if (shaped or value != match.group()) and isbn(value):
             ranges.append(match.span())
     return ranges

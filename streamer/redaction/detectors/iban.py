@@ -19,14 +19,12 @@ class IbanDetector(PatternDetector):
     name = "iban"
     entity_type = "IBAN_CODE"
     pattern = r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){10,32}"
-    needs_digit = True
+    min_digits = 8
     score = VALIDATED_SCORE
 
     _ALNUM = re.compile(r"[A-Za-z0-9]")
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
-        if not self.applies_to(text, context):
-            return []
+    def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
         for match in self._regex.finditer(text):
             start = match.start()

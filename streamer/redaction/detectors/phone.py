@@ -9,6 +9,7 @@ import phonenumbers
 
 from streamer.redaction.detector import PatternDetector
 from streamer.redaction.spans import Span
+from streamer.redaction.validators import count_digits, luhn
 
 _CONTEXT = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
@@ -22,14 +23,16 @@ _NEGATIVE = (
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
 )  # fmt: skip
 
-_DATE_OR_TIME = re.compile(
-    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})$"
-    r"|^(?:\d{1,3}\.){3}\d{1,3}$"
+# Shapes that are something else: dates, dotted quads (IPv4), US social security numbers.
+_NOT_A_PHONE = re.compile(
+    r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4})$"
 )
 _PHONE_SHAPE = re.compile(
-    r"^(?:\+\d{1,3}[ .-]?\(?\d{1,4}\)?(?:[ .-]\d{2,4}){1,4}"
-    r"|\(\d{3}\)\s?\d{3}[ .-]?\d{4}|\d{3}([.-])\d{3}\1\d{4})$"
+    r"^(?:\+\d[\d\s().-]{6,}"
+    r"|\(0?\d{2,5}\)\s?\d{2,4}[ .-]?\d{2,8}|\d{3}([.-])\d{3}\1\d{4}|0\d{2,5}[ /-]\d{3,8})$"
 )
+_LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
@@ -43,12 +46,14 @@ class PhoneDetector(PatternDetector):
     A candidate counts when ``phonenumbers`` finds it valid: with its own country code
     (``+44 ...``, ``0049 ...``) or, failing that, in one of ``regions`` in order. One
     that is only possible (right length, unassigned area code) counts when written in a
-    phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``. A bare
-    run of digits (no ``+``, brackets or separators) also needs a phone word nearby, so
-    order numbers and timestamps stay untouched; dates and dotted quads never count.
+    phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``,
+    ``08892 63166``. A bare run of digits (no ``+``, brackets or separators) counts only
+    when valid, and then at ``bare_score``, unless a phone word is nearby; a word such as
+    "order" or "invoice" just before a number rules it out. Dates, dotted quads and
+    social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
-    plans outside ``regions``, count only with a phone word nearby (``grouped_score``
-    is under the default threshold); ``+41 (0)61 ...`` is read without the ``(0)``.
+    plans outside ``regions``, and bare possible ones count only with a phone word nearby
+    (``grouped_score``); ``+41 (0)61 ...`` is read without the ``(0)``.
     """
 
     name = "phone"
@@ -56,17 +61,18 @@ class PhoneDetector(PatternDetector):
     pattern = (
         r"(?<![\w+.,/:-])"
         r"(?:(?:\+|\b00|\b011)[ .-]?)?"
-        r"(?:\(\d{1,5}\)\d{0,6}|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){1,2}(?:\(\d{1,5}\)\d{0,6}|\d{1,8})|\(\d{1,5}\)\d{0,6}){0,6}"
+        r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
+        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,8}){0,6}"
         r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
         r"(?![\w+]|[.,/:-]\d)"
     )
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE
-    needs_digit = True
+    min_digits = 7
     score = 0.7
     possible_score = 0.55
+    bare_score = 0.5
     #: A number neither valid nor possible in the default regions, written in groups:
     #: below the default threshold alone, a phone word nearby lifts it over.
     grouped_score = 0.25
@@ -75,6 +81,12 @@ class PhoneDetector(PatternDetector):
     def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
+        self._trunk_zero_regions = frozenset(
+            region
+            for region in self.regions
+            if (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
+            and metadata.national_prefix == "0"
+        )
         unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             from streamer.redaction.exceptions import PolicyError
@@ -89,6 +101,10 @@ class PhoneDetector(PatternDetector):
         international = candidate.startswith("+")
         verdict = None
         for region in (None,) if international else self.regions:
+            if region in self._trunk_zero_regions and not _LEADING_ZERO.match(candidate):
+                # In these regions a national number is written with its leading 0; without
+                # it, "555-0132" would pass as a local number.
+                continue
             try:
                 number = phonenumbers.parse(candidate, region)
             except phonenumbers.NumberParseException:
@@ -101,8 +117,7 @@ class PhoneDetector(PatternDetector):
 
     def base_score(self, candidate: str) -> float | None:
         number = _EXTENSION.sub("", candidate)
-        digits = sum(c.isdigit() for c in number)
-        if not 7 <= digits <= 15 or _DATE_OR_TIME.match(number):
+        if not 7 <= count_digits(number) <= 15 or _NOT_A_PHONE.match(number):
             return None
         verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
         if verdict == "valid":
@@ -111,8 +126,10 @@ class PhoneDetector(PatternDetector):
         # the way phone numbers are: +country code, (area code), or 3-3-4 groups.
         if verdict == "possible" and _PHONE_SHAPE.match(number) is not None:
             return self.possible_score
-        if not number.isdigit() and _GROUPED_DIGITS.match(number) is not None:
-            return self.grouped_score
+        if (verdict == "possible" and number.isdigit()) or (
+            not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+        ):
+            return self.grouped_score  # counts only with a phone word nearby
         return None
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -127,25 +144,42 @@ class PhoneDetector(PatternDetector):
                 break
         return found
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
-        if not self.applies_to(text, context):
-            return []
+    def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
         for match in self._regex.finditer(text):
             start, end = match.span()
             value = match.group()
-            if sum(c.isdigit() for c in value) < 7:
+            digits = count_digits(_EXTENSION.sub("", value))
+            if digits < 7:
                 continue
             pieces = [(start, end)]
-            if sum(c.isdigit() for c in value) > 15:
+            if digits > 15:
+                if not _may_hold_two_numbers(value):
+                    continue
                 pieces = self._split_merged(text, start, end)
             for piece_start, piece_end in pieces:
                 score = self.score_candidate(text, piece_start, piece_end, context)
                 if score is None:
                     continue
                 piece = text[piece_start:piece_end]
-                formatted = piece.startswith(("+", "(")) or not piece.isdigit()
-                if not formatted and score < 1.0:
-                    continue  # a bare digit run needs a phone word nearby
+                if piece.isdigit() and score < 1.0:
+                    # A bare digit run may be an order number: it counts when valid (not
+                    # only possible), at a lower score, or with a phone word nearby.
+                    context_lifted = (
+                        score > self.grouped_score and self.base_score(piece) == self.grouped_score
+                    )
+                    if score < self.score and not context_lifted:
+                        continue
+                    score = self.bare_score
+                if score <= self.grouped_score:
+                    continue  # grouped digits from another plan, with no phone word nearby
                 spans.append(Span(piece_start, piece_end, self.entity_type, score, self.name))
         return spans
+
+
+def _may_hold_two_numbers(value: str) -> bool:
+    """Whether a too-long candidate could be two phone numbers side by side, rather than a
+    card number or another single long number."""
+    if " " not in value.strip():
+        return False
+    return not luhn(value)

@@ -22,9 +22,9 @@ class UrlDetector(PatternDetector):
     triggers = ("://", "www.", "WWW.")
     score = 0.6
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
+    def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
-        for span in super().detect(text, context):
+        for span in super().find(text, context):
             end = span.end
             while end > span.start:
                 char = text[end - 1]

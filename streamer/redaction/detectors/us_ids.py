@@ -23,7 +23,7 @@ class UsBankNumberDetector(PatternDetector):
     )  # fmt: skip
     negative_context = _NOT_AN_ID
     context_required = True
-    needs_digit = True
+    min_digits = 8
     score = 0.3
     context_boost = 0.5
 
@@ -37,7 +37,7 @@ class UsPassportDetector(PatternDetector):
     context_words = ("passport", "passports", "travel document", "passport#", "passport no")
     negative_context = _NOT_AN_ID
     context_required = True
-    needs_digit = True
+    min_digits = 8
     score = 0.3
     context_boost = 0.5
 
@@ -58,6 +58,6 @@ class UsDriverLicenseDetector(PatternDetector):
     )  # fmt: skip
     negative_context = _NOT_AN_ID
     context_required = True
-    needs_digit = True
+    min_digits = 2
     score = 0.3
     context_boost = 0.5

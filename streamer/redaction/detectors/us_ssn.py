@@ -23,7 +23,7 @@ class UsSsnDetector(PatternDetector):
     pattern = r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ]?)(?!00)\d{2}\1(?!0000)\d{4}(?![\w]|-\d)"
     context_words = ("ssn", "ssns", "social", "security", "ss#", "ss", "tin", "taxpayer", "itin")
     negative_context = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
-    needs_digit = True
+    min_digits = 9
     score = 0.85
     context_boost = 0.15
 
@@ -33,9 +33,9 @@ class UsSsnDetector(PatternDetector):
             return False
         return None
 
-    def detect(self, text: str, context: str = "") -> list[Span]:
+    def find(self, text: str, context: str = "") -> list[Span]:
         return [
             span
-            for span in super().detect(text, context)
+            for span in super().find(text, context)
             if span.score >= 1.0 or not text[span.start : span.end].isdigit()
         ]

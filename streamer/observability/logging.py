@@ -1,0 +1,112 @@
+"""Structured logging without personal data.
+
+pii-streamer's own log lines never include values from events. Third-party libraries
+might (an exception message quoting a record, say), so every record also passes through
+:class:`RedactingFilter`, which runs the pattern detectors over the message, its string
+fields and any traceback, and replaces what they find with ``<ENTITY_TYPE>`` labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from datetime import UTC, datetime
+from typing import Any, Literal, TextIO
+
+import orjson
+
+# Attributes every LogRecord has; anything else was passed with ``extra=``.
+_STANDARD = frozenset(
+    {*vars(logging.LogRecord("", 0, "", 0, "", None, None)), "message", "asctime", "taskName"}
+)
+
+
+class _LabelRedactor:
+    """The pattern detectors with the ``redact`` action: cheap, keyless, deterministic."""
+
+    def __init__(self) -> None:
+        from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+        from streamer.redaction.engine import RedactionEngine
+        from streamer.redaction.keys import LocalKeyring
+        from streamer.redaction.policy import Policy
+        from streamer.settings import StreamerSettings
+
+        settings = StreamerSettings()
+        policy = Policy(default_action="redact")
+        self._engine = RedactionEngine.build(
+            policy, list(PATTERN_DETECTOR_NAMES), LocalKeyring(os.urandom(32)), settings
+        )
+
+    def __call__(self, text: str) -> str:
+        if not text:
+            return text
+        [result] = self._engine.redact_texts([text[:20_000]])
+        return result.redacted_text
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces personal data the pattern detectors find in a log record, in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._redact: _LabelRedactor | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._redact is None:
+            self._redact = _LabelRedactor()
+        redact = self._redact
+        record.msg = redact(record.getMessage())
+        record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)))
+            record.exc_info = None
+        for key, value in list(vars(record).items()):
+            if key not in _STANDARD and isinstance(value, str):
+                setattr(record, key, redact(value))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _STANDARD:
+                document[key] = value
+        if record.exc_text:
+            document["exception"] = record.exc_text
+        elif record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(document, default=str).decode()
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: Literal["json", "text"] = "json",
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """Send all logging to ``stream`` (stderr) as JSON lines or plain text, through the
+    redacting filter. Replaces handlers installed by an earlier call."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.set_name("pii-streamer")
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if existing.get_name() == "pii-streamer":
+            root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    return handler

@@ -1,0 +1,344 @@
+"""A labelled corpus of generated records for measuring detection, built with Faker.
+
+``labelled_records`` gives texts with the exact spans of the personal data placed in
+them; ``clean_records`` gives texts with none, full of the look-alikes detectors must
+leave alone (versions, order numbers, timestamps, ISBNs, invalid card numbers, hashes,
+UUIDs). ``score`` measures a detector run the strict way: an entity counts as caught
+only when every character of it was replaced.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamer.errors import DependencyMissingError
+
+STRUCTURED_TYPES = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "US_SSN",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "URL",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledSpan:
+    start: int
+    end: int
+    entity_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledRecord:
+    text: str
+    spans: tuple[LabelledSpan, ...]
+
+
+_TEMPLATES = (
+    "Please contact me at {EMAIL_ADDRESS} regarding my refund.",
+    "Customer called from {PHONE_NUMBER} and asked for a callback.",
+    "My SSN is {US_SSN}, please update my tax file.",
+    "Charge the card {CREDIT_CARD} for the annual plan.",
+    "Wire the money to {IBAN_CODE} by Friday.",
+    "Login attempt from {IP_ADDRESS} was blocked.",
+    "See my profile at {URL} for details.",
+    "Reach me on {PHONE_NUMBER} or by mail: {EMAIL_ADDRESS}",
+    "{EMAIL_ADDRESS} wrote: the card ending {CREDIT_CARD} was declined twice.",
+    "Refund to IBAN {IBAN_CODE}; confirmation goes to {EMAIL_ADDRESS}.",
+    "Request from {IP_ADDRESS} for user {EMAIL_ADDRESS} failed with 403.",
+    "social security number: {US_SSN}\nphone: {PHONE_NUMBER}",
+    "Hi team, the client ({EMAIL_ADDRESS}, {PHONE_NUMBER}) wants an update.",
+    "payment method {CREDIT_CARD} exp 09/29, billing mail {EMAIL_ADDRESS}",
+    "Our records show SSN {US_SSN} and account {IBAN_CODE}.",
+    "Forwarded from {URL} by {IP_ADDRESS}",
+    "tel. {PHONE_NUMBER} (mobile)",
+    'Contact: "{NAME}" <{EMAIL_ADDRESS}>',
+    "I tried {URL} but it said my IP {IP_ADDRESS} is banned.",
+    "{PHONE_NUMBER}",
+    "{EMAIL_ADDRESS}",
+    "Card: {CREDIT_CARD}. SSN: {US_SSN}. Phone: {PHONE_NUMBER}. IBAN: {IBAN_CODE}.",
+)
+
+_CLEAN_TEMPLATES = (
+    "Upgraded the agent to version {version} and restarted the service.",
+    "Order #{order} shipped on {date} and will arrive in 3-5 days.",
+    "Build {build} finished at {timestamp} in {seconds} seconds.",
+    "The book has ISBN {isbn} and costs ${price}.",
+    "Reference number {bad_card} could not be matched to an invoice.",
+    "Commit {sha} fixed the regression in release {version}.",
+    "Request id {uuid} returned HTTP {status} after {millis} ms.",
+    "Part no. {part} is out of stock; expected back {date}.",
+    "Invoice {invoice} total: {price} EUR, due {date}.",
+    "Disk usage at {percent}% on node-{node}; {gigabytes} GB free.",
+    "Ticket T-{ticket} was merged into T-{ticket2} at {time}.",
+    "The meeting moved to {time} on {date}, room {room}.",
+    "SHA-256 checksum {sha256} verified for artifact {artifact}.",
+    "Tracking code {tracking} is in transit.",
+    "Temperature was {celsius} degrees at {time}, humidity {percent}%.",
+    "Release {version}-beta.{build} is available for testing.",
+    "We processed {count} events in {seconds} s ({rate} per second).",
+    "Serial SN{serial} registered to warehouse {room}.",
+    "Timestamp {epoch} is before the cutoff {epoch2}.",
+    "Coordinates 48.{coord}, 11.{coord2} are near the depot.",
+)
+
+
+def _require_faker(seed: int, locale: str = "en_US") -> Any:
+    try:
+        from faker import Faker
+    except ImportError:
+        raise DependencyMissingError("the test corpus", "faker", "dev") from None
+    faker = Faker(locale)
+    faker.seed_instance(seed)
+    return faker
+
+
+def _group(digits: str, sizes: Iterable[int], separator: str) -> str:
+    parts, index = [], 0
+    for size in sizes:
+        parts.append(digits[index : index + size])
+        index += size
+    if index < len(digits):
+        parts.append(digits[index:])
+    return separator.join(p for p in parts if p)
+
+
+class _ValueFactory:
+    """Values of each structured type, in the formats people write them in."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.faker = _require_faker(seed)
+        self.locales = {loc: _require_faker(seed, loc) for loc in ("en_GB", "de_DE", "fr_FR")}
+
+    def value(self, entity_type: str) -> str:
+        return getattr(self, entity_type.lower())()
+
+    def name(self) -> str:
+        return str(self.faker.name())
+
+    def email_address(self) -> str:
+        f, rng = self.faker, self.rng
+        choice = rng.randrange(5)
+        if choice == 0:
+            return str(f.email())
+        if choice == 1:
+            user, domain = f.free_email().split("@")
+            return f"{user}+{f.word()}@{domain}"
+        if choice == 2:
+            local = f"{f.first_name().lower()}.{f.last_name().lower()}"
+            return f"{local}@{f.domain_word()}.{f.domain_name()}"
+        if choice == 3:
+            return str(f.company_email()).upper() if rng.random() < 0.3 else str(f.company_email())
+        return f"{f.user_name()}{rng.randint(1, 99)}@{f.free_email_domain()}"
+
+    def phone_number(self) -> str:
+        """A number valid in its region's numbering plan, as a real customer's would be,
+        in a format of that region (Faker's) or an international one."""
+        import phonenumbers
+
+        rng = self.rng
+        for _ in range(50):
+            choice = rng.randrange(6)
+            if choice <= 2:
+                value, region = str(self.faker.phone_number()), "US"
+            elif choice == 3:
+                value, region = str(self.locales["en_GB"].phone_number()), "GB"
+            elif choice == 4:
+                value, region = str(self.locales["de_DE"].phone_number()), "DE"
+            else:
+                # International formats of real-shaped US numbers: +1 (415) 555-0132 and
+                # German numbers written with 00: 0049 30 123456.
+                area = rng.choice((212, 213, 303, 312, 415, 512, 617, 646, 702, 718))
+                if rng.random() < 0.5:
+                    value = f"+1 ({area}) 555-01{rng.randint(0, 99):02d}"
+                else:
+                    value = f"0049 30 {rng.randint(100000, 99999999)}"
+                region = "US" if value.startswith("+1") else "DE"
+            try:
+                number = phonenumbers.parse(value, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(number):
+                return value
+        raise RuntimeError("could not generate a valid phone number")
+
+    def us_ssn(self) -> str:
+        ssn = str(self.faker.ssn())
+        return ssn.replace("-", " ") if self.rng.random() < 0.15 else ssn
+
+    def credit_card(self) -> str:
+        rng = self.rng
+        card_type = rng.choice(("visa16", "mastercard", "amex", "discover", "jcb16", "visa13"))
+        digits = str(self.faker.credit_card_number(card_type=card_type))
+        style = rng.randrange(3)
+        if style == 0:
+            return digits
+        separator = " " if style == 1 else "-"
+        sizes = (4, 6, 5) if len(digits) == 15 else (4, 4, 4, 4, 3)
+        return _group(digits, sizes, separator)
+
+    def iban_code(self) -> str:
+        faker = self.rng.choice([self.faker, *self.locales.values()])
+        iban = str(faker.iban())
+        return _group(iban, [4] * 9, " ") if self.rng.random() < 0.5 else iban
+
+    def ip_address(self) -> str:
+        f, rng = self.faker, self.rng
+        choice = rng.randrange(4)
+        if choice == 0:
+            return str(f.ipv4_public())
+        if choice == 1:
+            return str(f.ipv4_private())
+        if choice == 2:
+            return str(f.ipv6())
+        address = ipaddress.IPv6Address(f.ipv6())
+        packed = bytearray(address.packed)
+        packed[4:12] = bytes(8)  # zero groups in the middle, so it compresses to '::'
+        return ipaddress.IPv6Address(bytes(packed)).compressed
+
+    def url(self) -> str:
+        f, rng = self.faker, self.rng
+        choice = rng.randrange(3)
+        if choice == 0:
+            return str(f.url())
+        if choice == 1:
+            return str(f.uri())
+        return f"{f.url()}account?user={f.user_name()}&id={rng.randint(1, 99999)}"
+
+
+def labelled_records(count: int, seed: int = 1) -> list[LabelledRecord]:
+    """``count`` texts with personal data of the structured types, and where it is."""
+    values = _ValueFactory(seed)
+    rng = random.Random(seed)
+    records = []
+    for _ in range(count):
+        template = rng.choice(_TEMPLATES)
+        text_parts: list[str] = []
+        spans: list[LabelledSpan] = []
+        position = 0
+        for literal, slot, _, _ in string.Formatter().parse(template):
+            text_parts.append(literal)
+            position += len(literal)
+            if slot is None:
+                continue
+            value = values.name() if slot == "NAME" else values.value(slot)
+            if slot != "NAME":
+                spans.append(LabelledSpan(position, position + len(value), slot))
+            text_parts.append(value)
+            position += len(value)
+        records.append(LabelledRecord("".join(text_parts), tuple(spans)))
+    return records
+
+
+def _isbn13(rng: random.Random) -> str:
+    digits = [9, 7, 8] + [rng.randrange(10) for _ in range(9)]
+    check = (10 - sum(d * (1 if i % 2 == 0 else 3) for i, d in enumerate(digits)) % 10) % 10
+    body = "".join(map(str, [*digits, check]))
+    return f"{body[:3]}-{body[3]}-{body[4:7]}-{body[7:12]}-{body[12]}"
+
+
+def _invalid_luhn_card(rng: random.Random) -> str:
+    from streamer.redaction.validators import luhn
+
+    while True:
+        digits = "4" + "".join(str(rng.randrange(10)) for _ in range(15))
+        if not luhn(digits):
+            return digits
+
+
+def clean_records(count: int, seed: int = 2) -> list[str]:
+    """``count`` texts without personal data, full of numbers that look like it."""
+    rng = random.Random(seed)
+    faker = _require_faker(seed)
+    slots: dict[str, Callable[[], object]] = {
+        "version": lambda: f"{rng.randint(0, 12)}.{rng.randint(0, 30)}.{rng.randint(0, 99)}",
+        "order": lambda: rng.randint(10_000, 99_999_999),
+        "date": lambda: faker.date_between("-1y", "+1y").isoformat(),
+        "build": lambda: rng.randint(1000, 99999),
+        "timestamp": lambda: faker.date_time_this_year().isoformat(),
+        "seconds": lambda: round(rng.uniform(0.1, 900), 2),
+        "isbn": lambda: _isbn13(rng),
+        "price": lambda: f"{rng.randint(1, 9999)}.{rng.randint(0, 99):02d}",
+        "bad_card": lambda: _invalid_luhn_card(rng),
+        "sha": lambda: faker.sha1()[: rng.choice((7, 12, 40))],
+        "uuid": lambda: faker.uuid4(),
+        "status": lambda: rng.choice((200, 201, 204, 301, 400, 403, 404, 500, 503)),
+        "millis": lambda: rng.randint(1, 30_000),
+        "part": lambda: f"{rng.randint(10, 99)}-{rng.randint(1000, 9999)}-{rng.randint(100, 999)}",
+        "invoice": lambda: f"INV-{rng.randint(2020, 2026)}-{rng.randint(1, 999999):06d}",
+        "percent": lambda: rng.randint(0, 100),
+        "node": lambda: rng.randint(1, 64),
+        "gigabytes": lambda: rng.randint(1, 4096),
+        "ticket": lambda: rng.randint(100000, 9999999),
+        "ticket2": lambda: rng.randint(100000, 9999999),
+        "time": lambda: faker.time()[:5],
+        "room": lambda: f"{rng.choice('ABC')}{rng.randint(100, 999)}",
+        "sha256": lambda: faker.sha256(),
+        "artifact": lambda: f"app-{rng.randint(1, 9)}.{rng.randint(0, 9)}.tar.gz",
+        "tracking": lambda: f"1Z{rng.randint(10**15, 10**16 - 1)}",
+        "celsius": lambda: round(rng.uniform(-10, 40), 1),
+        "count": lambda: rng.randint(1000, 10_000_000),
+        "rate": lambda: rng.randint(100, 100_000),
+        "serial": lambda: rng.randint(10**7, 10**9),
+        "epoch": lambda: rng.randint(1_600_000_000, 1_800_000_000),
+        "epoch2": lambda: rng.randint(1_600_000_000, 1_800_000_000),
+        "coord": lambda: rng.randint(100000, 999999),
+        "coord2": lambda: rng.randint(100000, 999999),
+    }
+    records = []
+    for _ in range(count):
+        template = rng.choice(_CLEAN_TEMPLATES)
+        records.append(template.format(**{k: v() for k, v in slots.items() if "{" + k in template}))
+    return records
+
+
+@dataclass
+class Score:
+    """Recall per entity type (strict: every character replaced) and false detections."""
+
+    caught: Counter[str] = field(default_factory=Counter)
+    total: Counter[str] = field(default_factory=Counter)
+    false_detections: int = 0
+    records: int = 0
+
+    def recall(self, entity_type: str | None = None) -> float:
+        if entity_type is None:
+            total = sum(self.total.values())
+            return sum(self.caught.values()) / total if total else 1.0
+        total = self.total[entity_type]
+        return self.caught[entity_type] / total if total else 1.0
+
+
+def score(
+    records: Iterable[LabelledRecord], detected: Iterable[Iterable[tuple[int, int]]]
+) -> Score:
+    """Score detected ``(start, end)`` spans against the labels of ``records``.
+
+    A detected span that covers no labelled character is a false detection.
+    """
+    result = Score()
+    for record, spans in zip(records, detected, strict=True):
+        result.records += 1
+        covered = [False] * len(record.text)
+        found = list(spans)
+        for start, end in found:
+            for index in range(start, end):
+                covered[index] = True
+        for span in record.spans:
+            result.total[span.entity_type] += 1
+            if all(covered[span.start : span.end]):
+                result.caught[span.entity_type] += 1
+        for start, end in found:
+            if not any(label.start < end and start < label.end for label in record.spans):
+                result.false_detections += 1
+    return result

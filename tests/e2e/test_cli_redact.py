@@ -1,0 +1,71 @@
+"""``streamer redact`` as a user runs it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def streamer(*args: str, stdin: bytes = b"", env_dir: Path) -> subprocess.CompletedProcess[bytes]:
+    env = {"STREAMER_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "streamer", *args],
+        input=stdin,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_json_lines_from_stdin_with_a_bad_line(tmp_path: Path) -> None:
+    lines = b'{"m": "mail jane@example.com"}\nnot json\n{"m": "ssn 536-22-1234"}\n'
+    run = streamer("redact", stdin=lines, env_dir=tmp_path)
+    assert run.returncode == 1
+    out = run.stdout.decode().splitlines()
+    assert len(out) == 2
+    assert orjson.loads(out[0])["m"].startswith("mail [EMAIL_ADDRESS_")
+    assert "536-22-1234" not in out[1]
+    errors = [
+        orjson.loads(line) for line in run.stderr.decode().splitlines() if line.startswith("{")
+    ]
+    assert errors == [
+        {"file": "<stdin>", "line": 2, "error": "invalid_event", "message": errors[0]["message"]}
+    ]
+
+
+def test_text_mode_files_and_policy(tmp_path: Path) -> None:
+    source = tmp_path / "in.txt"
+    source.write_text("card 4111 1111 1111 1111\nnothing here\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("entities:\n  CREDIT_CARD: {action: mask, keep_last: 4}\n")
+    run = streamer("redact", "--text", "--policy", str(policy), str(source), env_dir=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.decode().splitlines() == ["card ***************1111", "nothing here"]
+
+
+def test_same_key_same_tokens_across_runs(tmp_path: Path) -> None:
+    line = b'{"m": "jane@example.com"}\n'
+    first = streamer("redact", stdin=line, env_dir=tmp_path)
+    second = streamer("redact", stdin=line, env_dir=tmp_path)
+    assert first.stdout == second.stdout and first.returncode == 0
+
+
+def test_invalid_policy_is_one_line_error_with_exit_code(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default_action: obliterate\n")
+    run = streamer("redact", "--policy", str(policy), stdin=b"{}\n", env_dir=tmp_path)
+    assert run.returncode == 2
+    assert "Traceback" not in run.stderr.decode()
+    assert "default_action" in run.stderr.decode() and str(policy) in run.stderr.decode()
+
+
+def test_help_explains_commands(tmp_path: Path) -> None:
+    run = streamer("redact", "--help", env_dir=tmp_path)
+    assert run.returncode == 0
+    assert b"--policy" in run.stdout and b"--text" in run.stdout

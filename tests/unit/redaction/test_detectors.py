@@ -1,0 +1,177 @@
+"""Each built-in detector: values it must find, and look-alikes it must leave alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamer.redaction.detectors import DETECTORS
+from streamer.redaction.engine import RedactionEngine
+from streamer.redaction.policy import Policy
+from streamer.settings import StreamerSettings
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> RedactionEngine:
+    settings = StreamerSettings(data_dir=tmp_path_factory.mktemp("keys"))
+    return RedactionEngine.build(Policy(), settings=settings)
+
+
+def found(engine: RedactionEngine, text: str, context: str = "") -> list[tuple[str, str]]:
+    """``(entity_type, value)`` for every final span in ``text``."""
+    [spans] = engine.analyze([text], [context])
+    return [(s.entity_type, text[s.start : s.end]) for s in spans]
+
+
+POSITIVES = [
+    # e-mail: plus tags, subdomains, display names, unicode local parts
+    ("mail jane.doe+news@corp.example.com now", "EMAIL_ADDRESS", "jane.doe+news@corp.example.com"),
+    ('"Jane Doe" <jane@mail.sub.example.org>', "EMAIL_ADDRESS", "jane@mail.sub.example.org"),
+    ("JOHN_SMITH99@EXAMPLE.CO.UK.", "EMAIL_ADDRESS", "JOHN_SMITH99@EXAMPLE.CO.UK"),
+    ("write to josé.müller@beispiel.de", "EMAIL_ADDRESS", "josé.müller@beispiel.de"),
+    # phone numbers, US and international
+    ("call +1 (415) 555-0132 today", "PHONE_NUMBER", "+1 (415) 555-0132"),
+    ("cell 415.555.0132", "PHONE_NUMBER", "415.555.0132"),
+    ("London office +44 20 7946 0958", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("Berlin: 0049 30 123456", "PHONE_NUMBER", "0049 30 123456"),
+    ("desk (415) 555-0132 ext. 204", "PHONE_NUMBER", "(415) 555-0132 ext. 204"),
+    ("fax 212-555-0187x12", "PHONE_NUMBER", "212-555-0187x12"),
+    ("Festnetz 030 123456", "PHONE_NUMBER", "030 123456"),
+    ("mobile: 4155550132", "PHONE_NUMBER", "4155550132"),
+    # US SSN
+    ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
+    ("ssn: 536 22 1234", "US_SSN", "536 22 1234"),
+    ("social security number 536221234", "US_SSN", "536221234"),
+    # cards: Luhn, spaces and dashes
+    ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
+    ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
+    ("amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005"),
+    ("mc 5555555555554444", "CREDIT_CARD", "5555555555554444"),
+    # IBAN: mod 97, spaces
+    ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    ("to GB82WEST12345698765432.", "IBAN_CODE", "GB82WEST12345698765432"),
+    ("IBAN DE89 3704 0044 0532 0130 00 FROM ME", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    # IP addresses
+    ("from 2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
+    ("host 10.20.30.40 responded", "IP_ADDRESS", "10.20.30.40"),
+    (
+        "full fe80:0000:0000:0000:0202:b3ff:fe1e:8329 ok",
+        "IP_ADDRESS",
+        "fe80:0000:0000:0000:0202:b3ff:fe1e:8329",
+    ),
+    ("loopback ::1 and more", "IP_ADDRESS", "::1"),
+    ("mapped ::ffff:192.0.2.128 seen", "IP_ADDRESS", "::ffff:192.0.2.128"),
+    # URLs
+    ("see https://example.com/u/jane?id=7.", "URL", "https://example.com/u/jane?id=7"),
+    ("(at www.example.org/profile)", "URL", "www.example.org/profile"),
+    # context-dependent numbers
+    ("bank account number 12345678901", "US_BANK_NUMBER", "12345678901"),
+    ("passport no. 912803456", "US_PASSPORT", "912803456"),
+    ("driver's license D1234567", "US_DRIVER_LICENSE", "D1234567"),
+    ("date of birth: 03/14/1985", "DATE_TIME", "03/14/1985"),
+    ("she was born on March 14, 1985 in Ohio", "DATE_TIME", "March 14, 1985"),
+]
+
+
+@pytest.mark.parametrize(("text", "entity_type", "value"), POSITIVES)
+def test_when_value_present_then_detected(
+    engine: RedactionEngine, text: str, entity_type: str, value: str
+) -> None:
+    assert (entity_type, value) in found(engine, text)
+
+
+HARD_NEGATIVES = [
+    "upgraded to version 4.1.2.3 and v2.10.1",
+    "release 1.2.3-beta.4 is out",
+    "order #123456789 and order number 4155550132",
+    "part no. 12-3456-789, SKU 123-456-7890",
+    "created 2026-01-01T10:20:30Z, updated 2026-01-02 08:00:00+01:00",
+    "ISBN 978-3-16-148410-0 and 0-306-40615-2",
+    "ref 4111111111111112 failed",  # card length, invalid Luhn
+    "number 1234567812345678",  # invalid Luhn
+    "sha1 356a192b7913b04c54574d18c28d46e6395428ab",
+    "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "request 550e8400-e29b-41d4-a716-446655440000",
+    "SSN-like 000-12-3456, 666-12-3456, 912-12-3456, 123-00-4567, 123-45-0000",
+    "the example 123-45-6789 is never issued",
+    "time 10:20:30 and mac 00:1a:2b:3c:4d:5e",
+    "epoch 1700000000 and count 1234567",
+    "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
+    "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum
+    "price $1,234.56 and 1 234 567 units",
+    "bare 9 digits 536221234 without context",
+    "std::vector and a::b",
+    "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
+]
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_when_look_alike_then_untouched(engine: RedactionEngine, text: str) -> None:
+    assert found(engine, text) == []
+
+
+def test_when_field_name_gives_context_then_bare_values_detected(engine: RedactionEngine) -> None:
+    assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
+    assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
+    assert found(engine, "1985-03-14", "due_date") == []
+
+
+def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
+    french = StreamerSettings(data_dir=tmp_path, default_regions=["FR"])
+    us_only = StreamerSettings(data_dir=tmp_path, default_regions=["US"])
+    text = "appelez le 06 12 34 56 78"
+    assert DETECTORS.create("phone", french).detect(text)
+    assert not DETECTORS.create("phone", us_only).detect(text)
+
+
+def test_when_unknown_region_then_clear_error(tmp_path) -> None:
+    from streamer.redaction.exceptions import PolicyError
+
+    with pytest.raises(PolicyError, match="default_regions"):
+        DETECTORS.create("phone", StreamerSettings(data_dir=tmp_path, default_regions=["XX"]))
+
+
+def test_when_unknown_detector_name_then_error_lists_valid_names() -> None:
+    from streamer.redaction.exceptions import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=r"valid names: .*credit_card"):
+        DETECTORS.entry("no_such_detector")
+
+
+def test_when_custom_detector_configured_then_it_finds_its_entity(tmp_path) -> None:
+    policy = Policy.from_dict(
+        {
+            "custom_detectors": [
+                {"name": "employee_id", "entity_type": "EMPLOYEE_ID", "pattern": r"\bEMP-\d{6}\b",
+                 "context": ["employee"], "score": 0.6},
+                {"name": "loyalty_card", "entity_type": "LOYALTY_CARD", "pattern": r"\b\d{12}\b",
+                 "validator": "luhn", "score": 0.4},
+            ]
+        }
+    )  # fmt: skip
+    engine = RedactionEngine.build(policy, settings=StreamerSettings(data_dir=tmp_path))
+    assert found(engine, "employee EMP-004211 badge") == [("EMPLOYEE_ID", "EMP-004211")]
+    assert found(engine, "card 123456789015") == [("LOYALTY_CARD", "123456789015")]
+    assert found(engine, "card 123456789012") == []  # fails Luhn
+
+
+def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
+    from streamer.redaction.detector import Detector
+    from streamer.redaction.spans import Span
+
+    class ShoutedNameDetector(Detector):
+        name = "shouted_name"
+        entities = ("PERSON",)
+
+        def detect(self, text: str, context: str = "") -> list[Span]:
+            index = text.find("BOB")
+            return [Span(index, index + 3, "PERSON", 0.9, self.name)] if index >= 0 else []
+
+    engine = RedactionEngine.build(
+        Policy(),
+        detectors=["email", ShoutedNameDetector()],
+        settings=StreamerSettings(data_dir=tmp_path),
+    )
+    assert found(engine, "BOB at bob@example.com") == [
+        ("PERSON", "BOB"),
+        ("EMAIL_ADDRESS", "bob@example.com"),
+    ]

@@ -1,0 +1,174 @@
+"""The engine on texts, JSON events and raw payloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamer.redaction.engine import RedactionEngine
+from streamer.redaction.exceptions import RecordTooLargeError
+from streamer.redaction.policy import Policy
+from streamer.redaction.spans import Span
+from streamer.settings import StreamerSettings
+from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
+
+ISSUE_TEXT = (
+    "Call John at +1 (415) 555-0132 or jane.doe+news@corp.example.com, card "
+    "4111-1111-1111-1111, SSN 536-22-1234, IBAN DE89 3704 0044 0532 0130 00, from 2001:db8::1"
+)
+
+
+def engine(tmp_path: Path, policy: dict | None = None, **settings: object) -> RedactionEngine:
+    return RedactionEngine.build(
+        Policy.from_dict(policy or {}), settings=StreamerSettings(data_dir=tmp_path, **settings)
+    )
+
+
+def test_issue_example_every_value_replaced_and_restored(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    [result] = eng.redact_texts([ISSUE_TEXT])
+    for value in ("+1 (415) 555-0132", "jane.doe+news@corp.example.com", "4111-1111-1111-1111",
+                  "536-22-1234", "DE89 3704 0044 0532 0130 00", "2001:db8::1"):  # fmt: skip
+        assert value not in result.redacted_text
+    assert {t.entity_type for t in result.tokens} == {
+        "PHONE_NUMBER", "EMAIL_ADDRESS", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS"
+    }  # fmt: skip
+    assert eng.unmask(result.redacted_text, result.tokens) == ISSUE_TEXT
+
+
+def test_token_positions_point_into_the_original(tmp_path: Path) -> None:
+    [result] = engine(tmp_path).redact_texts([ISSUE_TEXT])
+    for token in result.tokens:
+        assert ISSUE_TEXT[token.position : token.metadata["end"]] == token.original_value
+
+
+def test_event_every_string_scanned_keys_kept(tmp_path: Path) -> None:
+    event = {"jane@example.com": "x", "a": {"b": ["call 415-555-0132", {"c": "jane@example.com"}]}}
+    [result] = engine(tmp_path).redact_events([event])
+    assert list(result.event) == ["jane@example.com", "a"]  # keys never change
+    assert "415-555-0132" not in orjson.dumps(result.event).decode()
+    assert result.event["a"]["b"][1]["c"].startswith("[EMAIL_ADDRESS_")
+    assert event["a"]["b"][1]["c"] == "jane@example.com"  # the input is not changed
+
+
+def test_field_rules_force_skip_and_scan(tmp_path: Path) -> None:
+    policy = {
+        "fields": [
+            {"path": "customer.loyalty_id", "action": "tokenize", "entity_type": "LOYALTY_ID"},
+            {"path": "debug", "action": "skip"},
+            {"path": "$.items[*].sku", "action": "redact", "label": "[SKU]"},
+            {"path": "customer.pin", "action": "mask", "keep_last": 0},
+        ]
+    }
+    event = {
+        "customer": {"loyalty_id": "L-1", "pin": 1234, "email": "a@example.com"},
+        "debug": {"raw": "a@example.com"},
+        "items": [{"sku": "harmless"}, {"sku": "x"}],
+    }
+    [result] = engine(tmp_path, policy).redact_events([event])
+    out = result.event
+    assert out["customer"]["loyalty_id"].startswith("[LOYALTY_ID_")
+    assert out["customer"]["pin"] == "****"
+    assert out["customer"]["email"].startswith("[EMAIL_ADDRESS_")
+    assert out["debug"] == {"raw": "a@example.com"}
+    assert [item["sku"] for item in out["items"]] == ["[SKU]", "[SKU]"]
+
+
+def test_long_text_chunked_entity_on_boundary_still_found(tmp_path: Path) -> None:
+    eng = engine(tmp_path, chunk_chars=1000, chunk_overlap=100)
+    for shift in range(0, 60, 7):
+        text = "x " * (490 + shift) + "jane.doe@example.com " + "y " * 600
+        [result] = eng.redact_texts([text])
+        assert "jane.doe@example.com" not in result.redacted_text
+        assert len(result.tokens) == 1  # found once, not once per chunk
+
+
+def test_when_payload_too_large_then_failure_not_exception(tmp_path: Path) -> None:
+    eng = engine(tmp_path, max_record_bytes=100)
+    outcomes = eng.redact_payloads([b'{"a": "' + b"x" * 200 + b'"}', b'{"a": "ok"}'])
+    assert outcomes[0].failure is not None and outcomes[0].failure.code == "too_large"
+    assert "STREAMER_MAX_RECORD_BYTES" in outcomes[0].failure.message
+    assert outcomes[1].ok and outcomes[1].value == b'{"a":"ok"}'
+    with pytest.raises(RecordTooLargeError):
+        eng.redact_texts(["x" * 200])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b'{"a": "\xff\xfe"}', b'{"a": ', b"", CANARY_TEXT.encode()],
+)
+def test_when_payload_invalid_then_failure_message_holds_no_data(
+    tmp_path: Path, payload: bytes
+) -> None:
+    [outcome] = engine(tmp_path).redact_payloads([payload])
+    assert outcome.failure is not None and outcome.failure.code == "invalid_event"
+    assert not find_canaries(outcome.failure.message)
+
+
+def test_text_format_keeps_undecodable_bytes(tmp_path: Path) -> None:
+    payload = b"mail jane@example.com \xff\xfe end"
+    [outcome] = engine(tmp_path).redact_payloads([payload], "text")
+    assert outcome.value is not None
+    assert outcome.value.startswith(b"mail [EMAIL_ADDRESS_") and outcome.value.endswith(
+        b" \xff\xfe end"
+    )
+
+
+def test_large_integers_and_numbers_survive(tmp_path: Path) -> None:
+    payload = b'{"big": 123456789012345678901234567890, "f": 1.5, "phone": 4155550132}'
+    [outcome] = engine(tmp_path).redact_payloads([payload])
+    assert outcome.value is not None
+    out = orjson.loads(outcome.value.replace(b"123456789012345678901234567890", b"0"))
+    assert out["f"] == 1.5 and out["phone"].startswith("[PHONE_NUMBER_")
+
+
+def test_scope_field_sets_key_scope(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    payloads = [b'{"tenant": "a", "m": "x@example.com"}', b'{"tenant": "b", "m": "x@example.com"}']
+    first, second = eng.redact_payloads(payloads, scope_field="tenant")
+    assert first.tokens[0].token_id != second.tokens[0].token_id
+
+
+def test_extra_spans_merge_with_local_ones(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    payloads = [b'{"m": "John Smith, x@example.com"}']
+    [texts] = eng.extract_texts(payloads)
+    assert texts == [("John Smith, x@example.com", "m")]
+    [outcome] = eng.redact_payloads(payloads, extra_spans=[[[Span(0, 10, "PERSON", 0.9, "cloud")]]])
+    assert {t.entity_type for t in outcome.tokens} == {"PERSON", "EMAIL_ADDRESS"}
+    assert b"John" not in (outcome.value or b"")
+
+
+def test_a_crashing_detector_fails_only_its_record(tmp_path: Path) -> None:
+    from streamer.redaction.detector import Detector
+
+    class Fragile(Detector):
+        name = "fragile"
+
+        def detect(self, text: str, context: str = "") -> list[Span]:
+            if "boom" in text:
+                raise RuntimeError("private detail " + text)
+            return []
+
+    eng = RedactionEngine.build(Policy(), detectors=["email", Fragile()],
+                                settings=StreamerSettings(data_dir=tmp_path))  # fmt: skip
+    ok, bad = eng.redact_payloads([b'{"a": "x@example.com"}', b'{"a": "boom 536-22-1234"}'])
+    assert ok.ok and bad.failure is not None
+    assert bad.failure.code == "detector_failed" and "fragile" in bad.failure.message
+    assert "536-22-1234" not in bad.failure.message
+
+
+def test_canaries_never_survive(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    [result] = eng.redact_texts([CANARY_TEXT])
+    assert find_canaries(result.redacted_text) == []
+    assert find_canaries(CANARY_TEXT) == list(CANARIES.values())  # the check itself works
+
+
+def test_redacting_clean_output_changes_nothing(tmp_path: Path) -> None:
+    eng = engine(tmp_path)
+    [once] = eng.redact_texts([ISSUE_TEXT])
+    [twice] = eng.redact_texts([once.redacted_text])
+    assert twice.redacted_text == once.redacted_text and twice.tokens == []

@@ -1,0 +1,69 @@
+"""The merge rule: one span per character, by score then length."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streamer.redaction.merge import resolve_overlaps
+from streamer.redaction.spans import Span
+
+
+def span(start: int, end: int, entity: str = "X", score: float = 0.5, detector: str = "d") -> Span:
+    return Span(start, end, entity, score, detector)
+
+
+def test_when_spans_disjoint_then_all_kept_in_order() -> None:
+    assert resolve_overlaps([span(10, 12), span(0, 3)]) == [span(0, 3), span(10, 12)]
+
+
+def test_when_contained_then_higher_score_wins() -> None:
+    url = span(0, 40, "URL", 0.6)
+    email = span(10, 25, "EMAIL_ADDRESS", 1.0)
+    text = "https://x.example/?mail=jane@example.com&x=1"[:40]
+    merged = resolve_overlaps([url, email], text)
+    assert email in merged
+    # the URL keeps the characters the e-mail did not claim, so nothing leaks
+    assert [(s.start, s.end, s.entity_type) for s in merged] == [
+        (0, 10, "URL"),
+        (10, 25, "EMAIL_ADDRESS"),
+        (25, 40, "URL"),
+    ]
+
+
+def test_when_equal_score_then_longer_wins() -> None:
+    short, long = span(0, 4, "PERSON", 0.8), span(0, 10, "PERSON", 0.8)
+    assert resolve_overlaps([short, long]) == [long]
+
+
+def test_when_partial_overlap_then_loser_trimmed_to_unclaimed_part() -> None:
+    winner, loser = span(0, 10, "A", 0.9), span(5, 15, "B", 0.5)
+    assert resolve_overlaps([loser, winner]) == [winner, span(10, 15, "B", 0.5)]
+
+
+def test_when_leftover_is_only_punctuation_then_dropped() -> None:
+    text = "abc-def"
+    assert resolve_overlaps([span(0, 3, "A", 0.9), span(0, 4, "B", 0.5)], text) == [
+        span(0, 3, "A", 0.9)
+    ]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 60), st.integers(1, 20), st.sampled_from([0.3, 0.5, 0.8, 1.0])),
+        max_size=12,
+    )
+)
+def test_merged_spans_never_overlap_and_cover_every_detected_character(items) -> None:
+    spans = [
+        span(start, start + length, f"T{i}", score)
+        for i, (start, length, score) in enumerate(items)
+    ]
+    merged = resolve_overlaps(spans)
+    for left, right in itertools.pairwise(merged):
+        assert left.end <= right.start
+    detected = {i for s in spans for i in range(s.start, s.end)}
+    covered = {i for s in merged for i in range(s.start, s.end)}
+    assert covered == detected

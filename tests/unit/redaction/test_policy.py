@@ -1,0 +1,74 @@
+"""Policies: loading, validation errors that name the place, field paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.policy import Policy, parse_path, path_matches
+
+
+def test_when_shorthand_actions_then_expanded() -> None:
+    policy = Policy.from_dict({"entities": {"US_SSN": "redact", "CREDIT_CARD": {"action": "mask"}}})
+    assert policy.rule_for("US_SSN").action == "redact"
+    assert policy.rule_for("CREDIT_CARD").keep_last == 4
+    assert policy.rule_for("EMAIL_ADDRESS").action == "tokenize"
+
+
+def test_when_file_invalid_then_error_names_file_path_and_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("entities:\n  US_SSN:\n    action: shred\n")
+    with pytest.raises(PolicyError) as error:
+        Policy.from_file(bad)
+    message = str(error.value)
+    assert (
+        str(bad) in message
+        and "entities.US_SSN" in message
+        and "shred" not in message.split(":")[0]
+    )
+
+
+def test_when_yaml_broken_then_error_has_line(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("entities:\n  - [unclosed\n")
+    with pytest.raises(PolicyError, match="not valid YAML at line"):
+        Policy.from_file(bad)
+
+
+def test_when_unknown_key_then_rejected() -> None:
+    with pytest.raises(PolicyError, match="defualt_action"):
+        Policy.from_dict({"defualt_action": "mask"})
+
+
+def test_when_custom_detector_has_unknown_validator_then_error_lists_valid() -> None:
+    with pytest.raises(PolicyError, match="luhn"):
+        Policy.from_dict(
+            {
+                "custom_detectors": [
+                    {"name": "x", "entity_type": "X", "pattern": "x", "validator": "nope"}
+                ]
+            }
+        )
+
+
+@pytest.mark.parametrize(
+    ("path", "segments"),
+    [
+        ("customer.email", ("customer", "email")),
+        ("$.items[*].note", ("items", "*", "note")),
+        ("$.items[2]", ("items", "2")),
+        ("**.ssn", ("**", "ssn")),
+    ],
+)
+def test_paths_parse(path: str, segments: tuple[str, ...]) -> None:
+    assert parse_path(path) == segments
+
+
+def test_path_matching_with_wildcards() -> None:
+    assert path_matches(("items", "*", "note"), ("items", "3", "note"))
+    assert not path_matches(("items", "*", "note"), ("items", "note"))
+    assert path_matches(("**", "ssn"), ("a", "b", "ssn"))
+    assert path_matches(("**", "ssn"), ("ssn",))
+    assert not path_matches(("customer", "email"), ("customer", "email", "x"))

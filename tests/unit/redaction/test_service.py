@@ -1,0 +1,80 @@
+"""RedactionService: one code path for sync, async and the worker process pool."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from streamer import RedactionService
+from streamer.settings import StreamerSettings
+
+TEXTS = [f"user{i}@example.com called from 415-555-01{i % 100:02d}" for i in range(300)]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> StreamerSettings:
+    return StreamerSettings(data_dir=tmp_path)
+
+
+def test_sync_async_and_parallel_give_identical_results_in_order(
+    settings: StreamerSettings,
+) -> None:
+    with RedactionService(settings=settings) as inline:
+        expected = [r.redacted_text for r in inline.batch_redact(TEXTS)]
+        single = inline.redact(TEXTS[5]).redacted_text
+        from_async = [r.redacted_text for r in asyncio.run(inline.batch_redact_async(TEXTS))]
+    with RedactionService(settings=settings, parallel=True, max_workers=2, batch_size=64) as pool:
+        parallel = [r.redacted_text for r in pool.batch_redact(TEXTS)]
+        parallel_async = [r.redacted_text for r in asyncio.run(pool.batch_redact_async(TEXTS))]
+        one_async = asyncio.run(pool.redact_async(TEXTS[5])).redacted_text
+    assert single == expected[5] == one_async
+    assert expected == from_async == parallel == parallel_async
+    assert all("@example.com" not in text for text in expected)
+
+
+def test_events_and_payloads_through_the_pool(settings: StreamerSettings) -> None:
+    events = [{"id": i, "contact": {"email": f"u{i}@example.com"}} for i in range(50)]
+    payloads = [b'{"m": "x@example.com"}', b"{broken", b'{"m": "fine"}']
+    with RedactionService(settings=settings, parallel=True, max_workers=2) as pool:
+        results = pool.batch_redact_events(events)
+        outcomes = pool.redact_payloads(payloads, scopes=["a", "b", "c"])
+    assert [r.event["id"] for r in results] == list(range(50))
+    assert all(r.event["contact"]["email"].startswith("[EMAIL_ADDRESS_") for r in results)
+    assert [o.ok for o in outcomes] == [True, False, True]
+    assert outcomes[1].failure is not None and outcomes[1].failure.code == "invalid_event"
+
+
+def test_unmask_restores_text_and_event(settings: StreamerSettings) -> None:
+    svc = RedactionService(settings=settings)
+    text = "mail jane@example.com or call +44 20 7946 0958"
+    result = svc.redact(text)
+    assert svc.unmask(result.redacted_text, result.tokens) == text
+    event = {"a": [text, {"phone": 4155550132}], "n": None, "ok": True}
+    redacted = svc.redact_event(event)
+    assert redacted.event != event
+    assert svc.unmask_event(redacted.event, redacted.tokens) == event
+
+
+def test_unknown_tokens_stay_and_lookup_fills_in(settings: StreamerSettings) -> None:
+    svc = RedactionService(settings=settings)
+    result = svc.redact("jane@example.com")
+    assert svc.unmask(result.redacted_text) == result.redacted_text
+    vault = {t.token_id: t.original_value for t in result.tokens}
+    assert svc.unmask(result.redacted_text, lookup=vault.get) == "jane@example.com"
+
+
+def test_explicit_detectors_select_what_runs(settings: StreamerSettings) -> None:
+    svc = RedactionService(settings=settings, detectors=["email"])
+    assert svc.engine.detector_names == ("email",)
+    assert "415-555-0132" in svc.redact("jane@example.com 415-555-0132").redacted_text
+
+
+def test_token_repr_hides_original(settings: StreamerSettings) -> None:
+    token = RedactionService(settings=settings).redact("jane@example.com").tokens[0]
+    assert "jane" not in repr(token)
+    assert token.original_value == "jane@example.com"
+    assert (token.redaction_type, token.position, token.metadata["entity_type"]) == (
+        "tokenize", 0, "EMAIL_ADDRESS"
+    )  # fmt: skip
