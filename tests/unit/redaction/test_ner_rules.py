@@ -103,3 +103,21 @@ def test_places_after_cues_and_city_lines() -> None:
     assert _refine("Ms. Philippen flew to Fortaleza on Saturday.")[-1] == ("Fortaleza", "LOCATION")
     assert ("Jestetten", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
     assert ("Germany", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
+
+
+def test_ids_currencies_and_emoji_are_not_names() -> None:
+    text = "Invoice INV-2022-497184 total 5692.77 EUR from Zoë 👋🏽"
+    assert _refine(
+        text,
+        ("Invoice INV-2022-497184", "ORGANIZATION"),
+        ("EUR", "ORGANIZATION"),
+        ("Zoë 👋🏽", "PERSON"),
+    ) == [("Zoë", "PERSON")]
+
+
+def test_a_group_tag_on_a_name_becomes_a_person() -> None:
+    text = "Maybe it's under Santino Cadena, the Italian"
+    assert _refine(text, ("Santino", "NRP"), ("Italian", "NRP")) == [
+        ("Santino", "PERSON"),
+        ("Italian", "NRP"),
+    ]
