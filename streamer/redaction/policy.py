@@ -13,6 +13,11 @@ A policy is data (YAML or a dict), validated here. Example::
       - {path: "ticket_id", action: skip}                                # never
     custom_detectors:
       - {name: employee_id, entity_type: EMPLOYEE_ID, pattern: 'EMP-\\d{6}', score: 0.9}
+    languages: [en]                     # the first is the default for records that name none
+    allow_list: ["Acme Support", "N/A"] # never redacted (whole detected value, any case)
+    deny_list:                          # always redacted, as that entity type
+      PERSON: ["Jo Bloggs"]
+      PROJECT: ["Falcon"]
 
 Field paths are dotted keys; ``*`` matches one key or array index, ``**`` any depth,
 ``[*]``/``[]`` an array element, and a leading ``$.`` is allowed. The first rule that
@@ -38,8 +43,10 @@ from streamer.redaction.actions import (
     RedactAction,
     TokenizeAction,
 )
-from streamer.redaction.detector import PatternDetector
-from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detectors.deny_list import DenyListDetector
+from streamer.redaction.exceptions import PolicyError, UnsupportedLanguageError
+from streamer.redaction.languages import normalize_language
 from streamer.redaction.validators import VALIDATORS, get_validator
 
 ActionName = Literal["tokenize", "encrypt", "mask", "hash", "redact", "preserve"]
@@ -155,6 +162,43 @@ class Policy(_Model):
     detectors: list[str] | None = None
     custom_detectors: list[CustomDetectorConfig] = Field(default_factory=list)
     threshold: Annotated[float, Field(ge=0, le=1)] = 0.5
+    languages: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["en"])
+    allow_list: list[str] = Field(default_factory=list)
+    deny_list: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = []
+        for tag in value:
+            try:
+                code = normalize_language(tag)
+            except UnsupportedLanguageError:
+                raise ValueError(
+                    f"{tag!r} is not a language code; write codes like en, de or en-US"
+                ) from None
+            if code not in codes:
+                codes.append(code)
+        return codes
+
+    @field_validator("deny_list")
+    @classmethod
+    def _deny_entity_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for entity_type in value:
+            FieldRule._entity_name(entity_type)
+        return value
+
+    @cached_property
+    def allowed_values(self) -> frozenset[str]:
+        """The allow list, case-folded: detected values equal to one are not redacted."""
+        return frozenset(v.strip().casefold() for v in self.allow_list if v.strip())
+
+    def build_detectors(self) -> list[Detector]:
+        """The detectors the policy itself defines: custom patterns and the deny list."""
+        detectors: list[Detector] = [custom.build() for custom in self.custom_detectors]
+        if any(values for values in self.deny_list.values()):
+            detectors.append(DenyListDetector(self.deny_list))
+        return detectors
 
     @field_validator("entities", mode="before")
     @classmethod

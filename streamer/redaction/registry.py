@@ -3,8 +3,9 @@
 Policies and ``RedactionService(detectors=[...])`` select detectors by name. Every
 built-in registers in :mod:`streamer.redaction.detectors`; register your own with
 ``DETECTORS.register("name", factory)``. A factory takes the settings and returns a
-ready detector; ``available`` says whether its dependencies are installed, and
-``default`` whether it runs when nobody named the detectors to use.
+ready detector; ``available`` says whether its dependencies are installed (and
+``installed``, given the settings, whether what the settings name is, such as a model),
+and ``default`` whether it runs when nobody named the detectors to use.
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ class DetectorEntry:
     entities: tuple[str, ...]
     default: bool = True
     available: Callable[[], bool] = _always
+    installed: Callable[[StreamerSettings], bool] | None = None
+
+    def usable(self, settings: StreamerSettings | None) -> bool:
+        """Whether the detector can be built here (with ``settings``, when given)."""
+        if not self.available():
+            return False
+        return settings is None or self.installed is None or self.installed(settings)
 
 
 class DetectorRegistry:
@@ -48,9 +56,10 @@ class DetectorRegistry:
         entities: tuple[str, ...] = (),
         default: bool = True,
         available: Callable[[], bool] = _always,
+        installed: Callable[[StreamerSettings], bool] | None = None,
     ) -> None:
         """Add (or replace) the detector called ``name``."""
-        self._entries[name] = DetectorEntry(name, factory, entities, default, available)
+        self._entries[name] = DetectorEntry(name, factory, entities, default, available, installed)
 
     def names(self) -> list[str]:
         return list(self._entries)
@@ -61,9 +70,9 @@ class DetectorRegistry:
         except KeyError:
             raise UnknownNameError("detector", name, self.names()) from None
 
-    def default_names(self) -> list[str]:
+    def default_names(self, settings: StreamerSettings | None = None) -> list[str]:
         """Detectors that run when none are named: the default ones that are installed."""
-        return [e.name for e in self._entries.values() if e.default and e.available()]
+        return [e.name for e in self._entries.values() if e.default and e.usable(settings)]
 
     def create(self, name: str, settings: StreamerSettings) -> Detector:
         """Build the detector called ``name``."""

@@ -194,42 +194,58 @@ class RedactionService:
 
     # --- texts -------------------------------------------------------------------------
 
-    def redact(self, text: str, *, scope: str = DEFAULT_SCOPE) -> RedactionResult:
-        """Redact one text."""
-        return self.batch_redact([text], scope=scope)[0]
+    def redact(
+        self, text: str, *, scope: str = DEFAULT_SCOPE, language: str | None = None
+    ) -> RedactionResult:
+        """Redact one text (in ``language``; default: the policy's first language)."""
+        return self.batch_redact([text], scope=scope, language=language)[0]
 
     def batch_redact(
-        self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE
+        self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE, language: str | None = None
     ) -> list[RedactionResult]:
         """Redact many texts; results in input order."""
-        return self._collect(self._submit("redact_texts", list(texts), scope=scope))
+        return self._collect(
+            self._submit("redact_texts", list(texts), scope=scope, language=language)
+        )
 
-    async def redact_async(self, text: str, *, scope: str = DEFAULT_SCOPE) -> RedactionResult:
-        return (await self.batch_redact_async([text], scope=scope))[0]
+    async def redact_async(
+        self, text: str, *, scope: str = DEFAULT_SCOPE, language: str | None = None
+    ) -> RedactionResult:
+        return (await self.batch_redact_async([text], scope=scope, language=language))[0]
 
     async def batch_redact_async(
-        self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE
+        self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE, language: str | None = None
     ) -> list[RedactionResult]:
-        return await self._collect_async(self._submit("redact_texts", list(texts), scope=scope))
+        return await self._collect_async(
+            self._submit("redact_texts", list(texts), scope=scope, language=language)
+        )
 
     # --- events ------------------------------------------------------------------------
 
-    def redact_event(self, event: Any, *, scope: str = DEFAULT_SCOPE) -> EventResult:
+    def redact_event(
+        self, event: Any, *, scope: str = DEFAULT_SCOPE, language: str | None = None
+    ) -> EventResult:
         """Redact a JSON event (dict, list or string); the input is not changed."""
-        return self.batch_redact_events([event], scope=scope)[0]
+        return self.batch_redact_events([event], scope=scope, language=language)[0]
 
     def batch_redact_events(
-        self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE
+        self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE, language: str | None = None
     ) -> list[EventResult]:
-        return self._collect(self._submit("redact_events", list(events), scope=scope))
+        return self._collect(
+            self._submit("redact_events", list(events), scope=scope, language=language)
+        )
 
-    async def redact_event_async(self, event: Any, *, scope: str = DEFAULT_SCOPE) -> EventResult:
-        return (await self.batch_redact_events_async([event], scope=scope))[0]
+    async def redact_event_async(
+        self, event: Any, *, scope: str = DEFAULT_SCOPE, language: str | None = None
+    ) -> EventResult:
+        return (await self.batch_redact_events_async([event], scope=scope, language=language))[0]
 
     async def batch_redact_events_async(
-        self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE
+        self, events: Sequence[Any], *, scope: str = DEFAULT_SCOPE, language: str | None = None
     ) -> list[EventResult]:
-        return await self._collect_async(self._submit("redact_events", list(events), scope=scope))
+        return await self._collect_async(
+            self._submit("redact_events", list(events), scope=scope, language=language)
+        )
 
     # --- raw payloads (the stream's unit of work) --------------------------------------
 
@@ -243,7 +259,7 @@ class RedactionService:
         """Redact raw record values; failures come back as data, never raised.
 
         ``options`` are those of :meth:`RedactionEngine.redact_payloads`
-        (``scope_field``, ``extra_spans``).
+        (``scope_field``, ``extra_spans``, ``languages``, ``language_field``).
         """
         return self._collect(self._submit_payloads(payloads, event_format, scopes, options))
 
@@ -271,6 +287,7 @@ class RedactionService:
         if self.parallel and len(payloads) > size:
             size = max(1, min(size, -(-len(payloads) // self.max_workers)))
         extra = options.pop("extra_spans", None)
+        languages = options.pop("languages", None)
         futures = []
         for i in range(0, len(payloads), size):
             kwargs = {"event_format": event_format, **options}
@@ -278,6 +295,8 @@ class RedactionService:
                 kwargs["scopes"] = list(scopes[i : i + size])
             if extra is not None:
                 kwargs["extra_spans"] = list(extra[i : i + size])
+            if languages is not None:
+                kwargs["languages"] = list(languages[i : i + size])
             futures.append(
                 executor.submit(
                     _run_in_worker, "redact_payloads", list(payloads[i : i + size]), kwargs

@@ -15,18 +15,27 @@ name                   entity                  how it decides
 ``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+``street_address``     ``LOCATION``            street, house number, unit, box, and the
+                       (addresses)             place names and postcodes after them
+``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),
+                       ``LOCATION``,           refined by :mod:`.ner_rules`; needs the
+                       ``ORGANIZATION``        ``nlp`` extra and the model installed;
+                       (``NRP``, ``DATE_TIME`` ``NRP`` and ``DATE_TIME`` with the setting
+                       by setting)             ``ner_entities``
 =====================  ======================  ==========================================
 """
 
 from __future__ import annotations
 
 from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detectors.address import StreetAddressDetector
 from streamer.redaction.detectors.credit_card import CreditCardDetector
 from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
 from streamer.redaction.detectors.email import EmailDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
+from streamer.redaction.detectors.ner_models import ner_available, ner_dependencies_installed
 from streamer.redaction.detectors.phone import PhoneDetector
 from streamer.redaction.detectors.url import UrlDetector
 from streamer.redaction.detectors.us_ids import (
@@ -36,6 +45,7 @@ from streamer.redaction.detectors.us_ids import (
 )
 from streamer.redaction.detectors.us_ssn import UsSsnDetector
 from streamer.redaction.registry import DetectorFactory, DetectorRegistry
+from streamer.settings import StreamerSettings
 
 #: Every detector pii-streamer knows by name. Register your own here.
 DETECTORS = DetectorRegistry()
@@ -63,13 +73,41 @@ for _cls in _PATTERN_DETECTORS:
     DETECTORS.register(str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),))
 
 DETECTORS.register(
+    "street_address", lambda _settings: StreetAddressDetector(), entities=("LOCATION",)
+)
+DETECTORS.register(
     "phone",
     lambda settings: PhoneDetector(regions=settings.default_regions),
     entities=("PHONE_NUMBER",),
 )
 
+
+def _build_ner(settings: StreamerSettings) -> Detector:
+    from streamer.redaction.detectors.ner import NerDetector
+
+    return NerDetector(
+        settings.ner_models, entities=settings.ner_entities, batch_size=settings.ner_batch_size
+    )
+
+
+def _ner_models_installed(settings: StreamerSettings) -> bool:
+    return ner_available(settings.ner_models)
+
+
+DETECTORS.register(
+    "ner",
+    _build_ner,
+    entities=("PERSON", "LOCATION", "ORGANIZATION"),  # NRP, DATE_TIME by setting
+    available=ner_dependencies_installed,
+    installed=_ner_models_installed,
+)
+
 #: Names of the pattern (non-NER) detectors, in registration order.
-PATTERN_DETECTOR_NAMES: tuple[str, ...] = (*(str(c.name) for c in _PATTERN_DETECTORS), "phone")
+PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
+    *(str(c.name) for c in _PATTERN_DETECTORS),
+    "street_address",
+    "phone",
+)
 
 __all__ = [
     "DETECTORS",
@@ -83,6 +121,7 @@ __all__ = [
     "IbanDetector",
     "PatternDetector",
     "PhoneDetector",
+    "StreetAddressDetector",
     "UrlDetector",
     "UsBankNumberDetector",
     "UsDriverLicenseDetector",

@@ -8,8 +8,9 @@ from streamer.redaction.detector import PatternDetector
 from streamer.redaction.validators import digits_only, luhn
 
 # Issuer prefixes: Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover 6011/64/65,
-# Diners 30/36/38/39, JCB 35, UnionPay 62, Maestro 50/56-69, Mir 2200-2204.
-_ISSUER = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[0456789]|6)")
+# Diners 30/36/38/39, JCB 35 (and its 15-digit 2131 and 1800), UnionPay 62, Maestro
+# 50/56-69, Mir 2200-2204.
+_ISSUER = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[0456789]|6|2131\d{11}$|1800\d{11}$)")
 # Unseparated, or grouped the way cards are printed: fours (the last group 3-4 digits),
 # or 4-6-5 / 4-6-4 (Amex, Diners), with one kind of separator.
 _GROUPS = re.compile(

@@ -14,7 +14,8 @@ from streamer.redaction.validators import count_digits, luhn
 _CONTEXT = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
-    "landline", "reach", "ring", "hotline", "telefon", "téléphone",
+    "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
+    "messages",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
@@ -33,6 +34,10 @@ _PHONE_SHAPE = re.compile(
 )
 _LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
+# The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
+_TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
+# Digit groups as people write phone numbers, in any country's plan.
+_GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
 
 class PhoneDetector(PatternDetector):
@@ -46,6 +51,9 @@ class PhoneDetector(PatternDetector):
     when valid, and then at ``bare_score``, unless a phone word is nearby; a word such as
     "order" or "invoice" just before a number rules it out. Dates, dotted quads and
     social security numbers never count.
+    Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
+    plans outside ``regions``, and bare possible ones count only with a phone word nearby
+    (``grouped_score``); ``+41 (0)61 ...`` is read without the ``(0)``.
     """
 
     name = "phone"
@@ -65,6 +73,9 @@ class PhoneDetector(PatternDetector):
     score = 0.7
     possible_score = 0.55
     bare_score = 0.5
+    #: A number neither valid nor possible in the default regions, written in groups:
+    #: below the default threshold alone, a phone word nearby lifts it over.
+    grouped_score = 0.25
     context_boost = 0.3
 
     def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
@@ -108,13 +119,17 @@ class PhoneDetector(PatternDetector):
         number = _EXTENSION.sub("", candidate)
         if not 7 <= count_digits(number) <= 15 or _NOT_A_PHONE.match(number):
             return None
-        verdict = self._verdict(candidate)
+        verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
         # the way phone numbers are: +country code, (area code), or 3-3-4 groups.
         if verdict == "possible" and _PHONE_SHAPE.match(number) is not None:
             return self.possible_score
+        if (verdict == "possible" and number.isdigit()) or (
+            not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+        ):
+            return self.grouped_score  # counts only with a phone word nearby
         return None
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -150,9 +165,14 @@ class PhoneDetector(PatternDetector):
                 if piece.isdigit() and score < 1.0:
                     # A bare digit run may be an order number: it counts when valid (not
                     # only possible), at a lower score, or with a phone word nearby.
-                    if score < self.score:
+                    context_lifted = (
+                        score > self.grouped_score and self.base_score(piece) == self.grouped_score
+                    )
+                    if score < self.score and not context_lifted:
                         continue
                     score = self.bare_score
+                if score <= self.grouped_score:
+                    continue  # grouped digits from another plan, with no phone word nearby
                 spans.append(Span(piece_start, piece_end, self.entity_type, score, self.name))
         return spans
 

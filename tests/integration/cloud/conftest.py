@@ -10,7 +10,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from streamer.cloud import CloudConfig, CloudDetection
-from streamer.cloud.emulators import AzureLanguageEmulator, ComprehendEmulator, EmulatorSettings
+from streamer.cloud.emulators import (
+    AzureLanguageEmulator,
+    ComprehendEmulator,
+    EmulatorSettings,
+    build_engine,
+)
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+from streamer.redaction.engine import RedactionEngine
 from streamer.settings import StreamerSettings
 
 AZURE_KEY = "azure-key-canary-7f3e9d1c"
@@ -38,16 +45,26 @@ def _aws_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+def _pattern_engine() -> RedactionEngine:
+    # The emulators detect with the pattern detectors: their spans do not depend on how
+    # texts are packed into documents, as NER's (which reads context) would.
+    return build_engine(detectors=list(PATTERN_DETECTOR_NAMES))
+
+
 @pytest.fixture
 async def azure_emulator() -> AsyncIterator[AzureLanguageEmulator]:
-    emulator = AzureLanguageEmulator(EmulatorSettings(api_key=AZURE_KEY, seed=5))
+    emulator = AzureLanguageEmulator(
+        EmulatorSettings(api_key=AZURE_KEY, seed=5), engine=_pattern_engine()
+    )
     async with emulator.running():
         yield emulator
 
 
 @pytest.fixture
 async def aws_emulator() -> AsyncIterator[ComprehendEmulator]:
-    emulator = ComprehendEmulator(EmulatorSettings(api_key=AWS_ACCESS_KEY_ID, seed=5))
+    emulator = ComprehendEmulator(
+        EmulatorSettings(api_key=AWS_ACCESS_KEY_ID, seed=5), engine=_pattern_engine()
+    )
     async with emulator.running():
         yield emulator
 

@@ -16,6 +16,7 @@ from streamer.cloud.emulators import (
     Emulator,
     build_engine,
 )
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.keys import LocalKeyring
 from streamer.redaction.policy import Policy
@@ -55,8 +56,8 @@ async def test_union_mode_redacts_tickets_exactly_as_local_detection(
     # the emulators detect with the same local detectors, so merged spans change nothing:
     # any offset error would show up as a different output
     payloads = [orjson.dumps(event) for event in support_tickets(300, seed=11)]
-    engine = engine_with(settings, None)
-    expected = engine_with(settings, None).redact_payloads(payloads)
+    engine = engine_with(settings, list(PATTERN_DETECTOR_NAMES))  # as the emulators do
+    expected = engine_with(settings, list(PATTERN_DETECTOR_NAMES)).redact_payloads(payloads)
     async with make_detection([provider]) as cloud:
         batch = await cloud.detect_payloads(engine.extract_texts(payloads))
     assert batch.routes == [CloudRoute.CLOUD] * len(payloads)

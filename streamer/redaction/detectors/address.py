@@ -1,0 +1,222 @@
+"""Street addresses: the part of a location NER models miss.
+
+A small NER model finds cities and countries but rarely a whole street address, and an
+address is only hidden when all of it is: a street left behind while the city is
+replaced is a leak. This detector finds the parts of postal addresses by their shape,
+in many countries' conventions, and reports them as ``LOCATION``:
+
+- a **street**: a name with a street type word (``Meadow Drive``, ``Rue de la Paix``,
+  ``Via Leopardi``, ``ul. Zakrzowska``) or a compound street word (``Invalidenstrasse``,
+  ``Norrbyvägen``, ``Hadikgasse``), with its house number before or after; or
+  capitalised words between two numbers (``893 Aqqusinersuaq 23``);
+- a **unit or box**: ``Apt. 861``, ``Suite 303``, ``P.O. Box 63``, ``PSC 2945, Box 1168``,
+  and military lines (``APO AA 72859``, ``USNS Guibord``);
+- a **postal code** named as such (``ZIP: 32700``, ``postcode PH36 9QH``);
+- the **rest of the address** after a street or unit: the capitalised place names,
+  region codes and postal codes that follow it on the same line (after a comma or a
+  space) or on the next few short lines, as in a letter's address block.
+
+Words in lower case end an address (they are the sentence going on), so the detector
+stays precise on ordinary prose; house numbers alone are never reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+from streamer.redaction.detector import Detector
+from streamer.redaction.detectors.ner_rules import NOT_NAMES
+from streamer.redaction.spans import Span
+
+SCORE = 0.8
+
+_UPPER = r"[^\W\d_a-z\u00df-\u00ff]"  # a letter that is not lower case (any script)
+_WORD = rf"{_UPPER}[^\W\d_]*(?:[-'\u2019.][^\W\d_]+)*\.?"  # Capitalised or UPPER word
+_NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
+_PARTICLE = r"(?:de|del|della|di|da|do|dos|das|du|des|la|le|van|von|der|den|y|e|el|al)"
+_NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
+
+_STREET_TYPES = (
+    "street|st|road|rd|avenue|ave|av|drive|dr|lane|ln|way|boulevard|blvd|court|ct|place|pl"
+    "|square|sq|terrace|ter|crescent|cres|close|row|passage|heights|hts|greens?|mills?"
+    "|stream|parkway|pkwy|highway|hwy|circle|cir|trail|trl|alley|gardens|grove|hill|park"
+    "|walk|quay|wharf|mews|loop|plaza|track|vale|view|rise|parade|esplanade|promenade"
+    "|green|gate|meadows?|ridge|point|pike|run|path|junction|crossing|estates?|villas?"
+    "|station|island|bypass|causeway|commons?|corners?|creek|fields?|forest|harbou?r"
+    "|hollow|landing|lodge|manor|orchard|pines|pointe?|ports?|ranch|shores?|springs?"
+    "|summit|tunnel|turnpike|valley|wells?|brooks?|burg|centre|center|cove|dale|downs"
+    "|ferry|flats?|ford|garden|glen|haven|keys?|knolls?|lakes?|mount|oval|ramp|route"
+    "|spur|strip|turn|via|vista|ways|wynd|straat|strasse|str|stra\u00dfe|gasse|weg|platz"
+    "|allee|vej|gade|v\u00e4gen|gatan|veien|gate|tie|katu|utca|rakpart|\u00fat|laan|plein"
+    "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
+    "|u|rkp|p\u00f5ik|tee|kraj"
+    "|gracht|kade|dijk"
+)
+_STREET_PREFIXES = (
+    r"rue|via|viale|vicolo|corso|piazza|calle|c/|avenida|avda\.?|av\.|rua|r\.?|praça|largo"
+    r"|travessa|estrada|rambla|carrer|paseo|plaza|camino|strada|ul\.|ulica|aleja|al\.|akti"
+    r"|odos|boulevard|bd\.?|chemin|impasse|all[\u00e9e]e|place|quai|route|rte\.?|stra[\u00df]e"
+)
+_COMPOUND_STREET = (
+    r"[^\W\d_]{2,}(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig"
+    r"|vej|gade|v\u00e4gen|v\u00e4g|gatan|gata|veien|vegen|gate|tie|katu|kuja|polku|utca"
+    r"|\u00fat|laan|straat|plein|gracht|kade|dijk|plaats|singel|stieg|stig|st\u00edgur"
+    r"|braut|gata|vegur)"
+)
+
+_STREET = re.compile(
+    rf"""(?ix:
+        (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
+        (?:
+            (?-i:{_NAME})[ \t]+(?:{_STREET_TYPES})\b\.?   # Meadow Drive, Halsey Road
+          | (?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
+          | (?:(?-i:{_WORD})[ \t]+){{0,2}}(?-i:[^\W\d_]*){_COMPOUND_STREET}\b  # Hadikgasse
+        )
+        (?:,?[ \t]+{_NUMBER}(?![\w-]))?                     # house number after
+    )"""
+)
+# Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808
+_NUMBERED_NAME = re.compile(rf"\b\d{{1,6}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
+# A street corner: Monika and Turjaška 48, Main and 5th Street (the second has a number)
+_CORNER = re.compile(rf"(?<![\w-])(?:{_NAME})[ \t]+(?:and|&)[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b")
+_UNIT = re.compile(
+    r"(?i:\b(?:apt|apartment|suite|ste|unit|flat|room|rm|floor|fl|bldg|building|box|po box"
+    r"|p\.?[ \t]?o\.?[ \t]?box|postbox|psc|cmr))\.?[ \t]*#?[ \t]*\d{1,6}[A-Za-z]?\b"
+    r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b"
+    r"|\b(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][\w'-]+"
+)
+_CONTINUATION = re.compile(
+    rf"""(?x:
+        (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
+        (?:
+            {_NAME}(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place, maybe a postcode
+          | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
+          | (?P<postcode>\d{{3,6}}(?:[ \t-]\d{{2,4}})?)            # postcode
+          | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
+        )
+        (?![\w@])
+    )"""
+)
+# A postal code named as such: ZIP: 32700, my zip code is 26134, Postcode PH36 9QH
+_POSTCODE_CUE = re.compile(
+    r"(?i:\b(?:zip(?:[ \t]?code)?|post(?:al)?[ \t]?code|postcode|plz|cep)\b)"
+    r"[ \t]*(?:is|:|#|no\.?)?[ \t]*"
+    r"(\d{2,6}(?:[ \t-]\d{2,4})?|[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d)"
+    r"(?![\w-])"
+)
+_MAX_CONTINUATIONS = 5
+_FIRST_WORD = re.compile(r"[^\W\d_]+")
+_ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
+_LINE = re.compile(r"[^\s](?:[^\n\r]*[^\s])?")
+_ABBREVIATION_ENDS = frozenset({"st.", "rd.", "dr.", "ve.", "pt.", "tr.", "ul.", "av.", "al."})
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+class StreetAddressDetector(Detector):
+    """Street addresses, units and the rest of an address after them, as ``LOCATION``;
+    and the recipient lines above an address block, as ``PERSON`` (``ORGANIZATION``
+    when the line ends in a legal form such as ``Ltd`` or ``Inc.``)."""
+
+    name = "street_address"
+    entities = ("LOCATION", "PERSON", "ORGANIZATION")
+
+    def applies_to(self, text: str, context: str = "") -> bool:
+        return any(char.isdigit() for char in text)
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        # Escaped line breaks (text JSON-encoded twice) are line breaks; same length.
+        text = _ESCAPED_LINE_BREAK.sub("\n ", text)
+        found: list[tuple[int, int]] = []
+        for pattern in (_STREET, _NUMBERED_NAME, _CORNER, _UNIT):
+            found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
+        found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
+        if not found:
+            return []
+        extended = _union([(start, self._extend(text, end)) for start, end in _union(found)])
+        spans = []
+        for start, end in extended:  # one span per line, so line breaks stay as they are
+            for line in _LINE.finditer(text, start, end):
+                decoration = _LINE_DECORATION.match(line.group())
+                begin = line.start() + (decoration.end() if decoration else 0)
+                if begin < line.end():
+                    spans.append(Span(begin, line.end(), "LOCATION", SCORE, self.name))
+            spans.extend(_recipient_lines(text, start))
+        return spans
+
+    @staticmethod
+    def _extend(text: str, end: int) -> int:
+        """Absorb the place names and codes that follow an address part."""
+        for _ in range(_MAX_CONTINUATIONS):
+            if text[end - 1] == "." and text[end - 3 : end].lower() not in _ABBREVIATION_ENDS:
+                break  # the end of a sentence
+            match = _CONTINUATION.match(text, end)
+            if match is None or _LETTER_OR_DIGIT.search(match.group()) is None:
+                break
+            first_word = _FIRST_WORD.search(match.group())
+            if first_word is not None and first_word.group().lower() in NOT_NAMES:
+                break  # "Thanks", "Regards", ...: the letter goes on, not the address
+            end = match.end()
+            if match.group("code") or match.group("uk") or match.group("postcode"):
+                break  # a postcode ends an address
+        return end
+
+
+_RECIPIENT_WORD = rf"(?:{_WORD}|[A-Z]\.?|&|(?i:{_PARTICLE}))"
+_RECIPIENT_LINE = re.compile(rf"{_RECIPIENT_WORD}(?:[ \t]+{_RECIPIENT_WORD}){{0,7}}")
+_LINE_DECORATION = re.compile(r"^[^\w\s]{1,4}[ \t]*")
+_LEGAL_FORM_END = re.compile(
+    r"(?i:\b(?:ltd|limited|inc|corp|corporation|company|plc|llc|gmbh|ag|sa|spa|nv|bv|ab"
+    r"|holdings|group))\.?$"
+)
+RECIPIENT_SCORE = 0.6
+_MAX_RECIPIENT_LINES = 3
+
+
+def _recipient_lines(text: str, block_start: int) -> list[Span]:
+    """The lines right above an address that start at a line: who it is addressed to.
+
+    Up to three lines, each only capitalised words and initials (no digits, no sentence
+    punctuation), with at most one blank line between them and the address.
+    """
+    line_start = max(text.rfind("\n", 0, block_start), text.rfind("\r", 0, block_start)) + 1
+    if text[line_start:block_start].strip(" \t") and not _LINE_DECORATION.fullmatch(
+        text[line_start:block_start].strip(" \t") + " "
+    ):
+        return []  # the address starts mid-line: a sentence, not a block
+    spans: list[Span] = []
+    end = line_start - 1
+    blank_lines = 0
+    while end > 0 and len(spans) < _MAX_RECIPIENT_LINES:
+        start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+        raw = text[start:end]
+        if not raw.strip():
+            blank_lines += 1
+            if blank_lines > 1 or spans:
+                break
+            end = start - 1
+            continue
+        decoration = _LINE_DECORATION.match(raw.lstrip(" \t"))
+        offset = (
+            start + (len(raw) - len(raw.lstrip(" \t"))) + (decoration.end() if decoration else 0)
+        )
+        value = text[offset:end].rstrip(" \t")
+        if not value or _RECIPIENT_LINE.fullmatch(value) is None:
+            break
+        entity = "ORGANIZATION" if _LEGAL_FORM_END.search(value) else "PERSON"
+        spans.append(Span(offset, offset + len(value), entity, RECIPIENT_SCORE, "street_address"))
+        end = start - 1
+    return spans
+
+
+def _is_address(value: str) -> bool:
+    return any(char.isdigit() for char in value) or value[:3] in ("USN", "USS", "USC")
+
+
+def _union(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged

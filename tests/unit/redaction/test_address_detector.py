@@ -1,0 +1,78 @@
+"""Street addresses: positives in several conventions, and prose that must stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from streamer.redaction.detectors.address import StreetAddressDetector
+
+DETECTOR = StreetAddressDetector()
+
+
+def _found(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in DETECTOR.detect(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I live at 3240 Meadow Drive, Springfield now", "3240 Meadow Drive, Springfield"),
+        ("Send it to 12 rue des Coudriers please", "12 rue des Coudriers"),
+        ("Ship to Invalidenstrasse 19, Berlin 10115", "Invalidenstrasse 19, Berlin 10115"),
+        ("meet at 893 Via Leopardi 83, Lirone", "893 Via Leopardi 83, Lirone"),
+        ("office: 75186 ul. Asnyka Adama 82", "75186 ul. Asnyka Adama 82"),
+        ("the box is P.O. Box 63", "P.O. Box 63"),
+        ("deliver to 2456 Norrbyvägen 21 Suite 060", "2456 Norrbyvägen 21 Suite 060"),
+    ],
+)
+def test_addresses_are_found_whole(text: str, address: str) -> None:
+    assert _found(text) == [address]
+
+
+def test_an_address_block_is_found_line_by_line_with_its_recipient() -> None:
+    text = "Thea Jansen\n324 Helmstok 174\n Apt. 861\n Almere\n Netherlands 29952\nThanks!"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "324 Helmstok 174": "LOCATION",
+        "Apt. 861": "LOCATION",
+        "Almere": "LOCATION",
+        "Netherlands 29952": "LOCATION",
+        "Thea Jansen": "PERSON",
+    }
+
+
+def test_recipient_lines_only_above_a_block() -> None:
+    text = "Nordstrom Inc.\n}} 12 rue des Coudriers\nThanks, Ann Lee, see 12 Oak Street"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "Nordstrom Inc.": "ORGANIZATION",
+        "12 rue des Coudriers": "LOCATION",
+        "12 Oak Street": "LOCATION",
+    }
+
+
+def test_military_addresses() -> None:
+    assert _found("PSC 2945, Box 1168\nAPO AA 72859") == ["PSC 2945, Box 1168", "APO AA 72859"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Upgrade to version 2.3.1 of the app",
+        "Article 50 of the Treaty on European Union",
+        "Windows 10 keeps crashing after 3 restarts",
+        "5 Musicians Of The 70s You're Supposed To Hate",
+        "We sold 3 units in 2024 and 12 more in March",
+        "Order #123456 shipped on 2026-01-01",
+        "no digits in this Main Street sentence",
+    ],
+)
+def test_prose_and_numbers_are_not_addresses(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_postal_codes_named_as_such() -> None:
+    assert _found("ZIP: 32700") == ["32700"]
+    assert _found("my zip code is 26134, thanks") == ["26134"]
+    assert _found("Postcode PH36 9QH") == ["PH36 9QH"]
+    assert _found("zipped 32700 files") == []

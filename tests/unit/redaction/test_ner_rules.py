@@ -1,0 +1,123 @@
+"""The rules that refine NER spans (no model needed)."""
+
+from __future__ import annotations
+
+from streamer.redaction.detectors.ner_rules import refine_spans
+from streamer.redaction.spans import Span
+
+
+def _refine(text: str, *spans: tuple[str, str]) -> list[tuple[str, str]]:
+    found = []
+    for value, entity in spans:
+        start = text.index(value)
+        found.append(Span(start, start + len(value), entity, 0.85, "ner"))
+    return [(text[s.start : s.end], s.entity_type) for s in refine_spans(text, found, None, "en")]
+
+
+def test_spans_are_split_at_line_breaks_also_escaped_ones() -> None:
+    text = "Mystery & Suspense\nDirected with Ann\\nLee"
+    assert _refine(text, ("Mystery & Suspense\nDirected", "ORGANIZATION")) == [
+        ("Mystery & Suspense", "ORGANIZATION"),
+        ("Directed", "ORGANIZATION"),
+    ]
+    assert _refine(text, ("Ann\\nLee", "PERSON")) == [("Ann", "PERSON"), ("Lee", "PERSON")]
+
+
+def test_edges_and_possessives_are_trimmed() -> None:
+    text = "I met (Maria Garcia's) team"
+    assert _refine(text, ("(Maria Garcia's)", "PERSON")) == [("Maria Garcia", "PERSON")]
+
+
+def test_only_points_in_time_are_dates() -> None:
+    text = "For years, this month, 12345 and the 60s; on Friday 4/18/1960 at 10:30 in 1991"
+    kept = _refine(
+        text,
+        ("years", "DATE_TIME"),
+        ("this month", "DATE_TIME"),
+        ("12345", "DATE_TIME"),
+        ("Friday", "DATE_TIME"),
+        ("4/18/1960", "DATE_TIME"),
+        ("10:30", "DATE_TIME"),
+        ("1991", "DATE_TIME"),
+    )
+    assert [value for value, _ in kept] == ["Friday 4/18/1960", "10:30", "1991"]
+
+
+def test_common_words_are_not_names() -> None:
+    assert _refine("Send the IBAN ASAP", ("IBAN", "ORGANIZATION"), ("ASAP", "PERSON")) == []
+
+
+def test_a_title_makes_the_next_capitalised_words_a_person() -> None:
+    assert _refine("Ask Dr. Zofia Nowak-Lis today") == [("Zofia Nowak-Lis", "PERSON")]
+    assert _refine("Ask the dr. about it") == []
+
+
+def test_adjacent_spans_of_one_type_merge() -> None:
+    text = "Jean-Luc Picard and Anna"
+    assert _refine(text, ("Jean", "PERSON"), ("Luc Picard", "PERSON"), ("Anna", "PERSON")) == [
+        ("Jean-Luc Picard", "PERSON"),
+        ("Anna", "PERSON"),
+    ]
+
+
+def test_legal_forms_make_an_organisation() -> None:
+    text = "Gregory Kudryashov of SANTEN PHARMACEUTICAL CO.LTD. and The Lubrizol Corporation"
+    assert ("SANTEN PHARMACEUTICAL CO.LTD.", "ORGANIZATION") in _refine(text)
+    assert ("Lubrizol Corporation", "ORGANIZATION") in _refine(text)
+
+
+def test_name_cues_mark_a_person() -> None:
+    assert _refine("Name:    Juliane Amsel") == [("Juliane Amsel", "PERSON")]
+    assert _refine("her maiden name is Kowalski.") == [("Kowalski", "PERSON")]
+    assert _refine("the file name is missing") == []
+
+
+def test_surname_particles_join_the_name() -> None:
+    text = "It's under Eliane van der Vlist now"
+    assert _refine(text, ("Eliane van der", "PERSON")) == [("Eliane van der Vlist", "PERSON")]
+    assert _refine(text, ("Eliane", "PERSON")) == [("Eliane van der Vlist", "PERSON")]
+
+
+def test_middle_initials_and_lower_case_titles() -> None:
+    assert _refine("Follow up with Đurđa J Jovanović soon") == [("Đurđa J Jovanović", "PERSON")]
+    assert _refine("join accounts with ms. Samantha") == [("Samantha", "PERSON")]
+
+
+def test_other_mentions_of_a_found_name_are_that_person() -> None:
+    text = "My name is Eija Pesala but everyone calls me Eija"
+    assert _refine(text, ("Eija Pesala", "PERSON")) == [
+        ("Eija Pesala", "PERSON"),
+        ("Eija", "PERSON"),
+    ]
+
+
+def test_dialogue_speakers_and_bylines_are_people() -> None:
+    text = "Molly: You saved my life!\nCalvin: Remember me, Peter?\nPhone: 555 0100"
+    assert _refine(text) == [("Molly", "PERSON"), ("Calvin", "PERSON")]
+    assert _refine("Directed By:    Jakobine Zeeb") == [("Jakobine Zeeb", "PERSON")]
+    assert _refine("Sometimes people call me Dalal") == [("Dalal", "PERSON")]
+    assert _refine("Status: open\nPriority: high") == []
+
+
+def test_places_after_cues_and_city_lines() -> None:
+    assert _refine("Ms. Philippen flew to Fortaleza on Saturday.")[-1] == ("Fortaleza", "LOCATION")
+    assert ("Jestetten", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
+    assert ("Germany", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
+
+
+def test_ids_currencies_and_emoji_are_not_names() -> None:
+    text = "Invoice INV-2022-497184 total 5692.77 EUR from Zoë 👋🏽"
+    assert _refine(
+        text,
+        ("Invoice INV-2022-497184", "ORGANIZATION"),
+        ("EUR", "ORGANIZATION"),
+        ("Zoë 👋🏽", "PERSON"),
+    ) == [("Zoë", "PERSON")]
+
+
+def test_a_group_tag_on_a_name_becomes_a_person() -> None:
+    text = "Maybe it's under Santino Cadena, the Italian"
+    assert _refine(text, ("Santino", "NRP"), ("Italian", "NRP")) == [
+        ("Santino", "PERSON"),
+        ("Italian", "NRP"),
+    ]
