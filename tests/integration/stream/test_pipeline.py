@@ -14,6 +14,7 @@ import orjson
 import pytest
 from aiokafka import TopicPartition
 
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.redaction.keys import keyring_from_settings
 from streamer.redaction.policy import Policy
 from streamer.redaction.tokens import TOKEN_PATTERN
@@ -41,7 +42,12 @@ from streamer.vault.mapping import TokenMapping
 pytestmark = pytest.mark.integration
 
 
+#: The pattern detectors only: these tests are about the runtime, and NER is slow to load.
+PATTERNS = Policy(detectors=list(PATTERN_DETECTOR_NAMES))
+
+
 def topology_for(topics: Any, **fields: Any) -> Topology:
+    fields.setdefault("policy", PATTERNS)
     return Topology(
         name="test",
         inputs=[topics.raw],
@@ -76,7 +82,8 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
     metadata = await produce_values(bootstrap, topics.raw, values, keys=keys)
     settings = stream_settings.model_copy(update={"max_record_bytes": 4096})
 
-    runtime = StreamRuntime(topology_for(topics), settings)
+    # The default detectors, NER included when installed, as `streamer run` uses them.
+    runtime = StreamRuntime(topology_for(topics, policy=Policy()), settings)
     stats = await run_until_committed(runtime, metadata)
 
     clean = await read_all(bootstrap, topics.clean, expected=len(events) + 1)
@@ -235,6 +242,7 @@ async def test_a_policy_from_the_topology_is_applied_and_stamped(
     await create_topics(bootstrap, {topics.raw: 1})
     policy = Policy(
         version="2026-11-01",
+        detectors=list(PATTERN_DETECTOR_NAMES),
         entities={"CREDIT_CARD": {"action": "mask"}, "US_SSN": {"action": "redact"}},
         fields=[{"path": "id", "action": "skip"}],
     )
@@ -297,7 +305,11 @@ async def test_several_input_topics_feed_one_clean_topic(
         keys=[f"k{i}".encode() for i in range(20)],
     )
     topology = Topology(
-        name="merged", inputs=[topics.raw, second], outputs=topics.outputs, group_id=topics.group
+        name="merged",
+        inputs=[topics.raw, second],
+        outputs=topics.outputs,
+        group_id=topics.group,
+        policy=PATTERNS,
     )
     runtime = StreamRuntime(topology, stream_settings)
     await run_until_committed(runtime, [*first_metadata, *second_metadata])

@@ -17,7 +17,10 @@ from typing import Any
 
 import orjson
 import pytest
+import yaml
 
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+from streamer.redaction.policy import Policy
 from streamer.redaction.tokens import TOKEN_PATTERN
 from streamer.samples import support_tickets
 from streamer.settings import StreamerSettings
@@ -40,14 +43,22 @@ class Pipeline:
     """``streamer run`` as a child process, in its own process group."""
 
     def __init__(self, bootstrap: str, topics: Any, data_dir: Path, log: Path) -> None:
+        # The pattern detectors only: NER is slow to load at each of the many restarts.
+        topology = data_dir.parent / "topology.yaml"
+        topology.write_text(
+            yaml.safe_dump(
+                {
+                    "inputs": [topics.raw],
+                    "outputs": topics.outputs,
+                    "group_id": topics.group,
+                    "policy": {"detectors": list(PATTERN_DETECTOR_NAMES)},
+                }
+            )
+        )
         self.command = [
             sys.executable, "-m", "streamer", "run",
             "--bootstrap-servers", bootstrap,
-            "--input-topic", topics.raw,
-            "--output-topic", topics.clean,
-            "--token-topic", topics.tokens,
-            "--dlq-topic", topics.dlq,
-            "--group-id", topics.group,
+            "--topology", str(topology),
             "--workers", "1",
             "--batch-records", "100",
             "--max-in-flight-records", "600",
@@ -270,6 +281,7 @@ async def test_two_instances_in_one_group_share_partitions_and_lose_nothing(
         outputs=topics.outputs,
         group_id=topics.group,
         limits={"max_in_flight_records": 400, "batch_records": 100},
+        policy=Policy(detectors=list(PATTERN_DETECTOR_NAMES)),
     )
     first_wave = await produce_tickets(bootstrap, topics.raw, 1000)
     one = StreamRuntime(topology, settings, workers=1)
