@@ -168,10 +168,14 @@ class StreamRuntime:
             self._started.set()
             await self._consume()
         finally:
+            limit = self.settings.shutdown_timeout + 15
             try:
-                await asyncio.wait_for(
-                    asyncio.shield(self._shutdown()), self.settings.shutdown_timeout + 15
-                )
+                await asyncio.wait_for(asyncio.shield(self._shutdown()), limit)
+            except TimeoutError:
+                raise StreamError(
+                    f"stopping took longer than {limit:.0f}s (clients or workers did not "
+                    "close); uncommitted records are processed again after a restart"
+                ) from None
             finally:
                 if handle_signals:
                     self._remove_signal_handlers()
