@@ -14,14 +14,18 @@ Each reads the same raw topic from the beginning with its own group and writes i
 output topic; rates run from the first record fetched to the last record acknowledged.
 Peak memory is the resident set (VmHWM) of the processes involved.
 
+Each of the first three runs ``BENCH_STREAM_REPEATS`` times (default 3), interleaved;
+the medians are reported (with min and max), since the machine is shared.
+
 Environment: ``BENCH_STREAM_EVENTS`` (default 40000), ``BENCH_STREAM_PRESIDIO_EVENTS``
-(default 300), ``BENCH_STREAM_WORKERS`` (default: the CPU count).
+(default 300), ``BENCH_STREAM_WORKERS`` (default: the CPU count), ``BENCH_STREAM_REPEATS``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -65,9 +69,9 @@ def _consumer(bootstrap: str, group: str) -> AIOKafkaConsumer:
     )
 
 
-async def copy_loop(bootstrap: str, events: int) -> float:
+async def copy_loop(bootstrap: str, events: int, run: int = 0) -> float:
     """The ceiling: the plain copy loop from the aiokafka documentation."""
-    consumer = _consumer(bootstrap, "bench-copy")
+    consumer = _consumer(bootstrap, f"bench-copy-{run}")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await consumer.start()
     await producer.start()
@@ -89,9 +93,9 @@ async def copy_loop(bootstrap: str, events: int) -> float:
         await producer.stop()
 
 
-async def copy_loop_batched(bootstrap: str, events: int) -> float:
-    """A copy loop with getmany and the producer's batch API, committing per fetch."""
-    consumer = _consumer(bootstrap, "bench-copy-batched")
+async def copy_loop_batched(bootstrap: str, events: int, run: int = 0) -> float:
+    """A copy loop with getmany and the producer's batch API."""
+    consumer = _consumer(bootstrap, f"bench-copy-batched-{run}")
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_batch_size=512 * 1024)
     await consumer.start()
     await producer.start()
@@ -224,7 +228,9 @@ async def presidio_naive(bootstrap: str, events: int) -> float:
         await producer.stop()
 
 
-async def _main(broker: EmbeddedBroker, events: int, presidio_events: int, workers: int) -> None:
+async def _main(
+    broker: EmbeddedBroker, events: int, presidio_events: int, workers: int, repeats: int
+) -> None:
     bootstrap = broker.bootstrap_servers
     await create_topics(
         bootstrap,
@@ -242,21 +248,39 @@ async def _main(broker: EmbeddedBroker, events: int, presidio_events: int, worke
     mean_bytes = sum(map(len, values)) / len(values)
     print(f"# {events} support-ticket events, {mean_bytes:.0f} bytes mean, {PARTITIONS} partitions")
 
-    ceiling = await copy_loop(bootstrap, events)
-    result("copy_loop", ceiling, events=events)
-    batched = await copy_loop_batched(bootstrap, events)
-    result("copy_loop_batched", batched, events=events)
-
-    rate, workers_mib, counters = await pipeline(bootstrap, ends, workers)
-    result("pipeline", rate, events=events, workers=workers, **counters)
-    main_mib = peak_rss_mib()  # this process so far: the copy loops and the pipeline's loop
-    # Diagnostic: the same without the street address detector, the costliest pattern one.
+    # Interleaved repeats, medians: the machine is shared and single runs are noisy.
     lean = tuple(name for name in PATTERN_DETECTOR_NAMES if name != "street_address")
+    runs: dict[str, list[float]] = {"copy_loop": [], "copy_loop_batched": [], "pipeline": []}
     if lean != PATTERN_DETECTOR_NAMES:
-        lean_rate, _, lean_counters = await pipeline(
-            bootstrap, ends, workers, lean, "pipeline_without_street_address"
+        runs["pipeline_without_street_address"] = []
+    workers_mib = 0.0
+    counters: dict[str, dict[str, int]] = {}
+    for run in range(repeats):
+        runs["copy_loop"].append(await copy_loop(bootstrap, events, run))
+        runs["copy_loop_batched"].append(await copy_loop_batched(bootstrap, events, run))
+        rate, mib, counters["pipeline"] = await pipeline(
+            bootstrap, ends, workers, PATTERN_DETECTOR_NAMES, f"pipeline-{run}"
         )
-        result("pipeline_without_street_address", lean_rate, events=events, **lean_counters)
+        runs["pipeline"].append(rate)
+        workers_mib = max(workers_mib, mib)
+        if "pipeline_without_street_address" in runs:
+            # Diagnostic: without the street address detector, the costliest pattern one.
+            rate, _, counters["pipeline_without_street_address"] = await pipeline(
+                bootstrap, ends, workers, lean, f"pipeline-lean-{run}"
+            )
+            runs["pipeline_without_street_address"].append(rate)
+    main_mib = peak_rss_mib()  # this process so far: the copy loops and the pipelines' loop
+    medians = {name: statistics.median(rates) for name, rates in runs.items()}
+    for name, rates in runs.items():
+        extra: dict[str, float | int | str] = {"events": events, "runs": len(rates)}
+        extra["min"] = round(min(rates), 1)
+        extra["max"] = round(max(rates), 1)
+        if name.startswith("pipeline"):
+            extra.update(workers=workers, **counters[name])
+        result(name, medians[name], **extra)
+    ceiling = medians["copy_loop"]
+    batched = medians["copy_loop_batched"]
+    rate = medians["pipeline"]
 
     presidio = await presidio_naive(bootstrap, presidio_events)
     result("presidio_naive", presidio, events=presidio_events)
@@ -277,8 +301,9 @@ def main() -> None:
     events = int(os.environ.get("BENCH_STREAM_EVENTS", "40000"))
     presidio_events = int(os.environ.get("BENCH_STREAM_PRESIDIO_EVENTS", "300"))
     workers = int(os.environ.get("BENCH_STREAM_WORKERS", str(os.cpu_count() or 2)))
+    repeats = int(os.environ.get("BENCH_STREAM_REPEATS", "3"))
     with EmbeddedBroker() as broker:
-        asyncio.run(_main(broker, events, presidio_events, workers))
+        asyncio.run(_main(broker, events, presidio_events, workers, repeats))
 
 
 if __name__ == "__main__":
