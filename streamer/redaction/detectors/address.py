@@ -69,7 +69,7 @@ _STREET = re.compile(
         (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
         (?:
             (?-i:{_NAME})[ \t]+(?:{_STREET_TYPES})\b\.?   # Meadow Drive, Halsey Road
-          | (?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
+          | \b(?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
           | (?:(?-i:{_WORD})[ \t]+){{0,2}}(?-i:[^\W\d_]*){_COMPOUND_STREET}\b  # Hadikgasse
         )
         (?:,?[ \t]+{_NUMBER}(?![\w-]))?                     # house number after
@@ -85,14 +85,19 @@ _UNIT = re.compile(
     r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b"
     r"|\b(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][\w'-]+"
 )
+# What templating writes for a field that has no value (pandas, Python, JSON, JavaScript):
+# "BODØ, nan 70842", "Springfield, None 62704". It does not end an address.
+_MISSING_VALUE = r"nan|NaN|None|null|NULL|undefined"
+_MISSING_LINE = re.compile(_MISSING_VALUE)
 _CONTINUATION = re.compile(
     rf"""(?x:
         (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
         (?:
-            {_NAME}(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place, maybe a postcode
+            {_NAME}(?![ \t]*:)(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place (not a label:)
           | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
           | (?P<postcode>\d{{3,6}}(?:[ \t-]\d{{2,4}})?)            # postcode
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
+          | (?P<missing>{_MISSING_VALUE})  # a field the template had no value for
         )
         (?![\w@])
     )"""
@@ -132,13 +137,15 @@ class StreetAddressDetector(Detector):
         found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
         if not found:
             return []
-        extended = _union([(start, self._extend(text, end)) for start, end in _union(found)])
+        extended = _union(
+            [(s, _sentence_end(text, s, self._extend(text, e))) for s, e in _union(found)]
+        )
         spans = []
         for start, end in extended:  # one span per line, so line breaks stay as they are
             for line in _LINE.finditer(text, start, end):
                 decoration = _LINE_DECORATION.match(line.group())
                 begin = line.start() + (decoration.end() if decoration else 0)
-                if begin < line.end():
+                if begin < line.end() and not _MISSING_LINE.fullmatch(text, begin, line.end()):
                     spans.append(Span(begin, line.end(), "LOCATION", SCORE, self.name))
             spans.extend(_recipient_lines(text, start))
         return spans
@@ -206,6 +213,20 @@ def _recipient_lines(text: str, block_start: int) -> list[Span]:
         spans.append(Span(offset, offset + len(value), entity, RECIPIENT_SCORE, "street_address"))
         end = start - 1
     return spans
+
+
+# A full stop after a word that is no abbreviation, then a capital: the sentence ends
+# (``... O Saviñao Spain. Please call``), and so does the address.
+_SENTENCE_END = re.compile(rf"(?<=[^\W\d_]{{4}})\.(?=[ \t]+{_UPPER})")
+_LONG_ABBREVIATIONS = frozenset({"ctra", "blvd", "avda", "apto", "pkwy", "expy", "tpke", "bldg"})
+
+
+def _sentence_end(text: str, start: int, end: int) -> int:
+    for match in _SENTENCE_END.finditer(text, start, end):
+        word = _FIRST_WORD.findall(text, max(start, match.start() - 12), match.start())
+        if not word or word[-1].lower() not in _LONG_ABBREVIATIONS:
+            return match.start()
+    return end
 
 
 def _is_address(value: str) -> bool:

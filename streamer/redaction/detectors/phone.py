@@ -15,13 +15,17 @@ _CONTEXT = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
-    "messages",
+    "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
+    "ringing",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
 )  # fmt: skip
+
+#: The shortest national numbers (six digits: Greenland, the Faroe Islands, ...).
+MIN_DIGITS = 6
 
 # Shapes that are something else: dates, dotted quads (IPv4), US social security numbers.
 _NOT_A_PHONE = re.compile(
@@ -53,13 +57,15 @@ class PhoneDetector(PatternDetector):
     social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
     plans outside ``regions``, and bare possible ones count only with a phone word nearby
-    (``grouped_score``); ``+41 (0)61 ...`` is read without the ``(0)``.
+    (``grouped_score``), and so do six-digit numbers in groups (``84 23 30``: Greenland,
+    the Faroe Islands); ``+41 (0)61 ...`` is read without the ``(0)``. A number may
+    follow a comma or full stop (``Fax,+44 20 ...``), but not one after a digit.
     """
 
     name = "phone"
     entity_type = "PHONE_NUMBER"
     pattern = (
-        r"(?<![\w+.,/:-])"
+        r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
         r"(?:(?:\+|\b00|\b011)[ .-]?)?"
         r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
         r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,8}){0,6}"
@@ -69,7 +75,7 @@ class PhoneDetector(PatternDetector):
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE
-    min_digits = 7
+    min_digits = MIN_DIGITS
     score = 0.7
     possible_score = 0.55
     bare_score = 0.5
@@ -117,8 +123,12 @@ class PhoneDetector(PatternDetector):
 
     def base_score(self, candidate: str) -> float | None:
         number = _EXTENSION.sub("", candidate)
-        if not 7 <= count_digits(number) <= 15 or _NOT_A_PHONE.match(number):
+        digits = count_digits(number)
+        if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None
+        if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
+            grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+            return self.grouped_score if grouped else None
         verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
@@ -150,7 +160,7 @@ class PhoneDetector(PatternDetector):
             start, end = match.span()
             value = match.group()
             digits = count_digits(_EXTENSION.sub("", value))
-            if digits < 7:
+            if digits < MIN_DIGITS:
                 continue
             pieces = [(start, end)]
             if digits > 15:

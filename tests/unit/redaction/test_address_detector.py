@@ -23,6 +23,7 @@ def _found(text: str) -> list[str]:
         ("office: 75186 ul. Asnyka Adama 82", "75186 ul. Asnyka Adama 82"),
         ("the box is P.O. Box 63", "P.O. Box 63"),
         ("deliver to 2456 Norrbyvägen 21 Suite 060", "2456 Norrbyvägen 21 Suite 060"),
+        ("to 706 Ctra. de Siles 80 Lugo Spain. Please call", "706 Ctra. de Siles 80 Lugo Spain"),
     ],
 )
 def test_addresses_are_found_whole(text: str, address: str) -> None:
@@ -65,6 +66,7 @@ def test_military_addresses() -> None:
         "We sold 3 units in 2024 and 12 more in March",
         "Order #123456 shipped on 2026-01-01",
         "no digits in this Main Street sentence",
+        "I used to work for Jersey Industries 5 years ago",  # 'r' of 'for' is no 'R.' (Rua)
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
@@ -76,3 +78,11 @@ def test_postal_codes_named_as_such() -> None:
     assert _found("my zip code is 26134, thanks") == ["26134"]
     assert _found("Postcode PH36 9QH") == ["PH36 9QH"]
     assert _found("zipped 32700 files") == []
+
+
+def test_missing_value_markers_do_not_end_an_address_and_labels_are_not_places() -> None:
+    text = "7924 Dosseringen 83\nMOSS\n, nan\n Norway 81042\nMobile: 431 3995"
+    assert _found(text) == ["7924 Dosseringen 83", "MOSS", "Norway 81042"]
+    assert _found("12 Oak Street, Springfield, None 62704") == [
+        "12 Oak Street, Springfield, None 62704"
+    ]
