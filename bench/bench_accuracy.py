@@ -16,9 +16,9 @@ from streamer.testing.accuracy import (
     SCORED_GROUPS,
     AccuracyReport,
     LabelledRecord,
-    presidio_evaluator_corpus,
     score,
 )
+from streamer.testing.corpus import presidio_evaluator_corpus
 
 RECORDS = 1500
 SEED = 42
