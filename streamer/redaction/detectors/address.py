@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import Detector
-from streamer.redaction.detectors.ner_rules import NOT_NAMES
+from streamer.redaction.detectors.ner_words import NOT_NAMES
 from streamer.redaction.spans import Span
 
 SCORE = 0.8

@@ -54,6 +54,15 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from streamer.redaction.detectors.ner_cues import english_cues
+from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
+from streamer.redaction.detectors.ner_words import (
+    FUNCTION_WORDS,
+    NAME_WORD,
+    NOT_NAMES,
+    SURNAME_PARTICLES,
+    UPPER,
+)
 from streamer.redaction.spans import Span
 
 _POSSESSIVE = re.compile("['\u2019]s$")
@@ -72,98 +81,12 @@ _POINT_IN_TIME = re.compile(
 )
 _LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a name
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
-_SHOUTED_FUNCTION_WORDS = frozenset(
-    [
-        "i",
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "is",
-        "are",
-        "am",
-        "be",
-        "can",
-        "could",
-        "will",
-        "would",
-        "do",
-        "does",
-        "did",
-        "not",
-        "and",
-        "or",
-        "but",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "it",
-        "this",
-        "that",
-        "what",
-        "why",
-        "how",
-    ]
-)
-
-#: Words NER often tags that are not personal data on their own (compared lower case).
-NOT_NAMES = frozenset(
-    " ".join(
-        [
-            "iban bic swift ssn atm pin otp asap ceo cfo cto coo vp hr it id ids faq ok okay",
-            "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql visa",
-            "mastercard amex bot user admin customer client sir madam dear hello hi hey",
-            "thanks regards",
-            # currencies (ISO 4217), which NER takes for organisations
-            "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
-            "rub try krw sgd hkd",
-        ]
-    ).split()
-)
-
-_TITLES = r"(?i:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|lady|lord|madam|mme|mlle|herr|frau)"
-_UPPER = "[^\\W\\d_a-z\u00df-\u00ff]"  # a letter that is not lower case
-_NAME_WORD = f"(?:{_UPPER}[\\w'\u2019-]*\\.?|{_UPPER}\\.)"
-_TITLED_NAME = re.compile(
-    rf"\b(?:{_TITLES})\.?[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
-)
 # First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
 _INITIALLED_NAME = re.compile(
-    rf"(?<![\w.])(?:{_UPPER}[^\W\d_]+)[ \t]+{_UPPER}\.?[ \t]+(?:{_UPPER}[^\W\d_]+)(?!\w)"
-)
-# Particles inside surnames: Eliane van der Vlist, Ludwig von Mises, Maria da Silva
-_PARTICLE_WORDS = frozenset(
-    [
-        "van",
-        "von",
-        "der",
-        "den",
-        "de",
-        "del",
-        "della",
-        "di",
-        "da",
-        "dos",
-        "das",
-        "du",
-        "la",
-        "le",
-        "ten",
-        "ter",
-        "bin",
-        "al",
-        "el",
-    ]
+    rf"(?<![\w.])(?:{UPPER}[^\W\d_]+)[ \t]+{UPPER}\.?[ \t]+(?:{UPPER}[^\W\d_]+)(?!\w)"
 )
 _SURNAME_PARTICLES = re.compile(
-    rf"(?:[ \t]+(?:{'|'.join(sorted(_PARTICLE_WORDS))}))+[ \t]+{_UPPER}[^\W\d_]+"
+    rf"(?:[ \t]+(?:{'|'.join(sorted(SURNAME_PARTICLES))}))+[ \t]+{UPPER}[^\W\d_]+"
 )
 
 
@@ -181,18 +104,6 @@ _LEGAL_NAME = re.compile(
     rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
     rf"|(?<![\w&])(?:{_ORG_WORD}[ \t]+){{0,5}}{_GLUED_LEGAL_FORM}(?![\w-])"
 )
-_NAME_CUE = re.compile(
-    r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
-    r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
-    r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
-    rf"[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
-)
-# Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
-_SPEAKER_LINE = re.compile(
-    rf"^[ \t]*({_UPPER}[^\W\d_]+(?:[ \t]+{_UPPER}[^\W\d_]+)?)[ \t]*:[ \t]*"
-    r"(?:[\"\u201c'].*|\S+(?:[ \t]+\S+){2,}[.?!\"\u201d]+[ \t]*)$",
-    re.MULTILINE,
-)
 
 
 def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
@@ -202,19 +113,28 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         for piece in _split_lines(text, span):
             trimmed = _trim(text, piece)
             if trimmed is not None and _keep(text, trimmed):
-                refined.append(trimmed)
+                whole = _trim(text, whole_words(text, trimmed))
+                refined.append(trimmed if whole is None else whole)
     refined.extend(_legal_names(text))
     refined.extend(_countries(text, language))
     if language == "en":
-        refined.extend(_titled_names(text))
-        refined.extend(_cued_names(text))
-        refined.extend(_cued_places(text))
-        refined.extend(_speakers(text))
+        found = list(refined)
+        refined.extend(
+            cue
+            for cue in english_cues(text)
+            if not any(  # a cue does not overrule what the model saw as something else
+                span.entity_type != cue.entity_type
+                and span.start < cue.end
+                and cue.start < span.end
+                for span in found
+            )
+        )
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
-    refined = [_with_particles(text, span) for span in refined if _keep(text, span)]
-    refined.extend(_repeated_names(text, refined))
+    refined = [grow(text, _with_particles(text, span)) for span in refined if _keep(text, span)]
+    refined.extend(repeated_names(text, refined))
+    refined.extend(listed_names(text, refined))
     return _merge_adjacent(text, refined)
 
 
@@ -244,7 +164,7 @@ def _with_particles(text: str, span: Span) -> Span:
         return span
     cursor = span.end
     words = text[span.start : span.end].split()
-    while len(words) > 1 and words[-1] in _PARTICLE_WORDS:
+    while len(words) > 1 and words[-1] in SURNAME_PARTICLES:
         cursor = text.rindex(words.pop(), span.start, cursor)
         while cursor > span.start and text[cursor - 1] in " \t":
             cursor -= 1
@@ -252,22 +172,6 @@ def _with_particles(text: str, span: Span) -> Span:
     if tail is None or tail.end() <= span.end:
         return span
     return Span(span.start, tail.end(), span.entity_type, span.score, span.detector)
-
-
-def _repeated_names(text: str, spans: list[Span]) -> list[Span]:
-    """Other mentions of a person's names in the same text are that person too."""
-    words = set()
-    for span in spans:
-        if span.entity_type == "PERSON":
-            for word in re.findall(r"[^\W\d_][\w'\u2019-]+", text[span.start : span.end]):
-                if word[:1].isupper() and word.lower() not in NOT_NAMES and len(word) > 2:
-                    words.add(word)
-    if not words:
-        return []
-    pattern = re.compile(
-        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w'\u2019-])"
-    )
-    return [Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in pattern.finditer(text)]
 
 
 def _split_lines(text: str, span: Span) -> list[Span]:
@@ -317,28 +221,19 @@ def _keep(text: str, span: Span) -> bool:
     if span.entity_type in ("PERSON", "NRP") and any(c.isdigit() for c in value):
         return False
     if span.entity_type == "PERSON" and value.isupper():  # CAN I SPEAK TO A REAL PERSON
-        return sum(word in _SHOUTED_FUNCTION_WORDS for word in value.lower().split()) < 2
+        return sum(word in FUNCTION_WORDS for word in value.lower().split()) < 2
     return True
-
-
-def _titled_names(text: str) -> list[Span]:
-    spans = []
-    for match in _TITLED_NAME.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] == ".":
-            end -= 1
-        value = text[start:end]
-        if value.lower() not in NOT_NAMES:
-            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
-    return spans
 
 
 def _legal_names(text: str) -> list[Span]:
     spans = []
     for match in _LEGAL_NAME.finditer(text):
         start, end = match.span()
-        if text[start:end].split()[0].lower() in ("the", "a", "an"):
-            start = text.index(" ", start) + 1
+        words = text[start:end].split()
+        if words[0].lower() in FUNCTION_WORDS:
+            if len(words) < 3:
+                continue  # "The Company", "a Trust": a legal form alone names no one
+            start = text.index(words[1], start + len(words[0]))
         spans.append(Span(start, end, "ORGANIZATION", 0.85, "ner"))
     return spans
 
@@ -387,7 +282,7 @@ def _countries(text: str, language: str) -> list[Span]:
     return spans
 
 
-_PLACE_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+(?:{_NAME_WORD}|[a-z]{{1,4}})){{0,4}}")
+_PLACE_LINE = re.compile(rf"{NAME_WORD}(?:[ \t]+(?:{NAME_WORD}|[a-z]{{1,4}})){{0,4}}")
 
 
 def _city_line_above(text: str, country_start: int) -> list[Span]:
@@ -404,81 +299,6 @@ def _city_line_above(text: str, country_start: int) -> list[Span]:
         return []
     start = above_start + line.index(value)
     return [Span(start, start + len(value), "LOCATION", 0.6, "ner")]
-
-
-_PLACE_CUE = re.compile(
-    r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
-    r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
-    r"|trip|city|town|village|here))"
-    r"(?:[ \t]+(?i:here|back|there|now|today))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
-    rf"({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
-)
-
-
-def _speakers(text: str) -> list[Span]:
-    """Speaker labels of a dialogue: two or more lines of ``Name: speech``."""
-    if "\n" not in text:
-        return []
-    found = [
-        m
-        for m in _SPEAKER_LINE.finditer(text)
-        if m.group(1).lower() not in NOT_NAMES and m.group(1).lower() not in _LABELS
-    ]
-    if len(found) < 2:
-        return []
-    return [Span(m.start(1), m.end(1), "PERSON", 0.7, "ner") for m in found]
-
-
-_LABELS = frozenset(
-    [
-        "agent",
-        "note",
-        "notes",
-        "question",
-        "answer",
-        "subject",
-        "re",
-        "q",
-        "a",
-        "comment",
-        "comments",
-        "reply",
-        "message",
-        "summary",
-        "description",
-        "status",
-        "update",
-        "warning",
-        "error",
-        "info",
-        "tip",
-        "example",
-        "quote",
-    ]
-)
-
-
-def _cued_places(text: str) -> list[Span]:
-    spans = []
-    for match in _PLACE_CUE.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] in ".,":
-            end -= 1
-        value = text[start:end]
-        if value.lower() not in NOT_NAMES and _LEGAL_FORM_AT_END.search(value) is None:
-            spans.append(Span(start, end, "LOCATION", 0.6, "ner"))
-    return spans
-
-
-def _cued_names(text: str) -> list[Span]:
-    spans = []
-    for match in _NAME_CUE.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] == ".":
-            end -= 1
-        if text[start:end].lower() not in NOT_NAMES:
-            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
-    return spans
 
 
 _JOINERS = re.compile("[ \t]*|[ \t]*[-'\u2019][ \t]*")

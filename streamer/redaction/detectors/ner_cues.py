@@ -1,0 +1,202 @@
+"""English context cues: people and places a small NER model misses, found by the words
+around them.
+
+Each cue is a few words that, in English, stand right before (or after) a name of a
+known kind; the capitalised words there are taken as that kind. A cue only ever
+confirms capitalised words (``Ask the dr. about it`` finds nothing), and never words
+of :data:`~.ner_words.NOT_NAMES` or function words (``Hi there``, ``Dear Sir``).
+
+People:
+
+- a **title**: ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... (``Dr. Zofia Nowak-Lis``);
+- a **name cue**: ``name is``, ``name:``, ``name?``, ``call me``, a byline (``directed
+  by``, ``written by``, ...), or a naming verb (``named``, ``nicknamed``);
+- a **greeting**: ``Hi``, ``Hello``, ``Dear``, ... (``Hi Ewan,``);
+- a **speech verb** before or after: ``said Anders``, ``says Weld``, ``shouted at John``,
+  ``Sophia shouted``;
+- a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
+- a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``;
+- a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
+  ``Customer:``, ``Patient:``, ...;
+- the **speakers** of a dialogue: two or more lines of ``Name: speech``.
+
+Places:
+
+- a **movement or location cue**: ``flew to``, ``moved here from``, ``based in``,
+  ``lives in``, ``I'm in``, ``originally from``, ``home city``;
+- a **field label**: ``Where:``, ``City:``, ``Town:``, ``Location:``, ``Country:``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from streamer.redaction.detectors.ner_words import (
+    FUNCTION_WORDS,
+    NAME_WORD,
+    NOT_NAMES,
+    TITLES,
+    UPPER,
+)
+from streamer.redaction.spans import Span
+
+CUE_SCORE = 0.85
+WEAK_CUE_SCORE = 0.7
+PLACE_CUE_SCORE = 0.6
+
+_NAME = rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{0,3}})"
+_SHORT_NAME = rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{0,2}})"
+_TITLED_NAME = re.compile(rf"\b(?:{TITLES})\.?[ \t]+{_NAME}")
+_NAME_CUE = re.compile(
+    r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
+    r"|\b(?:nick)?named(?:[ \t]+(?:him|her|them|me|us))?"
+    r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
+    r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
+    rf"[ \t]+{_NAME}"
+)
+_GREETING = re.compile(
+    r"(?:^|(?<=[\s\"'(]))(?i:hi|hello|hey|hiya|dear|greetings|good[ \t]+(?:morning|afternoon"
+    rf"|evening))[ \t]*,?[ \t]+{_SHORT_NAME}(?=[ \t]*[,!.:;\n\r-]|$)",
+    re.MULTILINE,
+)
+_SPEECH_VERBS = (
+    r"said|says|asked|asks|replied|replies|told|tells|shouted|shouts|yelled|yells|wrote"
+    r"|writes|added|adds|explained|explains|answered|answers|whispered|whispers|cried"
+    r"|exclaimed|exclaims|laughed|screamed|texted|emailed|messaged"
+)
+_SPEECH_BEFORE = re.compile(rf"\b(?:{_SPEECH_VERBS})(?:[ \t]+(?:at|to))?[ \t]+{_SHORT_NAME}")
+_SPEECH_AFTER = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:{_SPEECH_VERBS})\b(?![ \t]+by\b)"
+)
+_RELATION = re.compile(
+    r"(?i:\b(?:my|our|his|her|their|your)[ \t]+(?:kid|child|son|daughter|wife|husband"
+    r"|partner|mother|father|mom|mum|dad|brother|sister|friend|colleague|boss|uncle|aunt"
+    r"|cousin|grandmother|grandfather|grandma|grandpa|granddaughter|grandson|nephew|niece"
+    r"|neighbou?r|fianc[\u00e9e]e?|girlfriend|boyfriend|landlord|landlady|tenant|roommate"
+    r"|flatmate|stepson|stepdaughter|stepmother|stepfather)"
+    r"|\bassistant[ \t]+to)"
+    rf"[ \t]+{_SHORT_NAME}"
+)
+_PERSON_VERB = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|works|worked|was[ \t]+born"
+    r"|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
+)
+_PERSON_FIELD = re.compile(
+    r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
+    r"|recipient|sender|author|owner|signed|applicant|passenger|guest|driver)[ \t]*:[ \t]*"
+    rf"{_NAME}[ \t]*$",
+    re.MULTILINE,
+)
+# Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
+_SPEAKER_LINE = re.compile(
+    rf"^[ \t]*({UPPER}[^\W\d_]+(?:[ \t]+{UPPER}[^\W\d_]+)?)[ \t]*:[ \t]*"
+    r"(?:[\"\u201c'].*|\S+(?:[ \t]+\S+){2,}[.?!\"\u201d]+[ \t]*)$",
+    re.MULTILINE,
+)
+#: Words before a colon that label a line rather than name a speaker.
+LABELS = frozenset(
+    " ".join(
+        [
+            "agent note notes question answer subject re q a comment comments reply message",
+            "summary description status update warning error info tip example quote",
+        ]
+    ).split()
+)
+#: Whom a greeting may address that is nobody's name.
+_ADDRESSEES = frozenset(
+    " ".join(
+        [
+            "team all everyone everybody folks guys there support sir madam customer friends",
+            "colleagues world again",
+        ]
+    ).split()
+)
+
+_PLACE_CUE = re.compile(
+    r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
+    r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
+    r"|trip|city|town|village|here|i'm|i[ \t]+am|we're|we[ \t]+are|originally))"
+    r"(?:[ \t]+(?i:here|back|there|now|today|currently))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
+    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
+    r"|(?i:\bhome[ \t]?(?:town|city|country)|\bcity[ \t]+of|\btown[ \t]+of)[ \t]+"
+    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
+)
+_PLACE_FIELD = re.compile(
+    r"^[ \t]*(?i:where|city|town|location|country|place|venue|hometown|region|state"
+    r"|province)[ \t]*:[ \t]*"
+    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,3}})",
+    re.MULTILINE,
+)
+_LEGAL_FORM_AT_END = re.compile(
+    r"(?i:\b(?:ltd|limited|inc|corp|corporation|company|plc|llc|gmbh|ag|sa|spa|nv|bv|ab"
+    r"|holdings|group|bank|fund|trust|partners))\.?$"
+)
+
+
+def english_cues(text: str) -> list[Span]:
+    """People and places found by the English cues of this module."""
+    spans = list(_people(text))
+    spans.extend(_places(text))
+    spans.extend(_speakers(text))
+    return spans
+
+
+def _is_name(value: str) -> bool:
+    words = value.lower().split()
+    return bool(words) and not any(
+        word in NOT_NAMES or word in FUNCTION_WORDS for word in (words[0], words[-1])
+    )
+
+
+def _person(text: str, match: re.Match[str], group: int, score: float) -> Span | None:
+    start, end = match.span(group)
+    while end > start and text[end - 1] == ".":
+        end -= 1
+    value = text[start:end]
+    if not _is_name(value) or value.lower() in _ADDRESSEES or _LEGAL_FORM_AT_END.search(value):
+        return None
+    return Span(start, end, "PERSON", score, "ner")
+
+
+def _people(text: str) -> Iterator[Span]:
+    for pattern, score in (
+        (_TITLED_NAME, CUE_SCORE),
+        (_NAME_CUE, CUE_SCORE),
+        (_GREETING, WEAK_CUE_SCORE),
+        (_SPEECH_BEFORE, WEAK_CUE_SCORE),
+        (_SPEECH_AFTER, WEAK_CUE_SCORE),
+        (_RELATION, WEAK_CUE_SCORE),
+        (_PERSON_VERB, WEAK_CUE_SCORE),
+        (_PERSON_FIELD, WEAK_CUE_SCORE),
+    ):
+        for match in pattern.finditer(text):
+            span = _person(text, match, 1, score)
+            if span is not None:
+                yield span
+
+
+def _places(text: str) -> Iterator[Span]:
+    for pattern in (_PLACE_CUE, _PLACE_FIELD):
+        for match in pattern.finditer(text):
+            group = 1 if match.group(1) is not None else 2
+            start, end = match.span(group)
+            while end > start and text[end - 1] in ".,":
+                end -= 1
+            value = text[start:end]
+            if _is_name(value) and _LEGAL_FORM_AT_END.search(value) is None:
+                yield Span(start, end, "LOCATION", PLACE_CUE_SCORE, "ner")
+
+
+def _speakers(text: str) -> list[Span]:
+    """Speaker labels of a dialogue: two or more lines of ``Name: speech``."""
+    if "\n" not in text:
+        return []
+    found = [
+        m
+        for m in _SPEAKER_LINE.finditer(text)
+        if m.group(1).lower() not in NOT_NAMES and m.group(1).lower() not in LABELS
+    ]
+    if len(found) < 2:
+        return []
+    return [Span(m.start(1), m.end(1), "PERSON", WEAK_CUE_SCORE, "ner") for m in found]
