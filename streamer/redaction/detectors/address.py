@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import Detector
+from streamer.redaction.detectors.ner_extend import whole_words
 from streamer.redaction.detectors.ner_words import NOT_NAMES
 from streamer.redaction.spans import Span
 
@@ -33,8 +34,12 @@ SCORE = 0.8
 _UPPER = r"[^\W\d_a-z\u00df-\u00ff]"  # a letter that is not lower case (any script)
 _WORD = rf"{_UPPER}[^\W\d_]*(?:[-'\u2019.][^\W\d_]+)*\.?"  # Capitalised or UPPER word
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
-_PARTICLE = r"(?:de|del|della|di|da|do|dos|das|du|des|la|le|van|von|der|den|y|e|el|al)"
+_PARTICLE = (
+    r"(?:de|del|della|di|da|do|dos|das|du|des|la|le|van|von|der|den|y|e|el|al|u|v|na|nad|pod"
+    r"|pri|am|an|im|ob|bei|sur|sous|l\u00e8s|lez|upon|\u00e0)"
+)
 _NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
+_ORDINAL = r"\d{1,4}(?:st|nd|rd|th)"  # 5th Avenue, 184th Street
 
 _STREET_TYPES = (
     "street|st|road|rd|avenue|ave|av|drive|dr|lane|ln|way|boulevard|blvd|court|ct|place|pl"
@@ -56,6 +61,7 @@ _STREET_PREFIXES = (
     r"rue|via|viale|vicolo|corso|piazza|calle|c/|avenida|avda\.?|av\.|rua|r\.?|praça|largo"
     r"|travessa|estrada|rambla|carrer|paseo|plaza|camino|strada|ul\.|ulica|aleja|al\.|akti"
     r"|odos|boulevard|bd\.?|chemin|impasse|all[\u00e9e]e|place|quai|route|rte\.?|stra[\u00df]e"
+    r"|avenue|cours"
 )
 _COMPOUND_STREET = (
     r"[^\W\d_]{2,}(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig"
@@ -68,7 +74,7 @@ _STREET = re.compile(
     rf"""(?ix:
         (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
         (?:
-            (?-i:{_NAME})[ \t]+(?:{_STREET_TYPES})\b\.?   # Meadow Drive, Halsey Road
+            (?:(?-i:{_NAME})|{_ORDINAL})[ \t]+(?:{_STREET_TYPES})\b\.?  # Meadow Drive, 5th Ave
           | \b(?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
           | (?:(?-i:{_WORD})[ \t]+){{0,2}}(?-i:[^\W\d_]*){_COMPOUND_STREET}\b  # Hadikgasse
         )
@@ -93,7 +99,7 @@ _CONTINUATION = re.compile(
     rf"""(?x:
         (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
         (?:
-            {_NAME}(?![ \t]*:)(?P<code>[ \t]+\d{{3,6}}(?:[ \t]\d{{2,3}})?)?  # place (not a label:)
+            {_NAME}(?![ \t]*:)(?P<code>[ \t]+\d{{3,6}}(?:[ \t-]\d{{2,4}})?)?  # place (not a label:)
           | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
           | (?P<postcode>\d{{3,6}}(?:[ \t-]\d{{2,4}})?)            # postcode
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
@@ -110,6 +116,7 @@ _POSTCODE_CUE = re.compile(
     r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5
+_REGION_CODE = re.compile(r"[A-Z]{2,3}")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
 _LINE = re.compile(r"[^\s](?:[^\n\r]*[^\s])?")
@@ -146,8 +153,9 @@ class StreetAddressDetector(Detector):
                 decoration = _LINE_DECORATION.match(line.group())
                 begin = line.start() + (decoration.end() if decoration else 0)
                 if begin < line.end() and not _MISSING_LINE.fullmatch(text, begin, line.end()):
-                    spans.append(Span(begin, line.end(), "LOCATION", SCORE, self.name))
-            spans.extend(_recipient_lines(text, start))
+                    span = Span(begin, line.end(), "LOCATION", SCORE, self.name)
+                    spans.append(whole_words(text, span))  # a Greek delta written as ∆
+            spans.extend(recipient_lines(text, start))
         return spans
 
     @staticmethod
@@ -160,7 +168,11 @@ class StreetAddressDetector(Detector):
             if match is None or _LETTER_OR_DIGIT.search(match.group()) is None:
                 break
             first_word = _FIRST_WORD.search(match.group())
-            if first_word is not None and first_word.group().lower() in NOT_NAMES:
+            if (
+                first_word is not None
+                and first_word.group().lower() in NOT_NAMES
+                and not _REGION_CODE.fullmatch(first_word.group())  # OK is Oklahoma here
+            ):
                 break  # "Thanks", "Regards", ...: the letter goes on, not the address
             end = match.end()
             if match.group("code") or match.group("uk") or match.group("postcode"):
@@ -179,7 +191,7 @@ RECIPIENT_SCORE = 0.6
 _MAX_RECIPIENT_LINES = 3
 
 
-def _recipient_lines(text: str, block_start: int) -> list[Span]:
+def recipient_lines(text: str, block_start: int, detector: str = "street_address") -> list[Span]:
     """The lines right above an address that start at a line: who it is addressed to.
 
     Up to three lines, each only capitalised words and initials (no digits, no sentence
@@ -210,7 +222,7 @@ def _recipient_lines(text: str, block_start: int) -> list[Span]:
         if not value or _RECIPIENT_LINE.fullmatch(value) is None:
             break
         entity = "ORGANIZATION" if _LEGAL_FORM_END.search(value) else "PERSON"
-        spans.append(Span(offset, offset + len(value), entity, RECIPIENT_SCORE, "street_address"))
+        spans.append(Span(offset, offset + len(value), entity, RECIPIENT_SCORE, detector))
         end = start - 1
     return spans
 

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
+    MONTHS_AND_DAYS,
     NAME_WORD,
     NOT_NAMES,
     TITLES,
@@ -117,7 +118,7 @@ _PLACE_CUE = re.compile(
     r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
     r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
     r"|trip|city|town|village|here|i'm|i[ \t]+am|we're|we[ \t]+are|originally))"
-    r"(?:[ \t]+(?i:here|back|there|now|today|currently))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
+    r"(?:[ \t]+(?i:here|back|there|now|today|currently))?[ \t]+(?i:in|to|from|at|near|on)[ \t]+"
     rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
     r"|(?i:\bhome[ \t]?(?:town|city|country)|\bcity[ \t]+of|\btown[ \t]+of)[ \t]+"
     rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
@@ -184,7 +185,11 @@ def _places(text: str) -> Iterator[Span]:
             while end > start and text[end - 1] in ".,":
                 end -= 1
             value = text[start:end]
-            if _is_name(value) and _LEGAL_FORM_AT_END.search(value) is None:
+            if (
+                _is_name(value)
+                and _LEGAL_FORM_AT_END.search(value) is None
+                and not MONTHS_AND_DAYS.fullmatch(value)  # "moving on Monday"
+            ):
                 yield Span(start, end, "LOCATION", PLACE_CUE_SCORE, "ner")
 
 

@@ -24,7 +24,8 @@ And spread:
 5. **Repeated names**: once a person is found, other mentions of their names in the
    same text are that person too.
 6. **Lists**: in a list of capitalised names (``Tara, Paul, Austin and Jean``), when
-   one is a person and none is a place or organisation, all are people.
+   one is a person and no more are places or organisations than people, the names the
+   model left untyped are people.
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def whole_words(text: str, span: Span) -> Span:
         goes_on = _WORD_GOES_ON.match(text, end)
         if goes_on is not None and goes_on.end() > end:
             end = goes_on.end()
+            if text[end - 2 : end] in ("'s", "\u2019s"):  # a possessive is no part of it
+                end -= 2
     if start > 0 and text[start].isalnum() and not text[start - 1].isspace():
         before = _WORD_BEFORE.search(text, max(0, start - 40), start)
         if (
@@ -261,15 +264,17 @@ def listed_names(text: str, spans: Sequence[Span]) -> list[Span]:
         return []
     found: list[Span] = []
     for match in _LIST.finditer(text):
-        items = [m for m in _LIST_WORD.finditer(text, match.start(), match.end())]
-        kinds = set()
-        for item in items:
-            for span in spans:
-                if span.start < item.end() and item.start() < span.end:
-                    kinds.add(span.entity_type)
-        if "PERSON" not in kinds or kinds - {"PERSON"}:
-            continue
+        items = list(_LIST_WORD.finditer(text, match.start(), match.end()))
         if any(not _may_join_name(item.group()) for item in items):
             continue
-        found.extend(Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in items)
+        people = others = 0
+        untyped = []
+        for item in items:
+            kinds = {s.entity_type for s in spans if s.start < item.end() and item.start() < s.end}
+            people += "PERSON" in kinds
+            others += bool(kinds - {"PERSON"})
+            if not kinds:
+                untyped.append(item)
+        if people and people >= others:  # the model types some first names as places
+            found.extend(Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in untyped)
     return found

@@ -54,10 +54,12 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from streamer.redaction.detectors.address import recipient_lines
 from streamer.redaction.detectors.ner_cues import english_cues
 from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
+    MONTHS_AND_DAYS,
     NAME_WORD,
     NOT_NAMES,
     SURNAME_PARTICLES,
@@ -70,11 +72,6 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _LINE_BREAK = re.compile(r"\n|\r|\\n|\\r")
 
-_MONTHS_AND_DAYS = re.compile(
-    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
-    r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
-)
 _POINT_IN_TIME = re.compile(
     r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?|\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}"
     r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
@@ -132,7 +129,11 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
-    refined = [grow(text, _with_particles(text, span)) for span in refined if _keep(text, span)]
+    refined = [
+        grow(text, whole_words(text, _with_particles(text, span)))
+        for span in refined
+        if _keep(text, span)
+    ]
     refined.extend(repeated_names(text, refined))
     refined.extend(listed_names(text, refined))
     return _merge_adjacent(text, refined)
@@ -210,7 +211,7 @@ def _trim(text: str, span: Span) -> Span | None:
 def _keep(text: str, span: Span) -> bool:
     value = text[span.start : span.end]
     if span.entity_type == "DATE_TIME":
-        return bool(_MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
+        return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
     if span.entity_type != "LOCATION" and _LONG_NUMBER.search(value):
@@ -287,7 +288,8 @@ _PLACE_LINE = re.compile(rf"{NAME_WORD}(?:[ \t]+(?:{NAME_WORD}|[a-z]{{1,4}})){{0
 
 def _city_line_above(text: str, country_start: int) -> list[Span]:
     """In an address block a country stands alone on its line, below the city: the
-    short line of capitalised words right above it is a place too."""
+    short line of capitalised words right above it is a place too, and the lines of
+    names above that are whom the letter is for."""
     line_start = text.rfind("\n", 0, country_start) + 1
     if line_start == 0 or text[line_start:country_start].strip(" \t"):
         return []
@@ -298,7 +300,10 @@ def _city_line_above(text: str, country_start: int) -> list[Span]:
     if not value or _PLACE_LINE.fullmatch(value) is None or value.lower() in NOT_NAMES:
         return []
     start = above_start + line.index(value)
-    return [Span(start, start + len(value), "LOCATION", 0.6, "ner")]
+    return [
+        Span(start, start + len(value), "LOCATION", 0.6, "ner"),
+        *recipient_lines(text, start, "ner"),
+    ]
 
 
 _JOINERS = re.compile("[ \t]*|[ \t]*[-'\u2019][ \t]*")

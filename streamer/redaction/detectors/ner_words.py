@@ -6,6 +6,8 @@ detector. All comparisons with the word lists are lower case.
 
 from __future__ import annotations
 
+import re
+
 #: A letter that is not lower case (any script).
 UPPER = "[^\\W\\d_a-z\u00df-\u00ff]"
 #: A capitalised (or upper-case) word, or an initial: ``Zofia``, ``Nowak-Lis``, ``O'Neil``, ``J.``
@@ -100,4 +102,11 @@ PLACE_PARTICLES = frozenset(
 #: Suffixes written after a person's name.
 NAME_SUFFIXES = frozenset(
     ["jr", "jr.", "sr", "sr.", "ii", "iii", "iv", "phd", "md", "dds", "dvm", "esq", "esq.", "cpa"]
+)
+
+#: Month and weekday names and abbreviations (English).
+MONTHS_AND_DAYS = re.compile(
+    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
+    r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
 )

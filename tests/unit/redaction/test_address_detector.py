@@ -86,3 +86,26 @@ def test_missing_value_markers_do_not_end_an_address_and_labels_are_not_places()
     assert _found("12 Oak Street, Springfield, None 62704") == [
         "12 Oak Street, Springfield, None 62704"
     ]
+
+
+def test_region_codes_postcodes_and_place_particles_on_their_own_lines() -> None:
+    text = "08632 Václava Haňky 1420 Suite 213\n   Hrušovany u Brna\n    JM\n    664 62\n"
+    assert _found(text) == [
+        "08632 Václava Haňky 1420 Suite 213",
+        "Hrušovany u Brna",
+        "JM",
+        "664 62",
+    ]
+    text = "3240 Meadow Drive Suite 452\n   Oklahoma City\n    OK\n    73107"
+    assert _found(text)[-2:] == ["OK", "73107"]  # "OK" is Oklahoma here, not "okay"
+    assert _found("R São Romão 118\nRibeiro VI 5100-684") == [
+        "R São Romão 118",
+        "Ribeiro VI 5100-684",
+    ]
+
+
+def test_ordinal_streets_and_french_street_words() -> None:
+    assert _found("enter on 2914 184th Street after") == ["2914 184th Street"]
+    assert _found("lived in 4733 40 avenue Ferdinand de Lesseps, Paris") == [
+        "4733 40 avenue Ferdinand de Lesseps, Paris"
+    ]

@@ -202,3 +202,9 @@ def test_english_cues_find_places() -> None:
     assert _refine("originally from Flushing, and") == [("Flushing", "LOCATION")]
     assert _refine("When: 1984-11-06\nWhere: Albany Country Club.")[0][0].startswith("Albany")
     assert _refine("I'm in IT and I am in Love") != [("IT", "LOCATION")]
+
+
+def test_cue_spans_take_whole_words_and_places_after_on() -> None:
+    assert _refine("My friend lives in ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ") == [("ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ", "LOCATION")]  # noqa: RUF001
+    assert _refine("Mika lives on Dobrovského 1394 street.")[-1] == ("Dobrovského 1394", "LOCATION")
+    assert ("Monday", "LOCATION") not in _refine("We are moving on Monday to Oslo")
