@@ -35,7 +35,8 @@ _UPPER = r"[^\W\d_a-z\u00df-\u00ff]"  # a letter that is not lower case (any scr
 _WORD = rf"{_UPPER}[^\W\d_]*(?:[-'\u2019.][^\W\d_]+)*\.?"  # Capitalised or UPPER word
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
 _PARTICLE = (
-    r"(?:de|del|della|di|da|do|dos|das|du|des|la|le|van|von|der|den|y|e|el|al|u|v|na|nad|pod"
+    r"(?:de|del|della|delle|dei|degli|dello|dal|dalla|di|da|do|dos|das|du|des|la|le|van|von"
+    r"|der|den|y|e|el|al|u|v|na|nad|pod"
     r"|pri|am|an|im|ob|bei|sur|sous|l\u00e8s|lez|upon|\u00e0)"
 )
 _NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
@@ -55,13 +56,13 @@ _STREET_TYPES = (
     "|allee|vej|gade|v\u00e4gen|gatan|veien|gate|tie|katu|utca|rakpart|\u00fat|laan|plein"
     "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
     "|u|rkp|p\u00f5ik|tee|kraj"
-    "|gracht|kade|dijk"
+    "|gracht|kade|dijk|all\u00e9"
 )
 _STREET_PREFIXES = (
     r"rue|via|viale|vicolo|corso|piazza|calle|c/|avenida|avda\.?|av\.|rua|r\.?|praça|largo"
     r"|travessa|estrada|rambla|carrer|paseo|plaza|camino|strada|ul\.|ulica|aleja|al\.|akti"
     r"|odos|boulevard|bd\.?|chemin|impasse|all[\u00e9e]e|place|quai|route|rte\.?|stra[\u00df]e"
-    r"|avenue|cours"
+    r"|avenue|cours|ctra\.?|crta\.?|r\u00faa"
 )
 _COMPOUND_STREET = (
     r"[^\W\d_]{2,}(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig"
@@ -91,6 +92,39 @@ _UNIT = re.compile(
     r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b"
     r"|\b(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][\w'-]+"
 )
+# A postcode in a sentence: five digits (ZIP+4, 12345-678), 123 45, 12-345, or four digits
+# that are not a year.
+_POSTCODE = r"(?:\d{5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|(?!(?:19|20)\d\d\b)\d{4})"
+# A region between a place and its postcode: a code (JN, NSW) or a number (Tunisia's 41).
+_REGION = r"(?:[A-Z]{2,3}|\d{1,2})"
+# A place and its postcode after a preposition: in GRITSCHACH 9500, from Mikołów 43-190
+_PLACE_WITH_POSTCODE = re.compile(
+    rf"(?i:\b(?:in|at|from|to|near))[ \t]+"
+    rf"(?-i:(({_NAME})(?:,?[ \t]+{_REGION})?[ \t]+{_POSTCODE}))(?![\w-]|[.,:/]\d)"
+)
+# An address line of a place, a region and a postcode: Kuncsorba JN 5412, Sisseb 41 3132
+_PLACE_LINE = re.compile(
+    rf"^[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?(({_NAME}),?[ \t]+{_REGION}[ \t]+{_POSTCODE})[ \t]*$",
+    re.MULTILINE,
+)
+# Words that stand before numbers and are no places: "from Invoice 12345", "in Windows 10"
+_NOT_PLACES = frozenset(
+    " ".join(
+        [
+            "order invoice ticket case ref reference version build account item sku part page",
+            "room line flight bus train gate level floor step chapter section article windows",
+            "office model serial batch lot id no number year week day code pin box suite apt",
+        ]
+    ).split()
+)
+# The two streets of a corner: at the corner of Via delle Coste 26 and Eros Springs
+_STREET_WORD = rf"(?:{_WORD}|{_ORDINAL}|{_NUMBER}|{_PARTICLE})"
+_CORNER_OF = re.compile(
+    rf"\b(?i:corner)[ \t]+of[ \t]+"
+    rf"((?:{_WORD}|{_ORDINAL}|{_NUMBER})(?:[ \t]+{_STREET_WORD}){{0,6}}?)[ \t]+(?:and|&)[ \t]+"
+    rf"((?:{_WORD}|{_ORDINAL}|{_NUMBER})(?:[ \t]+{_STREET_WORD}){{0,4}})"
+)
+
 # What templating writes for a field that has no value (pandas, Python, JSON, JavaScript):
 # "BODØ, nan 70842", "Springfield, None 62704". It does not end an address.
 _MISSING_VALUE = r"nan|NaN|None|null|NULL|undefined"
@@ -101,7 +135,8 @@ _CONTINUATION = re.compile(
         (?:
             {_NAME}(?![ \t]*:)(?P<code>[ \t]+\d{{3,6}}(?:[ \t-]\d{{2,4}})?)?  # place (not a label:)
           | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
-          | (?P<postcode>\d{{3,6}}(?:[ \t-]\d{{2,4}})?)            # postcode
+          | (?P<postcode>(?:\d{{1,2}}[ \t]+)?\d{{3,6}}(?:[ \t-]\d{{2,4}})?)  # region, postcode
+          | \d{{1,2}}(?=[ \t]*[\n\r])                             # a region number line
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
           | (?P<missing>{_MISSING_VALUE})  # a field the template had no value for
         )
@@ -142,6 +177,15 @@ class StreetAddressDetector(Detector):
         for pattern in (_STREET, _NUMBERED_NAME, _CORNER, _UNIT):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
         found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
+        for pattern in (_PLACE_WITH_POSTCODE, _PLACE_LINE):
+            found.extend(
+                m.span(1)
+                for m in pattern.finditer(text)
+                if _FIRST_WORD.match(m.group(2)) is not None
+                and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
+            )
+        for corner in _CORNER_OF.finditer(text):
+            found.extend((corner.span(1), corner.span(2)))
         if not found:
             return []
         extended = _union(
@@ -230,7 +274,9 @@ def recipient_lines(text: str, block_start: int, detector: str = "street_address
 # A full stop after a word that is no abbreviation, then a capital: the sentence ends
 # (``... O Saviñao Spain. Please call``), and so does the address.
 _SENTENCE_END = re.compile(rf"(?<=[^\W\d_]{{4}})\.(?=[ \t]+{_UPPER})")
-_LONG_ABBREVIATIONS = frozenset({"ctra", "blvd", "avda", "apto", "pkwy", "expy", "tpke", "bldg"})
+_LONG_ABBREVIATIONS = frozenset(
+    {"ctra", "crta", "blvd", "avda", "apto", "pkwy", "expy", "tpke", "bldg", "prof", "proc"}
+)
 
 
 def _sentence_end(text: str, start: int, end: int) -> int:

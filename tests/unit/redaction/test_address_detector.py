@@ -109,3 +109,20 @@ def test_ordinal_streets_and_french_street_words() -> None:
     assert _found("lived in 4733 40 avenue Ferdinand de Lesseps, Paris") == [
         "4733 40 avenue Ferdinand de Lesseps, Paris"
     ]
+
+
+def test_places_with_postcodes_in_sentences_and_on_their_own_lines() -> None:
+    assert _found("support Acme Ltd in GRITSCHACH 9500 in its mission") == ["GRITSCHACH 9500"]
+    assert _found("a trust in Mikołów 43-190 in its mission") == ["Mikołów 43-190"]
+    assert _found("Apt. 754\nKuncsorba JN 5412")[-1] == "Kuncsorba JN 5412"
+    assert _found("05771 34 Ngarimu Grove\nCite Commerciale, 52 70649") == [
+        "05771 34 Ngarimu Grove",
+        "Cite Commerciale, 52 70649",
+    ]
+    # years, ids and products are not places with postcodes
+    assert _found("from Invoice 12345 and in Windows 2000, at Gate 1234, in Paris 2024") == []
+
+
+def test_both_streets_of_a_corner() -> None:
+    text = "Our offices are at the corner of Via delle Coste 26 and Eros Springs"
+    assert _found(text) == ["Via delle Coste 26", "Eros Springs"]
