@@ -227,6 +227,12 @@ class StreetAddressDetector(Detector):
 _RECIPIENT_WORD = rf"(?:{_WORD}|[A-Z]\.?|&|(?i:{_PARTICLE}))"
 _RECIPIENT_LINE = re.compile(rf"{_RECIPIENT_WORD}(?:[ \t]+{_RECIPIENT_WORD}){{0,7}}")
 _LINE_DECORATION = re.compile(r"^[^\w\s]{1,4}[ \t]*")
+# Labels that name whom an address is for: Billing address: Pedro Alves
+_LINE_LABEL = re.compile(
+    r"(?i:(?:(?:billing|shipping|delivery|mailing|postal|home|work|invoice)[ \t]+)?address"
+    r"|ship[ \t]+to|deliver[ \t]+to|send[ \t]+to|to|recipient|attn|attention|name"
+    r"|customer)[ \t]*:[ \t]*(?=\S)"
+)
 _LEGAL_FORM_END = re.compile(
     r"(?i:\b(?:ltd|limited|inc|corp|corporation|company|plc|llc|gmbh|ag|sa|spa|nv|bv|ab"
     r"|holdings|group))\.?$"
@@ -263,6 +269,10 @@ def recipient_lines(text: str, block_start: int, detector: str = "street_address
             start + (len(raw) - len(raw.lstrip(" \t"))) + (decoration.end() if decoration else 0)
         )
         value = text[offset:end].rstrip(" \t")
+        label = _LINE_LABEL.match(value)  # Billing address: Pedro Alves
+        if label is not None:
+            offset += label.end()
+            value = value[label.end() :]
         if not value or _RECIPIENT_LINE.fullmatch(value) is None:
             break
         entity = "ORGANIZATION" if _LEGAL_FORM_END.search(value) else "PERSON"

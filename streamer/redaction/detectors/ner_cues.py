@@ -16,6 +16,11 @@ People:
   ``Sophia shouted``;
 - a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
 - a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``;
+- a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
+  Csanád his address``;
+- being **spoken to**: ``Renátó, can I please speak to ...``;
+- the **answer to a question about a name**: ``What's the name on the account? User:
+  Csenger Gábor``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
   ``Customer:``, ``Patient:``, ...;
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``.
@@ -82,6 +87,35 @@ _RELATION = re.compile(
 _PERSON_VERB = re.compile(
     rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|works|worked|was[ \t]+born"
     r"|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
+)
+# A gendered pronoun that refers back to a name: "Dmitar Ruedl listed his top 20",
+# "had given Csanád his address" (a verb, the name, then his or her).
+_PRONOUN_AFTER_VERB = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+[a-z]+[ \t]+(?:his|her|himself|herself)\b"
+)
+_PRONOUN_AFTER_NAME = re.compile(rf"\b[a-z]+[ \t]+{_SHORT_NAME}[ \t]+(?:his|her)\b")
+# Someone spoken to: "Renátó, can I please speak to ...", "Anna, could you ..."
+_VOCATIVE = re.compile(
+    rf"(?:^|(?<=[.!?\n\r\"]))[ \t]*{_SHORT_NAME},[ \t]+(?i:can|could|would|will|do|did|are"
+    r"|have|please|thank|thanks|let|i'm|i[ \t]+am|i[ \t]+need|i[ \t]+want|we[ \t]+need)\b",
+    re.MULTILINE,
+)
+#: Words that start a sentence before a comma and are nobody's name.
+_INTERJECTIONS = frozenset(
+    " ".join(
+        [
+            "also however sorry ok okay well so now yes no again still anyway actually btw oh",
+            "ah um right sure great cool perfect fine thanks thank please hello hi hey listen",
+            "look honestly seriously guys everyone team folks sir madam friends otherwise then",
+            "today tomorrow yesterday besides meanwhile finally first second lastly alright",
+        ]
+    ).split()
+)
+# The answer to a question about a name: "What's the name on the account? User: Csenger Gábor"
+_NAME_ANSWER = re.compile(
+    r"(?i:\bname\b)[^?\n\r]{0,40}\?[ \t]*(?:\r?\n[ \t]*)?(?:\w+[ \t]*:[ \t]*)?"
+    rf"{_NAME}[ \t]*$",
+    re.MULTILINE,
 )
 _PERSON_FIELD = re.compile(
     r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
@@ -155,7 +189,12 @@ def _person(text: str, match: re.Match[str], group: int, score: float) -> Span |
     while end > start and text[end - 1] == ".":
         end -= 1
     value = text[start:end]
-    if not _is_name(value) or value.lower() in _ADDRESSEES or _LEGAL_FORM_AT_END.search(value):
+    if (
+        not _is_name(value)
+        or value.lower() in _ADDRESSEES
+        or value.split()[0].lower() in _INTERJECTIONS
+        or _LEGAL_FORM_AT_END.search(value)
+    ):
         return None
     return Span(start, end, "PERSON", score, "ner")
 
@@ -170,6 +209,10 @@ def _people(text: str) -> Iterator[Span]:
         (_RELATION, WEAK_CUE_SCORE),
         (_PERSON_VERB, WEAK_CUE_SCORE),
         (_PERSON_FIELD, WEAK_CUE_SCORE),
+        (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE),
+        (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE),
+        (_VOCATIVE, WEAK_CUE_SCORE),
+        (_NAME_ANSWER, CUE_SCORE),
     ):
         for match in pattern.finditer(text):
             span = _person(text, match, 1, score)

@@ -55,7 +55,7 @@ from functools import cache
 from typing import Any
 
 from streamer.redaction.detectors.address import recipient_lines
-from streamer.redaction.detectors.ner_cues import english_cues
+from streamer.redaction.detectors.ner_cues import CUE_SCORE, english_cues
 from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
@@ -119,7 +119,8 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         refined.extend(
             cue
             for cue in english_cues(text)
-            if not any(  # a cue does not overrule what the model saw as something else
+            if cue.score >= CUE_SCORE
+            or not any(  # a weak cue does not overrule what the model saw as something else
                 span.entity_type != cue.entity_type
                 and span.start < cue.end
                 and cue.start < span.end

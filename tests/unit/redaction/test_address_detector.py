@@ -126,3 +126,11 @@ def test_places_with_postcodes_in_sentences_and_on_their_own_lines() -> None:
 def test_both_streets_of_a_corner() -> None:
     text = "Our offices are at the corner of Via delle Coste 26 and Eros Springs"
     assert _found(text) == ["Via delle Coste 26", "Eros Springs"]
+
+
+def test_a_labelled_recipient_line_above_an_address() -> None:
+    text = "Billing address: Pedro Alves\n    90741 Rue de Genville 17\n  Paris"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans["Pedro Alves"] == "PERSON"
+    text = "Subject: Hello World\n12 Oak Street, Springfield"
+    assert "Hello World" not in _found(text)

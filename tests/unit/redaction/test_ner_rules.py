@@ -208,3 +208,23 @@ def test_cue_spans_take_whole_words_and_places_after_on() -> None:
     assert _refine("My friend lives in ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ") == [("ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ", "LOCATION")]  # noqa: RUF001
     assert _refine("Mika lives on Dobrovského 1394 street.")[-1] == ("Dobrovského 1394", "LOCATION")
     assert ("Monday", "LOCATION") not in _refine("We are moving on Monday to Oslo")
+
+
+def test_pronouns_vocatives_and_answers_mark_people() -> None:
+    assert _refine("Dmitar Ruedl listed his top 20 songs") == [("Dmitar Ruedl", "PERSON")]
+    text = "Csanád had given Csanád his address"
+    assert _refine(text) == [("Csanád", "PERSON"), ("Csanád", "PERSON")]  # and its repeat
+    assert _refine("Renátó, can I please speak to your boss?") == [("Renátó", "PERSON")]
+    assert _refine("Also, can I please speak to your boss?") == []
+    assert _refine("Bot: What's the name on the account?\nUser: Csenger Gábor")[-1] == (
+        "Csenger Gábor",
+        "PERSON",
+    )
+    assert _refine("Apple released its phone") == []  # 'its' is no person's pronoun
+
+
+def test_a_weak_cue_does_not_overrule_the_model_but_a_strong_one_does() -> None:
+    text = "Yesterday Acme said no"
+    assert _refine(text, ("Acme", "ORGANIZATION")) == [("Acme", "ORGANIZATION")]
+    text = "Name:    Ljiljana Živković"
+    assert _refine(text, ("Ljiljana", "LOCATION"))[-1] == ("Ljiljana Živković", "PERSON")
