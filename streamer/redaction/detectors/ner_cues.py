@@ -15,7 +15,8 @@ People:
 - a **speech verb** before or after: ``said Anders``, ``says Weld``, ``shouted at John``,
   ``Sophia shouted``;
 - a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
-- a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``;
+- a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``
+  (not ``Everything works again``);
 - a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
   Csanád his address``;
 - being **spoken to**: ``Renátó, can I please speak to ...``;
@@ -56,7 +57,7 @@ _SHORT_NAME = rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{0,2}})"
 _TITLED_NAME = re.compile(rf"\b(?:{TITLES})\.?[ \t]+{_NAME}")
 _NAME_CUE = re.compile(
     r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
-    r"|\b(?:nick)?named(?:[ \t]+(?:him|her|them|me|us))?"
+    r"|\b(?-i:(?:nick)?named)(?:[ \t]+(?:him|her|them|me|us))?"  # not Named Entity ...
     r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
     r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
     rf"[ \t]+{_NAME}"
@@ -85,8 +86,8 @@ _RELATION = re.compile(
     rf"[ \t]+{_SHORT_NAME}"
 )
 _PERSON_VERB = re.compile(
-    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|works|worked|was[ \t]+born"
-    r"|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|(?:works|worked)[ \t]+(?:at|for|as)"
+    r"|was[ \t]+born|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
 )
 # A gendered pronoun that refers back to a name: "Dmitar Ruedl listed his top 20",
 # "had given Csanád his address" (a verb, the name, then his or her).
@@ -148,14 +149,16 @@ _ADDRESSEES = frozenset(
     ).split()
 )
 
+_PLACE = rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
 _PLACE_CUE = re.compile(
     r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
     r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
-    r"|trip|city|town|village|here|i'm|i[ \t]+am|we're|we[ \t]+are|originally))"
-    r"(?:[ \t]+(?i:here|back|there|now|today|currently))?[ \t]+(?i:in|to|from|at|near|on)[ \t]+"
-    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
-    r"|(?i:\bhome[ \t]?(?:town|city|country)|\bcity[ \t]+of|\btown[ \t]+of)[ \t]+"
-    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
+    r"|trip|city|town|village|here)"
+    r"(?:[ \t]+(?:here|back|there|now|today|currently))?[ \t]+(?:in|to|from|at|near)"
+    r"|\b(?:lives?|lived|living|located|situated)[ \t]+on"  # lives on Dobrovského 1394
+    r"|\b(?:i'm|i[ \t]+am|we're|we[ \t]+are)(?:[ \t]+(?:now|currently))?[ \t]+in"  # not on
+    r"|\boriginally[ \t]+from"
+    rf"|\bhome[ \t]?(?:town|city|country)|\bcity[ \t]+of|\btown[ \t]+of)[ \t]+{_PLACE}"
 )
 _PLACE_FIELD = re.compile(
     r"^[ \t]*(?i:where|city|town|location|country|place|venue|hometown|region|state"
@@ -223,8 +226,7 @@ def _people(text: str) -> Iterator[Span]:
 def _places(text: str) -> Iterator[Span]:
     for pattern in (_PLACE_CUE, _PLACE_FIELD):
         for match in pattern.finditer(text):
-            group = 1 if match.group(1) is not None else 2
-            start, end = match.span(group)
+            start, end = match.span(1)
             while end > start and text[end - 1] in ".,":
                 end -= 1
             value = text[start:end]

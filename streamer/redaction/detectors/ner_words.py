@@ -60,7 +60,8 @@ FUNCTION_WORDS = frozenset(
             "i a an the to of in on at is are am be was were can could will would do does did",
             "not no and or but if so as by for from with into onto my me you your we our us",
             "it its this that these those what why how when where who which there here then",
-            "he she his her him they them their please yes",
+            "he she his her him they them their please yes everything everyone everybody",
+            "something someone somebody nothing nobody anything anyone anybody",
         ]
     ).split()
 )

@@ -228,3 +228,15 @@ def test_a_weak_cue_does_not_overrule_the_model_but_a_strong_one_does() -> None:
     assert _refine(text, ("Acme", "ORGANIZATION")) == [("Acme", "ORGANIZATION")]
     text = "Name:    Ljiljana Živković"
     assert _refine(text, ("Ljiljana", "LOCATION"))[-1] == ("Ljiljana Živković", "PERSON")
+
+
+def test_pronouns_and_things_are_no_subjects_of_person_verbs() -> None:
+    assert _refine("Everything works again after the update, thanks!") == []
+    assert _refine("Search works again") == []
+    assert _refine("Ana works at the bakery") == [("Ana", "PERSON")]
+
+
+def test_technical_prose_is_not_read_as_people_or_places() -> None:
+    assert _refine("I am on Windows 10 and I'm in IT") == []
+    assert _refine("Named Entity Recognition is great") == []
+    assert _refine("She named him Gregory") == [("Gregory", "PERSON")]
