@@ -73,11 +73,12 @@ _COMPOUND_STREET = (
 
 _STREET = re.compile(
     rf"""(?ix:
+        (?<![^\W_])                             # at the start of a word (and fast)
         (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
         (?:
             (?:(?-i:{_NAME})|{_ORDINAL})[ \t]+(?:{_STREET_TYPES})\b\.?  # Meadow Drive, 5th Ave
           | \b(?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
-          | (?:(?-i:{_WORD})[ \t]+){{0,2}}(?-i:[^\W\d_]*){_COMPOUND_STREET}\b  # Hadikgasse
+          | (?:(?-i:{_WORD})[ \t]+){{0,2}}{_COMPOUND_STREET}\b  # Hadikgasse
         )
         (?:,?[ \t]+{_NUMBER}(?![\w-]))?                     # house number after
     )"""
