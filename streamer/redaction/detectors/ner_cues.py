@@ -43,6 +43,7 @@ from streamer.redaction.detectors.ner_words import (
     MONTHS_AND_DAYS,
     NAME_WORD,
     NOT_NAMES,
+    TITLE_WORDS,
     TITLES,
     UPPER,
 )
@@ -174,8 +175,9 @@ _LEGAL_FORM_AT_END = re.compile(
 
 def english_cues(text: str) -> list[Span]:
     """People and places found by the English cues of this module."""
-    spans = list(_people(text))
-    spans.extend(_places(text))
+    lowered = text.lower()
+    spans = list(_people(text, lowered))
+    spans.extend(_places(text, lowered))
     spans.extend(_speakers(text))
     return spans
 
@@ -202,29 +204,54 @@ def _person(text: str, match: re.Match[str], group: int, score: float) -> Span |
     return Span(start, end, "PERSON", score, "ner")
 
 
-def _people(text: str) -> Iterator[Span]:
-    for pattern, score in (
-        (_TITLED_NAME, CUE_SCORE),
-        (_NAME_CUE, CUE_SCORE),
-        (_GREETING, WEAK_CUE_SCORE),
-        (_SPEECH_BEFORE, WEAK_CUE_SCORE),
-        (_SPEECH_AFTER, WEAK_CUE_SCORE),
-        (_RELATION, WEAK_CUE_SCORE),
-        (_PERSON_VERB, WEAK_CUE_SCORE),
-        (_PERSON_FIELD, WEAK_CUE_SCORE),
-        (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE),
-        (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE),
-        (_VOCATIVE, WEAK_CUE_SCORE),
-        (_NAME_ANSWER, CUE_SCORE),
-    ):
+# Each cue with its score and the strings (lower case) a text must hold for it to match
+# at all: a substring test is much cheaper than running the pattern.
+_SPEECH_STEMS = (
+    "said", "says", "ask", "repl", "told", "tell", "shout", "yell", "wrote", "write", "add",
+    "explain", "answer", "whisper", "cried", "exclaim", "laugh", "scream", "texted",
+    "emailed", "messaged",
+)  # fmt: skip
+_PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
+    (_TITLED_NAME, CUE_SCORE, tuple(sorted(TITLE_WORDS))),
+    (_NAME_CUE, CUE_SCORE, ("name", "call", " by")),
+    (_GREETING, WEAK_CUE_SCORE, ("hi", "hello", "hey", "dear", "greetings", "good")),
+    (_SPEECH_BEFORE, WEAK_CUE_SCORE, _SPEECH_STEMS),
+    (_SPEECH_AFTER, WEAK_CUE_SCORE, _SPEECH_STEMS),
+    (_RELATION, WEAK_CUE_SCORE, ("my ", "our ", "his ", "her ", "their ", "your ", "assistant")),
+    (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
+    (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
+    (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE, ("his", "her")),
+    (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
+    (_VOCATIVE, WEAK_CUE_SCORE, (",",)),
+    (_NAME_ANSWER, CUE_SCORE, ("?",)),
+)
+_PLACE_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        _PLACE_CUE,
+        (
+            "liv", "mov", "fl", "trav", "return", "arriv", "based", "born", "locat", "situat",
+            "stay", "visit", "trip", "city", "town", "village", "here", "i'm", "i am", "we're",
+            "we are", "originally", "home",
+        ),
+    ),
+    (_PLACE_FIELD, (":",)),
+)  # fmt: skip
+
+
+def _people(text: str, lowered: str) -> Iterator[Span]:
+    for pattern, score, triggers in _PERSON_CUES:
+        if not any(trigger in lowered for trigger in triggers):
+            continue
         for match in pattern.finditer(text):
             span = _person(text, match, 1, score)
             if span is not None:
                 yield span
 
 
-def _places(text: str) -> Iterator[Span]:
-    for pattern in (_PLACE_CUE, _PLACE_FIELD):
+def _places(text: str, lowered: str) -> Iterator[Span]:
+    for pattern, triggers in _PLACE_CUES:
+        if not any(trigger in lowered for trigger in triggers):
+            continue
         for match in pattern.finditer(text):
             start, end = match.span(1)
             while end > start and text[end - 1] in ".,":

@@ -80,6 +80,7 @@ _LIST = re.compile(
 )
 _LIST_WORD = re.compile(_LIST_ITEM)
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w'\u2019-]+")
+_TOKEN = re.compile(r"[\w'\u2019-]+")
 
 
 def whole_words(text: str, span: Span) -> Span:
@@ -252,10 +253,14 @@ def repeated_names(text: str, spans: Sequence[Span]) -> list[Span]:
                     words.add(word)
     if not words:
         return []
-    pattern = re.compile(
-        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w'\u2019-])"
-    )
-    return [Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in pattern.finditer(text)]
+    found = []
+    for token in _TOKEN.finditer(text):  # whole tokens, so "Ann" is not found in "Anna"
+        value = token.group()
+        if value in words:
+            found.append(Span(token.start(), token.end(), "PERSON", 0.7, "ner"))
+        elif value[-2:] in ("'s", "\u2019s") and value[:-2] in words:  # Eija's
+            found.append(Span(token.start(), token.end() - 2, "PERSON", 0.7, "ner"))
+    return found
 
 
 def listed_names(text: str, spans: Sequence[Span]) -> list[Span]:

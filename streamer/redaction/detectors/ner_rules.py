@@ -240,7 +240,8 @@ def _legal_names(text: str) -> list[Span]:
     return spans
 
 
-_CAPITALISED_RUN = re.compile(r"(?:[^\W\d_][\w'\u2019.-]*)(?:[ \t]+[^\W\d_][\w'\u2019.-]*){0,5}")
+_COUNTRY_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+_BLANKS = re.compile(r"[ \t]+")
 
 
 @cache
@@ -260,28 +261,56 @@ def country_names(language: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def _countries_by_first_word(language: str) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The words of each country name, by its first word, longest names first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for name in country_names(language):
+        words = tuple(name.split())
+        index.setdefault(words[0], []).append(words)
+    return {first: tuple(sorted(names, key=len, reverse=True)) for first, names in index.items()}
+
+
 def _countries(text: str, language: str) -> list[Span]:
-    names = country_names(language)
-    if not names:
+    index = _countries_by_first_word(language)
+    if not index:
         return []
+    words = list(_COUNTRY_WORD.finditer(text))
     spans = []
-    for run in _CAPITALISED_RUN.finditer(text):
-        words = list(re.finditer(r"\S+", run.group()))
-        index = 0
-        while index < len(words):
-            for size in range(min(4, len(words) - index), 0, -1):
-                first, last = words[index], words[index + size - 1]
-                start, end = run.start() + first.start(), run.start() + last.end()
-                while end > start and text[end - 1] in ".,;:":
-                    end -= 1
-                value = text[start:end]
-                if value[:1].isupper() and value.casefold() in names:
-                    spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
-                    spans.extend(_city_line_above(text, start))
-                    index += size - 1
-                    break
-            index += 1
+    position = 0
+    while position < len(words):
+        first = words[position].group()
+        size = 0
+        if first[:1].isupper():
+            folded = first.casefold()
+            names = index.get(folded, ()) + index.get(folded.rstrip(".,;:"), ())
+            size = next((len(n) for n in names if _country_at(text, words, position, n)), 0)
+        if size:
+            start, end = words[position].start(), words[position + size - 1].end()
+            while end > start and text[end - 1] in ".,;:":
+                end -= 1
+            spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
+            spans.extend(_city_line_above(text, start))
+        position += size or 1
     return spans
+
+
+def _country_at(
+    text: str, words: list[re.Match[str]], position: int, name: tuple[str, ...]
+) -> bool:
+    """Whether ``words`` from ``position`` spell ``name`` (separated by blanks only)."""
+    if position + len(name) > len(words):
+        return False
+    for offset, expected in enumerate(name):
+        word = words[position + offset]
+        if offset and not _BLANKS.fullmatch(text, words[position + offset - 1].end(), word.start()):
+            return False
+        value = word.group().casefold()
+        if offset == len(name) - 1:
+            value = value.rstrip(".,;:")
+        if value != expected:
+            return False
+    return True
 
 
 _PLACE_LINE = re.compile(rf"{NAME_WORD}(?:[ \t]+(?:{NAME_WORD}|[a-z]{{1,4}})){{0,4}}")

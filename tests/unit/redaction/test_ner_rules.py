@@ -240,3 +240,8 @@ def test_technical_prose_is_not_read_as_people_or_places() -> None:
     assert _refine("I am on Windows 10 and I'm in IT") == []
     assert _refine("Named Entity Recognition is great") == []
     assert _refine("She named him Gregory") == [("Gregory", "PERSON")]
+
+
+def test_repeated_names_are_whole_words_and_take_no_possessive() -> None:
+    text = "Anna Berg called; Anna's order and Annabel's are late"
+    assert _refine(text, ("Anna Berg", "PERSON")) == [("Anna Berg", "PERSON"), ("Anna", "PERSON")]
