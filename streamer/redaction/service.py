@@ -17,6 +17,7 @@ each build the engine (and load models) once. Results keep input order.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -27,6 +28,7 @@ from types import TracebackType
 from typing import Any
 
 from streamer.redaction.detector import Detector
+from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.engine import EventFormat, RedactionEngine
 from streamer.redaction.exceptions import RedactionError
 from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
@@ -34,6 +36,8 @@ from streamer.redaction.policy import Policy
 from streamer.redaction.result import EventResult, PayloadOutcome, RedactionResult, Token
 from streamer.redaction.structured import FieldRules, collect_leaves, copy_json
 from streamer.settings import StreamerSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,18 @@ def coerce_policy(policy: Policy | str | Path | dict[str, Any] | None) -> Policy
     return Policy.from_file(policy)
 
 
+def _warn_of_skipped_defaults(settings: StreamerSettings) -> None:
+    """Say which default detectors will not run because what they need is not installed
+    (a spaCy model named in ``ner_models``): no entity type goes unfound in silence."""
+    for entry, reason in DETECTORS.skipped_defaults(settings):
+        log.warning(
+            "the %r detector is off, so %s will not be found: %s",
+            entry.name,
+            ", ".join(entry.entities) or "its entities",
+            reason,
+        )
+
+
 class RedactionService:
     """Finds personal data in texts and JSON events and replaces it by the policy.
 
@@ -134,6 +150,8 @@ class RedactionService:
             self.settings,
         )
         self._field_rules = FieldRules(self.policy.fields)
+        if detectors is None and self.policy.detectors is None:
+            _warn_of_skipped_defaults(self.settings)
         self._inline = _InlineExecutor(self._spec.build)
         self._pool: ProcessPoolExecutor | None = None
         if not parallel:
