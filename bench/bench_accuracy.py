@@ -1,75 +1,117 @@
-"""Accuracy on a labelled corpus: this engine (patterns + NER) next to plain Presidio.
+"""Accuracy on labelled corpora: this engine (patterns + NER) next to plain Presidio.
 
-The corpus comes from presidio-evaluator's generator with its bundled templates and a
-fixed seed; scoring is :mod:`streamer.testing.accuracy` (an entity is caught only if no
-word of it survives). Prints ``ACCURACY name=<name> recall=<r> precision=<p>`` per
-system, then ``ACCURACY_DETAIL`` lines with recall per group and per label.
+The corpora come from presidio-evaluator's generator with its bundled templates, one per
+seed; scoring is :func:`streamer.testing.accuracy.score` (an entity is caught only if no
+word of it survives; precision per redacted region). The rules were tuned by looking at
+misses and false detections on seeds 42, 1234, 5, 11, 100 and 200 only; the held-out
+seeds (:data:`HELD_OUT_SEEDS`) were only ever scored, never looked into.
+
+Prints, for the main seed and for each held-out seed, for both systems::
+
+    ACCURACY name=<name> recall=<r> precision=<p> records=<n> seed=<s> ...
+
+then ``ACCURACY name=<system>_held_out`` pooled over the held-out seeds, recall per group
+and per label (``ACCURACY_DETAIL``), and recall without skip words (``ACCURACY_STRICT``:
+even ``street``, ``Mr.`` or ``Inc`` must be covered).
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
 
 from bench.presidio_baseline import presidio_engines
 from streamer.redaction.engine import RedactionEngine
-from streamer.testing.accuracy import (
-    SCORED_GROUPS,
-    AccuracyReport,
-    LabelledRecord,
-    score,
-)
+from streamer.testing.accuracy import SCORED_GROUPS, AccuracyReport, LabelledRecord, score
 from streamer.testing.corpus import presidio_evaluator_corpus
 
-RECORDS = 1500
+RECORDS = int(os.environ.get("BENCH_ACCURACY_RECORDS", "1500"))
 SEED = 42
-#: A second corpus, never looked at while tuning, to show the rules generalise.
-HELD_OUT_SEED = 7
+#: Corpora never looked into while tuning the rules: they show the rules generalise.
+HELD_OUT_SEEDS = (7, 2026, 31337)
+
+Ranges = list[list[tuple[int, int]]]
 
 
-def engine_ranges(records: list[LabelledRecord]) -> list[list[tuple[int, int]]]:
+def engine_ranges(records: list[LabelledRecord]) -> Ranges:
     engine = RedactionEngine.build()
     spans = engine.analyze([r.text for r in records])
     engine.close()
     return [[(s.start, s.end) for s in found] for found in spans]
 
 
-def presidio_ranges(records: list[LabelledRecord]) -> list[list[tuple[int, int]]]:
+def presidio_ranges(records: list[LabelledRecord]) -> Ranges:
     analyzer, _ = presidio_engines()
     return [
         [(r.start, r.end) for r in analyzer.analyze(rec.text, language="en")] for rec in records
     ]
 
 
-def report(name: str, result: AccuracyReport, seconds: float, seed: int = SEED) -> None:
+SYSTEMS: dict[str, Callable[[list[LabelledRecord]], Ranges]] = {
+    "pii_streamer": engine_ranges,
+    "presidio": presidio_ranges,
+}
+
+
+def accuracy_line(name: str, result: AccuracyReport, **fields: object) -> None:
+    extra = " ".join(f"{key}={value}" for key, value in fields.items())
     print(
-        f"ACCURACY name={name} recall={result.recall:.3f} precision={result.precision:.3f} "
-        f"records={RECORDS} seed={seed} seconds={seconds:.1f}",
+        f"ACCURACY name={name} recall={result.recall:.3f} precision={result.precision:.3f} {extra}",
         flush=True,
     )
+
+
+def details(name: str, result: AccuracyReport, labels: bool) -> None:
     for group in SCORED_GROUPS:
         _, total = result.group_counts(group)
         print(f"ACCURACY_DETAIL name={name} group={group} recall={result.group_recall(group):.3f} "
               f"entities={total}")  # fmt: skip
-    for label in sorted(result.total):
-        print(f"ACCURACY_DETAIL name={name} label={label} recall={result.recall_of(label):.3f} "
-              f"entities={result.total[label]}")  # fmt: skip
+    if labels:
+        for label in sorted(result.total):
+            recall, entities = result.recall_of(label), result.total[label]
+            print(f"ACCURACY_DETAIL name={name} label={label} recall={recall:.3f} "
+                  f"entities={entities}")  # fmt: skip
+
+
+def pooled(reports: list[AccuracyReport]) -> AccuracyReport:
+    """One report over several corpora (counts added up)."""
+    total = AccuracyReport()
+    for report in reports:
+        total.caught.update(report.caught)
+        total.total.update(report.total)
+        total.unscorable.update(report.unscorable)
+        total.true_positives += report.true_positives
+        total.false_positives += report.false_positives
+        total.records += report.records
+    return total
 
 
 def main() -> None:
-    records = presidio_evaluator_corpus(RECORDS, SEED)
-    for name, detect in (("pii_streamer", engine_ranges), ("presidio", presidio_ranges)):
-        started = time.perf_counter()
-        ranges = detect(records)
-        report(name, score(records, ranges), time.perf_counter() - started)
-    held_out = presidio_evaluator_corpus(RECORDS, HELD_OUT_SEED)
-    started = time.perf_counter()
-    result = score(held_out, engine_ranges(held_out))
-    print(
-        f"ACCURACY name=pii_streamer_held_out recall={result.recall:.3f} "
-        f"precision={result.precision:.3f} records={RECORDS} seed={HELD_OUT_SEED} "
-        f"seconds={time.perf_counter() - started:.1f}",
-        flush=True,
-    )
+    held_out: dict[str, list[AccuracyReport]] = {name: [] for name in SYSTEMS}
+    for seed in (SEED, *HELD_OUT_SEEDS):
+        records = presidio_evaluator_corpus(RECORDS, seed)
+        for system, detect in SYSTEMS.items():
+            started = time.perf_counter()
+            ranges = detect(records)
+            seconds = time.perf_counter() - started
+            result = score(records, ranges)
+            name = system if seed == SEED else f"{system}_seed{seed}"
+            accuracy_line(name, result, records=len(records), seed=seed,
+                          corpus="main" if seed == SEED else "held_out",
+                          seconds=f"{seconds:.1f}")  # fmt: skip
+            details(name, result, labels=seed == SEED)
+            if seed == SEED:
+                strict = score(records, ranges, skip_words=())
+                print(f"ACCURACY_STRICT name={name} recall={strict.recall:.3f} "
+                      f"precision={strict.precision:.3f} seed={seed}", flush=True)  # fmt: skip
+            else:
+                held_out[system].append(result)
+    seeds = ",".join(map(str, HELD_OUT_SEEDS))
+    for system, reports in held_out.items():
+        result = pooled(reports)
+        accuracy_line(f"{system}_held_out", result, records=result.records, seeds=seeds)
+        details(f"{system}_held_out", result, labels=False)
 
 
 if __name__ == "__main__":

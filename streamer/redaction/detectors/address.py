@@ -26,7 +26,7 @@ import re
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_extend import whole_words
-from streamer.redaction.detectors.ner_words import NOT_NAMES
+from streamer.redaction.detectors.ner_words import MONTHS_AND_DAYS, NOT_NAMES
 from streamer.redaction.spans import Span
 
 SCORE = 0.8
@@ -57,12 +57,21 @@ _STREET_TYPES = (
     "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
     "|u|rkp|p\u00f5ik|tee|kraj"
     "|gracht|kade|dijk|all\u00e9"
+    # the rest of the USPS standard street suffixes (Publication 28, appendix C1)
+    "|anex|annex|arcade|bayou|beach|bend|bluffs?|bottom|branch|bridge|camp|canyon|cape"
+    "|cliffs?|club|course|crest|crossroad|curve|dam|divide|expressway|expy|extensions?"
+    "|falls?|forge|forks?|fort|freeway|fwy|gateway|inlet|isle|islands?|land|lights?|loaf"
+    "|locks?|mall|mission|motorway|mountains?|neck|overpass|pass|plains?|prairie|radial"
+    "|rapids?|rest|river|shoals?|skyway|stravenue|throughway|trace|trafficway|trailer"
+    "|underpass|union|viaduct|village|ville|quays"
 )
 _STREET_PREFIXES = (
     r"rue|via|viale|vicolo|corso|piazza|calle|c/|avenida|avda\.?|av\.|rua|r\.?|praça|largo"
     r"|travessa|estrada|rambla|carrer|paseo|plaza|camino|strada|ul\.|ulica|aleja|al\.|akti"
     r"|odos|boulevard|bd\.?|chemin|impasse|all[\u00e9e]e|place|quai|route|rte\.?|stra[\u00df]e"
-    r"|avenue|cours|ctra\.?|crta\.?|r\u00faa"
+    r"|avenue|cours|ctra\.?|crta\.?|r\u00faa|strada|calea|bulevardul|aleea|intrarea"
+    r"|\u0219oseaua|soseaua|pia\u021ba|callej\u00f3n|alameda|glorieta|pasaje|ronda|traves\u00eda"
+    r"|contrada|borgo|piazzale|stretto|nr\.?"
 )
 _COMPOUND_STREET = (
     r"[^\W\d_]{2,}(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig"
@@ -108,6 +117,15 @@ _PLACE_LINE = re.compile(
     rf"^[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?(({_NAME}),?[ \t]+{_REGION}[ \t]+{_POSTCODE})[ \t]*$",
     re.MULTILINE,
 )
+# A house number and a street after "at", "on" or "address:", up to a comma or the end of
+# the sentence: "lives at 253 Vratislavova, Chomutov", "his address: 364 Caspersteeg"
+_NUMBERED_STREET = re.compile(
+    rf"(?i:\b(?:at|on|address(?:[ \t]+is)?[ \t]*:?))[ \t]+((?-i:{_NUMBER}[ \t]+({_NAME})))"
+    r"(?=[ \t]*(?:[,;]|[.!?]?[ \t]*$|[.!?][ \t]))",
+    re.MULTILINE,
+)
+# Words after a number that are no street: times, time zones, units
+_NOT_STREETS = frozenset(["am", "pm", "gmt", "utc", "cet", "cest", "est", "edt", "pst", "pdt"])
 # Words that stand before numbers and are no places: "from Invoice 12345", "in Windows 10"
 _NOT_PLACES = frozenset(
     " ".join(
@@ -126,6 +144,12 @@ _CORNER_OF = re.compile(
     rf"((?:{_WORD}|{_ORDINAL}|{_NUMBER})(?:[ \t]+{_STREET_WORD}){{0,4}})"
 )
 
+#: Postcodes with letters: UK (SW1A 1AA), Canada (M4R 8P8), the Netherlands (5071 XF),
+#: Ireland's Eircodes (D33 Y0PH); the space may be left out.
+_LETTERED_POSTCODE = (
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{4}[ \t]?[A-Z]{2}"
+    r"|[A-Z]\d[\dW][ \t]?[A-Z\d]{4})"
+)
 # What templating writes for a field that has no value (pandas, Python, JSON, JavaScript):
 # "BODØ, nan 70842", "Springfield, None 62704". It does not end an address.
 _MISSING_VALUE = r"nan|NaN|None|null|NULL|undefined"
@@ -134,9 +158,10 @@ _CONTINUATION = re.compile(
     rf"""(?x:
         (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
         (?:
-            {_NAME}(?![ \t]*:)(?P<code>[ \t]+\d{{3,6}}(?:[ \t-]\d{{2,4}})?)?  # place (not a label:)
-          | (?P<uk>[A-Z]{{1,2}}\d[A-Z\d]?[ \t]\d[A-Z]{{2}})        # UK postcode
-          | (?P<postcode>(?:\d{{1,2}}[ \t]+)?\d{{3,6}}(?:[ \t-]\d{{2,4}})?)  # region, postcode
+            {_NAME}(?![ \t]*:)  # a place (not a label:), maybe with a postcode
+            (?P<code>[ \t]+(?:{_LETTERED_POSTCODE}|\d{{8}}|\d{{3,6}}(?:[ \t-]\d{{2,4}})?))?
+          | (?P<uk>{_LETTERED_POSTCODE})  # UK, Canada, Netherlands, Ireland
+          | (?P<postcode>(?:\d{{1,2}}[ \t]+)?(?:\d{{8}}|\d{{3,6}}(?:[ \t-]\d{{2,4}})?))  # postcode
           | \d{{1,2}}(?=[ \t]*[\n\r])                             # a region number line
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
           | (?P<missing>{_MISSING_VALUE})  # a field the template had no value for
@@ -185,6 +210,12 @@ class StreetAddressDetector(Detector):
                 if _FIRST_WORD.match(m.group(2)) is not None
                 and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
             )
+        found.extend(
+            m.span(1)
+            for m in _NUMBERED_STREET.finditer(text)
+            if not MONTHS_AND_DAYS.match(m.group(2))
+            and m.group(2).split()[0].lower().rstrip(".") not in _NOT_STREETS
+        )
         for corner in _CORNER_OF.finditer(text):
             found.extend((corner.span(1), corner.span(2)))
         if not found:
@@ -200,6 +231,10 @@ class StreetAddressDetector(Detector):
                 if begin < line.end() and not _MISSING_LINE.fullmatch(text, begin, line.end()):
                     span = Span(begin, line.end(), "LOCATION", SCORE, self.name)
                     spans.append(whole_words(text, span))  # a Greek delta written as ∆
+            above = _street_line_above(text, start)
+            if above is not None:
+                spans.append(Span(*above, "LOCATION", SCORE, self.name))
+                start = above[0]
             spans.extend(recipient_lines(text, start))
         return spans
 
@@ -223,6 +258,31 @@ class StreetAddressDetector(Detector):
             if match.group("code") or match.group("uk") or match.group("postcode"):
                 break  # a postcode ends an address
         return end
+
+
+# A street on its own line: a house number and capitalised words, or the other way round
+# (55 Stretto Franco, 59/41 Paderewskiego, Ib Schønbergs Allé 12).
+_STREET_LINE = re.compile(
+    rf"(?:{_NUMBER}[ \t]+(?:{_PARTICLE}[ \t]+)?{_NAME}|{_NAME}[ \t]+{_NUMBER})"
+)
+
+
+def _street_line_above(text: str, block_start: int) -> tuple[int, int] | None:
+    """The line right above an address block that starts at a line, when it is a street
+    (a number and capitalised words): the block's first line, which no rule knew."""
+    line_start = max(text.rfind("\n", 0, block_start), text.rfind("\r", 0, block_start)) + 1
+    before = text[line_start:block_start].strip(" \t")
+    if line_start == 0 or (before and not _LINE_DECORATION.fullmatch(before + " ")):
+        return None
+    end = line_start - 1
+    start = max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1
+    raw = text[start:end]
+    decoration = _LINE_DECORATION.match(raw.lstrip(" \t"))
+    offset = start + (len(raw) - len(raw.lstrip(" \t"))) + (decoration.end() if decoration else 0)
+    value = text[offset:end].rstrip(" \t")
+    if not value or _STREET_LINE.fullmatch(value) is None:
+        return None
+    return offset, offset + len(value)
 
 
 _RECIPIENT_WORD = rf"(?:{_WORD}|[A-Z]\.?|&|(?i:{_PARTICLE}))"

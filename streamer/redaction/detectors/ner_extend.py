@@ -55,7 +55,8 @@ _PLACE_PARTICLE = re.compile(
 # date, time, amount or the start of another number.
 _PLACE_NUMBER = re.compile(
     r",?[ \t]+(?:[A-Z]{2,3}[ \t]+)?"
-    r"(?:\d{1,6}(?:[ -]\d{2,4})?[A-Za-z]?|[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2})"
+    r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{4}[ \t]?[A-Z]{2}"
+    r"|[A-Z]\d[\dW][ \t]?[A-Z\d]{4}|\d{8}|\d{1,6}(?:[ -]\d{2,4})?[A-Za-z]?)"
     r"(?![\w%$\u20ac\u00a3]|[.,:/-]\d|[ \t]*%)"
 )
 _QUALIFIER = re.compile(rf"[ \t]*\({UPPER}[\w.'\u2019-]*(?:[ \t]+{UPPER}[\w.'\u2019-]*){{0,2}}\)")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import phonenumbers
 
-from streamer.redaction.detector import PatternDetector
+from streamer.redaction.detector import PatternDetector, word_pattern
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import count_digits, luhn
 
@@ -40,6 +40,14 @@ _LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
+# A country code written in brackets: (+358) 181004186
+_PAREN_COUNTRY = re.compile(r"^\(\+(\d{1,3})\)")
+#: Words that make a bare run of digits right after them a phone number, whatever its plan.
+_PHONE_LABELS = (
+    "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp",
+    "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
+)  # fmt: skip
+_LABEL_WINDOW = 24
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
@@ -66,9 +74,9 @@ class PhoneDetector(PatternDetector):
     entity_type = "PHONE_NUMBER"
     pattern = (
         r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
-        r"(?:(?:\+|\b00|\b011)[ .-]?)?"
+        r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
         r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,8}){0,6}"
+        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
         r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
         r"(?![\w+]|[.,/:-]\d)"
     )
@@ -87,6 +95,7 @@ class PhoneDetector(PatternDetector):
     def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
+        self._labels = word_pattern(_PHONE_LABELS)
         self._trunk_zero_regions = frozenset(
             region
             for region in self.regions
@@ -129,7 +138,7 @@ class PhoneDetector(PatternDetector):
         if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
             grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
             return self.grouped_score if grouped else None
-        verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
+        verdict = self._verdict(_PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate)))
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
@@ -169,9 +178,15 @@ class PhoneDetector(PatternDetector):
                 pieces = self._split_merged(text, start, end)
             for piece_start, piece_end in pieces:
                 score = self.score_candidate(text, piece_start, piece_end, context)
-                if score is None:
-                    continue
                 piece = text[piece_start:piece_end]
+                if score is None:
+                    if self._labelled_bare_number(text, piece_start, piece, context):
+                        spans.append(
+                            Span(
+                                piece_start, piece_end, self.entity_type, self.bare_score, self.name
+                            )
+                        )
+                    continue
                 if piece.isdigit() and score < 1.0:
                     # A bare digit run may be an order number: it counts when valid (not
                     # only possible), at a lower score, or with a phone word nearby.
@@ -185,6 +200,20 @@ class PhoneDetector(PatternDetector):
                     continue  # grouped digits from another plan, with no phone word nearby
                 spans.append(Span(piece_start, piece_end, self.entity_type, score, self.name))
         return spans
+
+    def _labelled_bare_number(self, text: str, start: int, piece: str, context: str) -> bool:
+        """A bare run of 7 to 12 digits right after a phone word (``Phone: 67213657``,
+        ``call me at 49849120``): a number of a plan outside the default regions."""
+        if not (piece.isdigit() and 7 <= len(piece) <= 12) or self._labels is None:
+            return False
+        before = self._before(text, start, _LABEL_WINDOW, "")
+        if self._negative is not None and self._negative.search(
+            self._before(text, start, self.negative_window, context)
+        ):
+            return False
+        return self._labels.search(before) is not None or bool(
+            context and self._labels.search(context.lower())
+        )
 
 
 def _may_hold_two_numbers(value: str) -> bool:

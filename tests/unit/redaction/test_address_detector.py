@@ -134,3 +134,31 @@ def test_a_labelled_recipient_line_above_an_address() -> None:
     assert spans["Pedro Alves"] == "PERSON"
     text = "Subject: Hello World\n12 Oak Street, Springfield"
     assert "Hello World" not in _found(text)
+
+
+def test_usps_street_suffixes_and_lettered_postcodes() -> None:
+    assert _found("Meet me at 09996 Ayasun Viaduct tomorrow") == ["09996 Ayasun Viaduct"]
+    text = "17 Buttimer Street\n Suite 606\n Christian Ville\n Ireland H36RH72"
+    assert _found(text)[-1] == "Ireland H36RH72"
+    text = "61 Church Row\n Suite 546\n Blakeshire\n Canada S1J 3K5"
+    assert _found(text)[-1] == "Canada S1J 3K5"
+    text = "409 Jorislaan\n Apt. 445\n Ens\n Netherlands 5071 XF"
+    assert _found(text)[-1] == "Netherlands 5071 XF"
+    text = "79 Rua Cirino\n Apt. 441\n Vasconcelos\n Brazil 80634315"
+    assert _found(text)[-1] == "Brazil 80634315"
+
+
+def test_a_street_line_above_a_unit_and_a_numbered_street_after_at() -> None:
+    text = "}}Aurelia Gierat\n}}54/71 Hutnicza\n}}Suite 024\n}}Mielec"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "54/71 Hutnicza": "LOCATION",
+        "Suite 024": "LOCATION",
+        "Mielec": "LOCATION",
+        "Aurelia Gierat": "PERSON",
+    }
+    assert _found("Stanislava lives at 253 Vratislavova, Chomutov") == [
+        "253 Vratislavova, Chomutov"
+    ]
+    assert _found("his address: 364 Caspersteeg") == ["364 Caspersteeg"]
+    assert _found("meet at 5 PM, ok, or on 3 March, fine") == []

@@ -183,3 +183,20 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("PERSON", "BOB"),
         ("EMAIL_ADDRESS", "bob@example.com"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Phone: (+358) 181004186", "(+358) 181004186"),  # country code in brackets
+        ("Can someone call me on +34 800243077?", "+34 800243077"),  # long national group
+        ("Phone: 67213657", "67213657"),  # a bare number of another plan, labelled
+        ("Mobile: 49849120\nDesk", "49849120"),
+    ],
+)
+def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in found(engine, text)
+
+
+def test_bare_numbers_need_a_phone_word_right_before(engine: RedactionEngine) -> None:
+    assert found(engine, "Ticket number 12345678 and order 87654321") == []
