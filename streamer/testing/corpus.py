@@ -20,8 +20,9 @@ import io
 import ipaddress
 import random
 import string
+import warnings
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from streamer.errors import DependencyMissingError
 from streamer.testing.accuracy import LabelledEntity, LabelledRecord
@@ -297,16 +298,77 @@ def clean_records(count: int, seed: int = 2) -> list[str]:
     return records
 
 
-def presidio_evaluator_corpus(count: int, seed: int = 42) -> list[LabelledRecord]:
+#: Faker locales (and their country names) for :func:`faker_person_table`.
+PERSON_TABLE_LOCALES: dict[str, str] = {
+    "de_DE": "Germany", "fr_FR": "France", "it_IT": "Italy", "es_ES": "Spain",
+    "nl_NL": "Netherlands", "pl_PL": "Poland", "sv_SE": "Sweden", "da_DK": "Denmark",
+    "en_GB": "United Kingdom", "pt_BR": "Brazil", "cs_CZ": "Czech Republic",
+    "fi_FI": "Finland", "hu_HU": "Hungary", "en_IE": "Ireland", "no_NO": "Norway",
+    "en_US": "United States", "en_AU": "Australia", "en_CA": "Canada", "tr_TR": "Turkey",
+    "ro_RO": "Romania",
+}  # fmt: skip
+
+
+def faker_person_table(seed: int, rows: int = 3000) -> list[dict[str, str]]:
+    """People with names, addresses, phones and e-mails from Faker's locales
+    (:data:`PERSON_TABLE_LOCALES`): a stand-in for the generator's bundled table of 3000
+    people, so a corpus can hold names and addresses no rule was tuned on."""
+    rng = random.Random(seed)
+    locales = list(PERSON_TABLE_LOCALES)
+    fakers = {locale: _require_faker(seed + i, locale) for i, locale in enumerate(locales)}
+
+    def value(faker: Any, provider: str) -> str:
+        method = getattr(faker, provider, None)  # a locale may lack a provider
+        return str(method()) if method is not None else ""
+
+    table = []
+    for _ in range(rows):
+        locale = rng.choice(locales)
+        faker = fakers[locale]
+        female = rng.random() < 0.5
+        first = value(faker, "first_name_female" if female else "first_name_male")
+        last = value(faker, "last_name")
+        prefix = value(faker, "prefix_female" if female else "prefix_male")
+        person = f"{first} {last}"
+        table.append(
+            {
+                "first_name": first, "last_name": last, "person": person, "name": person,
+                "prefix": prefix,
+                "first_name_female": first if female else "",
+                "first_name_male": "" if female else first,
+                "last_name_female": last if female else "",
+                "last_name_male": "" if female else last,
+                "prefix_female": prefix if female else "",
+                "prefix_male": "" if female else prefix,
+                "city": value(faker, "city"), "country": PERSON_TABLE_LOCALES[locale],
+                "street_name": value(faker, "street_name"),
+                "building_number": value(faker, "building_number"),
+                "postcode": value(faker, "postcode"), "zipcode": value(faker, "postcode"),
+                "state": value(faker, "administrative_unit"),
+                "state_abbr": value(faker, "state_abbr"),
+                "phone_number": value(faker, "phone_number"), "email": value(faker, "email"),
+                "job": value(faker, "job"),
+            }
+        )  # fmt: skip
+    return table
+
+
+def presidio_evaluator_corpus(
+    count: int, seed: int = 42, people: Literal["bundled", "faker"] = "bundled"
+) -> list[LabelledRecord]:
     """``count`` labelled records from presidio-evaluator's generator and bundled templates.
 
-    Seeded fully (Python's, NumPy's and Faker's generators, before the generator builds
-    its person table), so the same seed gives the same records, except for the
-    time-of-day of generated timestamps. Its hospital provider, which queries Wikidata,
-    is left out: no template uses it.
+    ``people`` chooses whose names, addresses and phone numbers fill the templates: the
+    generator's bundled table of 3000 people (the default), or
+    :func:`faker_person_table` (values of other locales and shapes). Seeded fully
+    (Python's, NumPy's and Faker's generators, before the generator builds its person
+    table), so the same seed gives the same records, except for the time-of-day of
+    generated timestamps. Its hospital provider, which queries Wikidata, is left out: no
+    template uses it.
     """
     try:
         import numpy as np
+        import pandas as pd
         from faker import Faker
         from presidio_evaluator.data_generator import PresidioSentenceFaker
         from presidio_evaluator.data_generator.faker_extensions import HospitalProvider
@@ -319,10 +381,21 @@ def presidio_evaluator_corpus(count: int, seed: int = 42) -> list[LabelledRecord
     np.random.seed(seed)
     Faker.seed(seed)
     providers = [p for p in presidio_additional_entity_providers if p is not HospitalProvider]
+    base_records = pd.DataFrame(faker_person_table(seed)) if people == "faker" else None
     quiet = io.StringIO()
-    with contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+    with (
+        contextlib.redirect_stdout(quiet),
+        contextlib.redirect_stderr(quiet),
+        warnings.catch_warnings(),
+    ):
+        # presidio-evaluator opens its data files without closing them
+        warnings.simplefilter("ignore", ResourceWarning)
         generator = PresidioSentenceFaker(
-            locale="en_US", lower_case_ratio=0.05, random_seed=seed, entity_providers=providers
+            locale="en_US",
+            lower_case_ratio=0.05,
+            random_seed=seed,
+            entity_providers=providers,
+            base_records=base_records,
         )
         samples = generator.generate_new_fake_sentences(count)
     return [
