@@ -20,8 +20,9 @@ Prints, for the main seed and for each held-out seed, for both systems::
 
 then ``ACCURACY name=<system>_held_out`` pooled over the held-out seeds of the bundled
 table and ``ACCURACY name=<system>_faker_people`` pooled over the others, recall per group
-and per label (``ACCURACY_DETAIL``), and recall without skip words (``ACCURACY_STRICT``:
-even ``street``, ``Mr.`` or ``Inc`` must be covered).
+and per label (``ACCURACY_DETAIL``), the share of redacted words inside a label
+(``ACCURACY_WORDS``: over-redaction lowers it), and recall without skip words
+(``ACCURACY_STRICT``: even ``street``, ``Mr.`` or ``Inc`` must be covered).
 """
 
 from __future__ import annotations
@@ -95,6 +96,8 @@ def pooled(reports: list[AccuracyReport]) -> AccuracyReport:
         total.true_positives += report.true_positives
         total.false_positives += report.false_positives
         total.records += report.records
+        total.redacted_words += report.redacted_words
+        total.redacted_words_labelled += report.redacted_words_labelled
     return total
 
 
@@ -117,6 +120,8 @@ def main() -> None:
                           corpus="main" if main_corpus else "held_out",
                           seconds=f"{seconds:.1f}")  # fmt: skip
             details(name, result, labels=main_corpus)
+            print(f"ACCURACY_WORDS name={name} word_precision={result.word_precision:.3f} "
+                  f"redacted_words={result.redacted_words}", flush=True)  # fmt: skip
             if main_corpus:
                 strict = score(records, ranges, skip_words=())
                 print(f"ACCURACY_STRICT name={name} recall={strict.recall:.3f} "

@@ -25,7 +25,9 @@ detection either.
 Precision is counted per redacted region: ranges that overlap or touch are one region,
 as a reader sees them. A region is right when it covers a letter or digit of a labelled
 entity of any type (replacing a name with the wrong label still hides the name), and a
-false detection otherwise.
+false detection otherwise. So that a region grown far past its entity is not counted as
+simply right, :attr:`AccuracyReport.word_precision` also gives the share of redacted
+words that belong to a labelled entity.
 """
 
 from __future__ import annotations
@@ -107,6 +109,8 @@ class AccuracyReport:
     true_positives: int = 0
     false_positives: int = 0
     records: int = 0
+    redacted_words: int = 0
+    redacted_words_labelled: int = 0
     misses: list[Miss] = field(default_factory=list)
     #: ``(record, start, end)`` of every region that covered no labelled entity.
     false_detections: list[tuple[int, int, int]] = field(default_factory=list)
@@ -132,6 +136,13 @@ class AccuracyReport:
     def precision(self) -> float:
         found = self.true_positives + self.false_positives
         return self.true_positives / found if found else 1.0
+
+    @property
+    def word_precision(self) -> float:
+        """The share of redacted words (touched by a redacted range) inside a label."""
+        if not self.redacted_words:
+            return 1.0
+        return self.redacted_words_labelled / self.redacted_words
 
     @property
     def false_detections_per_100_records(self) -> float:
@@ -196,6 +207,10 @@ def score(
                 report.misses.append(Miss(index, entity, leaked))
             else:
                 report.caught[entity.entity_type] += 1
+        for word in _WORD.finditer(text):
+            if any(redacted[word.start() : word.end()]):
+                report.redacted_words += 1
+                report.redacted_words_labelled += any(labelled[word.start() : word.end()])
         for start, end in joined:
             if any(labelled[i] and text[i].isalnum() for i in range(start, end)):
                 report.true_positives += 1

@@ -113,3 +113,13 @@ def test_default_skip_words_let_every_courtesy_title_survive() -> None:
     ranges = [_range(text, "Jane Doe"), _range(text, "Li")]
     assert score([record], [ranges]).recall == 1.0
     assert score([record], [ranges], skip_words=[]).recall == 0.0
+
+
+def test_word_precision_counts_redacted_words_outside_labels() -> None:
+    text = "Call Jane Doe now please"
+    record = _record(text, ("Jane Doe", "PERSON"))
+    exact = score([record], [[_range(text, "Jane Doe")]])
+    grown = score([record], [[_range(text, "Call Jane Doe now")]])
+    assert exact.word_precision == 1.0 and exact.redacted_words == 2
+    assert grown.precision == 1.0  # one region, and it covers the name
+    assert grown.word_precision == 0.5  # but half its words are no one's
