@@ -1,50 +1,48 @@
 """Refining what the NER model found: general rules, applied to every NER span.
 
-A statistical model draws span edges loosely and tags some things that are not personal
-data. These rules fix what is fixable without knowing the text's domain:
+A statistical model draws span edges loosely, finds part of a name, misses names in
+short sentences and tags some things that are not personal data. :func:`refine_spans`
+fixes what is fixable without knowing the text's domain, in this order:
 
 1. **Lines**: a name, place or organisation does not run across a line break, so a span
    is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
 2. **Edges**: leading and trailing spaces, punctuation and symbols (emoji) are trimmed,
-   as is a trailing
-   possessive ``'s``; a span without a letter (a date: without a digit) is dropped.
+   as is a trailing possessive ``'s``; a span without a letter (a date: without a
+   digit) is dropped; then a span that ends or starts inside a word takes the whole
+   word (:func:`~.ner_extend.whole_words`).
 3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
    weekday (``March 3``, ``Friday``), a date or time written with separators
    (``4/18/1960``, ``18.04.1990``, ``10:30``), or a year (``1991``); ``3.10.12`` is a
-   version. Durations, relative phrases
-   (``years``, ``this month``, ``a few months ago``) and bare numbers (``12345``, which a
-   small model may call a date) are not.
+   version. Durations, relative phrases (``years``, ``this month``) and bare numbers
+   (``12345``, which a small model may call a date) are not.
 4. **Not names**: single words NER often mistakes for names but that are not
-   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped, as
-   are ids (one token of letters and digits: ``PX-8181``), all-lower-case spans in a
-   text that capitalises, persons holding digits, and upper-case persons with two or
-   more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``). Policies add their own
-   values with ``allow_list``.
-5. **Titles** (English): a capitalised word after ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... is
-   a person even when the model missed it, and a person span is extended over the
-   capitalised words right after such a title.
+   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`~.ner_words.NOT_NAMES`) are
+   dropped, as are ids (one token of letters and digits: ``PX-8181``), all-lower-case
+   spans in a text that capitalises, persons holding digits, and upper-case persons with
+   two or more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``).
+   Policies add their own values with ``allow_list``.
+5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
+   (``Santino``, ``Ágatha Alves``; group words are single words ending like
+   ``Italian``, ``Greek``, ``Danish``) is a person.
 6. **Legal forms**: capitalised words ending in a company's legal form (``Ltd``,
    ``Inc.``, ``plc``, ``GmbH``, ``Corporation``, ``Co.Ltd.``, ...) are an organisation,
-   from the first capitalised word of the run to the legal form.
-7. **Name cues** (English): capitalised words right after ``name is``, ``name:``,
-   ``name?``, ``call me`` or a byline (``directed by``, ``written by``, ...) are a person
-   (``Name: Juliane Amsel``, ``my maiden name is Kowalski``); so are the speakers of a
-   dialogue (two or more lines of ``Name: speech``).
-8. **Places**: the names of countries and territories in the text's language (from
+   from the first capitalised word of the run to the legal form (a legal form alone,
+   ``The Company``, is none).
+7. **Countries**: the names of countries and territories in the text's language (from
    the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
    are a location, for small models that miss some; so is the short line right above a
-   country alone on its line (the city of an address block), and, in English, the
-   capitalised words after a movement or location cue (``flew to``, ``moved here
-   from``, ``based in``, ``lives in``).
-9. **Names again** (any language): a person span stopping at or before a surname
-   particle takes the surname after it (``Eliane van der Vlist``); first name, middle
-   initial, last name is a person (``Angel V. Longino``); and once a person is found,
-   other mentions of their names in the same text are that person too.
-10. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
-    (``Santino``, ``Ágatha Alves``; group words are single words ending like
-    ``Italian``, ``Greek``, ``Danish``) is a person.
-11. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
-   hyphen or apostrophe, are one entity and are merged.
+   country alone on its line (the city of an address block), and the name lines above
+   that are the recipient.
+8. **English cues** (:mod:`.ner_cues`): titles, name cues, greetings, speech verbs,
+   relations, pronouns, vocatives, field labels, dialogue speakers, movement and place
+   cues. A weak cue does not overrule a type the model gave to the same words.
+9. **Names again** (any language): first name, middle initial, last name is a person
+   (``Angel V. Longino``); a person span stopping at or before a surname particle takes
+   the surname after it (``Eliane van der Vlist``); every span grows over what belongs
+   to its name, and a found person spreads to the other mentions of their names and to
+   the other names of a list (:mod:`.ner_extend`).
+10. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+    hyphen or apostrophe, are one entity and are merged.
 """
 
 from __future__ import annotations
