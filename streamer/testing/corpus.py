@@ -1,23 +1,31 @@
-"""A labelled corpus of generated records for measuring detection, built with Faker.
+"""Labelled corpora for measuring detection, scored by :func:`streamer.testing.accuracy.score`.
 
-``labelled_records`` gives texts with the exact spans of the personal data placed in
-them; ``clean_records`` gives texts with none, full of the look-alikes detectors must
-leave alone (versions, order numbers, timestamps, ISBNs, invalid card numbers, hashes,
-UUIDs). ``score`` measures a detector run the strict way: an entity counts as caught
-only when every character of it was replaced.
+- :func:`labelled_records`: texts with the structured types (e-mail, phone, SSN, card,
+  IBAN, IP, URL) placed in templates, built with Faker, and the exact spans of each;
+- :func:`clean_records`: texts with no personal data, full of the look-alikes detectors
+  must leave alone (versions, order numbers, timestamps, ISBNs, invalid card numbers,
+  hashes, UUIDs);
+- :func:`presidio_evaluator_corpus`: sentences from presidio-evaluator's generator and
+  its bundled templates, labelled with people, places, organisations and the
+  structured types.
+
+All three are lists of :class:`~streamer.testing.accuracy.LabelledRecord` (a clean
+record has no entities), so one scorer serves them all.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import ipaddress
 import random
 import string
-from collections import Counter
+import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from streamer.errors import DependencyMissingError
+from streamer.testing.accuracy import LabelledEntity, LabelledRecord
 
 STRUCTURED_TYPES = (
     "EMAIL_ADDRESS",
@@ -28,19 +36,6 @@ STRUCTURED_TYPES = (
     "IP_ADDRESS",
     "URL",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledSpan:
-    start: int
-    end: int
-    entity_type: str
-
-
-@dataclass(frozen=True, slots=True)
-class LabelledRecord:
-    text: str
-    spans: tuple[LabelledSpan, ...]
 
 
 _TEMPLATES = (
@@ -224,7 +219,7 @@ def labelled_records(count: int, seed: int = 1) -> list[LabelledRecord]:
     for _ in range(count):
         template = rng.choice(_TEMPLATES)
         text_parts: list[str] = []
-        spans: list[LabelledSpan] = []
+        spans: list[LabelledEntity] = []
         position = 0
         for literal, slot, _, _ in string.Formatter().parse(template):
             text_parts.append(literal)
@@ -233,7 +228,7 @@ def labelled_records(count: int, seed: int = 1) -> list[LabelledRecord]:
                 continue
             value = values.name() if slot == "NAME" else values.value(slot)
             if slot != "NAME":
-                spans.append(LabelledSpan(position, position + len(value), slot))
+                spans.append(LabelledEntity(position, position + len(value), slot))
             text_parts.append(value)
             position += len(value)
         records.append(LabelledRecord("".join(text_parts), tuple(spans)))
@@ -257,7 +252,8 @@ def _invalid_luhn_card(rng: random.Random) -> str:
 
 
 def clean_records(count: int, seed: int = 2) -> list[str]:
-    """``count`` texts without personal data, full of numbers that look like it."""
+    """``count`` texts without personal data, full of numbers that look like it (as
+    records: ``[LabelledRecord(text) for text in clean_records(n)]``)."""
     rng = random.Random(seed)
     faker = _require_faker(seed)
     slots: dict[str, Callable[[], object]] = {
@@ -302,43 +298,113 @@ def clean_records(count: int, seed: int = 2) -> list[str]:
     return records
 
 
-@dataclass
-class Score:
-    """Recall per entity type (strict: every character replaced) and false detections."""
-
-    caught: Counter[str] = field(default_factory=Counter)
-    total: Counter[str] = field(default_factory=Counter)
-    false_detections: int = 0
-    records: int = 0
-
-    def recall(self, entity_type: str | None = None) -> float:
-        if entity_type is None:
-            total = sum(self.total.values())
-            return sum(self.caught.values()) / total if total else 1.0
-        total = self.total[entity_type]
-        return self.caught[entity_type] / total if total else 1.0
+#: Faker locales (and their country names) for :func:`faker_person_table`.
+PERSON_TABLE_LOCALES: dict[str, str] = {
+    "de_DE": "Germany", "fr_FR": "France", "it_IT": "Italy", "es_ES": "Spain",
+    "nl_NL": "Netherlands", "pl_PL": "Poland", "sv_SE": "Sweden", "da_DK": "Denmark",
+    "en_GB": "United Kingdom", "pt_BR": "Brazil", "cs_CZ": "Czech Republic",
+    "fi_FI": "Finland", "hu_HU": "Hungary", "en_IE": "Ireland", "no_NO": "Norway",
+    "en_US": "United States", "en_AU": "Australia", "en_CA": "Canada", "tr_TR": "Turkey",
+    "ro_RO": "Romania",
+}  # fmt: skip
 
 
-def score(
-    records: Iterable[LabelledRecord], detected: Iterable[Iterable[tuple[int, int]]]
-) -> Score:
-    """Score detected ``(start, end)`` spans against the labels of ``records``.
+def faker_person_table(seed: int, rows: int = 3000) -> list[dict[str, str]]:
+    """People with names, addresses, phones and e-mails from Faker's locales
+    (:data:`PERSON_TABLE_LOCALES`): a stand-in for the generator's bundled table of 3000
+    people, so a corpus can hold names and addresses no rule was tuned on."""
+    rng = random.Random(seed)
+    locales = list(PERSON_TABLE_LOCALES)
+    fakers = {locale: _require_faker(seed + i, locale) for i, locale in enumerate(locales)}
 
-    A detected span that covers no labelled character is a false detection.
+    def value(faker: Any, provider: str) -> str:
+        method = getattr(faker, provider, None)  # a locale may lack a provider
+        return str(method()) if method is not None else ""
+
+    table = []
+    for _ in range(rows):
+        locale = rng.choice(locales)
+        faker = fakers[locale]
+        female = rng.random() < 0.5
+        first = value(faker, "first_name_female" if female else "first_name_male")
+        last = value(faker, "last_name")
+        prefix = value(faker, "prefix_female" if female else "prefix_male")
+        person = f"{first} {last}"
+        table.append(
+            {
+                "first_name": first, "last_name": last, "person": person, "name": person,
+                "prefix": prefix,
+                "first_name_female": first if female else "",
+                "first_name_male": "" if female else first,
+                "last_name_female": last if female else "",
+                "last_name_male": "" if female else last,
+                "prefix_female": prefix if female else "",
+                "prefix_male": "" if female else prefix,
+                "city": value(faker, "city"), "country": PERSON_TABLE_LOCALES[locale],
+                "street_name": value(faker, "street_name"),
+                "building_number": value(faker, "building_number"),
+                "postcode": value(faker, "postcode"), "zipcode": value(faker, "postcode"),
+                "state": value(faker, "administrative_unit"),
+                "state_abbr": value(faker, "state_abbr"),
+                "phone_number": value(faker, "phone_number"), "email": value(faker, "email"),
+                "job": value(faker, "job"),
+            }
+        )  # fmt: skip
+    return table
+
+
+def presidio_evaluator_corpus(
+    count: int, seed: int = 42, people: Literal["bundled", "faker"] = "bundled"
+) -> list[LabelledRecord]:
+    """``count`` labelled records from presidio-evaluator's generator and bundled templates.
+
+    ``people`` chooses whose names, addresses and phone numbers fill the templates: the
+    generator's bundled table of 3000 people (the default), or
+    :func:`faker_person_table` (values of other locales and shapes). Seeded fully
+    (Python's, NumPy's and Faker's generators, before the generator builds its person
+    table), so the same seed gives the same records, except for the time-of-day of
+    generated timestamps. Its hospital provider, which queries Wikidata, is left out: no
+    template uses it.
     """
-    result = Score()
-    for record, spans in zip(records, detected, strict=True):
-        result.records += 1
-        covered = [False] * len(record.text)
-        found = list(spans)
-        for start, end in found:
-            for index in range(start, end):
-                covered[index] = True
-        for span in record.spans:
-            result.total[span.entity_type] += 1
-            if all(covered[span.start : span.end]):
-                result.caught[span.entity_type] += 1
-        for start, end in found:
-            if not any(label.start < end and start < label.end for label in record.spans):
-                result.false_detections += 1
-    return result
+    try:
+        import numpy as np
+        import pandas as pd
+        from faker import Faker
+        from presidio_evaluator.data_generator import PresidioSentenceFaker
+        from presidio_evaluator.data_generator.faker_extensions import HospitalProvider
+        from presidio_evaluator.data_generator.presidio_sentence_faker import (
+            presidio_additional_entity_providers,
+        )
+    except ImportError:
+        raise DependencyMissingError("the labelled corpus", "presidio-evaluator", "dev") from None
+    random.seed(seed)
+    np.random.seed(seed)
+    Faker.seed(seed)
+    providers = [p for p in presidio_additional_entity_providers if p is not HospitalProvider]
+    base_records = pd.DataFrame(faker_person_table(seed)) if people == "faker" else None
+    quiet = io.StringIO()
+    with (
+        contextlib.redirect_stdout(quiet),
+        contextlib.redirect_stderr(quiet),
+        warnings.catch_warnings(),
+    ):
+        # presidio-evaluator opens its data files without closing them
+        warnings.simplefilter("ignore", ResourceWarning)
+        generator = PresidioSentenceFaker(
+            locale="en_US",
+            lower_case_ratio=0.05,
+            random_seed=seed,
+            entity_providers=providers,
+            base_records=base_records,
+        )
+        samples = generator.generate_new_fake_sentences(count)
+    return [
+        LabelledRecord(
+            sample.full_text,
+            tuple(
+                LabelledEntity(span.start_position, span.end_position, span.entity_type)
+                for span in sorted(sample.spans, key=lambda s: s.start_position)
+            ),
+        )
+        for sample in samples
+    ]

@@ -35,7 +35,11 @@ from streamer.redaction.detectors.email import EmailDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
-from streamer.redaction.detectors.ner_models import ner_available, ner_dependencies_installed
+from streamer.redaction.detectors.ner_models import (
+    model_installed,
+    ner_available,
+    ner_dependencies_installed,
+)
 from streamer.redaction.detectors.phone import PhoneDetector
 from streamer.redaction.detectors.url import UrlDetector
 from streamer.redaction.detectors.us_ids import (
@@ -94,12 +98,22 @@ def _ner_models_installed(settings: StreamerSettings) -> bool:
     return ner_available(settings.ner_models)
 
 
+def _ner_models_missing(settings: StreamerSettings) -> str | None:
+    from streamer.redaction.exceptions import NerModelMissingError
+
+    for language, model in settings.ner_models.items():
+        if not model_installed(model):
+            return str(NerModelMissingError(language, model))
+    return None
+
+
 DETECTORS.register(
     "ner",
     _build_ner,
     entities=("PERSON", "LOCATION", "ORGANIZATION"),  # NRP, DATE_TIME by setting
     available=ner_dependencies_installed,
     installed=_ner_models_installed,
+    missing=_ner_models_missing,
 )
 
 #: Names of the pattern (non-NER) detectors, in registration order.

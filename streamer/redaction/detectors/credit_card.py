@@ -11,6 +11,8 @@ from streamer.redaction.validators import digits_only, luhn
 # Diners 30/36/38/39, JCB 35 (and its 15-digit 2131 and 1800), UnionPay 62, Maestro
 # 50/56-69, Mir 2200-2204.
 _ISSUER = re.compile(r"^(?:4|5[0-9]|2[2-7]|3[0456789]|6|2131\d{11}$|1800\d{11}$)")
+# Maestro, whose numbers may be as short as 12 digits (ISO/IEC 7812): 50, 56-69.
+_MAESTRO = re.compile(r"^(?:50|5[6-9]|6)")
 # Unseparated, or grouped the way cards are printed: fours (the last group 3-4 digits),
 # or 4-6-5 / 4-6-4 (Amex, Diners), with one kind of separator.
 _GROUPS = re.compile(
@@ -19,25 +21,37 @@ _GROUPS = re.compile(
 
 
 class CreditCardDetector(PatternDetector):
-    """``CREDIT_CARD``: 13 to 19 digits, spaces or dashes between groups.
+    """``CREDIT_CARD``: 13 to 19 digits, spaces or dashes between groups; 12-digit Maestro
+    numbers with a card word nearby.
 
     A candidate counts only when its Luhn checksum holds, it starts with a known issuer
     prefix, and it is grouped the way cards are printed; card-length numbers that fail any of
-    these (order numbers, ids) are left alone.
+    these (order numbers, ids) are left alone. Twelve digits is a card number only for
+    Maestro, and so many other numbers have twelve digits that such a candidate needs a card
+    word (``card``, ``cc``, ``debit``, ...) within the context window as well.
     """
 
     name = "credit_card"
     entity_type = "CREDIT_CARD"
-    pattern = r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|-\d)"
+    pattern = r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)"
     negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
-    min_digits = 13
+    context_words = ("card", "cards", "cc", "credit", "debit", "maestro", "payment")
+    min_digits = 12
+    #: What a 12-digit Maestro number scores before context; without a card word it is
+    #: dropped (validation lifts full-length cards to 1.0).
     score = 0.3
+    context_boost = 0.4
 
     def validate(self, candidate: str) -> bool | None:
         digits = digits_only(candidate)
-        return (
-            13 <= len(digits) <= 19
-            and _ISSUER.match(digits) is not None
-            and _GROUPS.match(candidate) is not None
-            and luhn(digits)
-        )
+        if _GROUPS.match(candidate) is None or not luhn(digits):
+            return False
+        if len(digits) == 12:
+            return None if _MAESTRO.match(digits) else False
+        return 13 <= len(digits) <= 19 and _ISSUER.match(digits) is not None
+
+    def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
+        score = super().score_candidate(text, start, end, context)
+        if score is not None and score <= self.score:
+            return None  # a 12-digit Maestro-like number without a card word nearby
+        return score

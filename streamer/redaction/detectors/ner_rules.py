@@ -1,50 +1,48 @@
 """Refining what the NER model found: general rules, applied to every NER span.
 
-A statistical model draws span edges loosely and tags some things that are not personal
-data. These rules fix what is fixable without knowing the text's domain:
+A statistical model draws span edges loosely, finds part of a name, misses names in
+short sentences and tags some things that are not personal data. :func:`refine_spans`
+fixes what is fixable without knowing the text's domain, in this order:
 
 1. **Lines**: a name, place or organisation does not run across a line break, so a span
    is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
 2. **Edges**: leading and trailing spaces, punctuation and symbols (emoji) are trimmed,
-   as is a trailing
-   possessive ``'s``; a span without a letter (a date: without a digit) is dropped.
+   as is a trailing possessive ``'s``; a span without a letter (a date: without a
+   digit) is dropped; then a span that ends or starts inside a word takes the whole
+   word (:func:`~.ner_extend.whole_words`).
 3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
    weekday (``March 3``, ``Friday``), a date or time written with separators
    (``4/18/1960``, ``18.04.1990``, ``10:30``), or a year (``1991``); ``3.10.12`` is a
-   version. Durations, relative phrases
-   (``years``, ``this month``, ``a few months ago``) and bare numbers (``12345``, which a
-   small model may call a date) are not.
+   version. Durations, relative phrases (``years``, ``this month``) and bare numbers
+   (``12345``, which a small model may call a date) are not.
 4. **Not names**: single words NER often mistakes for names but that are not
-   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`NOT_NAMES`) are dropped, as
-   are ids (one token of letters and digits: ``PX-8181``), all-lower-case spans in a
-   text that capitalises, persons holding digits, and upper-case persons with two or
-   more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``). Policies add their own
-   values with ``allow_list``.
-5. **Titles** (English): a capitalised word after ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... is
-   a person even when the model missed it, and a person span is extended over the
-   capitalised words right after such a title.
+   personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`~.ner_words.NOT_NAMES`) are
+   dropped, as are ids (one token of letters and digits: ``PX-8181``), all-lower-case
+   spans in a text that capitalises, persons holding digits, and upper-case persons with
+   two or more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``).
+   Policies add their own values with ``allow_list``.
+5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
+   (``Santino``, ``Ágatha Alves``; group words are single words ending like
+   ``Italian``, ``Greek``, ``Danish``) is a person.
 6. **Legal forms**: capitalised words ending in a company's legal form (``Ltd``,
    ``Inc.``, ``plc``, ``GmbH``, ``Corporation``, ``Co.Ltd.``, ...) are an organisation,
-   from the first capitalised word of the run to the legal form.
-7. **Name cues** (English): capitalised words right after ``name is``, ``name:``,
-   ``name?``, ``call me`` or a byline (``directed by``, ``written by``, ...) are a person
-   (``Name: Juliane Amsel``, ``my maiden name is Kowalski``); so are the speakers of a
-   dialogue (two or more lines of ``Name: speech``).
-8. **Places**: the names of countries and territories in the text's language (from
+   from the first capitalised word of the run to the legal form (a legal form alone,
+   ``The Company``, is none).
+7. **Countries**: the names of countries and territories in the text's language (from
    the ``phonenumbers`` library's locale data, e.g. ``Cyprus``, ``CZECH REPUBLIC``)
    are a location, for small models that miss some; so is the short line right above a
-   country alone on its line (the city of an address block), and, in English, the
-   capitalised words after a movement or location cue (``flew to``, ``moved here
-   from``, ``based in``, ``lives in``).
-9. **Names again** (any language): a person span stopping at or before a surname
-   particle takes the surname after it (``Eliane van der Vlist``); first name, middle
-   initial, last name is a person (``Angel V. Longino``); and once a person is found,
-   other mentions of their names in the same text are that person too.
-10. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
-    (``Santino``, ``Ágatha Alves``; group words are single words ending like
-    ``Italian``, ``Greek``, ``Danish``) is a person.
-11. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
-   hyphen or apostrophe, are one entity and are merged.
+   country alone on its line (the city of an address block), and the name lines above
+   that are the recipient.
+8. **English cues** (:mod:`.ner_cues`): titles, name cues, greetings, speech verbs,
+   relations, pronouns, vocatives, field labels, dialogue speakers, movement and place
+   cues. A weak cue does not overrule a type the model gave to the same words.
+9. **Names again** (any language): first name, middle initial, last name is a person
+   (``Angel V. Longino``); a person span stopping at or before a surname particle takes
+   the surname after it (``Eliane van der Vlist``); every span grows over what belongs
+   to its name, and a found person spreads to the other mentions of their names and to
+   the other names of a list (:mod:`.ner_extend`).
+10. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
+    hyphen or apostrophe, are one entity and are merged.
 """
 
 from __future__ import annotations
@@ -54,6 +52,17 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
+from streamer.redaction.detectors.address import recipient_lines
+from streamer.redaction.detectors.ner_cues import CUE_SCORE, english_cues
+from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
+from streamer.redaction.detectors.ner_words import (
+    FUNCTION_WORDS,
+    MONTHS_AND_DAYS,
+    NAME_WORD,
+    NOT_NAMES,
+    SURNAME_PARTICLES,
+    UPPER,
+)
 from streamer.redaction.spans import Span
 
 _POSSESSIVE = re.compile("['\u2019]s$")
@@ -61,109 +70,18 @@ _LETTER = re.compile(r"[^\W\d_]")
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 _LINE_BREAK = re.compile(r"\n|\r|\\n|\\r")
 
-_MONTHS_AND_DAYS = re.compile(
-    r"(?i)\b(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t|tember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|monday|tuesday|wednesday"
-    r"|thursday|friday|saturday|sunday|mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\b"
-)
 _POINT_IN_TIME = re.compile(
     r"\d{1,4}[-/]\d{1,2}(?:[-/]\d{1,4})?|\d{1,2}\.\d{1,2}\.(?:1[89]|20)\d{2}"
     r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
 )
 _LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a name
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
-_SHOUTED_FUNCTION_WORDS = frozenset(
-    [
-        "i",
-        "a",
-        "an",
-        "the",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "is",
-        "are",
-        "am",
-        "be",
-        "can",
-        "could",
-        "will",
-        "would",
-        "do",
-        "does",
-        "did",
-        "not",
-        "and",
-        "or",
-        "but",
-        "my",
-        "me",
-        "you",
-        "your",
-        "we",
-        "our",
-        "it",
-        "this",
-        "that",
-        "what",
-        "why",
-        "how",
-    ]
-)
-
-#: Words NER often tags that are not personal data on their own (compared lower case).
-NOT_NAMES = frozenset(
-    " ".join(
-        [
-            "iban bic swift ssn atm pin otp asap ceo cfo cto coo vp hr it id ids faq ok okay",
-            "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql visa",
-            "mastercard amex bot user admin customer client sir madam dear hello hi hey",
-            "thanks regards",
-            # currencies (ISO 4217), which NER takes for organisations
-            "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
-            "rub try krw sgd hkd",
-        ]
-    ).split()
-)
-
-_TITLES = r"(?i:mr|mrs|ms|miss|mx|dr|prof|professor|sir|dame|lady|lord|madam|mme|mlle|herr|frau)"
-_UPPER = "[^\\W\\d_a-z\u00df-\u00ff]"  # a letter that is not lower case
-_NAME_WORD = f"(?:{_UPPER}[\\w'\u2019-]*\\.?|{_UPPER}\\.)"
-_TITLED_NAME = re.compile(
-    rf"\b(?:{_TITLES})\.?[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
-)
 # First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
 _INITIALLED_NAME = re.compile(
-    rf"(?<![\w.])(?:{_UPPER}[^\W\d_]+)[ \t]+{_UPPER}\.?[ \t]+(?:{_UPPER}[^\W\d_]+)(?!\w)"
-)
-# Particles inside surnames: Eliane van der Vlist, Ludwig von Mises, Maria da Silva
-_PARTICLE_WORDS = frozenset(
-    [
-        "van",
-        "von",
-        "der",
-        "den",
-        "de",
-        "del",
-        "della",
-        "di",
-        "da",
-        "dos",
-        "das",
-        "du",
-        "la",
-        "le",
-        "ten",
-        "ter",
-        "bin",
-        "al",
-        "el",
-    ]
+    rf"(?<![\w.])(?:{UPPER}[^\W\d_]+)[ \t]+{UPPER}\.?[ \t]+(?:{UPPER}[^\W\d_]+)(?!\w)"
 )
 _SURNAME_PARTICLES = re.compile(
-    rf"(?:[ \t]+(?:{'|'.join(sorted(_PARTICLE_WORDS))}))+[ \t]+{_UPPER}[^\W\d_]+"
+    rf"(?:[ \t]+(?:{'|'.join(sorted(SURNAME_PARTICLES))}))+[ \t]+{UPPER}[^\W\d_]+"
 )
 
 
@@ -181,18 +99,6 @@ _LEGAL_NAME = re.compile(
     rf"(?<![\w&])(?:{_ORG_WORD}[ \t]+){{1,6}}(?:,[ \t]*)?{_LEGAL_FORMS}(?![\w-])"
     rf"|(?<![\w&])(?:{_ORG_WORD}[ \t]+){{0,5}}{_GLUED_LEGAL_FORM}(?![\w-])"
 )
-_NAME_CUE = re.compile(
-    r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
-    r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
-    r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
-    rf"[ \t]+((?:{_NAME_WORD})(?:[ \t]+{_NAME_WORD}){{0,3}})"
-)
-# Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
-_SPEAKER_LINE = re.compile(
-    rf"^[ \t]*({_UPPER}[^\W\d_]+(?:[ \t]+{_UPPER}[^\W\d_]+)?)[ \t]*:[ \t]*"
-    r"(?:[\"\u201c'].*|\S+(?:[ \t]+\S+){2,}[.?!\"\u201d]+[ \t]*)$",
-    re.MULTILINE,
-)
 
 
 def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
@@ -202,19 +108,33 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         for piece in _split_lines(text, span):
             trimmed = _trim(text, piece)
             if trimmed is not None and _keep(text, trimmed):
-                refined.append(trimmed)
+                whole = _trim(text, whole_words(text, trimmed))
+                refined.append(trimmed if whole is None else whole)
     refined.extend(_legal_names(text))
     refined.extend(_countries(text, language))
     if language == "en":
-        refined.extend(_titled_names(text))
-        refined.extend(_cued_names(text))
-        refined.extend(_cued_places(text))
-        refined.extend(_speakers(text))
+        found = list(refined)
+        refined.extend(
+            cue
+            for cue in english_cues(text)
+            if cue.score >= CUE_SCORE
+            or not any(  # a weak cue does not overrule what the model saw as something else
+                span.entity_type != cue.entity_type
+                and span.start < cue.end
+                and cue.start < span.end
+                for span in found
+            )
+        )
     refined.extend(
         Span(m.start(), m.end(), "PERSON", 0.85, "ner") for m in _INITIALLED_NAME.finditer(text)
     )
-    refined = [_with_particles(text, span) for span in refined if _keep(text, span)]
-    refined.extend(_repeated_names(text, refined))
+    refined = [
+        grow(text, whole_words(text, _with_particles(text, span)))
+        for span in refined
+        if _keep(text, span)
+    ]
+    refined.extend(repeated_names(text, refined))
+    refined.extend(listed_names(text, refined))
     return _merge_adjacent(text, refined)
 
 
@@ -244,7 +164,7 @@ def _with_particles(text: str, span: Span) -> Span:
         return span
     cursor = span.end
     words = text[span.start : span.end].split()
-    while len(words) > 1 and words[-1] in _PARTICLE_WORDS:
+    while len(words) > 1 and words[-1] in SURNAME_PARTICLES:
         cursor = text.rindex(words.pop(), span.start, cursor)
         while cursor > span.start and text[cursor - 1] in " \t":
             cursor -= 1
@@ -252,22 +172,6 @@ def _with_particles(text: str, span: Span) -> Span:
     if tail is None or tail.end() <= span.end:
         return span
     return Span(span.start, tail.end(), span.entity_type, span.score, span.detector)
-
-
-def _repeated_names(text: str, spans: list[Span]) -> list[Span]:
-    """Other mentions of a person's names in the same text are that person too."""
-    words = set()
-    for span in spans:
-        if span.entity_type == "PERSON":
-            for word in re.findall(r"[^\W\d_][\w'\u2019-]+", text[span.start : span.end]):
-                if word[:1].isupper() and word.lower() not in NOT_NAMES and len(word) > 2:
-                    words.add(word)
-    if not words:
-        return []
-    pattern = re.compile(
-        r"(?<![\w'\u2019-])(?:" + "|".join(map(re.escape, sorted(words))) + r")(?![\w'\u2019-])"
-    )
-    return [Span(m.start(), m.end(), "PERSON", 0.7, "ner") for m in pattern.finditer(text)]
 
 
 def _split_lines(text: str, span: Span) -> list[Span]:
@@ -306,7 +210,7 @@ def _trim(text: str, span: Span) -> Span | None:
 def _keep(text: str, span: Span) -> bool:
     value = text[span.start : span.end]
     if span.entity_type == "DATE_TIME":
-        return bool(_MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
+        return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
     if span.entity_type != "LOCATION" and _LONG_NUMBER.search(value):
@@ -317,33 +221,25 @@ def _keep(text: str, span: Span) -> bool:
     if span.entity_type in ("PERSON", "NRP") and any(c.isdigit() for c in value):
         return False
     if span.entity_type == "PERSON" and value.isupper():  # CAN I SPEAK TO A REAL PERSON
-        return sum(word in _SHOUTED_FUNCTION_WORDS for word in value.lower().split()) < 2
+        return sum(word in FUNCTION_WORDS for word in value.lower().split()) < 2
     return True
-
-
-def _titled_names(text: str) -> list[Span]:
-    spans = []
-    for match in _TITLED_NAME.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] == ".":
-            end -= 1
-        value = text[start:end]
-        if value.lower() not in NOT_NAMES:
-            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
-    return spans
 
 
 def _legal_names(text: str) -> list[Span]:
     spans = []
     for match in _LEGAL_NAME.finditer(text):
         start, end = match.span()
-        if text[start:end].split()[0].lower() in ("the", "a", "an"):
-            start = text.index(" ", start) + 1
+        words = text[start:end].split()
+        if words[0].lower() in FUNCTION_WORDS:
+            if len(words) < 3:
+                continue  # "The Company", "a Trust": a legal form alone names no one
+            start = text.index(words[1], start + len(words[0]))
         spans.append(Span(start, end, "ORGANIZATION", 0.85, "ner"))
     return spans
 
 
-_CAPITALISED_RUN = re.compile(r"(?:[^\W\d_][\w'\u2019.-]*)(?:[ \t]+[^\W\d_][\w'\u2019.-]*){0,5}")
+_COUNTRY_WORD = re.compile(r"[^\W\d_][\w'\u2019.-]*")
+_BLANKS = re.compile(r"[ \t]+")
 
 
 @cache
@@ -363,36 +259,65 @@ def country_names(language: str) -> frozenset[str]:
     return frozenset(names)
 
 
+@cache
+def _countries_by_first_word(language: str) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The words of each country name, by its first word, longest names first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for name in country_names(language):
+        words = tuple(name.split())
+        index.setdefault(words[0], []).append(words)
+    return {first: tuple(sorted(names, key=len, reverse=True)) for first, names in index.items()}
+
+
 def _countries(text: str, language: str) -> list[Span]:
-    names = country_names(language)
-    if not names:
+    index = _countries_by_first_word(language)
+    if not index:
         return []
+    words = list(_COUNTRY_WORD.finditer(text))
     spans = []
-    for run in _CAPITALISED_RUN.finditer(text):
-        words = list(re.finditer(r"\S+", run.group()))
-        index = 0
-        while index < len(words):
-            for size in range(min(4, len(words) - index), 0, -1):
-                first, last = words[index], words[index + size - 1]
-                start, end = run.start() + first.start(), run.start() + last.end()
-                while end > start and text[end - 1] in ".,;:":
-                    end -= 1
-                value = text[start:end]
-                if value[:1].isupper() and value.casefold() in names:
-                    spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
-                    spans.extend(_city_line_above(text, start))
-                    index += size - 1
-                    break
-            index += 1
+    position = 0
+    while position < len(words):
+        first = words[position].group()
+        size = 0
+        if first[:1].isupper():
+            folded = first.casefold()
+            names = index.get(folded, ()) + index.get(folded.rstrip(".,;:"), ())
+            size = next((len(n) for n in names if _country_at(text, words, position, n)), 0)
+        if size:
+            start, end = words[position].start(), words[position + size - 1].end()
+            while end > start and text[end - 1] in ".,;:":
+                end -= 1
+            spans.append(Span(start, end, "LOCATION", 0.85, "ner"))
+            spans.extend(_city_line_above(text, start))
+        position += size or 1
     return spans
 
 
-_PLACE_LINE = re.compile(rf"{_NAME_WORD}(?:[ \t]+(?:{_NAME_WORD}|[a-z]{{1,4}})){{0,4}}")
+def _country_at(
+    text: str, words: list[re.Match[str]], position: int, name: tuple[str, ...]
+) -> bool:
+    """Whether ``words`` from ``position`` spell ``name`` (separated by blanks only)."""
+    if position + len(name) > len(words):
+        return False
+    for offset, expected in enumerate(name):
+        word = words[position + offset]
+        if offset and not _BLANKS.fullmatch(text, words[position + offset - 1].end(), word.start()):
+            return False
+        value = word.group().casefold()
+        if offset == len(name) - 1:
+            value = value.rstrip(".,;:")
+        if value != expected:
+            return False
+    return True
+
+
+_PLACE_LINE = re.compile(rf"{NAME_WORD}(?:[ \t]+(?:{NAME_WORD}|[a-z]{{1,4}})){{0,4}}")
 
 
 def _city_line_above(text: str, country_start: int) -> list[Span]:
     """In an address block a country stands alone on its line, below the city: the
-    short line of capitalised words right above it is a place too."""
+    short line of capitalised words right above it is a place too, and the lines of
+    names above that are whom the letter is for."""
     line_start = text.rfind("\n", 0, country_start) + 1
     if line_start == 0 or text[line_start:country_start].strip(" \t"):
         return []
@@ -403,82 +328,10 @@ def _city_line_above(text: str, country_start: int) -> list[Span]:
     if not value or _PLACE_LINE.fullmatch(value) is None or value.lower() in NOT_NAMES:
         return []
     start = above_start + line.index(value)
-    return [Span(start, start + len(value), "LOCATION", 0.6, "ner")]
-
-
-_PLACE_CUE = re.compile(
-    r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
-    r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
-    r"|trip|city|town|village|here))"
-    r"(?:[ \t]+(?i:here|back|there|now|today))?[ \t]+(?i:in|to|from|at|near)[ \t]+"
-    rf"({_NAME_WORD}(?:[ \t]+{_NAME_WORD}){{0,2}})"
-)
-
-
-def _speakers(text: str) -> list[Span]:
-    """Speaker labels of a dialogue: two or more lines of ``Name: speech``."""
-    if "\n" not in text:
-        return []
-    found = [
-        m
-        for m in _SPEAKER_LINE.finditer(text)
-        if m.group(1).lower() not in NOT_NAMES and m.group(1).lower() not in _LABELS
+    return [
+        Span(start, start + len(value), "LOCATION", 0.6, "ner"),
+        *recipient_lines(text, start, "ner"),
     ]
-    if len(found) < 2:
-        return []
-    return [Span(m.start(1), m.end(1), "PERSON", 0.7, "ner") for m in found]
-
-
-_LABELS = frozenset(
-    [
-        "agent",
-        "note",
-        "notes",
-        "question",
-        "answer",
-        "subject",
-        "re",
-        "q",
-        "a",
-        "comment",
-        "comments",
-        "reply",
-        "message",
-        "summary",
-        "description",
-        "status",
-        "update",
-        "warning",
-        "error",
-        "info",
-        "tip",
-        "example",
-        "quote",
-    ]
-)
-
-
-def _cued_places(text: str) -> list[Span]:
-    spans = []
-    for match in _PLACE_CUE.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] in ".,":
-            end -= 1
-        value = text[start:end]
-        if value.lower() not in NOT_NAMES and _LEGAL_FORM_AT_END.search(value) is None:
-            spans.append(Span(start, end, "LOCATION", 0.6, "ner"))
-    return spans
-
-
-def _cued_names(text: str) -> list[Span]:
-    spans = []
-    for match in _NAME_CUE.finditer(text):
-        start, end = match.span(1)
-        while end > start and text[end - 1] == ".":
-            end -= 1
-        if text[start:end].lower() not in NOT_NAMES:
-            spans.append(Span(start, end, "PERSON", 0.85, "ner"))
-    return spans
 
 
 _JOINERS = re.compile("[ \t]*|[ \t]*[-'\u2019][ \t]*")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import phonenumbers
 
-from streamer.redaction.detector import PatternDetector
+from streamer.redaction.detector import PatternDetector, word_pattern
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import count_digits, luhn
 
@@ -15,13 +15,17 @@ _CONTEXT = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "called", "calling",
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
-    "messages",
+    "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
+    "ringing",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
 )  # fmt: skip
+
+#: The shortest national numbers (six digits: Greenland, the Faroe Islands, ...).
+MIN_DIGITS = 6
 
 # Shapes that are something else: dates, dotted quads (IPv4), US social security numbers.
 _NOT_A_PHONE = re.compile(
@@ -36,6 +40,14 @@ _LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
+# A country code written in brackets: (+358) 181004186
+_PAREN_COUNTRY = re.compile(r"^\(\+(\d{1,3})\)")
+#: Words that make a bare run of digits right after them a phone number, whatever its plan.
+_PHONE_LABELS = (
+    "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp",
+    "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
+)  # fmt: skip
+_LABEL_WINDOW = 24
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
@@ -53,23 +65,25 @@ class PhoneDetector(PatternDetector):
     social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
     plans outside ``regions``, and bare possible ones count only with a phone word nearby
-    (``grouped_score``); ``+41 (0)61 ...`` is read without the ``(0)``.
+    (``grouped_score``), and so do six-digit numbers in groups (``84 23 30``: Greenland,
+    the Faroe Islands); ``+41 (0)61 ...`` is read without the ``(0)``. A number may
+    follow a comma or full stop (``Fax,+44 20 ...``), but not one after a digit.
     """
 
     name = "phone"
     entity_type = "PHONE_NUMBER"
     pattern = (
-        r"(?<![\w+.,/:-])"
-        r"(?:(?:\+|\b00|\b011)[ .-]?)?"
+        r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
+        r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
         r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,8}){0,6}"
+        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
         r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
         r"(?![\w+]|[.,/:-]\d)"
     )
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE
-    min_digits = 7
+    min_digits = MIN_DIGITS
     score = 0.7
     possible_score = 0.55
     bare_score = 0.5
@@ -81,6 +95,7 @@ class PhoneDetector(PatternDetector):
     def __init__(self, regions: Sequence[str] = ("US", "GB", "DE"), **overrides: object) -> None:
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
+        self._labels = word_pattern(_PHONE_LABELS)
         self._trunk_zero_regions = frozenset(
             region
             for region in self.regions
@@ -117,9 +132,13 @@ class PhoneDetector(PatternDetector):
 
     def base_score(self, candidate: str) -> float | None:
         number = _EXTENSION.sub("", candidate)
-        if not 7 <= count_digits(number) <= 15 or _NOT_A_PHONE.match(number):
+        digits = count_digits(number)
+        if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None
-        verdict = self._verdict(_TRUNK_PREFIX.sub(r"\1 ", candidate))
+        if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
+            grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+            return self.grouped_score if grouped else None
+        verdict = self._verdict(_PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate)))
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
@@ -150,7 +169,7 @@ class PhoneDetector(PatternDetector):
             start, end = match.span()
             value = match.group()
             digits = count_digits(_EXTENSION.sub("", value))
-            if digits < 7:
+            if digits < MIN_DIGITS:
                 continue
             pieces = [(start, end)]
             if digits > 15:
@@ -159,9 +178,15 @@ class PhoneDetector(PatternDetector):
                 pieces = self._split_merged(text, start, end)
             for piece_start, piece_end in pieces:
                 score = self.score_candidate(text, piece_start, piece_end, context)
-                if score is None:
-                    continue
                 piece = text[piece_start:piece_end]
+                if score is None:
+                    if self._labelled_bare_number(text, piece_start, piece, context):
+                        spans.append(
+                            Span(
+                                piece_start, piece_end, self.entity_type, self.bare_score, self.name
+                            )
+                        )
+                    continue
                 if piece.isdigit() and score < 1.0:
                     # A bare digit run may be an order number: it counts when valid (not
                     # only possible), at a lower score, or with a phone word nearby.
@@ -175,6 +200,20 @@ class PhoneDetector(PatternDetector):
                     continue  # grouped digits from another plan, with no phone word nearby
                 spans.append(Span(piece_start, piece_end, self.entity_type, score, self.name))
         return spans
+
+    def _labelled_bare_number(self, text: str, start: int, piece: str, context: str) -> bool:
+        """A bare run of 7 to 12 digits right after a phone word (``Phone: 67213657``,
+        ``call me at 49849120``): a number of a plan outside the default regions."""
+        if not (piece.isdigit() and 7 <= len(piece) <= 12) or self._labels is None:
+            return False
+        before = self._before(text, start, _LABEL_WINDOW, "")
+        if self._negative is not None and self._negative.search(
+            self._before(text, start, self.negative_window, context)
+        ):
+            return False
+        return self._labels.search(before) is not None or bool(
+            context and self._labels.search(context.lower())
+        )
 
 
 def _may_hold_two_numbers(value: str) -> bool:

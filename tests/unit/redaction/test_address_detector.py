@@ -23,6 +23,7 @@ def _found(text: str) -> list[str]:
         ("office: 75186 ul. Asnyka Adama 82", "75186 ul. Asnyka Adama 82"),
         ("the box is P.O. Box 63", "P.O. Box 63"),
         ("deliver to 2456 Norrbyvägen 21 Suite 060", "2456 Norrbyvägen 21 Suite 060"),
+        ("to 706 Ctra. de Siles 80 Lugo Spain. Please call", "706 Ctra. de Siles 80 Lugo Spain"),
     ],
 )
 def test_addresses_are_found_whole(text: str, address: str) -> None:
@@ -65,6 +66,7 @@ def test_military_addresses() -> None:
         "We sold 3 units in 2024 and 12 more in March",
         "Order #123456 shipped on 2026-01-01",
         "no digits in this Main Street sentence",
+        "I used to work for Jersey Industries 5 years ago",  # 'r' of 'for' is no 'R.' (Rua)
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
@@ -76,3 +78,87 @@ def test_postal_codes_named_as_such() -> None:
     assert _found("my zip code is 26134, thanks") == ["26134"]
     assert _found("Postcode PH36 9QH") == ["PH36 9QH"]
     assert _found("zipped 32700 files") == []
+
+
+def test_missing_value_markers_do_not_end_an_address_and_labels_are_not_places() -> None:
+    text = "7924 Dosseringen 83\nMOSS\n, nan\n Norway 81042\nMobile: 431 3995"
+    assert _found(text) == ["7924 Dosseringen 83", "MOSS", "Norway 81042"]
+    assert _found("12 Oak Street, Springfield, None 62704") == [
+        "12 Oak Street, Springfield, None 62704"
+    ]
+
+
+def test_region_codes_postcodes_and_place_particles_on_their_own_lines() -> None:
+    text = "08632 Václava Haňky 1420 Suite 213\n   Hrušovany u Brna\n    JM\n    664 62\n"
+    assert _found(text) == [
+        "08632 Václava Haňky 1420 Suite 213",
+        "Hrušovany u Brna",
+        "JM",
+        "664 62",
+    ]
+    text = "3240 Meadow Drive Suite 452\n   Oklahoma City\n    OK\n    73107"
+    assert _found(text)[-2:] == ["OK", "73107"]  # "OK" is Oklahoma here, not "okay"
+    assert _found("R São Romão 118\nRibeiro VI 5100-684") == [
+        "R São Romão 118",
+        "Ribeiro VI 5100-684",
+    ]
+
+
+def test_ordinal_streets_and_french_street_words() -> None:
+    assert _found("enter on 2914 184th Street after") == ["2914 184th Street"]
+    assert _found("lived in 4733 40 avenue Ferdinand de Lesseps, Paris") == [
+        "4733 40 avenue Ferdinand de Lesseps, Paris"
+    ]
+
+
+def test_places_with_postcodes_in_sentences_and_on_their_own_lines() -> None:
+    assert _found("support Acme Ltd in GRITSCHACH 9500 in its mission") == ["GRITSCHACH 9500"]
+    assert _found("a trust in Mikołów 43-190 in its mission") == ["Mikołów 43-190"]
+    assert _found("Apt. 754\nKuncsorba JN 5412")[-1] == "Kuncsorba JN 5412"
+    assert _found("05771 34 Ngarimu Grove\nCite Commerciale, 52 70649") == [
+        "05771 34 Ngarimu Grove",
+        "Cite Commerciale, 52 70649",
+    ]
+    # years, ids and products are not places with postcodes
+    assert _found("from Invoice 12345 and in Windows 2000, at Gate 1234, in Paris 2024") == []
+
+
+def test_both_streets_of_a_corner() -> None:
+    text = "Our offices are at the corner of Via delle Coste 26 and Eros Springs"
+    assert _found(text) == ["Via delle Coste 26", "Eros Springs"]
+
+
+def test_a_labelled_recipient_line_above_an_address() -> None:
+    text = "Billing address: Pedro Alves\n    90741 Rue de Genville 17\n  Paris"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans["Pedro Alves"] == "PERSON"
+    text = "Subject: Hello World\n12 Oak Street, Springfield"
+    assert "Hello World" not in _found(text)
+
+
+def test_usps_street_suffixes_and_lettered_postcodes() -> None:
+    assert _found("Meet me at 09996 Ayasun Viaduct tomorrow") == ["09996 Ayasun Viaduct"]
+    text = "17 Buttimer Street\n Suite 606\n Christian Ville\n Ireland H36RH72"
+    assert _found(text)[-1] == "Ireland H36RH72"
+    text = "61 Church Row\n Suite 546\n Blakeshire\n Canada S1J 3K5"
+    assert _found(text)[-1] == "Canada S1J 3K5"
+    text = "409 Jorislaan\n Apt. 445\n Ens\n Netherlands 5071 XF"
+    assert _found(text)[-1] == "Netherlands 5071 XF"
+    text = "79 Rua Cirino\n Apt. 441\n Vasconcelos\n Brazil 80634315"
+    assert _found(text)[-1] == "Brazil 80634315"
+
+
+def test_a_street_line_above_a_unit_and_a_numbered_street_after_at() -> None:
+    text = "}}Aurelia Gierat\n}}54/71 Hutnicza\n}}Suite 024\n}}Mielec"
+    spans = {text[s.start : s.end]: s.entity_type for s in DETECTOR.detect(text)}
+    assert spans == {
+        "54/71 Hutnicza": "LOCATION",
+        "Suite 024": "LOCATION",
+        "Mielec": "LOCATION",
+        "Aurelia Gierat": "PERSON",
+    }
+    assert _found("Stanislava lives at 253 Vratislavova, Chomutov") == [
+        "253 Vratislavova, Chomutov"
+    ]
+    assert _found("his address: 364 Caspersteeg") == ["364 Caspersteeg"]
+    assert _found("meet at 5 PM, ok, or on 3 March, fine") == []

@@ -37,6 +37,10 @@ POSITIVES = [
     ("fax 212-555-0187x12", "PHONE_NUMBER", "212-555-0187x12"),
     ("Festnetz 030 123456", "PHONE_NUMBER", "030 123456"),
     ("mobile: 4155550132", "PHONE_NUMBER", "4155550132"),
+    ("Office,+44 20 7946 0958-Fax", "PHONE_NUMBER", "+44 20 7946 0958"),  # after a comma
+    ("fax:\\,+46 (0)8 515 691 54", "PHONE_NUMBER", "+46 (0)8 515 691 54"),
+    ("You can call 84 23 30", "PHONE_NUMBER", "84 23 30"),  # six digits, Greenland
+    ("not answering at 561 499 051", "PHONE_NUMBER", "561 499 051"),
     # US SSN
     ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
     ("ssn: 536 22 1234", "US_SSN", "536 22 1234"),
@@ -46,6 +50,7 @@ POSITIVES = [
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
     ("amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005"),
     ("mc 5555555555554444", "CREDIT_CARD", "5555555555554444"),
+    ("Please block card no 501803075628", "CREDIT_CARD", "501803075628"),  # 12-digit Maestro
     # IBAN: mod 97, spaces
     ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("to GB82WEST12345698765432.", "IBAN_CODE", "GB82WEST12345698765432"),
@@ -98,6 +103,9 @@ HARD_NEGATIVES = [
     "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
     "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum
     "price $1,234.56 and 1 234 567 units",
+    "total 1,5551234567 units",  # a comma after a digit joins, it does not separate
+    "ref 501803075628 and invoice 501803075628",  # 12 digits, Luhn-valid, no card word
+    "the scores were 12 34 56 today",  # six digits in groups, no phone word
     "bare 9 digits 536221234 without context",
     "std::vector and a::b",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
@@ -175,3 +183,20 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("PERSON", "BOB"),
         ("EMAIL_ADDRESS", "bob@example.com"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Phone: (+358) 181004186", "(+358) 181004186"),  # country code in brackets
+        ("Can someone call me on +34 800243077?", "+34 800243077"),  # long national group
+        ("Phone: 67213657", "67213657"),  # a bare number of another plan, labelled
+        ("Mobile: 49849120\nDesk", "49849120"),
+    ],
+)
+def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
+    assert ("PHONE_NUMBER", value) in found(engine, text)
+
+
+def test_bare_numbers_need_a_phone_word_right_before(engine: RedactionEngine) -> None:
+    assert found(engine, "Ticket number 12345678 and order 87654321") == []

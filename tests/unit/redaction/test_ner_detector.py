@@ -205,6 +205,29 @@ def test_default_service_uses_ner_when_installed(settings: Any) -> None:
     assert set(PATTERN_DETECTOR_NAMES) <= set(DETECTORS.default_names(settings))
 
 
+def test_a_default_service_warns_when_the_named_model_is_not_installed(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from streamer.redaction.service import RedactionService
+
+    missing = StreamerSettings(data_dir=settings.data_dir, ner_models={"en": "xx_no_such_model_sm"})
+    with caplog.at_level("WARNING", logger="streamer.redaction.service"):
+        service = RedactionService(settings=missing)
+    assert "ner" not in service.engine.detector_names
+    [record] = [r for r in caplog.records if r.name == "streamer.redaction.service"]
+    assert record.levelname == "WARNING"
+    message = record.getMessage()
+    assert "'ner' detector is off" in message and "PERSON" in message
+    assert "xx_no_such_model_sm" in message and "ner_models (STREAMER_NER_MODELS)" in message
+    assert "pip install xx-no-such-model-sm" in message
+    service.close()
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="streamer.redaction.service"):
+        RedactionService(settings=missing, detectors=["email"]).close()  # chosen: no warning
+        RedactionService(settings=settings).close()  # installed: no warning
+    assert [r for r in caplog.records if r.name == "streamer.redaction.service"] == []
+
+
 async def test_ner_runs_in_worker_processes(settings: Any) -> None:
     from streamer.redaction.service import RedactionService
 

@@ -118,6 +118,130 @@ def test_ids_currencies_and_emoji_are_not_names() -> None:
 def test_a_group_tag_on_a_name_becomes_a_person() -> None:
     text = "Maybe it's under Santino Cadena, the Italian"
     assert _refine(text, ("Santino", "NRP"), ("Italian", "NRP")) == [
-        ("Santino", "PERSON"),
+        ("Santino Cadena", "PERSON"),  # and a person of one word takes the surname after it
         ("Italian", "NRP"),
     ]
+
+
+def test_spans_take_whole_words() -> None:
+    text = "my great grandmother was Amy-leigh Paterson"
+    assert ("Amy-leigh Paterson", "PERSON") in _refine(text, ("Amy", "PERSON"))
+    assert _refine("Send the SSN-like value", ("SSN", "ORGANIZATION")) == []  # still a word
+    assert _refine("from Chapelle-lez-Herlaimont", ("Chapelle", "LOCATION")) == [
+        ("Chapelle-lez-Herlaimont", "LOCATION")
+    ]
+
+
+def test_places_take_particles_postcodes_and_qualifiers() -> None:
+    assert _refine("My friend lives in Caxias do Sul", ("Caxias", "LOCATION")) == [
+        ("Caxias do Sul", "LOCATION")
+    ]
+    text = "support Oesterreichische Post AG in Bubión 18412 in its mission"
+    assert ("Bubión 18412", "LOCATION") in _refine(text, ("Bubión", "LOCATION"))
+    text = "Csabai kapu 60.\nBudapest BU 1038"
+    assert _refine(text, ("Budapest", "LOCATION")) == [("Budapest BU 1038", "LOCATION")]
+    assert _refine("travelling to Cyprus (Greek) next week", ("Cyprus", "LOCATION")) == [
+        ("Cyprus (Greek)", "LOCATION")
+    ]
+    # dates, times, amounts and ids after a place are not its postcode
+    for text in ("in Paris 2024-05-01", "Paris 10:30", "Paris 12% up", "London 000-12-3456"):
+        place = text.split()[-2] if text.startswith("in") else text.split()[0]
+        assert _refine(text, (place, "LOCATION")) == [(place, "LOCATION")], text
+
+
+def test_organisations_take_the_name_like_words_around_them() -> None:
+    text = "I work for iShares MSCI Japan Value ETF USD in Oslo"
+    assert ("iShares MSCI Japan Value ETF USD", "ORGANIZATION") in _refine(
+        text, ("MSCI Japan Value ETF", "ORGANIZATION")
+    )
+    text = "later became SG ISSU/NATURAL GAS X5 DLY SHT PERP in 1995."
+    assert ("SG ISSU/NATURAL GAS X5 DLY SHT PERP", "ORGANIZATION") in _refine(
+        text, ("SG ISSU/NATURAL GAS X5 DLY SHT", "ORGANIZATION")
+    )
+    text = "Yesterday Acme said no"  # a capitalised sentence start is no part of it
+    assert _refine(text, ("Acme", "ORGANIZATION")) == [("Acme", "ORGANIZATION")]
+    assert _refine("The Company said it will") == []  # a legal form alone names no one
+
+
+def test_a_person_of_one_word_takes_a_neighbouring_name_and_suffixes() -> None:
+    text = "songwriter Ancelina Vaillancour employs corporate lingo"
+    assert _refine(text, ("Vaillancour", "PERSON")) == [("Ancelina Vaillancour", "PERSON")]
+    text = "please change it to Jasna Perković"
+    assert _refine(text, ("Jasna", "PERSON")) == [("Jasna Perković", "PERSON")]
+    assert _refine("called Joseph Probst DVM", ("Joseph Probst", "PERSON")) == [
+        ("Joseph Probst DVM", "PERSON")
+    ]
+    # a title or a sentence start is no part of a name
+    assert _refine("Thanks. Anna will call", ("Anna", "PERSON")) == [("Anna", "PERSON")]
+    assert _refine("Ask Dr Anna", ("Anna", "PERSON"))[-1] == ("Anna", "PERSON")
+
+
+def test_a_list_with_a_person_is_a_list_of_people() -> None:
+    text = "They had 6: Tara, Paul, Austin, Jean, Ashley and Chris."
+    assert _refine(text, ("Paul", "PERSON")) == [
+        (name, "PERSON") for name in ("Tara", "Paul", "Austin", "Jean", "Ashley", "Chris")
+    ]
+    text = "We flew to Paris, Rome and Berlin with Anna"
+    assert ("Rome", "PERSON") not in _refine(text, ("Paris", "LOCATION"), ("Anna", "PERSON"))
+
+
+def test_english_cues_find_people() -> None:
+    assert _refine("Hi Ewan, I'm contacting you about a parcel") == [("Ewan", "PERSON")]
+    assert _refine("Hi there, hello Team!") == []
+    assert _refine('Sophia shouted at John: "What are you doing here?"') == [
+        ("Sophia", "PERSON"),
+        ("John", "PERSON"),
+    ]
+    assert _refine("I would like to remove my kid Fern from the will") == [("Fern", "PERSON")]
+    assert _refine("Mika lives on Dobrovského 1394 street.")[0] == ("Mika", "PERSON")
+    assert _refine("From: Olga Berg\nTo: support") == [("Olga Berg", "PERSON")]
+
+
+def test_english_cues_find_places() -> None:
+    assert _refine("I'm in Montevideo, at the conference") == [("Montevideo", "LOCATION")]
+    assert _refine("originally from Flushing, and") == [("Flushing", "LOCATION")]
+    assert _refine("When: 1984-11-06\nWhere: Albany Country Club.")[0][0].startswith("Albany")
+    assert _refine("I'm in IT and I am in Love") != [("IT", "LOCATION")]
+
+
+def test_cue_spans_take_whole_words_and_places_after_on() -> None:
+    assert _refine("My friend lives in ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ") == [("ΚΑΤΩ ΠΟΛΕΜΙ∆ΙΑ", "LOCATION")]  # noqa: RUF001
+    assert _refine("Mika lives on Dobrovského 1394 street.")[-1] == ("Dobrovského 1394", "LOCATION")
+    assert ("Monday", "LOCATION") not in _refine("We are moving on Monday to Oslo")
+
+
+def test_pronouns_vocatives_and_answers_mark_people() -> None:
+    assert _refine("Dmitar Ruedl listed his top 20 songs") == [("Dmitar Ruedl", "PERSON")]
+    text = "Csanád had given Csanád his address"
+    assert _refine(text) == [("Csanád", "PERSON"), ("Csanád", "PERSON")]  # and its repeat
+    assert _refine("Renátó, can I please speak to your boss?") == [("Renátó", "PERSON")]
+    assert _refine("Also, can I please speak to your boss?") == []
+    assert _refine("Bot: What's the name on the account?\nUser: Csenger Gábor")[-1] == (
+        "Csenger Gábor",
+        "PERSON",
+    )
+    assert _refine("Apple released its phone") == []  # 'its' is no person's pronoun
+
+
+def test_a_weak_cue_does_not_overrule_the_model_but_a_strong_one_does() -> None:
+    text = "Yesterday Acme said no"
+    assert _refine(text, ("Acme", "ORGANIZATION")) == [("Acme", "ORGANIZATION")]
+    text = "Name:    Ljiljana Živković"
+    assert _refine(text, ("Ljiljana", "LOCATION"))[-1] == ("Ljiljana Živković", "PERSON")
+
+
+def test_pronouns_and_things_are_no_subjects_of_person_verbs() -> None:
+    assert _refine("Everything works again after the update, thanks!") == []
+    assert _refine("Search works again") == []
+    assert _refine("Ana works at the bakery") == [("Ana", "PERSON")]
+
+
+def test_technical_prose_is_not_read_as_people_or_places() -> None:
+    assert _refine("I am on Windows 10 and I'm in IT") == []
+    assert _refine("Named Entity Recognition is great") == []
+    assert _refine("She named him Gregory") == [("Gregory", "PERSON")]
+
+
+def test_repeated_names_are_whole_words_and_take_no_possessive() -> None:
+    text = "Anna Berg called; Anna's order and Annabel's are late"
+    assert _refine(text, ("Anna Berg", "PERSON")) == [("Anna Berg", "PERSON"), ("Anna", "PERSON")]

@@ -78,3 +78,21 @@ def test_token_repr_hides_original(settings: StreamerSettings) -> None:
     assert (token.redaction_type, token.position, token.metadata["entity_type"]) == (
         "tokenize", 0, "EMAIL_ADDRESS"
     )  # fmt: skip
+
+
+def test_a_worker_runs_numpy_on_one_thread_unless_told_otherwise(
+    settings: StreamerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from streamer.redaction import service as service_module
+
+    for variable in service_module.BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")  # the operator's choice stands
+    monkeypatch.setattr(service_module, "_worker_engine", None)
+    spec = service_module.EngineSpec(service_module.Policy(), ("email",), None, settings)
+    service_module._init_worker(spec)
+    assert service_module.os.environ["OMP_NUM_THREADS"] == "1"
+    assert service_module.os.environ["OPENBLAS_NUM_THREADS"] == "1"
+    assert service_module.os.environ["MKL_NUM_THREADS"] == "4"
+    assert service_module._worker_engine is not None
+    assert service_module._worker_engine.detector_names == ("email",)

@@ -72,3 +72,54 @@ def test_default_skip_words_let_missing_value_markers_survive() -> None:
     ranges = [_range(text, "056 Mjovattnet 43, HAUGESUND"), _range(text, "12610")]
     assert score([record], [ranges]).recall == 1.0  # presidio-evaluator's words + "nan"
     assert score([record], [ranges], skip_words=[]).recall == 0.0
+
+
+def test_partial_coverage_of_a_structured_value_is_a_miss() -> None:
+    text = "mail jane@example.com"
+    record = LabelledRecord(text, (LabelledEntity(5, 21, "EMAIL_ADDRESS"),))
+    assert score([record], [[(5, 21)]], skip_words=()).recall == 1.0
+    assert score([record], [[(5, 20)]], skip_words=()).recall == 0.0  # "com" half covered
+    assert score([record], [[(5, 9), (10, 21)]], skip_words=()).recall == 1.0  # "@" may stay
+    assert score([record], [[(0, 4)]], skip_words=()).false_positives == 1
+
+
+def test_touching_ranges_are_one_region_for_precision() -> None:
+    text = "Call Jane Doe now, or see Tom"
+    record = _record(text, ("Jane Doe", "PERSON"))
+    result = score([record], [[_range(text, "Jane"), _range(text, " Doe"), _range(text, "Tom")]])
+    assert (result.true_positives, result.false_positives) == (1, 1)
+    assert result.false_detections == [(0, *_range(text, "Tom"))]
+
+
+def test_names_without_a_letter_are_not_scored_and_not_false_detections() -> None:
+    text = "I work for 174097 and Acme Corp"
+    record = _record(text, ("174097", "ORGANIZATION"), ("Acme Corp", "ORGANIZATION"))
+    result = score([record], [[_range(text, "174097")]], SKIP)
+    assert result.unscorable["ORGANIZATION"] == 1
+    assert result.total["ORGANIZATION"] == 1 and result.recall == 0.0
+    assert result.false_positives == 0
+
+
+def test_clean_records_count_false_detections_per_100() -> None:
+    records = [LabelledRecord("version 1.2.3"), LabelledRecord("nothing here")]
+    result = score(records, [[(8, 13)], []], skip_words=())
+    assert result.false_detections_per_100_records == 50.0
+    assert result.recall == 1.0  # nothing labelled, nothing missed
+
+
+def test_default_skip_words_let_every_courtesy_title_survive() -> None:
+    text = "Ask Ms. Jane Doe or Dr. Li"
+    record = _record(text, ("Ms. Jane Doe", "PERSON"), ("Dr. Li", "PERSON"))
+    ranges = [_range(text, "Jane Doe"), _range(text, "Li")]
+    assert score([record], [ranges]).recall == 1.0
+    assert score([record], [ranges], skip_words=[]).recall == 0.0
+
+
+def test_word_precision_counts_redacted_words_outside_labels() -> None:
+    text = "Call Jane Doe now please"
+    record = _record(text, ("Jane Doe", "PERSON"))
+    exact = score([record], [[_range(text, "Jane Doe")]])
+    grown = score([record], [[_range(text, "Call Jane Doe now")]])
+    assert exact.word_precision == 1.0 and exact.redacted_words == 2
+    assert grown.precision == 1.0  # one region, and it covers the name
+    assert grown.word_precision == 0.5  # but half its words are no one's

@@ -1,0 +1,279 @@
+"""English context cues: people and places a small NER model misses, found by the words
+around them.
+
+Each cue is a few words that, in English, stand right before (or after) a name of a
+known kind; the capitalised words there are taken as that kind. A cue only ever
+confirms capitalised words (``Ask the dr. about it`` finds nothing), and never words
+of :data:`~.ner_words.NOT_NAMES` or function words (``Hi there``, ``Dear Sir``).
+
+People:
+
+- a **title**: ``Mr``, ``Mrs``, ``Ms``, ``Dr``, ... (``Dr. Zofia Nowak-Lis``);
+- a **name cue**: ``name is``, ``name:``, ``name?``, ``call me``, a byline (``directed
+  by``, ``written by``, ...), or a naming verb (``named``, ``nicknamed``);
+- a **greeting**: ``Hi``, ``Hello``, ``Dear``, ... (``Hi Ewan,``);
+- a **speech verb** before or after: ``said Anders``, ``says Weld``, ``shouted at John``,
+  ``Sophia shouted``;
+- a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
+- a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``
+  (not ``Everything works again``);
+- a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
+  Csanád his address``;
+- being **spoken to**: ``Renátó, can I please speak to ...``;
+- the **answer to a question about a name**: ``What's the name on the account? User:
+  Csenger Gábor``;
+- a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
+  ``Customer:``, ``Patient:``, ...;
+- the **speakers** of a dialogue: two or more lines of ``Name: speech``.
+
+Places:
+
+- a **movement or location cue**: ``flew to``, ``moved here from``, ``based in``,
+  ``lives in``, ``I'm in``, ``originally from``, ``home city``;
+- a **field label**: ``Where:``, ``City:``, ``Town:``, ``Location:``, ``Country:``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from streamer.redaction.detectors.ner_words import (
+    FUNCTION_WORDS,
+    MONTHS_AND_DAYS,
+    NAME_WORD,
+    NOT_NAMES,
+    TITLE_WORDS,
+    TITLES,
+    UPPER,
+)
+from streamer.redaction.spans import Span
+
+CUE_SCORE = 0.85
+WEAK_CUE_SCORE = 0.7
+PLACE_CUE_SCORE = 0.6
+
+_NAME = rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{0,3}})"
+_SHORT_NAME = rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{0,2}})"
+_TITLED_NAME = re.compile(rf"\b(?:{TITLES})\.?[ \t]+{_NAME}")
+_NAME_CUE = re.compile(
+    r"(?i:\bname(?:[ \t]+is|[ \t]*:|'s|\?)|\bcalls?[ \t]+me|\bcalled[ \t]+me"
+    r"|\b(?-i:(?:nick)?named)(?:[ \t]+(?:him|her|them|me|us))?"  # not Named Entity ...
+    r"|\b(?:directed|written|produced|composed|posted|signed|created|edited|reported"
+    r"|authored|performed|photographed|narrated|illustrated)[ \t]+by[ \t]*:?)"
+    rf"[ \t]+{_NAME}"
+)
+_GREETING = re.compile(
+    r"(?:^|(?<=[\s\"'(]))(?i:hi|hello|hey|hiya|dear|greetings|good[ \t]+(?:morning|afternoon"
+    rf"|evening))[ \t]*,?[ \t]+{_SHORT_NAME}(?=[ \t]*[,!.:;\n\r-]|$)",
+    re.MULTILINE,
+)
+_SPEECH_VERBS = (
+    r"said|says|asked|asks|replied|replies|told|tells|shouted|shouts|yelled|yells|wrote"
+    r"|writes|added|adds|explained|explains|answered|answers|whispered|whispers|cried"
+    r"|exclaimed|exclaims|laughed|screamed|texted|emailed|messaged"
+)
+_SPEECH_BEFORE = re.compile(rf"\b(?:{_SPEECH_VERBS})(?:[ \t]+(?:at|to))?[ \t]+{_SHORT_NAME}")
+_SPEECH_AFTER = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:{_SPEECH_VERBS})\b(?![ \t]+by\b)"
+)
+_RELATION = re.compile(
+    r"(?i:\b(?:my|our|his|her|their|your)[ \t]+(?:kid|child|son|daughter|wife|husband"
+    r"|partner|mother|father|mom|mum|dad|brother|sister|friend|colleague|boss|uncle|aunt"
+    r"|cousin|grandmother|grandfather|grandma|grandpa|granddaughter|grandson|nephew|niece"
+    r"|neighbou?r|fianc[\u00e9e]e?|girlfriend|boyfriend|landlord|landlady|tenant|roommate"
+    r"|flatmate|stepson|stepdaughter|stepmother|stepfather)"
+    r"|\bassistant[ \t]+to)"
+    rf"[ \t]+{_SHORT_NAME}"
+)
+_PERSON_VERB = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|(?:works|worked)[ \t]+(?:at|for|as)"
+    r"|was[ \t]+born|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
+)
+# A gendered pronoun that refers back to a name: "Dmitar Ruedl listed his top 20",
+# "had given Csanád his address" (a verb, the name, then his or her).
+_PRONOUN_AFTER_VERB = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+[a-z]+[ \t]+(?:his|her|himself|herself)\b"
+)
+_PRONOUN_AFTER_NAME = re.compile(rf"\b[a-z]+[ \t]+{_SHORT_NAME}[ \t]+(?:his|her)\b")
+# Someone spoken to: "Renátó, can I please speak to ...", "Anna, could you ..."
+_VOCATIVE = re.compile(
+    rf"(?:^|(?<=[.!?\n\r\"]))[ \t]*{_SHORT_NAME},[ \t]+(?i:can|could|would|will|do|did|are"
+    r"|have|please|thank|thanks|let|i'm|i[ \t]+am|i[ \t]+need|i[ \t]+want|we[ \t]+need)\b",
+    re.MULTILINE,
+)
+#: Words that start a sentence before a comma and are nobody's name.
+_INTERJECTIONS = frozenset(
+    " ".join(
+        [
+            "also however sorry ok okay well so now yes no again still anyway actually btw oh",
+            "ah um right sure great cool perfect fine thanks thank please hello hi hey listen",
+            "look honestly seriously guys everyone team folks sir madam friends otherwise then",
+            "today tomorrow yesterday besides meanwhile finally first second lastly alright",
+        ]
+    ).split()
+)
+# The answer to a question about a name: "What's the name on the account? User: Csenger Gábor"
+_NAME_ANSWER = re.compile(
+    r"(?i:\bname\b)[^?\n\r]{0,40}\?[ \t]*(?:\r?\n[ \t]*)?(?:\w+[ \t]*:[ \t]*)?"
+    rf"{_NAME}[ \t]*$",
+    re.MULTILINE,
+)
+_PERSON_FIELD = re.compile(
+    r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
+    r"|recipient|sender|author|owner|signed|applicant|passenger|guest|driver)[ \t]*:[ \t]*"
+    rf"{_NAME}[ \t]*$",
+    re.MULTILINE,
+)
+# Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
+_SPEAKER_LINE = re.compile(
+    rf"^[ \t]*({UPPER}[^\W\d_]+(?:[ \t]+{UPPER}[^\W\d_]+)?)[ \t]*:[ \t]*"
+    r"(?:[\"\u201c'].*|\S+(?:[ \t]+\S+){2,}[.?!\"\u201d]+[ \t]*)$",
+    re.MULTILINE,
+)
+#: Words before a colon that label a line rather than name a speaker.
+LABELS = frozenset(
+    " ".join(
+        [
+            "agent note notes question answer subject re q a comment comments reply message",
+            "summary description status update warning error info tip example quote",
+        ]
+    ).split()
+)
+#: Whom a greeting may address that is nobody's name.
+_ADDRESSEES = frozenset(
+    " ".join(
+        [
+            "team all everyone everybody folks guys there support sir madam customer friends",
+            "colleagues world again",
+        ]
+    ).split()
+)
+
+_PLACE = rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,2}})"
+_PLACE_CUE = re.compile(
+    r"(?i:\b(?:lives?|lived|living|moved|moving|move|flew|fly|flying|travel(?:l?ing|l?ed)?"
+    r"|returned|return|arrived|arrive|based|born|located|situated|staying|stayed|visit(?:ed|ing)?"
+    r"|trip|city|town|village|here)"
+    r"(?:[ \t]+(?:here|back|there|now|today|currently))?[ \t]+(?:in|to|from|at|near)"
+    r"|\b(?:lives?|lived|living|located|situated)[ \t]+on"  # lives on Dobrovského 1394
+    r"|\b(?:i'm|i[ \t]+am|we're|we[ \t]+are)(?:[ \t]+(?:now|currently))?[ \t]+in"  # not on
+    r"|\boriginally[ \t]+from"
+    rf"|\bhome[ \t]?(?:town|city|country)|\bcity[ \t]+of|\btown[ \t]+of)[ \t]+{_PLACE}"
+)
+_PLACE_FIELD = re.compile(
+    r"^[ \t]*(?i:where|city|town|location|country|place|venue|hometown|region|state"
+    r"|province)[ \t]*:[ \t]*"
+    rf"({NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,3}})",
+    re.MULTILINE,
+)
+_LEGAL_FORM_AT_END = re.compile(
+    r"(?i:\b(?:ltd|limited|inc|corp|corporation|company|plc|llc|gmbh|ag|sa|spa|nv|bv|ab"
+    r"|holdings|group|bank|fund|trust|partners))\.?$"
+)
+
+
+def english_cues(text: str) -> list[Span]:
+    """People and places found by the English cues of this module."""
+    lowered = text.lower()
+    spans = list(_people(text, lowered))
+    spans.extend(_places(text, lowered))
+    spans.extend(_speakers(text))
+    return spans
+
+
+def _is_name(value: str) -> bool:
+    words = value.lower().split()
+    return bool(words) and not any(
+        word in NOT_NAMES or word in FUNCTION_WORDS for word in (words[0], words[-1])
+    )
+
+
+def _person(text: str, match: re.Match[str], group: int, score: float) -> Span | None:
+    start, end = match.span(group)
+    while end > start and text[end - 1] == ".":
+        end -= 1
+    value = text[start:end]
+    if (
+        not _is_name(value)
+        or value.lower() in _ADDRESSEES
+        or value.split()[0].lower() in _INTERJECTIONS
+        or _LEGAL_FORM_AT_END.search(value)
+    ):
+        return None
+    return Span(start, end, "PERSON", score, "ner")
+
+
+# Each cue with its score and the strings (lower case) a text must hold for it to match
+# at all: a substring test is much cheaper than running the pattern.
+_SPEECH_STEMS = (
+    "said", "says", "ask", "repl", "told", "tell", "shout", "yell", "wrote", "write", "add",
+    "explain", "answer", "whisper", "cried", "exclaim", "laugh", "scream", "texted",
+    "emailed", "messaged",
+)  # fmt: skip
+_PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
+    (_TITLED_NAME, CUE_SCORE, tuple(sorted(TITLE_WORDS))),
+    (_NAME_CUE, CUE_SCORE, ("name", "call", " by")),
+    (_GREETING, WEAK_CUE_SCORE, ("hi", "hello", "hey", "dear", "greetings", "good")),
+    (_SPEECH_BEFORE, WEAK_CUE_SCORE, _SPEECH_STEMS),
+    (_SPEECH_AFTER, WEAK_CUE_SCORE, _SPEECH_STEMS),
+    (_RELATION, WEAK_CUE_SCORE, ("my ", "our ", "his ", "her ", "their ", "your ", "assistant")),
+    (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
+    (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
+    (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE, ("his", "her")),
+    (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
+    (_VOCATIVE, WEAK_CUE_SCORE, (",",)),
+    (_NAME_ANSWER, CUE_SCORE, ("?",)),
+)
+_PLACE_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (
+        _PLACE_CUE,
+        (
+            "liv", "mov", "fl", "trav", "return", "arriv", "based", "born", "locat", "situat",
+            "stay", "visit", "trip", "city", "town", "village", "here", "i'm", "i am", "we're",
+            "we are", "originally", "home",
+        ),
+    ),
+    (_PLACE_FIELD, (":",)),
+)  # fmt: skip
+
+
+def _people(text: str, lowered: str) -> Iterator[Span]:
+    for pattern, score, triggers in _PERSON_CUES:
+        if not any(trigger in lowered for trigger in triggers):
+            continue
+        for match in pattern.finditer(text):
+            span = _person(text, match, 1, score)
+            if span is not None:
+                yield span
+
+
+def _places(text: str, lowered: str) -> Iterator[Span]:
+    for pattern, triggers in _PLACE_CUES:
+        if not any(trigger in lowered for trigger in triggers):
+            continue
+        for match in pattern.finditer(text):
+            start, end = match.span(1)
+            while end > start and text[end - 1] in ".,":
+                end -= 1
+            value = text[start:end]
+            if (
+                _is_name(value)
+                and _LEGAL_FORM_AT_END.search(value) is None
+                and not MONTHS_AND_DAYS.fullmatch(value)  # "moving on Monday"
+            ):
+                yield Span(start, end, "LOCATION", PLACE_CUE_SCORE, "ner")
+
+
+def _speakers(text: str) -> list[Span]:
+    """Speaker labels of a dialogue: two or more lines of ``Name: speech``."""
+    if "\n" not in text:
+        return []
+    found = [
+        m
+        for m in _SPEAKER_LINE.finditer(text)
+        if m.group(1).lower() not in NOT_NAMES and m.group(1).lower() not in LABELS
+    ]
+    if len(found) < 2:
+        return []
+    return [Span(m.start(1), m.end(1), "PERSON", WEAK_CUE_SCORE, "ner") for m in found]
