@@ -28,6 +28,7 @@ from streamer.stream.processor import (
     BatchProcessor,
     BatchResult,
     DeadLetterSealer,
+    ExternalDetection,
     ExtraSpans,
     ProcessorSpec,
     RecordBatch,
@@ -91,11 +92,11 @@ def _ready() -> tuple[str, ...]:
     return _processor.engine.detector_names
 
 
-def _run(batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+def _run(batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
     if _startup_error is not None:
         raise _startup_error
     assert _processor is not None, "worker was not initialised"
-    return _processor.process(batch, extra_spans)
+    return _processor.process(batch, extra)
 
 
 class RedactionPool:
@@ -151,30 +152,35 @@ class RedactionPool:
         )
 
     async def process(
-        self, batch: RecordBatch, extra_spans: ExtraSpans | None = None
+        self, batch: RecordBatch, extra_spans: ExternalDetection | ExtraSpans | None = None
     ) -> BatchResult:
-        """Redact ``batch`` on a worker; records a worker dies on are dead-lettered."""
+        """Redact ``batch`` on a worker; records a worker dies on are dead-lettered.
+
+        ``extra_spans`` is what detection outside the workers found: spans per record and
+        scanned text, or an :class:`ExternalDetection` (spans, records to dead-letter,
+        records to redact with the fallback detectors)."""
+        extra = ExternalDetection.of(extra_spans)
         if self._inline is not None:
-            return self._inline.process(batch, extra_spans)
+            return self._inline.process(batch, extra)
         generation = self._generation
         try:
-            return await self._submit(batch, extra_spans)
+            return await self._submit(batch, extra)
         except BrokenProcessPool:
             self._restart(generation)
         async with self._isolating:  # one suspect batch at a time
-            return await self._isolate(batch, extra_spans)
+            return await self._isolate(batch, extra)
 
-    async def _submit(self, batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+    async def _submit(self, batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
         if self._executor is None:
             raise StreamError("the worker pool is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _run, batch, extra_spans)
+        return await loop.run_in_executor(self._executor, _run, batch, extra)
 
-    async def _isolate(self, batch: RecordBatch, extra_spans: ExtraSpans | None) -> BatchResult:
+    async def _isolate(self, batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
         """Retry a batch a worker died on, halving it until the culprit is alone."""
         generation = self._generation
         try:
-            return await self._submit(batch, extra_spans)
+            return await self._submit(batch, extra)
         except BrokenProcessPool:
             self._restart(generation)
         if len(batch) == 1:
@@ -187,8 +193,7 @@ class RedactionPool:
         halves = [(0, middle), (middle, len(batch))]
         parts = [
             await self._isolate(
-                batch.slice(start, stop),
-                extra_spans[start:stop] if extra_spans is not None else None,
+                batch.slice(start, stop), extra.slice(start, stop) if extra is not None else None
             )
             for start, stop in halves
         ]

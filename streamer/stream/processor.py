@@ -19,6 +19,7 @@ from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
 from streamer.stream.dead_letter import DeadLetter
+from streamer.stream.headers import Header
 from streamer.stream.partitioner import key_hash
 from streamer.vault.mapping import SourceCoordinates, TokenMapping
 
@@ -73,6 +74,9 @@ class BatchResult:
     key_hashes: list[int] | None = None
     #: Replaced values per entity type.
     entities: dict[str, int] = field(default_factory=dict)
+    #: Headers added to the clean record of some records, by index in the batch (the
+    #: cloud fallback mark, say).
+    headers: dict[int, list[Header]] = field(default_factory=dict)
 
     @classmethod
     def merge(cls, parts: list[BatchResult]) -> BatchResult:
@@ -87,8 +91,40 @@ class BatchResult:
             if merged.key_hashes is not None and part.key_hashes is not None:
                 merged.key_hashes.extend(part.key_hashes)
             entities.update(part.entities)
+            merged.headers.update((base + i, h) for i, h in part.headers.items())
         merged.entities = dict(entities)
         return merged
+
+
+@dataclass(slots=True)
+class ExternalDetection:
+    """Detection done for a batch before it reaches a worker (the cloud detectors), in
+    record order. Small and picklable: spans hold offsets, never text.
+
+    ``spans`` are merged with local detection by the engine's merge rule; records in
+    ``dead_letters`` are not redacted at all but dead-lettered with their failure (no
+    provider could analyse them); records in ``fallback`` are redacted by the spec's
+    fallback engine when it has one (cloud-only mode: the local detectors that are
+    otherwise off), else by the usual engine. ``headers`` are added to the clean record
+    of the records they are given for (the cloud fallback mark).
+    """
+
+    spans: ExtraSpans
+    dead_letters: dict[int, PayloadFailure] = field(default_factory=dict)
+    fallback: frozenset[int] = frozenset()
+    headers: dict[int, list[Header]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, extra: ExternalDetection | ExtraSpans | None) -> ExternalDetection | None:
+        return extra if extra is None or isinstance(extra, ExternalDetection) else cls(extra)
+
+    def slice(self, start: int, stop: int) -> ExternalDetection:
+        return ExternalDetection(
+            self.spans[start:stop],
+            {i - start: f for i, f in self.dead_letters.items() if start <= i < stop},
+            frozenset(i - start for i in self.fallback if start <= i < stop),
+            {i - start: h for i, h in self.headers.items() if start <= i < stop},
+        )
 
 
 class EmittedTokens:
@@ -131,45 +167,80 @@ class ProcessorSpec:
     max_dead_letter_payload: int = 750_000
     #: Largest clean value published; a record redacted into more goes to the DLQ.
     max_output_bytes: int = 1_000_000
+    #: The engine for records whose cloud detection fell back to local detection, when
+    #: ``engine`` has no local detectors of its own (cloud-only mode).
+    fallback_engine: EngineSpec | None = None
 
     def build(self) -> BatchProcessor:
-        return BatchProcessor(self, self.engine.build())
+        fallback = self.fallback_engine.build() if self.fallback_engine is not None else None
+        return BatchProcessor(self, self.engine.build(), fallback)
 
 
 class BatchProcessor:
     """Redacts a :class:`RecordBatch` and seals its token mappings and dead letters."""
 
-    def __init__(self, spec: ProcessorSpec, engine: RedactionEngine) -> None:
+    def __init__(
+        self,
+        spec: ProcessorSpec,
+        engine: RedactionEngine,
+        fallback_engine: RedactionEngine | None = None,
+    ) -> None:
         self.spec = spec
         self.engine = engine
+        self.fallback_engine = fallback_engine
         self.keyring = engine.keyring
         self.policy_version = engine.policy.version
         self.emitted = EmittedTokens(spec.token_cache_size)
 
     def close(self) -> None:
         self.engine.close()
+        if self.fallback_engine is not None:
+            self.fallback_engine.close()
 
-    def process(self, batch: RecordBatch, extra_spans: ExtraSpans | None = None) -> BatchResult:
+    def process(
+        self, batch: RecordBatch, extra: ExternalDetection | ExtraSpans | None = None
+    ) -> BatchResult:
+        """Redact ``batch``; ``extra`` is what detection outside the worker found (plain
+        spans per record, or an :class:`ExternalDetection`)."""
         spec = self.spec
+        external = ExternalDetection.of(extra)
+        extra_spans = external.spans if external is not None else None
+        set_aside = external.dead_letters if external is not None else {}
         scopes = batch.scopes or [spec.default_scope] * len(batch)
         payloads = batch.payloads
         # Tombstones (no value) pass through as tombstones: there is nothing to redact.
-        live = (
-            None if None not in payloads else [i for i, p in enumerate(payloads) if p is not None]
-        )
-        if live is not None:
-            payloads = [payloads[i] for i in live]
-            scopes_in = [scopes[i] for i in live]
-            extra_in = [extra_spans[i] for i in live] if extra_spans is not None else None
-        else:
-            scopes_in, extra_in = scopes, extra_spans
-        outcomes = self._redact(payloads, scopes_in, extra_in)  # type: ignore[arg-type]
+        indices = [i for i, p in enumerate(payloads) if p is not None and i not in set_aside]
+        groups = [(self.engine, indices)]
+        if external is not None and external.fallback and self.fallback_engine is not None:
+            groups = [
+                (self.engine, [i for i in indices if i not in external.fallback]),
+                (self.fallback_engine, [i for i in indices if i in external.fallback]),
+            ]
+        outcomes: dict[int, PayloadOutcome] = {}
+        engines: dict[int, RedactionEngine] = {}
+        for engine, chosen in groups:
+            if not chosen:
+                continue
+            found = self._redact(
+                engine,
+                [payloads[i] or b"" for i in chosen],
+                [scopes[i] for i in chosen],
+                [extra_spans[i] for i in chosen] if extra_spans is not None else None,
+            )
+            outcomes.update(zip(chosen, found, strict=True))
+            engines.update((i, engine) for i in chosen)
         result = BatchResult([None] * len(batch))
         entities: Counter[str] = Counter()
-        indices = live if live is not None else range(len(batch))
-        for index, outcome in zip(indices, outcomes, strict=True):
+        for index in range(len(batch)):
+            failure = set_aside.get(index)
+            if failure is not None:
+                outcome = PayloadOutcome(None, [], failure)
+            elif index in outcomes:
+                outcome = outcomes[index]
+            else:
+                continue  # a tombstone
             if outcome.failure is not None and outcome.failure.code == "detector_failed":
-                outcome = self._retry(batch, index, scopes, extra_spans, outcome)
+                outcome = self._retry(engines[index], batch, index, scopes, extra_spans, outcome)
             if outcome.value is not None and len(outcome.value) > spec.max_output_bytes:
                 outcome = PayloadOutcome(None, [], _output_too_large(len(outcome.value), spec))
             if outcome.failure is not None:
@@ -178,6 +249,8 @@ class BatchProcessor:
                 )
                 continue
             result.values[index] = outcome.value
+            if external is not None and index in external.headers:
+                result.headers[index] = external.headers[index]
             if outcome.tokens:
                 self._collect_tokens(batch, index, scopes, outcome, result, entities)
         result.entities = dict(entities)
@@ -187,6 +260,7 @@ class BatchProcessor:
 
     def _retry(
         self,
+        engine: RedactionEngine,
         batch: RecordBatch,
         index: int,
         scopes: list[str],
@@ -195,6 +269,7 @@ class BatchProcessor:
     ) -> PayloadOutcome:
         for _ in range(self.spec.detector_retries):
             [outcome] = self._redact(
+                engine,
                 [batch.payloads[index] or b""],
                 [scopes[index]],
                 [extra_spans[index]] if extra_spans is not None else None,
@@ -204,12 +279,16 @@ class BatchProcessor:
         return outcome
 
     def _redact(
-        self, payloads: list[bytes], scopes: list[str], extra_spans: ExtraSpans | None
+        self,
+        engine: RedactionEngine,
+        payloads: list[bytes],
+        scopes: list[str],
+        extra_spans: ExtraSpans | None,
     ) -> list[PayloadOutcome]:
         """The engine's outcomes; a failure is data here, even for a single payload (the
         engine raises then, having no other payload to isolate it from)."""
         try:
-            return self.engine.redact_payloads(
+            return engine.redact_payloads(
                 payloads,
                 self.spec.event_format,
                 scopes,

@@ -73,12 +73,15 @@ class OutputSinks:
         clean_partition = self._partitioner(batch, result, topics.clean_partitions)
         clean_count = 0
         dead = {index for index, _, _ in result.dead_letters} if result.dead_letters else ()
+        added = result.headers
         for index, value in enumerate(result.values):
             if value is None and index in dead:
                 continue
             record_headers = headers.clean(offsets[index])
             if passed_headers is not None:
                 record_headers.extend(passed_headers[index])
+            if added and index in added:
+                record_headers.extend(added[index])
             await clean.append(
                 clean_partition(index), timestamps[index], keys[index], value, record_headers
             )
