@@ -54,8 +54,9 @@ from streamer.redaction.spans import Span
 from streamer.settings import StreamerSettings
 
 #: Header the runtime sets on a record whose cloud detection fell back to local detectors;
-#: its value is the failure code (``cloud_timeout``, ``cloud_circuit_open``, ...).
-CLOUD_FALLBACK_HEADER = "pii-cloud-fallback"
+#: its value is the failure code (``cloud_timeout``, ``cloud_circuit_open``, ...). Named
+#: like the stream's other provenance headers (``pii.source.offset``, ...).
+CLOUD_FALLBACK_HEADER = "pii.cloud.fallback"
 #: Texts up to this long have their cloud results cached.
 CACHE_MAX_CHARS = 512
 
@@ -132,6 +133,11 @@ class CloudDetection:
     Build with :meth:`from_config`, then ``async with`` (or :meth:`start` /
     :meth:`close`). ``providers`` are ready (unstarted) provider objects, which tests and
     embedders can build themselves (an injected credential or session).
+
+    In ``cloud-only`` mode a ``fallback`` record needs local detection, which
+    ``fallback_analyzer`` gives here; with ``fallback_in_caller`` the caller promises to
+    redact ``FALLBACK`` records with its own local detectors instead (the stream runtime
+    does, on its worker processes), and no analyzer is run.
     """
 
     def __init__(
@@ -142,13 +148,15 @@ class CloudDetection:
         settings: StreamerSettings | None = None,
         registry: CollectorRegistry | None = None,
         fallback_analyzer: FallbackAnalyzer | None = None,
+        fallback_in_caller: bool = False,
     ) -> None:
         if not providers:
             raise CloudConfigurationError("cloud detection needs at least one provider")
         if (
             config.mode == "cloud-only"
             and config.unavailable == "fallback"
-            and (fallback_analyzer is None)
+            and fallback_analyzer is None
+            and not fallback_in_caller
         ):
             raise CloudConfigurationError(
                 "cloud mode 'cloud-only' with unavailable: fallback needs local detectors to "
@@ -162,6 +170,7 @@ class CloudDetection:
             for provider in providers
         ]
         self._fallback_analyzer = fallback_analyzer
+        self._fallback_in_caller = fallback_in_caller
         self._fallback_lock = asyncio.Lock()
         self._cache = _SpanCache(config.cache_entries)
         self._started = False
@@ -175,6 +184,7 @@ class CloudDetection:
         registry: CollectorRegistry | None = None,
         fallback_analyzer: FallbackAnalyzer | None = None,
         provider_options: dict[str, dict[str, Any]] | None = None,
+        fallback_in_caller: bool = False,
     ) -> CloudDetection:
         """Providers built from ``config``; ``provider_options`` maps a provider's name to
         extra constructor arguments (an Azure ``credential``, an AWS ``session``)."""
@@ -189,6 +199,7 @@ class CloudDetection:
             settings=settings,
             registry=registry,
             fallback_analyzer=fallback_analyzer,
+            fallback_in_caller=fallback_in_caller,
         )
 
     # --- lifecycle -----------------------------------------------------------------------
@@ -350,7 +361,7 @@ class CloudDetection:
                 counts[route] += count
                 if route is CloudRoute.FALLBACK:
                     extra.append([found.spans[i] or [] for i in own])
-                    if config.mode == "cloud-only":
+                    if config.mode == "cloud-only" and not self._fallback_in_caller:
                         fallback_needed.append((payload_index, position, count))
                 else:
                     extra.append(None)
@@ -413,6 +424,11 @@ def _payload_failure(error: CloudRequestError, route: CloudRoute) -> PayloadFail
         return PayloadFailure(
             "cloud_rejected",
             f"{error}; the record cannot be analysed by the cloud provider",
+        )
+    if route is CloudRoute.BLOCKED:
+        return PayloadFailure(
+            "cloud_unavailable",
+            f"{error}; waiting for a cloud provider to recover (unavailable: block)",
         )
     return PayloadFailure(
         "cloud_unavailable",
