@@ -238,6 +238,21 @@ class StreamerSettings(BaseSettings):
         description="CA certificates (PEM) to trust for cloud endpoints, e.g. an emulator "
         "with TLS or a proxy.",
     )
+    cloud_provider: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Cloud providers streamer run detects with, by name or kind (azure, aws), "
+        "in order (comma-separated in the variable); replaces the topology's cloud "
+        "providers, keeping the settings of those it configures; 'none' turns cloud "
+        "detection off.",
+    )
+
+    @field_validator("cloud_provider", mode="before")
+    @classmethod
+    def _split_cloud_providers(cls, value: Any) -> Any:
+        """``STREAMER_CLOUD_PROVIDER=azure,aws``; flags give a list."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # --- vault: key providers, token index, re-identification (issue 6) ------------------
     key_provider: str | None = Field(

@@ -13,6 +13,7 @@ Example::
     key_scope: {header: tenant}
     policy: {version: "3", entities: {CREDIT_CARD: {action: mask}}}
     limits: {max_record_bytes: 1048576, max_in_flight_records: 20000}
+    cloud: {providers: [azure], unavailable: fallback}     # optional, see streamer.cloud
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from streamer.cloud.config import CloudConfig
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.keys import DEFAULT_SCOPE
 from streamer.redaction.policy import Policy, parse_path
@@ -96,6 +98,8 @@ class Topology(_Model):
     policy: Policy = Field(default_factory=Policy)
     limits: Limits = Field(default_factory=Limits)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+    #: Cloud detection for every batch (``None``: local detectors only).
+    cloud: CloudConfig | None = None
     #: The file it was read from, for messages; not part of the file itself.
     source: str = Field(default="the default topology", exclude=True)
 
@@ -191,6 +195,8 @@ class Topology(_Model):
             update["group_id"] = settings.group_id
         if "format" in given:
             update["format"] = settings.format
+        if "cloud_provider" in given:
+            update["cloud"] = self._cloud_with_providers(settings.cloud_provider)
         # Validate again: overrides must obey the same rules as the file.
         try:
             return type(self).model_validate({**self.model_dump(), **update, "source": self.source})
@@ -198,6 +204,31 @@ class Topology(_Model):
             raise TopologyError(
                 f"a flag or STREAMER_* variable overriding {self.source}: {_describe(exc)}"
             ) from None
+
+    def _cloud_with_providers(self, names: list[str]) -> dict[str, Any] | None:
+        """The cloud section with only the providers ``names`` (``--cloud-provider``), in
+        that order: those the section configures keep their settings, other known kinds
+        get the defaults; ``none`` turns cloud detection off."""
+        from streamer.cloud.providers import CLOUD_PROVIDERS
+
+        wanted = [name.strip() for name in names if name.strip()]
+        if [name.lower() for name in wanted] in (["none"], ["off"]):
+            return None
+        configured = {p.label: p.model_dump() for p in self.cloud.providers} if self.cloud else {}
+        providers = []
+        for name in wanted:
+            if name in configured:
+                providers.append(configured[name])
+            elif name in CLOUD_PROVIDERS:
+                providers.append({"provider": name})
+            else:
+                valid = sorted({*configured, *CLOUD_PROVIDERS.names(), "none"})
+                raise TopologyError(
+                    f"--cloud-provider {name!r}: not a provider of {self.source} nor a "
+                    f"provider kind; valid: {', '.join(valid)}"
+                )
+        section = self.cloud.model_dump() if self.cloud is not None else {}
+        return {**section, "providers": providers}
 
     # --- derived values ----------------------------------------------------------------
 
