@@ -484,6 +484,18 @@ def run(
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
+    cloud_provider: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cloud-provider",
+            show_default=False,
+            help="Detect with this cloud provider too: azure or aws (or a provider name "
+            "of the topology's cloud: section); repeat for several, in order; 'none' turns "
+            "the topology's cloud detection off. Endpoints and credentials come from the "
+            "environment (AZURE_TEXT_ANALYTICS_ENDPOINT, AWS_REGION, ...). "
+            "\\[default: the topology's cloud: section] \\[env: STREAMER_CLOUD_PROVIDER]",
+        ),
+    ] = None,
 ) -> None:
     """Run the stream processor: raw topics in; clean, token and dead-letter topics out.
 
@@ -509,7 +521,7 @@ def run(
         max_record_bytes=max_record_bytes, max_in_flight_records=max_in_flight_records,
         max_in_flight_bytes=max_in_flight_bytes, batch_records=batch_records, workers=workers,
         exactly_once=exactly_once, key_file=key_file, shutdown_timeout=shutdown_timeout,
-        create_topics=create_topics,
+        create_topics=create_topics, cloud_provider=cloud_provider,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
@@ -522,6 +534,13 @@ def run(
         f"group {pipeline.group}; Ctrl-C to stop",
         highlight=False,
     )
+    if pipeline.cloud is not None:
+        cloud = pipeline.cloud
+        stderr.print(
+            f"cloud detection: {', '.join(p.label for p in cloud.providers)} "
+            f"(mode {cloud.mode}, failover {cloud.failover}, unavailable: {cloud.unavailable})",
+            highlight=False,
+        )
     stats = asyncio.run(run_pipeline(pipeline, settings))
     stderr.print(
         f"stopped: {stats.processed:,} records processed, {stats.clean_out:,} clean, "

@@ -9,6 +9,8 @@ header                     value (UTF-8)                                   on
 ``pii.source.offset``      its offset, decimal                             clean, dlq
 ``pii.detectors``          detectors that scanned it, comma-separated      clean, dlq
 ``pii.dlq.reason``         why it could not be processed (a stable code)   dlq
+``pii.cloud.fallback``     why cloud detection fell back to the local      clean, when
+                           detectors (``cloud_timeout``, ...)              it did
 =========================  ==============================================  ============
 
 Their shape is ``schemas/clean_event_headers.schema.json``. Input headers are dropped

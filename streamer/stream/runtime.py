@@ -35,6 +35,7 @@ from aiokafka.errors import (
     KafkaError,
     RebalanceInProgressError,
 )
+from prometheus_client import CollectorRegistry
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring, keyring_from_settings
@@ -49,6 +50,7 @@ from streamer.stream.checkpoint import (
     OffsetCommitter,
     TransactionCommitter,
 )
+from streamer.stream.cloud_stage import CloudStage, fallback_engine, worker_detectors
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
 from streamer.stream.exceptions import ExactlyOnceUnsupportedError, ProduceError, StreamError
@@ -85,6 +87,10 @@ class StreamRuntime:
 
     ``workers`` overrides the settings' worker count (``0`` redacts in this process);
     ``keyring`` and ``detectors`` replace the ones the settings and policy name.
+    ``registry`` is where the runtime's Prometheus metrics go (cloud detection's among
+    them; a registry of its own when not given); ``cloud_options`` maps a cloud
+    provider's name to extra constructor arguments (an Azure ``credential``, an AWS
+    ``session``).
     """
 
     def __init__(
@@ -95,8 +101,11 @@ class StreamRuntime:
         keyring: Keyring | None = None,
         detectors: Sequence[str | Detector] | None = None,
         workers: int | None = None,
+        registry: CollectorRegistry | None = None,
+        cloud_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.topology = topology.check_runnable()
+        self.registry = registry if registry is not None else CollectorRegistry()
         self.settings = topology.engine_settings(settings)
         self.keyring = keyring or keyring_from_settings(self.settings)
         limits = topology.limits
@@ -104,10 +113,12 @@ class StreamRuntime:
             DEFAULT_MAX_PAYLOAD_BYTES, self.settings.max_record_bytes
         )
         self.max_output_bytes = max(1_000_000, self.settings.max_record_bytes)
+        local = tuple(detectors) if detectors is not None else None
+        self.cloud = self._cloud_stage(topology, cloud_options)
         self.spec = ProcessorSpec(
             engine=EngineSpec(
                 topology.policy,
-                tuple(detectors) if detectors is not None else None,
+                worker_detectors(topology.cloud, local),
                 self.keyring,
                 self.settings,
             ),
@@ -118,6 +129,9 @@ class StreamRuntime:
             token_cache_size=self.settings.token_cache_size,
             max_dead_letter_payload=self.max_dead_letter_payload,
             max_output_bytes=self.max_output_bytes,
+            fallback_engine=fallback_engine(
+                topology.cloud, topology.policy, local, self.keyring, self.settings
+            ),
         )
         self.pool = RedactionPool(self.spec, self.settings.workers if workers is None else workers)
         self.backpressure = Backpressure(limits.max_in_flight_records, limits.max_in_flight_bytes)
@@ -135,6 +149,29 @@ class StreamRuntime:
         self._scope_header = topology.key_scope.header
         self._started = asyncio.Event()
         self._abandon_drain = False
+
+    # --- cloud detection (topology.cloud; see streamer.stream.cloud_stage) ---------------
+
+    def _cloud_stage(
+        self, topology: Topology, options: dict[str, dict[str, Any]] | None
+    ) -> CloudStage | None:
+        if topology.cloud is None:
+            return None
+        return CloudStage(
+            topology.cloud,
+            self.settings,
+            policy=topology.policy,
+            keyring=self.keyring,
+            event_format=topology.format,
+            registry=self.registry,
+            provider_options=options,
+        )
+
+    @property
+    def detector_names(self) -> tuple[str, ...]:
+        """What scans each record: the workers' detectors, then the cloud providers."""
+        cloud = self.cloud.provider_names if self.cloud is not None else ()
+        return (*self.pool.detector_names, *cloud)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -208,6 +245,8 @@ class StreamRuntime:
     async def _start(self) -> None:
         settings = self.settings
         topology = self.topology
+        if self.cloud is not None:
+            await self.cloud.start()
         await self.pool.start()
         report = await ensure_topics(
             settings,
@@ -332,6 +371,8 @@ class StreamRuntime:
             resumed = backpressure.to_resume()
             if resumed:
                 consumer.resume(*(tp for tp in resumed if tp in self._lanes))
+            if self.cloud is not None:
+                self.cloud.hold_consumption(consumer, self._lanes, backpressure.paused)
             if not backpressure.saturated:
                 try:
                     fetched = await consumer.getmany(
@@ -421,11 +462,17 @@ class StreamRuntime:
     async def redact(self, batch: RecordBatch) -> BatchResult:
         """Redact one batch: the single point where records go to the worker pool.
 
-        An asynchronous pre-step fits here: cloud detectors can take
-        ``engine.extract_texts(batch.payloads, format)``, detect, and pass their spans on
-        as ``self.pool.process(batch, extra_spans=...)``.
+        With a ``cloud:`` section the cloud providers are asked first (on this loop,
+        concurrently with other batches), and what they found goes with the batch.
         """
-        return await self.pool.process(batch)
+        if self.cloud is None:
+            return await self.pool.process(batch)
+        tp = TopicPartition(batch.topic, batch.partition)
+        lane = self._lanes.get(tp)
+        detection = await self.cloud.detect(
+            batch, still_wanted=lambda: self._lanes.get(tp) is lane and tp not in self._revoking
+        )
+        return await self.pool.process(batch, detection)
 
     async def _process(
         self,
@@ -516,7 +563,7 @@ class StreamRuntime:
             self._lanes[tp] = Lane(
                 tp,
                 ProvenanceHeaders.for_partition(
-                    self.topology.policy.version, tp.topic, tp.partition, self.pool.detector_names
+                    self.topology.policy.version, tp.topic, tp.partition, self.detector_names
                 ),
                 self.sinks.hash_keys_for(len(partitions)),
             )
@@ -578,7 +625,11 @@ class StreamRuntime:
             if self.producer is not None:
                 with contextlib.suppress(KafkaError):
                     await self.producer.stop()
-            self.pool.close()
+            try:
+                if self.cloud is not None:
+                    await self.cloud.close()
+            finally:
+                self.pool.close()
         stats = self.stats
         log.info(
             f"pipeline stopped: {stats.processed} records processed, {stats.clean_out} clean, "
