@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -201,9 +200,9 @@ def demo(
         str,
         typer.Option(
             "--cloud",
-            help="Also detect with cloud services: 'off' or 'emulated' "
-            "(local Azure and AWS emulators, through the official SDKs; engine only, "
-            "without Kafka, until the stream runtime takes cloud detectors).",
+            help="Also detect with cloud services: 'off' or 'emulated' (local Azure and "
+            "AWS emulators in this process, asked through the official SDKs by the "
+            "pipeline, as a topology's cloud: section makes streamer run do).",
         ),
     ] = "off",
 ) -> None:
@@ -224,9 +223,6 @@ def demo(
     settings = build_settings(
         key_file=key_file, workers=workers, bootstrap_servers=bootstrap_servers
     )
-    if cloud == "emulated":
-        _demo_with_emulated_cloud(settings, events, pairs, policy)
-        return
     report = asyncio.run(
         run_demo(
             settings,
@@ -234,6 +230,7 @@ def demo(
             pairs=pairs,
             policy=Policy.from_file(policy) if policy else None,
             on_stage=lambda stage: stderr.print(f"[dim]demo:[/dim] {stage}", highlight=False),
+            cloud="emulated" if cloud == "emulated" else "off",
         )
     )
     for before, after in report.pairs:
@@ -253,52 +250,22 @@ def demo(
         f"{topology.output_topic}, {report.token_records:,} token mappings on "
         f"{topology.token_topic}, {report.dead_letters:,} dead letters on {topology.dlq_topic}"
     )
+    if report.cloud_costs:
+        _print_cloud_costs(report.cloud_costs)
     stdout.print(
         f"pipeline: {stats.rate():,.0f} events/s on {report.workers} worker process(es); "
         f"whole demo {report.elapsed:.1f}s"
     )
 
 
-def _demo_with_emulated_cloud(
-    settings: StreamerSettings, events: int, pairs: int, policy: Path | None
-) -> None:
-    """``demo --cloud emulated``: the engine with both emulated cloud services, no Kafka."""
-    from streamer.cloud.demo import detect_with_emulators
-    from streamer.redaction.service import RedactionService
-    from streamer.samples import support_tickets
-
-    payloads = [orjson.dumps(event) for event in support_tickets(events)]
-    with RedactionService(policy, settings=settings) as service:
-        started = time.perf_counter()
-        cloud_spans, cloud_summary = detect_with_emulators(service.engine, payloads, settings)
-        outcomes = service.redact_payloads(payloads, extra_spans=cloud_spans)
-        elapsed = time.perf_counter() - started
-    for raw, outcome in list(zip(payloads, outcomes, strict=True))[:pairs]:
-        stdout.print("[bold]before[/bold]", raw.decode(), markup=True, highlight=False)
-        stdout.print(
-            "[bold]after [/bold]", (outcome.value or b"").decode(), markup=True, highlight=False
-        )
-        stdout.print()
-    entities: Counter[str] = Counter()
-    for outcome in outcomes:
-        entities.update(outcome.entity_counts)
-    table = Table(title="entities replaced")
-    table.add_column("entity type")
-    table.add_column("count", justify="right")
-    for entity, count in entities.most_common():
-        table.add_row(entity, str(count))
-    stdout.print(table)
+def _print_cloud_costs(summaries: list[Any]) -> None:
     costs = Table(title="cloud detection (emulated, failover: concurrent)")
-    for column in ("provider", "requests", "documents", "characters", "billed", "spans used"):
+    for column in ("provider", "requests", "documents", "characters", "billed"):
         costs.add_column(column, justify="left" if column == "provider" else "right")
-    for item in cloud_summary:
-        costs.add_row(item.provider, str(item.requests), str(item.documents),
-                      f"{item.characters:,}", f"{item.billed_units:,.0f} {item.unit}",
-                      str(item.spans))  # fmt: skip
+    for item in summaries:
+        costs.add_row(item.provider, f"{item.requests:,}", f"{item.documents:,}",
+                      f"{item.characters:,}", f"{item.billed_units:,.0f} {item.unit}")  # fmt: skip
     stdout.print(costs)
-    stdout.print(
-        f"{len(payloads)} events in {elapsed:.2f}s: {len(payloads) / elapsed:,.0f} events/s"
-    )
 
 
 # --- Kafka: streamer run, broker, produce, tail, topics (streamer/stream/) ------------------

@@ -1,25 +1,27 @@
-"""``streamer demo --cloud emulated``: the demo's events through both emulated services.
+"""``streamer demo --cloud emulated``: both emulated services for the demo's pipeline.
 
-Starts the Azure and AWS emulators in process, asks both at once (``failover:
-concurrent``) through the official SDKs, and returns the cloud spans for the engine to
-merge, with a per-provider summary of what the run would have cost.
+:func:`emulated_cloud` starts the Azure and AWS emulators in this process (they detect
+with the local pattern detectors, which are quick enough to share the event loop) and
+gives a ``cloud:`` section that asks both at once (``failover: concurrent``) through the
+official SDKs, with emulated credentials. :func:`cost_summary` reads what the run would
+have cost from the metrics.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry
 
 from streamer.cloud.config import CloudConfig
-from streamer.cloud.detection import CloudDetection
-from streamer.redaction.engine import RedactionEngine
-from streamer.redaction.spans import Span
+from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.settings import StreamerSettings
+
+#: Each provider's billing unit, as the metrics label it.
+BILLING_UNITS = {"azure": "text_record", "aws": "unit_100_chars"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,20 +32,27 @@ class ProviderSummary:
     characters: int
     billed_units: float
     unit: str
-    spans: int
 
 
-async def _detect(
-    engine: RedactionEngine, payloads: Sequence[bytes], settings: StreamerSettings
-) -> tuple[list[list[list[Span]] | None], list[ProviderSummary]]:
+@dataclass(frozen=True, slots=True)
+class EmulatedCloud:
+    """The running emulators' ``cloud:`` section and the providers' constructor options."""
+
+    config: CloudConfig
+    provider_options: dict[str, dict[str, Any]]
+    urls: dict[str, str]
+
+
+@contextlib.asynccontextmanager
+async def emulated_cloud(settings: StreamerSettings) -> AsyncIterator[EmulatedCloud]:
+    """Both emulators serving for the block, and the section that points at them."""
     import aioboto3
     from azure.core.credentials import AzureKeyCredential
 
     from streamer.cloud.emulators import AzureLanguageEmulator, ComprehendEmulator, build_engine
 
-    local = build_engine(settings=settings)
-    azure, aws = AzureLanguageEmulator(engine=local), ComprehendEmulator(engine=local)
-    registry = CollectorRegistry()
+    engine = build_engine(list(PATTERN_DETECTOR_NAMES), settings=settings)
+    azure, aws = AzureLanguageEmulator(engine=engine), ComprehendEmulator(engine=engine)
     async with azure.running(), aws.running():
         config = CloudConfig.load(
             {
@@ -57,23 +66,18 @@ async def _detect(
         session = aioboto3.Session(
             aws_access_key_id="emulated", aws_secret_access_key="emulated", region_name="us-east-1"
         )
-        options: dict[str, dict[str, Any]] = {
-            "azure": {"credential": AzureKeyCredential("emulated")},
-            "aws": {"session": session},
-        }
-        cloud = CloudDetection.from_config(
-            config, settings, registry=registry, provider_options=options
+        yield EmulatedCloud(
+            config,
+            {"azure": {"credential": AzureKeyCredential("emulated")}, "aws": {"session": session}},
+            {"azure": azure.url, "aws": aws.url},
         )
-        async with cloud:
-            batch = await cloud.detect_payloads(engine.extract_texts(payloads))
-    found: Counter[str] = Counter(
-        span.detector
-        for spans_per_text in batch.extra_spans
-        for spans in spans_per_text or ()
-        for span in spans
-    )
+
+
+def cost_summary(registry: CollectorRegistry, config: CloudConfig) -> list[ProviderSummary]:
+    """Requests, documents, characters and billed units per provider of ``config``."""
     summaries = []
-    for provider, unit in (("azure", "text_record"), ("aws", "unit_100_chars")):
+    for item in config.providers:
+        provider, unit = item.label, BILLING_UNITS.get(item.provider, "")
 
         def sample(name: str, provider: str = provider, **labels: str) -> float:
             return registry.get_sample_value(name, {"provider": provider, **labels}) or 0.0
@@ -86,14 +90,6 @@ async def _detect(
                 int(sample("streamer_cloud_characters_total")),
                 sample("streamer_cloud_billed_units_total", unit=unit),
                 unit,
-                found[provider],
             )
         )
-    return batch.extra_spans, summaries
-
-
-def detect_with_emulators(
-    engine: RedactionEngine, payloads: Sequence[bytes], settings: StreamerSettings
-) -> tuple[list[list[list[Span]] | None], list[ProviderSummary]]:
-    """Cloud spans per payload and text (``extra_spans``), and a summary per provider."""
-    return asyncio.run(_detect(engine, payloads, settings))
+    return summaries

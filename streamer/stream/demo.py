@@ -1,5 +1,7 @@
 """The end-to-end demo behind ``streamer demo``: broker, topics, sample events, the
-pipeline, and what came out. The CLI only prints the :class:`DemoReport`."""
+pipeline, and what came out. The CLI only prints the :class:`DemoReport`. With
+``cloud="emulated"`` the pipeline also asks the Azure and AWS emulators (see
+:mod:`streamer.cloud.demo`), as ``streamer run`` does with a ``cloud:`` section."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
 from streamer.broker import EmbeddedBroker
+from streamer.cloud.demo import EmulatedCloud, ProviderSummary, cost_summary, emulated_cloud
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream.admin import ensure_topics
@@ -43,6 +46,8 @@ class DemoReport:
     token_records: int
     workers: int
     elapsed: float
+    #: What cloud detection cost, per provider (empty without ``cloud``).
+    cloud_costs: list[ProviderSummary] = field(default_factory=list)
 
 
 @contextlib.contextmanager
@@ -81,9 +86,31 @@ async def run_demo(
     pairs: int,
     policy: Policy | None = None,
     on_stage: Callable[[str], None] = lambda stage: None,
+    cloud: Literal["off", "emulated"] = "off",
 ) -> DemoReport:
     """Run the whole demo; the embedded broker unless bootstrap servers were given.
-    ``policy`` replaces the demo topology's policy."""
+    ``policy`` replaces the demo topology's policy; ``cloud="emulated"`` adds both
+    emulated cloud providers."""
+    started = time.perf_counter()
+    async with contextlib.AsyncExitStack() as stack:
+        emulated = None
+        if cloud == "emulated":
+            emulated = await stack.enter_async_context(emulated_cloud(settings))
+            urls = ", ".join(f"{name} {url}" for name, url in emulated.urls.items())
+            on_stage(f"cloud emulators at {urls} (asked at once: failover concurrent)")
+        report = await _run_demo(settings, events, pairs, policy, on_stage, emulated)
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+async def _run_demo(
+    settings: StreamerSettings,
+    events: int,
+    pairs: int,
+    policy: Policy | None,
+    on_stage: Callable[[str], None],
+    emulated: EmulatedCloud | None,
+) -> DemoReport:
     from streamer.samples import support_tickets
 
     started = time.perf_counter()
@@ -101,13 +128,17 @@ async def run_demo(
         topology = demo_topology(uuid.uuid4().hex[:8])
         if policy is not None:
             topology = topology.model_copy(update={"policy": policy})
+        if emulated is not None:
+            topology = topology.model_copy(update={"cloud": emulated.config})
         await ensure_topics(settings, topology, include_inputs=True)
         on_stage(f"created topics {', '.join([*topology.inputs, topology.output_topic])}, ...")
         sample = [orjson.dumps(event) for event in support_tickets(events)]
         keys = [orjson.loads(value)["customer"]["id"].encode() for value in sample]
         metadata = await produce_values(settings, topology.inputs[0], sample, keys=keys)
         on_stage(f"produced {len(sample)} support-ticket events")
-        runtime = StreamRuntime(topology, settings)
+        runtime = StreamRuntime(
+            topology, settings, cloud_options=emulated.provider_options if emulated else None
+        )
         runtime.stop_after(end_offsets(metadata))
         on_stage("running the pipeline until every event is committed")
         stats = await runtime.run()
@@ -131,6 +162,7 @@ async def run_demo(
             token_records=stats.token_records,
             workers=runtime.pool.workers,
             elapsed=time.perf_counter() - started,
+            cloud_costs=cost_summary(runtime.registry, emulated.config) if emulated else [],
         )
 
 

@@ -24,7 +24,8 @@ from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream import StreamRuntime, Topology
 from streamer.stream.dead_letter import DeadLetter
-from streamer.stream.headers import DETECTORS, DLQ_REASON, header_value
+from streamer.stream.headers import DETECTORS, DLQ_REASON, decode_headers, header_value
+from streamer.stream.schemas import schema_errors
 from streamer.testing import CANARY_TEXT, find_canaries
 from streamer.testing.kafka import (
     by_source,
@@ -166,6 +167,7 @@ async def test_when_cloud_finds_a_name_then_the_clean_topic_has_it_tokenized(
     for record in clean:
         assert header_value(record.headers, DETECTORS).decode().endswith(f",{provider}")
         assert header_value(record.headers, FALLBACK_HEADER) is None
+        assert schema_errors("clean_event_headers", decode_headers(record.headers)) == []
         assert b"[PERSON_" in record.value
     # the names are recoverable, through the token topic, with the key
     keyring = keyring_from_settings(settings)
@@ -232,6 +234,7 @@ async def test_outage_with_fallback_redacts_locally_and_marks_the_records(
     clean = await read_all(bootstrap, topics.clean, expected=len(values))
     assert len(clean) == len(values) == stats.processed
     assert await read_all(bootstrap, topics.dlq, idle_timeout=0.5) == []
+    assert all(schema_errors("clean_event_headers", decode_headers(r.headers)) == [] for r in clean)
     reasons = {header_value(r.headers, FALLBACK_HEADER) for r in clean}
     assert None not in reasons
     assert reasons <= {b"cloud_server_error", b"cloud_circuit_open"}

@@ -47,6 +47,7 @@ BROKEN = {
     "bad_custom_detector.yaml": ("policy.custom_detectors[0].entity_type", "does not match"),
     "unquoted_date_version.yaml": ("policy.version", "quote it"),
     "bad_field_path.yaml": ("policy.fields[0].path", "customer..email"),
+    "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
 }
 
 
@@ -150,3 +151,57 @@ def test_every_schema_file_is_a_valid_json_schema() -> None:
 
     for path in SCHEMA_DIR.glob("*.schema.json"):
         Draft202012Validator.check_schema(orjson.loads(path.read_bytes()))
+
+
+def test_the_cloud_section_in_the_schema_knows_the_same_settings_as_the_model() -> None:
+    from streamer.cloud import AwsProviderConfig, AzureProviderConfig, CloudConfig, GuardLimits
+
+    definitions = load_schema("topology")["$defs"]
+    assert set(definitions["cloud"]["properties"]) == set(CloudConfig.model_fields)
+    assert set(definitions["cloud_limits"]["properties"]) == set(GuardLimits.model_fields)
+    by_kind = {
+        branch["if"]["properties"]["provider"]["const"]: branch["then"]["properties"]
+        for branch in definitions["cloud_provider"]["allOf"]
+    }
+    assert set(by_kind["azure"]) == set(AzureProviderConfig.model_fields)
+    assert set(by_kind["aws"]) == set(AwsProviderConfig.model_fields)
+
+
+CLOUD = {
+    "inputs": ["a.raw"],
+    "cloud": {
+        "providers": [{"provider": "aws", "region": "eu-west-1", "limits": {"max_concurrency": 4}}],
+        "unavailable": "block",
+    },
+}
+
+
+def test_cloud_provider_flag_picks_configured_providers_and_adds_known_kinds() -> None:
+    topology = Topology.from_dict(CLOUD, source="t.yaml")
+    assert topology.cloud is not None and topology.cloud.unavailable == "block"
+
+    both = topology.with_overrides(StreamerSettings(cloud_provider=["azure", "aws"]))
+    assert both.cloud is not None
+    azure, aws = both.cloud.providers
+    assert (azure.provider, aws.provider) == ("azure", "aws")
+    assert aws.limits.max_concurrency == 4  # the configured one keeps its settings
+    assert both.cloud.unavailable == "block"  # and so does the section
+
+    added = Topology(inputs=["a.raw"]).with_overrides(StreamerSettings(cloud_provider=["azure"]))
+    assert added.cloud is not None and [p.provider for p in added.cloud.providers] == ["azure"]
+    assert added.cloud.mode == "union" and added.cloud.unavailable == "fallback"
+
+    off = topology.with_overrides(StreamerSettings(cloud_provider=["none"]))
+    assert off.cloud is None
+    assert topology.with_overrides(StreamerSettings()).cloud == topology.cloud
+
+
+def test_cloud_provider_variable_is_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMER_CLOUD_PROVIDER", "aws, azure")
+    assert StreamerSettings().cloud_provider == ["aws", "azure"]
+
+
+def test_an_unknown_cloud_provider_flag_names_the_valid_ones() -> None:
+    topology = Topology.from_dict(CLOUD, source="t.yaml")
+    with pytest.raises(TopologyError, match=r"'gcp'.*t.yaml.*valid: aws, azure, none"):
+        topology.with_overrides(StreamerSettings(cloud_provider=["gcp"]))
