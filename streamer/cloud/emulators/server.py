@@ -51,6 +51,9 @@ class EmulatorProcess:
             flag = "--" + name.replace("_", "-")
             if value is True:
                 command.append(flag)
+            elif isinstance(value, list | tuple):  # a repeatable option
+                for item in value:
+                    command.extend([flag, str(item)])
             elif value not in (None, False):
                 command.extend([flag, str(value)])
         return command
