@@ -342,3 +342,71 @@ def test_invalid_cloud_section_names_the_path_and_the_reason(topics: Any) -> Non
         topology(topics, {"providers": ["azure"], "unavailable": "pause"})
     with pytest.raises(Exception, match=r"unknown provider 'gcp'; valid: azure, aws"):
         topology(topics, {"providers": ["gcp"]})
+
+
+async def test_concurrent_failover_takes_the_provider_that_answers(
+    bootstrap: str,
+    topics: Any,
+    settings: StreamerSettings,
+    azure_emulator: AzureLanguageEmulator,
+    aws_emulator: ComprehendEmulator,
+) -> None:
+    azure_emulator.set_outage(True)
+    await create_topics(bootstrap, {topics.raw: 2})
+    values = events(60)
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    section = {
+        "providers": [
+            provider_section("azure", "", **QUICK_GUARD),
+            provider_section("aws", aws_emulator.url),
+        ],
+        "failover": "concurrent",
+        "unavailable": "dead-letter",
+    }
+    runtime = StreamRuntime(topology(topics, section), settings)
+    stats = await run_to_end(runtime, metadata)
+
+    clean = await read_all(bootstrap, topics.clean, expected=len(values))
+    assert len(clean) == len(values) == stats.processed
+    assert stats.dead_letters.total() == 0
+    assert names_in(clean) == [] and find_canaries(record_bytes(clean)) == []
+    assert {header_value(r.headers, DETECTORS) for r in clean} == {
+        b",".join([*map(str.encode, runtime.pool.detector_names), b"azure", b"aws"])
+    }
+    assert azure_emulator.stats.requests > 0 and azure_emulator.stats.answered == 0
+    assert aws_emulator.stats.answered > 0
+
+
+async def test_a_stop_during_a_blocking_outage_commits_nothing_and_loses_nothing(
+    bootstrap: str,
+    topics: Any,
+    settings: StreamerSettings,
+    aws_emulator: ComprehendEmulator,
+) -> None:
+    aws_emulator.set_outage(True)
+    await create_topics(bootstrap, {topics.raw: 1})
+    values = events(40)
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    section = {
+        "providers": [provider_section("aws", aws_emulator.url, **QUICK_GUARD)],
+        "unavailable": "block",
+    }
+    quick_stop = settings.model_copy(update={"shutdown_timeout": 1.0})
+    runtime = StreamRuntime(topology(topics, section), quick_stop)
+    task = asyncio.create_task(runtime.run())
+    await asyncio.wait_for(runtime.wait_started(), 60)
+    async with asyncio.timeout(30):
+        while runtime.cloud is None or not runtime.cloud.blocked:
+            await asyncio.sleep(0.05)
+    runtime.request_stop()
+    await asyncio.wait_for(task, 30)  # drains for the shutdown timeout, then gives up
+    assert await committed_offsets(bootstrap, topics.group, [topics.raw]) == {}
+    assert await read_all(bootstrap, topics.clean, idle_timeout=0.5) == []
+
+    # the next run, once the provider is back, processes every record
+    aws_emulator.set_outage(False)
+    again = StreamRuntime(topology(topics, section), settings)
+    stats = await run_to_end(again, metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=len(values))
+    assert len(clean) == len(values) == stats.processed
+    assert [source_of(r)[2] for r in clean] == sorted(source_of(r)[2] for r in clean)
