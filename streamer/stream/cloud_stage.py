@@ -170,9 +170,9 @@ class CloudStage:
         pending = detected.indices(CloudRoute.BLOCKED)
         if self._blocked == 0:
             failure = detected.failures[pending[0]]
+            reason = failure.message if failure else "no cloud provider answered"
             log.warning(
-                f"cloud detection unavailable: {failure.message if failure else 'no answer'}; "
-                "consumption pauses until a provider recovers",
+                f"{reason}; consumption is paused",
                 extra={"reason": failure.code if failure else "cloud_unavailable"},
             )
         self._blocked += 1
