@@ -6,6 +6,7 @@ Reading guide:
   ``schemas/topology.schema.json``; ``connection``: how clients reach Kafka.
 - ``runtime``: the consume -> redact -> publish -> commit loop and its lanes.
 - ``pool`` / ``processor``: the worker processes and the work they do on a batch.
+- ``cloud_stage``: cloud detection for each batch before the pool (topology ``cloud:``).
 - ``backpressure``: the one rule bounding in-flight work (pause, resume).
 - ``checkpoint``: the one commit protocol (offsets only after acknowledgement).
 - ``sinks`` / ``headers`` / ``dead_letter``: what is published, where, and how.

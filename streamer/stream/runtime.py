@@ -11,6 +11,8 @@ input's order per key. Around it:
   everything made from them is acknowledged;
 - :class:`~streamer.stream.sinks.OutputSinks` publishes clean, token and dead-letter
   records with the producer's batch API.
+- :class:`~streamer.stream.cloud_stage.CloudStage` (with a topology ``cloud:`` section)
+  asks the cloud providers about each batch before it goes to the pool.
 
 ``StreamRuntime.redact`` is the one place a batch goes to be redacted.
 """
