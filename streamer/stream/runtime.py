@@ -206,9 +206,14 @@ class StreamRuntime:
             loop.remove_signal_handler(signum)
 
     async def _start(self) -> None:
+        await self.pool.start()
+        await self._start_outputs()
+        await self._start_consumer()
+
+    async def _start_outputs(self) -> None:
+        """Create missing output topics, start the producer and the sinks."""
         settings = self.settings
         topology = self.topology
-        await self.pool.start()
         report = await ensure_topics(
             settings,
             topology,
@@ -221,9 +226,14 @@ class StreamRuntime:
         for name in report.missing_inputs:
             log.warning(f"input topic {name} does not exist yet; waiting for it")
         self.producer = await self._start_producer()
-        committer: OffsetCommitter
         topics = await self._output_topics()
         self.sinks = OutputSinks(self.producer, topics)
+
+    async def _start_consumer(self) -> None:
+        """Join the topology's consumer group with the commit protocol on top."""
+        settings = self.settings
+        topology = self.topology
+        committer: OffsetCommitter
         self.consumer = AIOKafkaConsumer(
             **client_options(settings),
             group_id=topology.group,
