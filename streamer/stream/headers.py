@@ -9,6 +9,8 @@ header                     value (UTF-8)                                   on
 ``pii.source.offset``      its offset, decimal                             clean, dlq
 ``pii.detectors``          detectors that scanned it, comma-separated      clean, dlq
 ``pii.dlq.reason``         why it could not be processed (a stable code)   dlq
+``pii.provenance``         ``replay`` on records a replay wrote            clean, dlq
+``pii.replay.id``          the id of the replay that wrote the record      clean, dlq
 =========================  ==============================================  ============
 
 Their shape is ``schemas/clean_event_headers.schema.json``. Input headers are dropped
@@ -26,6 +28,8 @@ SOURCE_PARTITION = "pii.source.partition"
 SOURCE_OFFSET = "pii.source.offset"
 DETECTORS = "pii.detectors"
 DLQ_REASON = "pii.dlq.reason"
+PROVENANCE = "pii.provenance"
+REPLAY_ID = "pii.replay.id"
 
 Header = tuple[str, bytes]
 
@@ -48,6 +52,12 @@ class ProvenanceHeaders:
                 (SOURCE_PARTITION, str(partition).encode()),
                 (DETECTORS, ",".join(detectors).encode()),
             )
+        )
+
+    def for_replay(self, replay_id: str) -> ProvenanceHeaders:
+        """These headers plus the replay's provenance (``streamer replay``)."""
+        return ProvenanceHeaders(
+            (*self.fixed, (PROVENANCE, b"replay"), (REPLAY_ID, replay_id.encode()))
         )
 
     def clean(self, offset: int) -> list[Header]:
