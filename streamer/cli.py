@@ -530,6 +530,379 @@ def run(
     )
 
 
+# --- streamer replay (streamer/stream/replay.py) -------------------------------------------
+
+
+@app.command()
+def replay(
+    input_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--input-topic",
+            show_default=False,
+            help="Raw topic to replay. \\[default: the topology's only input]",
+        ),
+    ] = None,
+    from_offset: Annotated[
+        str | None,
+        typer.Option(
+            "--from-offset",
+            show_default=False,
+            help="First offset to replay: N for every partition, or P:N,P:N for "
+            "some (only those, unless --partitions says more).",
+        ),
+    ] = None,
+    from_timestamp: Annotated[
+        str | None,
+        typer.Option(
+            "--from-timestamp",
+            show_default=False,
+            help="Replay from the first record at or after this time: ISO 8601 "
+            "(2026-05-01T12:00:00Z; UTC without a zone), before now (-2h, -30m, -1d, "
+            "-1h30m), now, or epoch milliseconds.",
+        ),
+    ] = None,
+    to_offset: Annotated[
+        str | None,
+        typer.Option(
+            "--to-offset",
+            show_default=False,
+            help="Stop before this offset (it is not replayed): N or P:N,P:N. "
+            "\\[default: each partition's end when the replay starts]",
+        ),
+    ] = None,
+    to_timestamp: Annotated[
+        str | None,
+        typer.Option(
+            "--to-timestamp",
+            show_default=False,
+            help="Stop before the first record at or after this time (forms as --from-timestamp).",
+        ),
+    ] = None,
+    partitions: Annotated[
+        str | None,
+        typer.Option(
+            "--partitions",
+            show_default=False,
+            help="Partitions to replay: 0,2,5 or 0-3. \\[default: all, or those "
+            "--from-offset names]",
+        ),
+    ] = None,
+    output_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--output-topic",
+            show_default=False,
+            help="Clean topic to write to; required unless --dry-run. Usually a new "
+            "topic (orders.clean.v2) to switch readers over to; created like "
+            "streamer run creates its clean topic.",
+        ),
+    ] = None,
+    token_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--token-topic",
+            show_default=False,
+            help="Token mapping topic. \\[default: the topology's]",
+        ),
+    ] = None,
+    dlq_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--dlq-topic", show_default=False, help="Dead-letter topic. \\[default: the topology's]"
+        ),
+    ] = None,
+    policy: PolicyOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Write nothing: redact the range, then report replaced values per "
+            "entity type, dead letters, and how many records would differ from "
+            "the clean topic (matched by their provenance headers).",
+        ),
+    ] = False,
+    compare_topic: Annotated[
+        str | None,
+        typer.Option(
+            "--compare-topic",
+            show_default=False,
+            help="With --dry-run: the clean topic to compare with. \\[default: the "
+            "topology's clean topic]",
+        ),
+    ] = None,
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            "--rate",
+            min=0.001,
+            show_default=False,
+            help="Records per second at most, so the replay leaves room for live "
+            "traffic. \\[default: no limit]",
+        ),
+    ] = None,
+    replay_id: Annotated[
+        str | None,
+        typer.Option(
+            "--replay-id",
+            show_default=False,
+            help="Name under which the replay saves its progress. \\[default: "
+            "<input topic>-to-<output topic>]",
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the interrupted replay with this id from its saved "
+            "offsets, over the range saved when it started (range flags are then "
+            "not needed); topics and policy must be the same.",
+        ),
+    ] = False,
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart", help="Discard the unfinished replay with this id and start it over."
+        ),
+    ] = False,
+    replay_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay-dir",
+            file_okay=False,
+            show_default=False,
+            help="Where replays save their progress. \\[env: STREAMER_REPLAY_DIR; "
+            "default: <data_dir>/replays]",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the report as JSON on stdout, for scripts.")
+    ] = False,
+    topology: TopologyOption = None,
+    bootstrap_servers: BootstrapOption = None,
+    workers: WorkersOption = None,
+    batch_records: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-records",
+            min=1,
+            show_default=False,
+            help="Records per batch handed to a worker. \\[default: 500]",
+        ),
+    ] = None,
+    max_in_flight_records: Annotated[
+        int | None,
+        typer.Option(
+            "--max-in-flight-records",
+            min=1,
+            show_default=False,
+            help="Records read but not yet acknowledged, at most. \\[default: 20000]",
+        ),
+    ] = None,
+    max_record_bytes: MaxBytesOption = None,
+    key_file: KeyFileOption = None,
+    log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "WARNING",
+    security_protocol: SecurityProtocolOption = None,
+    sasl_mechanism: SaslMechanismOption = None,
+    sasl_username: SaslUsernameOption = None,
+    sasl_password: SaslPasswordOption = None,
+    ssl_cafile: SslCafileOption = None,
+    ssl_certfile: SslCertfileOption = None,
+    ssl_keyfile: SslKeyfileOption = None,
+) -> None:
+    """Replay a range of a raw topic under a policy: same engine, sinks and headers as
+    streamer run, without touching the live consumer group.
+
+    Reads its own assignment from the start offsets (never commits into a group), writes
+    clean records to --output-topic, token mappings and dead letters to the topology's
+    topics, each with pii.provenance=replay and pii.replay.id headers and the policy's
+    version, and stops at the end of the range. Same range, policy and keys: the same
+    bytes.
+
+    Try a policy first: --dry-run --policy new.yaml writes nothing and says what would
+    change. Progress is saved in --replay-dir after every commit: after Ctrl-C (or a
+    crash) run the same command with --resume. Exits 0 when done, 130 when interrupted.
+    """
+    import asyncio
+
+    from rich.progress import MofNCompleteColumn, ProgressColumn, Task, TaskID, TimeElapsedColumn
+    from rich.text import Text
+
+    from streamer.observability.logging import configure_logging
+    from streamer.redaction.policy import Policy
+    from streamer.stream.exceptions import ReplayError, ReplayRangeError
+    from streamer.stream.ranges import parse_offsets, parse_partitions, parse_timestamp
+    from streamer.stream.replay import ReplayReport, ReplayRequest, run_replay
+    from streamer.stream.topology import Topology
+
+    if from_offset is not None and from_timestamp is not None:
+        raise ReplayRangeError("give --from-offset or --from-timestamp, not both")
+    if to_offset is not None and to_timestamp is not None:
+        raise ReplayRangeError("give --to-offset or --to-timestamp, not both")
+    if from_offset is None and from_timestamp is None and not resume:
+        raise ReplayRangeError(
+            "where to start is missing: give --from-offset (0 for everything) or "
+            "--from-timestamp (e.g. -2h), or --resume to continue a saved replay"
+        )
+    if output_topic is None and not dry_run:
+        raise ReplayError(
+            "--output-topic is missing: name the clean topic the replay writes to, usually a "
+            "new one such as orders.clean.v2 (or try it first with --dry-run)"
+        )
+    settings = build_settings(
+        **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
+                           sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
+        topology=topology, input_topic=[input_topic] if input_topic else None,
+        output_topic=output_topic, token_topic=token_topic, dlq_topic=dlq_topic,
+        workers=workers, batch_records=batch_records,
+        max_in_flight_records=max_in_flight_records, max_record_bytes=max_record_bytes,
+        key_file=key_file, replay_dir=replay_dir,
+    )  # fmt: skip
+    pipeline = Topology.load(settings)
+    if len(pipeline.inputs) != 1:
+        listed = f" ({', '.join(pipeline.inputs)})" if pipeline.inputs else ""
+        raise ReplayError(
+            f"{pipeline.source} reads {len(pipeline.inputs)} topics{listed}; name the one to "
+            "replay with --input-topic"
+        )
+    if policy is not None:
+        pipeline = pipeline.model_copy(update={"policy": Policy.from_file(policy)})
+    start = (
+        parse_offsets(from_offset, "--from-offset") if from_offset is not None
+        else parse_timestamp(from_timestamp, "--from-timestamp") if from_timestamp is not None
+        else None
+    )  # fmt: skip
+    stop = (
+        parse_offsets(to_offset, "--to-offset") if to_offset is not None
+        else parse_timestamp(to_timestamp, "--to-timestamp") if to_timestamp is not None
+        else None
+    )  # fmt: skip
+    request = ReplayRequest(
+        pipeline.inputs[0], start, stop,
+        parse_partitions(partitions) if partitions is not None else None,
+        replay_id=replay_id, dry_run=dry_run, compare_topic=compare_topic, rate=rate,
+        resume=resume, restart=restart,
+    )  # fmt: skip
+    configure_logging(log_level, "text")
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f}/s" if speed else "-/s", style="progress.data.speed")
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=stderr,
+    )  # fmt: skip
+    task: list[TaskID] = []
+
+    def on_plan(report: ReplayReport) -> None:
+        target = "dry run, nothing is written" if report.dry_run else (
+            f"-> {report.output_topic} (tokens {report.token_topic}, dead letters "
+            f"{report.dlq_topic})"
+        )  # fmt: skip
+        name = f"replay {report.replay_id}" if report.replay_id else "replay"
+        stderr.print(
+            f"[bold]{escape(name)}[/bold]: {escape(report.input_topic)} {escape(target)}, "
+            f"policy {escape(report.policy_version)}",
+            highlight=False,
+        )
+        stderr.print(f"  range: {escape(report.asked)}", highlight=False)
+        if resume and (from_offset or from_timestamp or to_offset or to_timestamp):
+            stderr.print("  resuming: the range saved at its start applies", highlight=False)
+        shown = report.ranges if len(report.ranges) <= 12 else report.ranges[:12]
+        for part in shown:
+            stderr.print(
+                f"  partition {part.partition}: offsets {part.start:,} to {part.stop:,} "
+                f"({part.size:,})",
+                highlight=False,
+            )
+        if len(report.ranges) > len(shown):
+            stderr.print(f"  ... {len(report.ranges) - len(shown)} more", highlight=False)
+        for note in report.notes:
+            stderr.print(f"  [yellow]note:[/yellow] {escape(note)}", highlight=False)
+        if report.done_before:
+            stderr.print(
+                f"  resuming at {report.done_before:,} of {report.total:,} offsets",
+                highlight=False,
+            )
+        progress.start()
+        task.append(
+            progress.add_task("replaying", total=report.total or None,
+                              completed=report.done_before)
+        )  # fmt: skip
+
+    def on_progress(done: int, total: int) -> None:
+        if task:
+            progress.update(task[0], completed=done, total=total)
+
+    try:
+        report = asyncio.run(
+            run_replay(pipeline, settings, request, on_plan=on_plan, on_progress=on_progress)
+        )
+    finally:
+        progress.stop()
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.to_dict()).decode() + "\n")
+    _print_replay_report(report)
+    if report.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def _print_replay_report(report: Any) -> None:
+    stats = report.stats
+    if report.status == "already_completed":
+        stderr.print(
+            f"replay {report.replay_id} already completed ({report.state_file}); nothing to do. "
+            "Leave out --resume to run it again.",
+            highlight=False,
+        )
+        return
+    if report.status == "interrupted":
+        stderr.print(
+            f"interrupted: {stats.processed:,} records replayed this run"
+            + (f"; progress saved in {report.state_file}. Run the same command with --resume "
+               "to continue." if report.state_file else "; a dry run saves nothing."),
+            highlight=False,
+        )  # fmt: skip
+        return
+    verb = "would replay" if report.dry_run else "replayed"
+    stderr.print(
+        f"{verb} {stats.processed:,} records in {report.seconds:.1f}s: {stats.clean_out:,} clean, "
+        f"{stats.dead_letters.total():,} dead letters, {stats.token_records:,} token mappings",
+        highlight=False,
+    )
+    if stats.entities or stats.dead_letters:
+        table = Table(box=None, pad_edge=False)
+        table.add_column("replaced values per entity type")
+        table.add_column("count", justify="right")
+        for entity_type, count in sorted(stats.entities.items()):
+            table.add_row(entity_type, f"{count:,}")
+        for reason, count in sorted(stats.dead_letters.items()):
+            table.add_row(f"dead letters: {reason}", f"{count:,}")
+        stderr.print(table)
+    comparison = report.comparison
+    if comparison is not None:
+        table = Table(box=None, pad_edge=False)
+        table.add_column(f"against {comparison.compare_topic} (by source offset)")
+        table.add_column("records", justify="right")
+        rows = (
+            ("would differ", comparison.differ),
+            ("  changed", comparison.changed),
+            ("  clean there, dead-lettered now", comparison.now_dead_lettered),
+            ("  not there, clean now", comparison.newly_clean),
+            ("unchanged", comparison.unchanged),
+            ("not there, dead-lettered now too", comparison.still_dead_lettered),
+        )
+        for label, count in rows:
+            table.add_row(label, f"{count:,}")
+        stderr.print(table)
+        if comparison.examples:
+            shown = ", ".join(f"{p}:{o}" for p, o in comparison.examples)
+            stderr.print(f"first that differ (partition:offset): {shown}", highlight=False)
+        stderr.print("dry run: nothing was written", highlight=False)
+
+
 @app.command()
 def broker(
     port: Annotated[
