@@ -841,7 +841,8 @@ def replay(
             run_replay(pipeline, settings, request, on_plan=on_plan, on_progress=on_progress)
         )
     finally:
-        progress.stop()
+        if task:
+            progress.stop()
     if as_json:
         sys.stdout.write(orjson.dumps(report.to_dict()).decode() + "\n")
     _print_replay_report(report)

@@ -419,9 +419,10 @@ def replay_topology(topology: Topology, request: ReplayRequest) -> Topology:
             ("dead-letter", replayed.dlq_topic, "--dlq-topic"),
         ):
             if name == topic:
+                hint = f" (a new one, such as {name}.v2)" if role == "clean" else ""
                 raise ReplayError(
-                    f"{flag} {name!r} is the input topic; the {role} records of a replay go "
-                    f"to another topic (for the clean records a new one, such as {name}.v2)"
+                    f"{flag} {name!r} is the input topic; a replay writes its {role} records "
+                    f"to another topic{hint}"
                 )
     return replayed.check_runnable()
 
