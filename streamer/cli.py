@@ -548,8 +548,8 @@ def replay(
         typer.Option(
             "--from-offset",
             show_default=False,
-            help="First offset to replay: N for every partition, or P:N,P:N for "
-            "some (only those, unless --partitions says more).",
+            help="First offset to replay: N for every partition, P:N,P:N for "
+            "some (only those, unless --partitions says more), or earliest.",
         ),
     ] = None,
     from_timestamp: Annotated[
@@ -567,8 +567,8 @@ def replay(
         typer.Option(
             "--to-offset",
             show_default=False,
-            help="Stop before this offset (it is not replayed): N or P:N,P:N. "
-            "\\[default: each partition's end when the replay starts]",
+            help="Stop before this offset (it is not replayed): N, P:N,P:N, or latest. "
+            "\\[default: latest: each partition's end when the replay starts]",
         ),
     ] = None,
     to_timestamp: Annotated[
@@ -679,6 +679,14 @@ def replay(
         bool, typer.Option("--json", help="Print the report as JSON on stdout, for scripts.")
     ] = False,
     topology: TopologyOption = None,
+    event_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            show_default=False,
+            help="Input event format: json or text. \\[default: the topology's, json]",
+        ),
+    ] = None,
     bootstrap_servers: BootstrapOption = None,
     workers: WorkersOption = None,
     batch_records: Annotated[
@@ -754,7 +762,7 @@ def replay(
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
         topology=topology, input_topic=[input_topic] if input_topic else None,
         output_topic=output_topic, token_topic=token_topic, dlq_topic=dlq_topic,
-        workers=workers, batch_records=batch_records,
+        format=event_format, workers=workers, batch_records=batch_records,
         max_in_flight_records=max_in_flight_records, max_record_bytes=max_record_bytes,
         key_file=key_file, replay_dir=replay_dir,
     )  # fmt: skip
@@ -772,6 +780,8 @@ def replay(
         else parse_timestamp(from_timestamp, "--from-timestamp") if from_timestamp is not None
         else None
     )  # fmt: skip
+    if to_offset is not None and to_offset.strip() in ("latest", "end"):
+        to_offset = None  # each partition's end when the replay starts, the default
     stop = (
         parse_offsets(to_offset, "--to-offset") if to_offset is not None
         else parse_timestamp(to_timestamp, "--to-timestamp") if to_timestamp is not None

@@ -1,6 +1,7 @@
 """Where a replay starts and stops, as users write it, and the offsets it comes to.
 
-- **offsets**: ``100`` for every partition, or ``0:100,1:50`` per partition. A range is
+- **offsets**: ``100`` for every partition, ``0:100,1:50`` per partition, or ``earliest``
+  (``--to-offset latest``: the end, as without ``--to-*``). A range is
   half-open, like Kafka's end offsets: ``--from-offset 100 --to-offset 200`` replays the
   100 records at offsets 100 to 199.
 - **timestamps**: ISO 8601 (``2026-05-01T12:00:00Z``, ``2026-05-01 14:00+02:00``,
@@ -19,6 +20,7 @@ to get exact offsets: see :func:`log_ends` and :func:`offsets_for_time`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -34,6 +36,8 @@ from streamer.settings import StreamerSettings
 from streamer.stream.admin import partition_counts
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import ReplayError, ReplayRangeError, StreamError
+
+log = logging.getLogger(__name__)
 
 #: Seconds of empty fetches after which a partition short of its stop offset counts as
 #: read (its last offsets were compacted away, or hold only transaction markers).
@@ -109,9 +113,11 @@ class PartitionRange:
 
 def parse_offsets(text: str, flag: str = "--from-offset") -> OffsetBound:
     """``100`` (every partition), ``0:100,1:50`` (per partition), or both:
-    ``100,3:0`` (partition 3 from 0, the others from 100)."""
+    ``100,3:0`` (partition 3 from 0, the others from 100); ``earliest`` is 0."""
     default: int | None = None
     per_partition: dict[int, int] = {}
+    if text.strip() in ("earliest", "beginning"):
+        return OffsetBound(0, {}, flag)  # the log start, once resolved
     for part in (p.strip() for p in text.split(",")):
         if part.isdigit():
             if default is not None:
@@ -323,6 +329,11 @@ async def scan(
                 del live[tp]
                 consumer.pause(tp)
         if idle >= END_IDLE_SECONDS:
+            short = ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(live))
+            log.warning(
+                f"no records arrived for {END_IDLE_SECONDS:.0f}s before the end of {short} "
+                "(compacted away, or transaction markers); reading stops there"
+            )
             return
 
 

@@ -186,7 +186,12 @@ class ReplayRuntime(StreamRuntime):
     """A :class:`StreamRuntime` that replays fixed offset ranges of one topic, with its
     own assignment (no group), its progress committed to ``committer``, an optional
     rate limit, and replay provenance headers; it stops at the end of the ranges
-    (:attr:`completed`) or when asked to (Ctrl-C: drained and saved)."""
+    (:attr:`completed`) or when asked to (Ctrl-C: drained and saved).
+
+    Everything from a fetched record to its acknowledgement is the base class's
+    (``_dispatch``, ``redact``, the lanes, sinks and checkpoint); this class only
+    decides what is fetched and when the work is done. It opens its lanes itself at
+    the start: it knows its partitions, and no rebalance ever moves them."""
 
     def __init__(
         self,

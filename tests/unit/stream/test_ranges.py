@@ -28,6 +28,7 @@ def test_an_offset_for_every_partition_or_per_partition() -> None:
     both = parse_offsets("100,3:0", "--to-offset")
     assert (both.for_partition(3), both.for_partition(4)) == (0, 100)
     assert both.describe() == "--to-offset 100,3:0"
+    assert parse_offsets("earliest").for_partition(5) == 0
 
 
 @pytest.mark.parametrize(
