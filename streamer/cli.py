@@ -718,18 +718,19 @@ def replay(
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
 ) -> None:
-    """Replay a range of a raw topic under a policy: same engine, sinks and headers as
-    streamer run, without touching the live consumer group.
+    """Replay a range of a raw topic under a policy, through the same engine,
+    sinks and headers as streamer run, without touching the live consumer group.
 
-    Reads its own assignment from the start offsets (never commits into a group), writes
-    clean records to --output-topic, token mappings and dead letters to the topology's
-    topics, each with pii.provenance=replay and pii.replay.id headers and the policy's
-    version, and stops at the end of the range. Same range, policy and keys: the same
-    bytes.
+    Reads with its own assignment (nothing is committed to a group), writes clean
+    records to --output-topic and token mappings and dead letters to the
+    topology's topics, with pii.provenance=replay, pii.replay.id and the policy's
+    version in their headers, and stops at the end of the range. The same range,
+    policy and keys give the same bytes.
 
-    Try a policy first: --dry-run --policy new.yaml writes nothing and says what would
-    change. Progress is saved in --replay-dir after every commit: after Ctrl-C (or a
-    crash) run the same command with --resume. Exits 0 when done, 130 when interrupted.
+    Try a policy first: --dry-run --policy new.yaml writes nothing and reports
+    what would change. Progress is saved after every commit: after Ctrl-C or a
+    crash, run the same command with --resume. Exit code 0 when done, 130 when
+    interrupted, 2 for a bad range, topic or flag.
     """
     import asyncio
 
