@@ -412,3 +412,35 @@ async def test_clear_errors_for_bad_requests(
         await replay(
             topology_for(topics, output, POLICY_V2), settings, replay_id="policy-check", resume=True
         )
+
+
+async def test_offsets_that_never_arrive_end_their_partition_instead_of_hanging(
+    bootstrap: str,
+    topics: Any,
+    stream_settings: StreamerSettings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A stop offset no record will reach (as when the last records were compacted away):
+    # the partition counts as done after END_IDLE_SECONDS of empty fetches.
+    monkeypatch.setattr("streamer.stream.replay.END_IDLE_SECONDS", 0.5)
+    await create_topics(bootstrap, {topics.raw: 1})
+    await produce_values(bootstrap, topics.raw, events(30))
+    settings = stream_settings.model_copy(update={"replay_dir": tmp_path / "replays"})
+    topology = topology_for(topics, topics.clean + ".v2")
+    store = ReplayStateStore(tmp_path / "replays")
+    first = await replay(
+        topology, settings, start=parse_offsets("0"), stop=parse_offsets("10", "--to-offset")
+    )
+    state = store.load(first.replay_id or "")
+    assert state is not None
+    state.ranges[0] = (0, 40)  # ten offsets past the end
+    state.status = "running"
+    store.save(state)
+
+    resumed = await replay(topology, settings, resume=True, workers=0)
+
+    assert resumed.status == "completed"
+    assert resumed.stats.processed == 20
+    clean = await read_all(bootstrap, topics.clean + ".v2", expected=30, timeout=30)
+    assert sorted(source_of(r)[2] for r in clean) == list(range(30))
