@@ -257,6 +257,7 @@ _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
 _LINE = re.compile(r"[^\s](?:[^\n\r]*[^\s])?")
 _ABBREVIATION_ENDS = frozenset({"st.", "rd.", "dr.", "ve.", "pt.", "tr.", "ul.", "av.", "al."})
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"\d")
 
 
 class StreetAddressDetector(Detector):
@@ -270,7 +271,7 @@ class StreetAddressDetector(Detector):
     def applies_to(self, text: str, context: str = "") -> bool:
         # Every part of an address holds a digit and a space or tab between its words,
         # but a unit written close up (Apt5, P.O.Box 12); "\\n" becomes a line break.
-        if not any(char.isdigit() for char in text):
+        if _DIGIT.search(text) is None:
             return False
         return " " in text or "\t" in text or "\\" in text or _UNIT.search(text) is not None
 
