@@ -130,7 +130,7 @@ def _street_pattern(named: bool, prefixed: bool, one_word: bool) -> re.Pattern[s
 
 
 # Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808
-_NUMBERED_NAME = re.compile(rf"\b\d{{1,6}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
+_NUMBERED_NAME = re.compile(rf"\d(?<!\w\d)\d{{0,5}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
 # A street corner: Monika and Turjaška 48, Main and 5th Street (the second has a number)
 _CORNER = re.compile(rf"(?<![\w-])(?:{_NAME})[ \t]+(?:and|&)[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b")
 _UNIT_WORDS = (
@@ -156,6 +156,10 @@ _ONE_WORD_END = re.compile(
 _UNIT_GATE_WORDS = frozenset(
     (*_UNIT_WORDS, "pobox", "apo", "fpo", "dpo", "usns", "usnv", "uss", "uscgc")
 )
+_PLACE_PREPOSITIONS = frozenset(("in", "at", "from", "to", "near"))
+_AT_WORDS = frozenset(("at", "on", "address"))
+# Any text holding a postcode holds one of these (a digit first, so re skips to digits).
+_POSTCODE_SHAPE = re.compile(r"\d(?:\d{3}|\d{2}[ \t]\d{2}|\d-\d{3})")
 _POSTCODE_CUE_WORDS = frozenset(
     ("zip", "zipcode", "post", "postal", "postalcode", "postcode", "plz", "cep")
 )
@@ -285,7 +289,14 @@ class StreetAddressDetector(Detector):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
         if not _POSTCODE_CUE_WORDS.isdisjoint(words):
             found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
-        for pattern in (_PLACE_WITH_POSTCODE, _PLACE_LINE):
+        places = (
+            ()
+            if _POSTCODE_SHAPE.search(text) is None
+            else (_PLACE_WITH_POSTCODE, _PLACE_LINE)
+            if not _PLACE_PREPOSITIONS.isdisjoint(words)
+            else (_PLACE_LINE,)
+        )
+        for pattern in places:
             found.extend(
                 m.span(1)
                 for m in pattern.finditer(text)
@@ -294,7 +305,7 @@ class StreetAddressDetector(Detector):
             )
         found.extend(
             m.span(1)
-            for m in _NUMBERED_STREET.finditer(text)
+            for m in (_NUMBERED_STREET.finditer(text) if not _AT_WORDS.isdisjoint(words) else ())
             if not MONTHS_AND_DAYS.match(m.group(2))
             and m.group(2).split()[0].lower().rstrip(".") not in _NOT_STREETS
         )
