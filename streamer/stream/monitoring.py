@@ -236,9 +236,8 @@ async def serve_metrics(
         return
     monitor = RuntimeMonitor(runtime)
     server = await monitor.serve(settings.metrics_host, settings.metrics_port)
-    log.info(
-        f"metrics on http://{settings.metrics_host}:{server.port}/metrics, "
-        "probes /healthz and /readyz",
+    log.info(  # no address in the text: the redacting filter would take it for personal data
+        f"serving /metrics, /healthz and /readyz on port {server.port}",
         extra={"metrics_port": server.port},
     )
     try:
