@@ -616,11 +616,27 @@ def produce(
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            show_default=False,
+            help="Produce this many generated support tickets (keyed by customer id) "
+            "instead of reading files: demo traffic. Needs faker "
+            "(pip install 'pii-streamer[samples]').",
+        ),
+    ] = None,
 ) -> None:
     """Produce each line of JSON-lines files (or stdin) as one record, as is."""
     import asyncio
 
     from streamer.stream.tools import produce_lines
+
+    if sample is not None:
+        if files:
+            raise typer.BadParameter("give files or --sample, not both", param_hint="--sample")
+        files, key_field = _sample_file(sample), key_field or "customer.id"
 
     settings = build_settings(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
@@ -653,6 +669,22 @@ def produce(
             if handle is not sys.stdin.buffer:
                 handle.close()
     stderr.print(f"produced {report.records:,} records ({report.bytes:,} bytes) to {topic}")
+
+
+def _sample_file(count: int) -> list[Path]:
+    """``count`` sample support tickets in a temporary JSON-lines file (removed at exit)."""
+    import atexit
+    import tempfile
+
+    from streamer.samples import support_tickets
+
+    handle = tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False)  # noqa: SIM115
+    with handle:
+        for event in support_tickets(count):
+            handle.write(orjson.dumps(event) + b"\n")
+    path = Path(handle.name)
+    atexit.register(path.unlink, missing_ok=True)
+    return [path]
 
 
 @app.command()
