@@ -153,7 +153,7 @@ class RuntimeMonitor:
 
     Readiness: ``partitions_assigned`` (the group gave this instance partitions),
     ``broker_reachable`` (a metadata request answers within 2 s), ``workers_up`` (every
-    worker process runs) and ``pipeline_running`` (it has not failed). Liveness:
+    worker process runs) and ``pipeline_running`` (not failed, not stopping). Liveness:
     ``consume_loop`` (the loop fetching records went round within ``STALL_SECONDS``;
     an event loop that does not answer fails the probe by itself).
     """
@@ -174,7 +174,7 @@ class RuntimeMonitor:
 
     async def broker_reachable(self) -> bool:
         consumer = self.runtime.consumer
-        if consumer is None:
+        if consumer is None or self.runtime.stopping:  # its clients are about to close
             return False
         try:
             await asyncio.wait_for(consumer.topics(), BROKER_CHECK_TIMEOUT)
@@ -186,7 +186,7 @@ class RuntimeMonitor:
         return self.runtime.pool.up
 
     def pipeline_running(self) -> bool:
-        return self.runtime.failure is None
+        return self.runtime.failure is None and not self.runtime.stopping
 
     def consume_loop(self) -> bool:
         polled_at = self.runtime.stats.polled_at

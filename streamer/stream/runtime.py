@@ -154,6 +154,11 @@ class StreamRuntime:
     def failure(self) -> BaseException | None:
         return self._failure
 
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested (or a failure stops it): draining, then closing."""
+        return self._stop.is_set()
+
     async def wait_started(self) -> None:
         """Until the pool is up and the consumer has joined its group."""
         await self._started.wait()
