@@ -209,3 +209,12 @@ def test_kubernetes_deployment_has_probes_resources_and_lag_autoscaling() -> Non
     assert trigger["metadata"]["bootstrapServers"] == env["STREAMER_BOOTSTRAP_SERVERS"]
     # More replicas than input partitions would only add idle, never-ready members.
     assert scaled["spec"]["maxReplicaCount"] <= topology.topics.partitions
+
+
+def test_readme_documents_every_exported_metric() -> None:
+    from streamer.observability.metrics import STREAM_METRICS
+
+    readme = (ROOT / "README.md").read_text()
+    operations = readme[readme.index("## Operations") :]
+    missing = [s.exported_name for s in STREAM_METRICS if f"`{s.exported_name}`" not in operations]
+    assert not missing, f"README's Operations section does not list: {missing}"

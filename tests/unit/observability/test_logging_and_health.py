@@ -82,3 +82,30 @@ async def test_a_port_in_use_is_an_os_error_and_leaves_nothing_running() -> None
         with pytest.raises(OSError):
             await second.start()
         await second.stop()
+
+
+def test_an_unexpected_crash_of_streamer_run_is_logged_through_the_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug's exception quoting a record must not reach stderr as a raw traceback."""
+    from typer.testing import CliRunner
+
+    import streamer.stream.runtime
+    from streamer.cli import app
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise ValueError(f"unexpected value {CANARY_TEXT}")
+
+    monkeypatch.setattr(streamer.stream.runtime, "run_pipeline", crash)
+    try:
+        outcome = CliRunner().invoke(
+            app, ["run", "--input-topic", "orders", "--log-format", "json", "--workers", "1"]
+        )
+    finally:
+        for handler in list(logging.getLogger().handlers):
+            if handler.get_name() == "pii-streamer":
+                logging.getLogger().removeHandler(handler)
+    assert outcome.exit_code == 1
+    assert "the pipeline stopped on an unexpected ValueError" in outcome.output
+    assert "unexpected value Canary record: write to <EMAIL_ADDRESS>" in outcome.output
+    assert find_canaries(outcome.output) == []
