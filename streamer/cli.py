@@ -921,6 +921,13 @@ def _print_status(report: Any) -> None:
         table.add_row(row.topic, str(row.partition), number(row.committed),
                       number(row.end_offset), lag, rate(row.rate), row.owner or "-")  # fmt: skip
     stdout.print(table)
+    if report.partitions and all(row.committed is None for row in report.partitions):
+        stdout.print(
+            f"[yellow]![/yellow] group {escape(report.group_id)} has committed no offsets on "
+            f"{', '.join(report.topics)}: lag counts from the start of each partition (check "
+            "--group-id; a new group starts where STREAMER_AUTO_OFFSET_RESET says)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
     if report.lag_unknown:
         stdout.print(
             f"[yellow]?[/yellow] lag unknown on {report.lag_unknown} partition(s): the broker "

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Seconds the consume loop may go without a round before ``/healthz`` fails.
+#: Seconds the consume loop may go without a round before ``/healthz`` fails (longer
+#: when the shutdown timeout is: the loop has ended while in-flight work drains).
 STALL_SECONDS = 120.0
 #: Seconds a broker metadata request may take in the readiness check.
 BROKER_CHECK_TIMEOUT = 2.0
@@ -154,7 +155,7 @@ class RuntimeMonitor:
     Readiness: ``partitions_assigned`` (the group gave this instance partitions),
     ``broker_reachable`` (a metadata request answers within 2 s), ``workers_up`` (every
     worker process runs) and ``pipeline_running`` (not failed, not stopping). Liveness:
-    ``consume_loop`` (the loop fetching records went round within ``STALL_SECONDS``;
+    ``consume_loop`` (the loop fetching records went round within ``stall_seconds``;
     an event loop that does not answer fails the probe by itself).
     """
 
@@ -162,6 +163,7 @@ class RuntimeMonitor:
         from streamer.cloud.metrics import CloudMetrics
 
         self.runtime = runtime
+        self.stall_seconds = max(STALL_SECONDS, runtime.settings.shutdown_timeout + 30)
         self.collector = RuntimeCollector(runtime)
         runtime.registry.register(self.collector)
         CloudMetrics.for_registry(runtime.registry)  # the cloud families, in the same registry
@@ -190,7 +192,7 @@ class RuntimeMonitor:
 
     def consume_loop(self) -> bool:
         polled_at = self.runtime.stats.polled_at
-        return polled_at is None or time.monotonic() - polled_at < STALL_SECONDS
+        return polled_at is None or time.monotonic() - polled_at < self.stall_seconds
 
     def readiness_checks(self) -> dict[str, Any]:
         return {

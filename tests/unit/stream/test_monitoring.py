@@ -105,7 +105,8 @@ def test_liveness_fails_once_the_consume_loop_stalls(tmp_path: Path) -> None:
     assert monitor.consume_loop()  # not started yet: alive
     pipeline.stats.polled_at = time.monotonic()
     assert monitor.consume_loop()
-    pipeline.stats.polled_at = time.monotonic() - STALL_SECONDS - 1
+    assert monitor.stall_seconds >= STALL_SECONDS
+    pipeline.stats.polled_at = time.monotonic() - monitor.stall_seconds - 1
     assert not monitor.consume_loop()
     assert not monitor.partitions_assigned() and not monitor.workers_up()
     assert monitor.pipeline_running()
