@@ -47,7 +47,7 @@ class PartitionStatus:
     lag: int | None
     #: Committed records per second during the sample window.
     rate: float | None
-    #: The group member that owns it, when the broker says.
+    #: The host (or member id) of the group member that owns it, when the broker says.
     owner: str | None = None
 
 
@@ -184,7 +184,7 @@ async def group_status(
         ) from None
     finally:
         await _close(admin, consumer)
-    owners = {tp: m.client_id or m.member_id for m in members for tp in m.partitions}
+    owners = {tp: m.host or m.member_id for m in members for tp in m.partitions}
     rows = []
     for tp in partitions:
         committed = second.get(tp)
