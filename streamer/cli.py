@@ -368,6 +368,20 @@ def _kafka_overrides(
     }
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option("--metrics-port", min=0, max=65535, show_default=False,
+                 help="Serve Prometheus /metrics, /healthz and /readyz on this port (0: a free "
+                 "one, logged). \\[env: STREAMER_METRICS_PORT; default: off]"),
+]  # fmt: skip
+MetricsHostOption = Annotated[
+    str | None,
+    typer.Option("--metrics-host", show_default=False,
+                 help="Address the metrics endpoint binds. \\[default: 0.0.0.0]"),
+]  # fmt: skip
+
+
 @app.command()
 def run(
     bootstrap_servers: BootstrapOption = None,
@@ -484,6 +498,8 @@ def run(
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = None,
 ) -> None:
     """Run the stream processor: raw topics in; clean, token and dead-letter topics out.
 
@@ -493,9 +509,11 @@ def run(
     exits 0.
 
     Every flag is also a STREAMER_* variable (--group-id is STREAMER_GROUP_ID) and
-    overrides the topology file.
+    overrides the topology file. With --metrics-port it serves Prometheus metrics at
+    /metrics, liveness at /healthz and readiness at /readyz.
     """
     import asyncio
+    import logging
 
     from streamer.observability.logging import configure_logging
     from streamer.stream.runtime import run_pipeline
@@ -510,11 +528,14 @@ def run(
         max_in_flight_bytes=max_in_flight_bytes, batch_records=batch_records, workers=workers,
         exactly_once=exactly_once, key_file=key_file, shutdown_timeout=shutdown_timeout,
         create_topics=create_topics,
+        metrics_port=metrics_port, metrics_host=metrics_host,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
     if fmt not in ("json", "text"):
         raise typer.BadParameter("use json or text", param_hint="--log-format")
+    if log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     configure_logging(log_level, "json" if fmt == "json" else "text")
     stderr.print(
         f"[bold]pii-streamer[/bold] {', '.join(pipeline.inputs)} -> {pipeline.output_topic} "
@@ -522,7 +543,15 @@ def run(
         f"group {pipeline.group}; Ctrl-C to stop",
         highlight=False,
     )
-    stats = asyncio.run(run_pipeline(pipeline, settings))
+    try:
+        stats = asyncio.run(run_pipeline(pipeline, settings))
+    except (StreamerError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: logged through the redacting filter, not printed raw
+        logging.getLogger("streamer").critical(
+            f"the pipeline stopped on an unexpected {type(exc).__name__}", exc_info=exc
+        )
+        raise typer.Exit(1) from None
     stderr.print(
         f"stopped: {stats.processed:,} records processed, {stats.clean_out:,} clean, "
         f"{stats.dead_letters.total():,} dead letters, {stats.token_records:,} token mappings",
@@ -972,11 +1001,27 @@ def produce(
     ssl_cafile: SslCafileOption = None,
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(
+            "--sample",
+            min=1,
+            show_default=False,
+            help="Produce this many generated support tickets (keyed by customer id) "
+            "instead of reading files: demo traffic. Needs faker "
+            "(pip install 'pii-streamer[samples]').",
+        ),
+    ] = None,
 ) -> None:
     """Produce each line of JSON-lines files (or stdin) as one record, as is."""
     import asyncio
 
     from streamer.stream.tools import produce_lines
+
+    if sample is not None:
+        if files:
+            raise typer.BadParameter("give files or --sample, not both", param_hint="--sample")
+        files, key_field = _sample_file(sample), key_field or "customer.id"
 
     settings = build_settings(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
@@ -1009,6 +1054,22 @@ def produce(
             if handle is not sys.stdin.buffer:
                 handle.close()
     stderr.print(f"produced {report.records:,} records ({report.bytes:,} bytes) to {topic}")
+
+
+def _sample_file(count: int) -> list[Path]:
+    """``count`` sample support tickets in a temporary JSON-lines file (removed at exit)."""
+    import atexit
+    import tempfile
+
+    from streamer.samples import support_tickets
+
+    handle = tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False)  # noqa: SIM115
+    with handle:
+        for event in support_tickets(count):
+            handle.write(orjson.dumps(event) + b"\n")
+    path = Path(handle.name)
+    atexit.register(path.unlink, missing_ok=True)
+    return [path]
 
 
 @app.command()
@@ -1142,6 +1203,161 @@ def topics(
     stdout.print(table)
     for warning in report.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+
+
+# --- operations: streamer status (issue 8) -------------------------------------------------
+
+
+@app.command()
+def status(
+    group_id: Annotated[
+        str | None,
+        typer.Option(
+            "--group-id",
+            show_default=False,
+            help="Consumer group of the pipeline. \\[default: the topology's group]",
+        ),
+    ] = None,
+    topology: TopologyOption = None,
+    input_topic: InputTopicOption = None,
+    metrics_url: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metrics-url",
+            show_default=False,
+            help="A processor's metrics endpoint (http://HOST:PORT, as given to "
+            "--metrics-port); repeat for each instance. Adds readiness, rates and "
+            "cloud breaker states.",
+        ),
+    ] = None,
+    window: Annotated[
+        float,
+        typer.Option(
+            "--window",
+            min=0,
+            help="Seconds between the two offset readings that "
+            "give throughput; 0 reads once (no throughput).",
+        ),
+    ] = 3.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    bootstrap_servers: BootstrapOption = None,
+    security_protocol: SecurityProtocolOption = None,
+    sasl_mechanism: SaslMechanismOption = None,
+    sasl_username: SaslUsernameOption = None,
+    sasl_password: SaslPasswordOption = None,
+    ssl_cafile: SslCafileOption = None,
+    ssl_certfile: SslCertfileOption = None,
+    ssl_keyfile: SslKeyfileOption = None,
+) -> None:
+    """Show a running pipeline's consumer group: lag, throughput and breaker states.
+
+    Lag per partition is the end offset the broker reports minus the group's committed
+    offset; throughput is how far the committed offsets move during --window seconds.
+    With --metrics-url it also reads each processor's /metrics and /readyz: readiness,
+    records/s, in-flight work and the cloud circuit breakers.
+    """  # fmt: skip
+    import asyncio
+
+    from streamer.stream.status import group_status
+    from streamer.stream.topology import Topology
+
+    settings = build_settings(
+        **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
+                           sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
+        topology=topology, input_topic=input_topic, group_id=group_id,
+    )  # fmt: skip
+    pipeline = Topology.load(settings)
+    if not pipeline.inputs and not settings.group_id:
+        raise typer.BadParameter(
+            "name the pipeline: --topology FILE, or --group-id (with --input-topic)",
+            param_hint="--group-id",
+        )
+    report = asyncio.run(
+        group_status(settings, pipeline.group, pipeline.inputs, window=window,
+                     metrics_urls=metrics_url or [])
+    )  # fmt: skip
+    if as_json:
+        sys.stdout.write(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    _print_status(report)
+
+
+def _print_status(report: Any) -> None:
+    def number(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    def rate(value: float | None) -> str:
+        return "-" if value is None else f"{value:,.1f}/s"
+
+    members = len(report.members)
+    window = report.window_seconds
+    stdout.print(
+        f"[bold]group {escape(report.group_id)}[/bold]: {report.state}, {members} member(s); "
+        f"lag {'unknown' if report.lag is None else f'{report.lag:,} records'}, "
+        f"throughput {rate(report.throughput)}"
+        + (f" (committed offsets over {window:g}s)" if window else ""),
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    table = Table(title="partitions (end offsets as the broker reports them)")
+    for column in ("topic", "partition", "committed", "end offset", "lag", "committed/s", "owner"):
+        table.add_column(column, justify="left" if column in ("topic", "owner") else "right")
+    for row in report.partitions:
+        lag = number(row.lag) if row.lag is not None or row.end_offset is None else "?"
+        table.add_row(row.topic, str(row.partition), number(row.committed),
+                      number(row.end_offset), lag, rate(row.rate), row.owner or "-")  # fmt: skip
+    stdout.print(table)
+    if report.partitions and all(row.committed is None for row in report.partitions):
+        stdout.print(
+            f"[yellow]![/yellow] group {escape(report.group_id)} has committed no offsets on "
+            f"{', '.join(report.topics)}: lag counts from the start of each partition (check "
+            "--group-id; a new group starts where STREAMER_AUTO_OFFSET_RESET says)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    if report.lag_unknown:
+        stdout.print(
+            f"[yellow]?[/yellow] lag unknown on {report.lag_unknown} partition(s): the broker "
+            "reported an end offset below the committed one (some brokers, the embedded one "
+            "among them, under-report end offsets)",
+            highlight=False, soft_wrap=True,
+        )  # fmt: skip
+    if report.processors:
+        from rich import box
+
+        processors = Table(title="processors (from their metrics endpoints)",
+                           box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)  # fmt: skip
+        widest = max(len(p.url.removeprefix("http://")) for p in report.processors)
+        processors.add_column("endpoint", no_wrap=True, min_width=widest)
+        for column in ("ready", "records/s", "DLQ/s", "assigned", "paused", "in flight",
+                       "workers"):  # fmt: skip
+            processors.add_column(column, justify="right")
+        unreachable = []
+        for p in report.processors:
+            endpoint = p.url.removeprefix("http://")
+            if not p.reachable:
+                processors.add_row(endpoint, "[red]no[/red]")
+                unreachable.append(f"{endpoint}: {p.error}")
+                continue
+            ready = "yes" if p.ready else "?" if p.ready is None else "no: " + ", ".join(p.failing)
+            per_second = (p.events_per_second, p.dead_letters_per_second)
+            processors.add_row(endpoint, ready, *(f"{r:,.1f}" if r is not None else "-"
+                                                  for r in per_second),
+                               number(p.assigned_partitions), number(p.paused_partitions),
+                               number(p.in_flight_records),
+                               f"{number(p.workers_alive)}/{number(p.workers)}")  # fmt: skip
+        stdout.print(processors)
+        for line in unreachable:
+            stdout.print(f"[red]unreachable[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    breakers = report.breakers
+    if breakers is None:
+        stdout.print("cloud breakers: n/a (pass --metrics-url to read them from the processors)",
+                     highlight=False)  # fmt: skip
+    elif not breakers:
+        stdout.print("cloud breakers: none (no cloud detector in use)", highlight=False)
+    else:
+        colours = {"closed": "green", "half-open": "yellow", "open": "red"}
+        states = ", ".join(f"{provider} [{colours.get(state, 'white')}]{state}[/]"
+                           for provider, state in sorted(breakers.items()))  # fmt: skip
+        stdout.print(f"cloud breakers: {states}", highlight=False)
 
 
 # --- vault: streamer keys, streamer unmask, streamer serve (issue 6) ------------------------

@@ -73,12 +73,15 @@ class BatchResult:
     key_hashes: list[int] | None = None
     #: Replaced values per entity type.
     entities: dict[str, int] = field(default_factory=dict)
+    #: Replaced values per ``(entity type, detector)`` (for metrics).
+    detections: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
     def merge(cls, parts: list[BatchResult]) -> BatchResult:
         """One result from the results of consecutive slices of a batch."""
         merged = cls([], key_hashes=[] if parts and parts[0].key_hashes is not None else None)
         entities: Counter[str] = Counter()
+        detections: Counter[tuple[str, str]] = Counter()
         for part in parts:
             base = len(merged.values)
             merged.values.extend(part.values)
@@ -87,7 +90,9 @@ class BatchResult:
             if merged.key_hashes is not None and part.key_hashes is not None:
                 merged.key_hashes.extend(part.key_hashes)
             entities.update(part.entities)
+            detections.update(part.detections)
         merged.entities = dict(entities)
+        merged.detections = dict(detections)
         return merged
 
 
@@ -165,7 +170,7 @@ class BatchProcessor:
             scopes_in, extra_in = scopes, extra_spans
         outcomes = self._redact(payloads, scopes_in, extra_in)  # type: ignore[arg-type]
         result = BatchResult([None] * len(batch))
-        entities: Counter[str] = Counter()
+        detections: Counter[tuple[str, str]] = Counter()
         indices = live if live is not None else range(len(batch))
         for index, outcome in zip(indices, outcomes, strict=True):
             if outcome.failure is not None and outcome.failure.code == "detector_failed":
@@ -179,7 +184,11 @@ class BatchProcessor:
                 continue
             result.values[index] = outcome.value
             if outcome.tokens:
-                self._collect_tokens(batch, index, scopes, outcome, result, entities)
+                self._collect_tokens(batch, index, scopes, outcome, result, detections)
+        result.detections = dict(detections)
+        entities: Counter[str] = Counter()
+        for (entity_type, _), count in detections.items():
+            entities[entity_type] += count
         result.entities = dict(entities)
         if batch.hash_keys:
             result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
@@ -238,12 +247,12 @@ class BatchProcessor:
         scopes: list[str],
         outcome: PayloadOutcome,
         result: BatchResult,
-        entities: Counter[str],
+        detections: Counter[tuple[str, str]],
     ) -> None:
         scope: str | None = None
         for token in outcome.tokens:
             entity_type = token.entity_type
-            entities[entity_type] += 1
+            detections[entity_type, token.metadata.get("detector") or "unknown"] += 1
             if token.redaction_type != "tokenize" or not self.emitted.first_time(token.token_id):
                 continue
             if scope is None:

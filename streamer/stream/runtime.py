@@ -35,6 +35,7 @@ from aiokafka.errors import (
     KafkaError,
     RebalanceInProgressError,
 )
+from prometheus_client import CollectorRegistry
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring, keyring_from_settings
@@ -53,6 +54,7 @@ from streamer.stream.connection import client_options, unavailable
 from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
 from streamer.stream.exceptions import ExactlyOnceUnsupportedError, ProduceError, StreamError
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
+from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
 from streamer.stream.processor import BatchResult, ProcessorSpec, RecordBatch
 from streamer.stream.sinks import OutputSinks, OutputTopics
@@ -122,6 +124,8 @@ class StreamRuntime:
         self.pool = RedactionPool(self.spec, self.settings.workers if workers is None else workers)
         self.backpressure = Backpressure(limits.max_in_flight_records, limits.max_in_flight_bytes)
         self.stats = StreamStats()
+        #: Where this runtime's metrics (and its cloud detectors') are registered.
+        self.registry = CollectorRegistry()
         self.checkpoint: CommitCheckpoint | None = None
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
@@ -149,6 +153,11 @@ class StreamRuntime:
     @property
     def failure(self) -> BaseException | None:
         return self._failure
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested (or a failure stops it): draining, then closing."""
+        return self._stop.is_set()
 
     async def wait_started(self) -> None:
         """Until the pool is up and the consumer has joined its group."""
@@ -363,7 +372,7 @@ class StreamRuntime:
                         continue  # revoked meanwhile: the new owner fetches them again
                     for start in range(0, len(records), batch_records):
                         self._dispatch(lane, records[start : start + batch_records])
-            now = time.monotonic()
+            now = self.stats.polled_at = time.monotonic()
             if now - last_commit >= interval:
                 await self._commit()
                 last_commit = time.monotonic()
@@ -447,12 +456,15 @@ class StreamRuntime:
     ) -> None:
         assert self.sinks is not None and self.checkpoint is not None
         try:
+            started = time.monotonic()
             result = await self.redact(batch)
+            self.stats.stage_seconds["redact"].observe(time.monotonic() - started)
             if previous is not None:
                 await previous  # publish in offset order
             if self._failure is not None:
                 return
             async with self.checkpoint.publishing():
+                ticket.on_acked.append(self.stats.ack_timer(batch.timestamps))
                 futures, published = await self.sinks.publish(
                     batch, result, lane.headers, passed_headers
                 )
@@ -462,12 +474,7 @@ class StreamRuntime:
         except Exception as exc:
             self._fail(exc)
             return
-        stats = self.stats
-        stats.clean_out += published.clean
-        stats.token_records += published.tokens
-        for _, reason, _ in result.dead_letters:
-            stats.dead_letters[reason] += 1
-        stats.entities.update(result.entities)
+        self.stats.published(batch.topic, result, published)
 
     def _on_acked(self, ticket: BatchTicket) -> None:
         self.backpressure.release(ticket.tp, ticket.records, ticket.size)
@@ -475,6 +482,8 @@ class StreamRuntime:
         self.stats.last_done_at = time.monotonic()
 
     def _fail(self, error: BaseException) -> None:
+        if isinstance(error, KafkaError):
+            self.stats.producer_errors[type(error).__name__] += 1
         if self._failure is not None:
             return
         if isinstance(error, KafkaError):
@@ -624,7 +633,8 @@ async def run_pipeline(
 ) -> StreamStats:
     """Run a pipeline until SIGTERM/SIGINT (what ``streamer run`` does)."""
     runtime = StreamRuntime(topology, settings)
-    return await runtime.run(handle_signals=handle_signals)
+    async with serve_metrics(runtime, settings):  # when --metrics-port is set
+        return await runtime.run(handle_signals=handle_signals)
 
 
 __all__ = ["StreamRuntime", "run_pipeline", "ProduceError"]
