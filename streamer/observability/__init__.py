@@ -2,8 +2,7 @@
 readiness endpoints, and structured logs that never carry personal data.
 
 - ``metrics``: the catalogue of metric names, types and labels;
-- ``health``: the HTTP endpoint with ``/metrics``, ``/healthz`` and ``/readyz`` (needs
-  aiohttp, from the ``cloud`` extra; imported on first use);
+- ``health``: the HTTP endpoint with ``/metrics``, ``/healthz`` and ``/readyz``;
 - ``logging``: JSON or text logs through a filter that redacts personal data;
 - ``scrape``: reading a running processor's ``/metrics`` (``streamer status``).
 """
