@@ -151,7 +151,9 @@ class PhoneDetector(PatternDetector):
         if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
             grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
             return self.grouped_score if grouped else None
-        verdict = self._verdict(_PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate)))
+        if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
+            candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
+        verdict = self._verdict(candidate)
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
