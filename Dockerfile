@@ -8,7 +8,7 @@ COPY pyproject.toml README.md ./
 COPY streamer ./streamer
 COPY topologies ./topologies
 COPY schemas ./schemas
-RUN pip install ".[nlp,cloud]" \
+RUN pip install ".[nlp,cloud,samples]" \
     && useradd --system --uid 10001 --home /var/lib/pii-streamer streamer \
     && mkdir -p /var/lib/pii-streamer && chown streamer /var/lib/pii-streamer
 USER streamer

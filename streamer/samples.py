@@ -32,7 +32,7 @@ def _faker(seed: int) -> Any:
     try:
         from faker import Faker
     except ImportError:
-        raise DependencyMissingError("sample events", "faker", "dev") from None
+        raise DependencyMissingError("sample events", "faker", "samples") from None
     faker = Faker("en_US")
     faker.seed_instance(seed)
     return faker

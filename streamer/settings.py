@@ -347,6 +347,29 @@ class StreamerSettings(BaseSettings):
         default=256, gt=0, description="Texts per spaCy nlp.pipe call in the NER detector."
     )
 
+    # --- replay (streamer replay) ----------------------------------------------------
+    replay_dir: Path | None = Field(
+        default=None,
+        description="Where replays save their progress, one JSON file per replay id "
+        "(default: <data_dir>/replays).",
+    )
+
+    def resolved_replay_dir(self) -> Path:
+        """The directory of replay progress files: ``replay_dir``, else under ``data_dir``."""
+        return self.replay_dir or self.data_dir / "replays"
+
+    # --- operations: metrics and probes (issue 8) ----------------------------------------
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of /metrics, /healthz and /readyz for `streamer run` (0: a free "
+        "port, printed in the log); unset: no metrics endpoint.",
+    )
+    metrics_host: str = Field(
+        default="0.0.0.0", description="Address the metrics and probe endpoint binds."
+    )
+
     def resolved_kek_file(self) -> Path:
         """The local KEK file: ``kek_file`` when set, else next to the key store."""
         return self.kek_file or self.resolved_key_file().with_suffix(".kek")

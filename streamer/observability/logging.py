@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import traceback
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -88,13 +89,34 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(document, default=str).decode()
 
 
+@dataclass(frozen=True)
+class LoggingSetup:
+    """What :func:`configure_logging` was called with, so worker processes can repeat it."""
+
+    level: str
+    fmt: Literal["json", "text"]
+
+
+_active: LoggingSetup | None = None
+
+
+def active_logging() -> LoggingSetup | None:
+    """The setup of the last :func:`configure_logging` call to stderr in this process."""
+    return _active
+
+
 def configure_logging(
     level: str = "INFO",
     fmt: Literal["json", "text"] = "json",
     stream: TextIO | None = None,
 ) -> logging.Handler:
     """Send all logging to ``stream`` (stderr) as JSON lines or plain text, through the
-    redacting filter. Replaces handlers installed by an earlier call."""
+    redacting filter; Python warnings go the same way. Replaces handlers installed by an
+    earlier call."""
+    global _active
+    if stream is None:
+        _active = LoggingSetup(level, fmt)
+    logging.captureWarnings(True)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name("pii-streamer")
     handler.addFilter(RedactingFilter())

@@ -11,6 +11,9 @@ Reading guide:
 - ``checkpoint``: the one commit protocol (offsets only after acknowledgement).
 - ``sinks`` / ``headers`` / ``dead_letter``: what is published, where, and how.
 - ``admin``: topic creation; ``stats``: counters for metrics; ``tools``: produce, tail.
+- ``replay``: ``streamer replay``, a runtime over a fixed range without a group;
+  ``ranges``: its bounds and their offsets; ``replay_state``: its saved progress;
+  ``dry_run``: what it would publish, compared with the clean topic.
 """
 
 from streamer.stream.backpressure import Backpressure
@@ -21,9 +24,13 @@ from streamer.stream.exceptions import (
     ExactlyOnceUnsupportedError,
     KafkaUnavailableError,
     ProduceError,
+    ReplayError,
+    ReplayRangeError,
+    ReplayStateError,
     StreamError,
     TopologyError,
 )
+from streamer.stream.replay import ReplayReport, ReplayRequest, ReplayRuntime, run_replay
 from streamer.stream.runtime import StreamRuntime, run_pipeline
 from streamer.stream.stats import StreamStats
 from streamer.stream.topology import Topology
@@ -36,10 +43,17 @@ __all__ = [
     "ExactlyOnceUnsupportedError",
     "KafkaUnavailableError",
     "ProduceError",
+    "ReplayError",
+    "ReplayRangeError",
+    "ReplayReport",
+    "ReplayRequest",
+    "ReplayRuntime",
+    "ReplayStateError",
     "StreamError",
     "StreamRuntime",
     "StreamStats",
     "Topology",
     "TopologyError",
     "run_pipeline",
+    "run_replay",
 ]

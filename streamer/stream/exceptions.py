@@ -46,3 +46,25 @@ class CheckpointError(StreamError):
 
     code = "checkpoint"
     exit_code = 70
+
+
+class ReplayError(ConfigurationError):
+    """A replay cannot run as asked (a missing topic, an output topic that is its input);
+    the message names the flag and the fix."""
+
+    code = "replay"
+
+
+class ReplayRangeError(ReplayError):
+    """The range to replay is invalid: an unreadable offset or timestamp, a start after
+    the stop, or partitions the topic does not have."""
+
+    code = "invalid_replay_range"
+
+
+class ReplayStateError(ReplayError):
+    """A replay's saved progress conflicts with what was asked (resuming a replay that
+    was never started, starting over an unfinished one, resuming under another policy),
+    is held by another process, or cannot be read."""
+
+    code = "replay_state"

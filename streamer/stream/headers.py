@@ -11,6 +11,8 @@ header                     value (UTF-8)                                   on
 ``pii.dlq.reason``         why it could not be processed (a stable code)   dlq
 ``pii.cloud.fallback``     why cloud detection fell back to the local      clean, when
                            detectors (``cloud_timeout``, ...)              it did
+``pii.provenance``         ``replay`` on records a replay wrote            clean, dlq
+``pii.replay.id``          the id of the replay that wrote the record      clean, dlq
 =========================  ==============================================  ============
 
 Their shape is ``schemas/clean_event_headers.schema.json``. Input headers are dropped
@@ -28,6 +30,8 @@ SOURCE_PARTITION = "pii.source.partition"
 SOURCE_OFFSET = "pii.source.offset"
 DETECTORS = "pii.detectors"
 DLQ_REASON = "pii.dlq.reason"
+PROVENANCE = "pii.provenance"
+REPLAY_ID = "pii.replay.id"
 
 Header = tuple[str, bytes]
 
@@ -50,6 +54,12 @@ class ProvenanceHeaders:
                 (SOURCE_PARTITION, str(partition).encode()),
                 (DETECTORS, ",".join(detectors).encode()),
             )
+        )
+
+    def for_replay(self, replay_id: str) -> ProvenanceHeaders:
+        """These headers plus the replay's provenance (``streamer replay``)."""
+        return ProvenanceHeaders(
+            (*self.fixed, (PROVENANCE, b"replay"), (REPLAY_ID, replay_id.encode()))
         )
 
     def clean(self, offset: int) -> list[Header]:

@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from streamer.errors import StreamerError
+from streamer.observability.logging import LoggingSetup, active_logging, configure_logging
 from streamer.redaction.result import PayloadFailure
 from streamer.stream.exceptions import StreamError
 from streamer.stream.processor import (
@@ -46,13 +47,15 @@ _processor: BatchProcessor | None = None
 _startup_error: BaseException | None = None
 
 
-def _init_worker(spec: ProcessorSpec, parent_pid: int) -> None:
+def _init_worker(spec: ProcessorSpec, parent_pid: int, logging_setup: LoggingSetup | None) -> None:
     global _processor, _startup_error
     # Ctrl-C and SIGTERM reach the whole process group; the parent drains and then stops
     # the pool. A worker dying on them would look like a crash on its in-flight records.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _exit_with_parent(parent_pid)
+    if logging_setup is not None:  # workers log like the parent: through the redacting filter
+        configure_logging(logging_setup.level, logging_setup.fmt)
     try:
         _processor = spec.build()
     except Exception as exc:  # reported to the parent by the first task, see _run
@@ -99,6 +102,49 @@ def _run(batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
     return _processor.process(batch, extra)
 
 
+class PoolLoad:
+    """How busy the pool is, for metrics: batches in it, and worker-seconds spent busy.
+
+    A batch counts from submission to result. With ``pending`` batches in a pool of
+    ``capacity`` workers, ``min(pending, capacity)`` workers are busy and the rest of
+    the batches wait in its queue.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(capacity, 1)
+        self.pending = 0
+        self._busy_seconds = 0.0
+        self._since = time.monotonic()
+
+    def _advance(self) -> None:
+        now = time.monotonic()
+        self._busy_seconds += min(self.pending, self.capacity) * (now - self._since)
+        self._since = now
+
+    def enter(self) -> None:
+        self._advance()
+        self.pending += 1
+
+    def leave(self) -> None:
+        self._advance()
+        self.pending -= 1
+
+    @property
+    def busy(self) -> int:
+        """Workers busy now."""
+        return min(self.pending, self.capacity)
+
+    @property
+    def queue_depth(self) -> int:
+        """Batches waiting for a free worker now."""
+        return max(self.pending - self.capacity, 0)
+
+    def busy_seconds(self) -> float:
+        """Worker-seconds spent busy since the pool was made (up to now)."""
+        self._advance()
+        return self._busy_seconds
+
+
 class RedactionPool:
     """Runs :meth:`BatchProcessor.process` on ``workers`` processes.
 
@@ -118,6 +164,8 @@ class RedactionPool:
         self.detector_names: tuple[str, ...] = ()
         #: Worker restarts after a crash (for metrics).
         self.restarts = 0
+        #: Batches in the pool and busy time (for metrics).
+        self.load = PoolLoad(workers)
 
     async def start(self) -> None:
         """Start the workers and wait until each has built its engine; a configuration
@@ -148,7 +196,7 @@ class RedactionPool:
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("forkserver"),
             initializer=_init_worker,
-            initargs=(self.spec, os.getpid()),
+            initargs=(self.spec, os.getpid(), active_logging()),
         )
 
     async def process(
@@ -159,7 +207,13 @@ class RedactionPool:
         ``extra_spans`` is what detection outside the workers found: spans per record and
         scanned text, or an :class:`ExternalDetection` (spans, records to dead-letter,
         records to redact with the fallback detectors)."""
-        extra = ExternalDetection.of(extra_spans)
+        self.load.enter()
+        try:
+            return await self._process(batch, ExternalDetection.of(extra_spans))
+        finally:
+            self.load.leave()
+
+    async def _process(self, batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
         if self._inline is not None:
             return self._inline.process(batch, extra)
         generation = self._generation
@@ -208,6 +262,13 @@ class RedactionPool:
         old, self._executor = self._executor, self._new_executor()
         if old is not None:
             old.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def up(self) -> bool:
+        """Whether batches can be processed: started, not closed, every worker alive."""
+        if self._inline is not None:
+            return True
+        return self._executor is not None and len(self.worker_pids()) == self.workers
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for readiness checks and memory figures)."""

@@ -77,12 +77,15 @@ class BatchResult:
     #: Headers added to the clean record of some records, by index in the batch (the
     #: cloud fallback mark, say).
     headers: dict[int, list[Header]] = field(default_factory=dict)
+    #: Replaced values per ``(entity type, detector)`` (for metrics).
+    detections: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @classmethod
     def merge(cls, parts: list[BatchResult]) -> BatchResult:
         """One result from the results of consecutive slices of a batch."""
         merged = cls([], key_hashes=[] if parts and parts[0].key_hashes is not None else None)
         entities: Counter[str] = Counter()
+        detections: Counter[tuple[str, str]] = Counter()
         for part in parts:
             base = len(merged.values)
             merged.values.extend(part.values)
@@ -92,7 +95,9 @@ class BatchResult:
                 merged.key_hashes.extend(part.key_hashes)
             entities.update(part.entities)
             merged.headers.update((base + i, h) for i, h in part.headers.items())
+            detections.update(part.detections)
         merged.entities = dict(entities)
+        merged.detections = dict(detections)
         return merged
 
 
@@ -230,7 +235,7 @@ class BatchProcessor:
             outcomes.update(zip(chosen, found, strict=True))
             engines.update((i, engine) for i in chosen)
         result = BatchResult([None] * len(batch))
-        entities: Counter[str] = Counter()
+        detections: Counter[tuple[str, str]] = Counter()
         for index in range(len(batch)):
             failure = set_aside.get(index)
             if failure is not None:
@@ -252,7 +257,11 @@ class BatchProcessor:
             if external is not None and index in external.headers:
                 result.headers[index] = external.headers[index]
             if outcome.tokens:
-                self._collect_tokens(batch, index, scopes, outcome, result, entities)
+                self._collect_tokens(batch, index, scopes, outcome, result, detections)
+        result.detections = dict(detections)
+        entities: Counter[str] = Counter()
+        for (entity_type, _), count in detections.items():
+            entities[entity_type] += count
         result.entities = dict(entities)
         if batch.hash_keys:
             result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
@@ -317,12 +326,12 @@ class BatchProcessor:
         scopes: list[str],
         outcome: PayloadOutcome,
         result: BatchResult,
-        entities: Counter[str],
+        detections: Counter[tuple[str, str]],
     ) -> None:
         scope: str | None = None
         for token in outcome.tokens:
             entity_type = token.entity_type
-            entities[entity_type] += 1
+            detections[entity_type, token.metadata.get("detector") or "unknown"] += 1
             if token.redaction_type != "tokenize" or not self.emitted.first_time(token.token_id):
                 continue
             if scope is None:

@@ -57,6 +57,7 @@ from streamer.stream.connection import client_options, unavailable
 from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
 from streamer.stream.exceptions import ExactlyOnceUnsupportedError, ProduceError, StreamError
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
+from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
 from streamer.stream.processor import BatchResult, ProcessorSpec, RecordBatch
 from streamer.stream.sinks import OutputSinks, OutputTopics
@@ -107,6 +108,7 @@ class StreamRuntime:
         cloud_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.topology = topology.check_runnable()
+        #: Where this runtime's metrics (and its cloud detectors') are registered.
         self.registry = registry if registry is not None else CollectorRegistry()
         self.settings = topology.engine_settings(settings)
         self.keyring = keyring or keyring_from_settings(self.settings)
@@ -189,6 +191,11 @@ class StreamRuntime:
     def failure(self) -> BaseException | None:
         return self._failure
 
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested (or a failure stops it): draining, then closing."""
+        return self._stop.is_set()
+
     async def wait_started(self) -> None:
         """Until the pool is up and the consumer has joined its group."""
         await self._started.wait()
@@ -245,11 +252,16 @@ class StreamRuntime:
             loop.remove_signal_handler(signum)
 
     async def _start(self) -> None:
-        settings = self.settings
-        topology = self.topology
         if self.cloud is not None:
             await self.cloud.start()
         await self.pool.start()
+        await self._start_outputs()
+        await self._start_consumer()
+
+    async def _start_outputs(self) -> None:
+        """Create missing output topics, start the producer and the sinks."""
+        settings = self.settings
+        topology = self.topology
         report = await ensure_topics(
             settings,
             topology,
@@ -262,9 +274,14 @@ class StreamRuntime:
         for name in report.missing_inputs:
             log.warning(f"input topic {name} does not exist yet; waiting for it")
         self.producer = await self._start_producer()
-        committer: OffsetCommitter
         topics = await self._output_topics()
         self.sinks = OutputSinks(self.producer, topics)
+
+    async def _start_consumer(self) -> None:
+        """Join the topology's consumer group with the commit protocol on top."""
+        settings = self.settings
+        topology = self.topology
+        committer: OffsetCommitter
         self.consumer = AIOKafkaConsumer(
             **client_options(settings),
             group_id=topology.group,
@@ -396,7 +413,7 @@ class StreamRuntime:
                         continue  # revoked meanwhile: the new owner fetches them again
                     for start in range(0, len(records), batch_records):
                         self._dispatch(lane, records[start : start + batch_records])
-            now = time.monotonic()
+            now = self.stats.polled_at = time.monotonic()
             if now - last_commit >= interval:
                 await self._commit()
                 last_commit = time.monotonic()
@@ -486,12 +503,15 @@ class StreamRuntime:
     ) -> None:
         assert self.sinks is not None and self.checkpoint is not None
         try:
+            started = time.monotonic()
             result = await self.redact(batch)
+            self.stats.stage_seconds["redact"].observe(time.monotonic() - started)
             if previous is not None:
                 await previous  # publish in offset order
             if self._failure is not None:
                 return
             async with self.checkpoint.publishing():
+                ticket.on_acked.append(self.stats.ack_timer(batch.timestamps))
                 futures, published = await self.sinks.publish(
                     batch, result, lane.headers, passed_headers
                 )
@@ -501,12 +521,7 @@ class StreamRuntime:
         except Exception as exc:
             self._fail(exc)
             return
-        stats = self.stats
-        stats.clean_out += published.clean
-        stats.token_records += published.tokens
-        for _, reason, _ in result.dead_letters:
-            stats.dead_letters[reason] += 1
-        stats.entities.update(result.entities)
+        self.stats.published(batch.topic, result, published)
 
     def _on_acked(self, ticket: BatchTicket) -> None:
         self.backpressure.release(ticket.tp, ticket.records, ticket.size)
@@ -514,6 +529,8 @@ class StreamRuntime:
         self.stats.last_done_at = time.monotonic()
 
     def _fail(self, error: BaseException) -> None:
+        if isinstance(error, KafkaError):
+            self.stats.producer_errors[type(error).__name__] += 1
         if self._failure is not None:
             return
         if isinstance(error, KafkaError):
@@ -667,7 +684,8 @@ async def run_pipeline(
 ) -> StreamStats:
     """Run a pipeline until SIGTERM/SIGINT (what ``streamer run`` does)."""
     runtime = StreamRuntime(topology, settings)
-    return await runtime.run(handle_signals=handle_signals)
+    async with serve_metrics(runtime, settings):  # when --metrics-port is set
+        return await runtime.run(handle_signals=handle_signals)
 
 
 __all__ = ["StreamRuntime", "run_pipeline", "ProduceError"]

@@ -1,12 +1,14 @@
 """The JSON Schemas in ``schemas/``: where they are and how records are checked against them.
 
 The files live at the top of the source tree (``schemas/``), next to ``topologies/``, so
-users and other tools can read them; they are looked up there from the installed package.
+users and other tools can read them. An editable install finds them there; a wheel
+installs both directories under ``<prefix>/share/pii-streamer/``.
 """
 
 from __future__ import annotations
 
 import functools
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,16 @@ from jsonschema.exceptions import ValidationError
 
 from streamer.errors import ConfigurationError
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+
+def _data_root() -> Path:
+    """The directory holding ``schemas/`` and ``topologies/``."""
+    source_tree = Path(__file__).resolve().parents[2]
+    if (source_tree / "schemas").is_dir():
+        return source_tree
+    return Path(sys.prefix) / "share" / "pii-streamer"
+
+
+SCHEMA_DIR = _data_root() / "schemas"
 
 
 @functools.cache
@@ -28,8 +39,8 @@ def load_schema(name: str) -> dict[str, Any]:
         schema: dict[str, Any] = orjson.loads(path.read_bytes())
     except OSError:
         raise ConfigurationError(
-            f"JSON Schema {path} is missing; run pii-streamer from its source tree "
-            "(pip install -e .) so schemas/ is next to the package"
+            f"JSON Schema {path} is missing; reinstall pii-streamer (pip install "
+            "pii-streamer, or pip install -e . in its source tree)"
         ) from None
     return schema
 

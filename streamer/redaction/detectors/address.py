@@ -22,11 +22,13 @@ stays precise on ordinary prose; house numbers alone are never reported.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_extend import whole_words
 from streamer.redaction.detectors.ner_words import MONTHS_AND_DAYS, NOT_NAMES
+from streamer.redaction.patterns import word_alternation
 from streamer.redaction.spans import Span
 
 SCORE = 0.8
@@ -34,74 +36,150 @@ SCORE = 0.8
 _UPPER = r"[^\W\d_a-z\u00df-\u00ff]"  # a letter that is not lower case (any script)
 _WORD = rf"{_UPPER}[^\W\d_]*(?:[-'\u2019.][^\W\d_]+)*\.?"  # Capitalised or UPPER word
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
-_PARTICLE = (
-    r"(?:de|del|della|delle|dei|degli|dello|dal|dalla|di|da|do|dos|das|du|des|la|le|van|von"
-    r"|der|den|y|e|el|al|u|v|na|nad|pod"
-    r"|pri|am|an|im|ob|bei|sur|sous|l\u00e8s|lez|upon|\u00e0)"
-)
+_PARTICLE = word_alternation(
+    (
+        "de", "del", "della", "delle", "dei", "degli", "dello", "dal", "dalla", "di", "da",
+        "do", "dos", "das", "du", "des", "la", "le", "van", "von", "der", "den", "y", "e",
+        "el", "al", "u", "v", "na", "nad", "pod", "pri", "am", "an", "im", "ob", "bei", "sur",
+        "sous", "l\u00e8s", "lez", "upon", "\u00e0",
+    )
+)  # fmt: skip
 _NAME = rf"{_WORD}(?:[ \t]+(?:{_PARTICLE}[ \t]+)?{_WORD}){{0,3}}"
 _ORDINAL = r"\d{1,4}(?:st|nd|rd|th)"  # 5th Avenue, 184th Street
 
-_STREET_TYPES = (
-    "street|st|road|rd|avenue|ave|av|drive|dr|lane|ln|way|boulevard|blvd|court|ct|place|pl"
-    "|square|sq|terrace|ter|crescent|cres|close|row|passage|heights|hts|greens?|mills?"
-    "|stream|parkway|pkwy|highway|hwy|circle|cir|trail|trl|alley|gardens|grove|hill|park"
-    "|walk|quay|wharf|mews|loop|plaza|track|vale|view|rise|parade|esplanade|promenade"
-    "|green|gate|meadows?|ridge|point|pike|run|path|junction|crossing|estates?|villas?"
-    "|station|island|bypass|causeway|commons?|corners?|creek|fields?|forest|harbou?r"
-    "|hollow|landing|lodge|manor|orchard|pines|pointe?|ports?|ranch|shores?|springs?"
-    "|summit|tunnel|turnpike|valley|wells?|brooks?|burg|centre|center|cove|dale|downs"
-    "|ferry|flats?|ford|garden|glen|haven|keys?|knolls?|lakes?|mount|oval|ramp|route"
-    "|spur|strip|turn|via|vista|ways|wynd|straat|strasse|str|stra\u00dfe|gasse|weg|platz"
-    "|allee|vej|gade|v\u00e4gen|gatan|veien|gate|tie|katu|utca|rakpart|\u00fat|laan|plein"
-    "|terrasse|vei|veg|vegen|bakken|ulica|krt|k\u00f6r\u00fat|\u00fatja|t\u00e9r|k\u00f6z"
-    "|u|rkp|p\u00f5ik|tee|kraj"
-    "|gracht|kade|dijk|all\u00e9"
-    # the rest of the USPS standard street suffixes (Publication 28, appendix C1)
-    "|anex|annex|arcade|bayou|beach|bend|bluffs?|bottom|branch|bridge|camp|canyon|cape"
-    "|cliffs?|club|course|crest|crossroad|curve|dam|divide|expressway|expy|extensions?"
-    "|falls?|forge|forks?|fort|freeway|fwy|gateway|inlet|isle|islands?|land|lights?|loaf"
-    "|locks?|mall|mission|motorway|mountains?|neck|overpass|pass|plains?|prairie|radial"
-    "|rapids?|rest|river|shoals?|skyway|stravenue|throughway|trace|trafficway|trailer"
-    "|underpass|union|viaduct|village|ville|quays"
-)
-_STREET_PREFIXES = (
-    r"rue|via|viale|vicolo|corso|piazza|calle|c/|avenida|avda\.?|av\.|rua|r\.?|praça|largo"
-    r"|travessa|estrada|rambla|carrer|paseo|plaza|camino|strada|ul\.|ulica|aleja|al\.|akti"
-    r"|odos|boulevard|bd\.?|chemin|impasse|all[\u00e9e]e|place|quai|route|rte\.?|stra[\u00df]e"
-    r"|avenue|cours|ctra\.?|crta\.?|r\u00faa|strada|calea|bulevardul|aleea|intrarea"
-    r"|\u0219oseaua|soseaua|pia\u021ba|callej\u00f3n|alameda|glorieta|pasaje|ronda|traves\u00eda"
-    r"|contrada|borgo|piazzale|stretto|nr\.?"
-)
-_COMPOUND_STREET = (
-    r"[^\W\d_]{2,}(?:stra(?:ss|\u00df)e|str\.|gasse|weg|platz|allee|ring|damm|ufer|steig"
-    r"|vej|gade|v\u00e4gen|v\u00e4g|gatan|gata|veien|vegen|gate|tie|katu|kuja|polku|utca"
-    r"|\u00fat|laan|straat|plein|gracht|kade|dijk|plaats|singel|stieg|stig|st\u00edgur"
-    r"|braut|gata|vegur)"
-)
+#: Street type words, after a street's name (Meadow Drive, Hadik Gasse), any case; with
+#: the USPS standard street suffixes (Publication 28, appendix C1).
+STREET_TYPES = (
+    "allee", "alley", "allé", "anex", "annex", "arcade", "av", "ave", "avenue", "bakken",
+    "bayou", "beach", "bend", "bluff", "bluffs", "blvd", "bottom", "boulevard", "branch",
+    "bridge", "brook", "brooks", "burg", "bypass", "camp", "canyon", "cape", "causeway",
+    "center", "centre", "cir", "circle", "cliff", "cliffs", "close", "club", "common",
+    "commons", "corner", "corners", "course", "court", "cove", "creek", "cres", "crescent",
+    "crest", "crossing", "crossroad", "ct", "curve", "dale", "dam", "dijk", "divide",
+    "downs", "dr", "drive", "esplanade", "estate", "estates", "expressway", "expy",
+    "extension", "extensions", "fall", "falls", "ferry", "field", "fields", "flat",
+    "flats", "ford", "forest", "forge", "fork", "forks", "fort", "freeway", "fwy", "gade",
+    "garden", "gardens", "gasse", "gatan", "gate", "gateway", "glen", "gracht", "green",
+    "greens", "grove", "harbor", "harbour", "haven", "heights", "highway", "hill",
+    "hollow", "hts", "hwy", "inlet", "island", "islands", "isle", "junction", "kade",
+    "katu", "key", "keys", "knoll", "knolls", "kraj", "krt", "körút", "köz", "laan",
+    "lake", "lakes", "land", "landing", "lane", "light", "lights", "ln", "loaf", "lock",
+    "locks", "lodge", "loop", "mall", "manor", "meadow", "meadows", "mews", "mill",
+    "mills", "mission", "motorway", "mount", "mountain", "mountains", "neck", "orchard",
+    "oval", "overpass", "parade", "park", "parkway", "pass", "passage", "path", "pike",
+    "pines", "pkwy", "pl", "place", "plain", "plains", "platz", "plaza", "plein", "point",
+    "pointe", "port", "ports", "prairie", "promenade", "põik", "quay", "quays", "radial",
+    "rakpart", "ramp", "ranch", "rapid", "rapids", "rd", "rest", "ridge", "rise", "river",
+    "rkp", "road", "route", "row", "run", "shoal", "shoals", "shore", "shores", "skyway",
+    "spring", "springs", "spur", "sq", "square", "st", "station", "str", "straat",
+    "strasse", "stravenue", "straße", "stream", "street", "strip", "summit", "tee", "ter",
+    "terrace", "terrasse", "throughway", "tie", "trace", "track", "trafficway", "trail",
+    "trailer", "trl", "tunnel", "turn", "turnpike", "tér", "u", "ulica", "underpass",
+    "union", "utca", "vale", "valley", "veg", "vegen", "vei", "veien", "vej", "via",
+    "viaduct", "view", "villa", "village", "villas", "ville", "vista", "vägen", "walk",
+    "way", "ways", "weg", "well", "wells", "wharf", "wynd", "út", "útja",
+)  # fmt: skip
+#: Words before a street's name (Via Leopardi, ul. Zakrzowska), any case.
+STREET_PREFIXES = (
+    "rue", "via", "viale", "vicolo", "corso", "piazza", "calle", "c/", "avenida", "avda",
+    "avda.", "av.", "rua", "r", "r.", "pra\u00e7a", "largo", "travessa", "estrada", "rambla",
+    "carrer", "paseo", "plaza", "camino", "strada", "ul.", "ulica", "aleja", "al.", "akti",
+    "odos", "boulevard", "bd", "bd.", "chemin", "impasse", "all\u00e9e", "allee", "place",
+    "quai", "route", "rte", "rte.", "stra\u00dfe", "avenue", "cours", "ctra", "ctra.", "crta",
+    "crta.", "r\u00faa", "calea", "bulevardul", "aleea", "intrarea", "\u0219oseaua",
+    "soseaua", "pia\u021ba", "callej\u00f3n", "alameda", "glorieta", "pasaje", "ronda",
+    "traves\u00eda", "contrada", "borgo", "piazzale", "stretto", "nr", "nr.",
+)  # fmt: skip
+#: Endings of street names written as one word (Invalidenstrasse, Norrbyvägen), any case.
+COMPOUND_STREET_ENDINGS = (
+    "strasse", "stra\u00dfe", "str.", "gasse", "weg", "platz", "allee", "ring", "damm", "ufer",
+    "steig", "vej", "gade", "v\u00e4gen", "v\u00e4g", "gatan", "gata", "veien", "vegen", "gate",
+    "tie", "katu", "kuja", "polku", "utca", "\u00fat", "laan", "straat", "plein", "gracht",
+    "kade", "dijk", "plaats", "singel", "stieg", "stig", "st\u00edgur", "braut", "vegur",
+)  # fmt: skip
+_STREET_TYPES = word_alternation(STREET_TYPES)
+_STREET_PREFIXES = word_alternation(STREET_PREFIXES)
+_COMPOUND_STREET = rf"[^\W\d_]{{2,}}{word_alternation(COMPOUND_STREET_ENDINGS)}"
 
-_STREET = re.compile(
-    rf"""(?ix:
-        (?<![^\W_])                             # at the start of a word (and fast)
-        (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
-        (?:
-            (?:(?-i:{_NAME})|{_ORDINAL})[ \t]+(?:{_STREET_TYPES})\b\.?  # Meadow Drive, 5th Ave
-          | \b(?:{_STREET_PREFIXES})[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})  # Via Leopardi
-          | (?:(?-i:{_WORD})[ \t]+){{0,2}}{_COMPOUND_STREET}\b  # Hadikgasse
+# The three ways a street is written, each tried only on texts holding its words.
+_NAMED_STREET = rf"(?:(?-i:{_NAME})|{_ORDINAL})[ \t]+{_STREET_TYPES}\b\.?"  # Meadow Drive
+_PREFIXED_STREET = rf"\b{_STREET_PREFIXES}[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})"  # Via Leopardi
+_ONE_WORD_STREET = rf"(?:(?-i:{_WORD})[ \t]+){{0,2}}{_COMPOUND_STREET}\b"  # Hadikgasse
+
+
+@functools.cache
+def _street_pattern(named: bool, prefixed: bool, one_word: bool) -> re.Pattern[str]:
+    """A street with its house numbers, written in any of the chosen ways."""
+    ways = [
+        way
+        for way, chosen in (
+            (_NAMED_STREET, named),
+            (_PREFIXED_STREET, prefixed),
+            (_ONE_WORD_STREET, one_word),
         )
-        (?:,?[ \t]+{_NUMBER}(?![\w-]))?                     # house number after
-    )"""
-)
+        if chosen
+    ]
+    return re.compile(
+        rf"""(?ix:
+            (?<![^\W_])                             # at the start of a word (and fast)
+            (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
+            (?:{"|".join(ways)})
+            (?:,?[ \t]+{_NUMBER}(?![\w-]))?          # house number after
+        )"""
+    )
+
+
 # Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808
-_NUMBERED_NAME = re.compile(rf"\b\d{{1,6}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
+_NUMBERED_NAME = re.compile(rf"\d(?<!\w\d)\d{{0,5}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
 # A street corner: Monika and Turjaška 48, Main and 5th Street (the second has a number)
 _CORNER = re.compile(rf"(?<![\w-])(?:{_NAME})[ \t]+(?:and|&)[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b")
+_UNIT_WORDS = (
+    "apt", "apartment", "suite", "ste", "unit", "flat", "room", "rm", "floor", "fl", "bldg",
+    "building", "box", "postbox", "psc", "cmr",
+)  # fmt: skip
 _UNIT = re.compile(
-    r"(?i:\b(?:apt|apartment|suite|ste|unit|flat|room|rm|floor|fl|bldg|building|box|po box"
-    r"|p\.?[ \t]?o\.?[ \t]?box|postbox|psc|cmr))\.?[ \t]*#?[ \t]*\d{1,6}[A-Za-z]?\b"
+    rf"(?i:\b(?:{word_alternation(_UNIT_WORDS)}|p\.?[ \t]?o\.?[ \t]?box))"
+    r"\.?[ \t]*#?[ \t]*\d{1,6}[A-Za-z]?\b"
     r"|\b(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+\d{5}\b"
     r"|\b(?:USNS|USNV|USS|USCGC)[ \t]+[A-Z][\w'-]+"
 )
+
+# What each pattern above needs among a text's words (case folded, letters only): the
+# patterns themselves try every word start, so a text without any skips them.
+_LETTERS = re.compile(r"[^\W\d_]+")
+_TYPE_WORDS = frozenset(word.casefold() for word in STREET_TYPES)
+_PREFIX_WORDS = frozenset(word.casefold().rstrip("./") for word in STREET_PREFIXES)
+_ONE_WORD_END = re.compile(
+    word_alternation(ending.casefold().rstrip(".") for ending in COMPOUND_STREET_ENDINGS)
+    + r"(?![^\W\d_])"
+)
+_UNIT_GATE_WORDS = frozenset(
+    (*_UNIT_WORDS, "pobox", "apo", "fpo", "dpo", "usns", "usnv", "uss", "uscgc")
+)
+_PLACE_PREPOSITIONS = frozenset(("in", "at", "from", "to", "near"))
+_AT_WORDS = frozenset(("at", "on", "address"))
+# Any text holding a postcode holds one of these (a digit first, so re skips to digits).
+_POSTCODE_SHAPE = re.compile(r"\d(?:\d{3}|\d{2}[ \t]\d{2}|\d-\d{3})")
+_POSTCODE_CUE_WORDS = frozenset(
+    ("zip", "zipcode", "post", "postal", "postalcode", "postcode", "plz", "cep")
+)
+
+
+def _address_patterns(text: str, folded: str, words: set[str]) -> list[re.Pattern[str]]:
+    """The street, unit and corner patterns that can match in ``text``."""
+    named = not _TYPE_WORDS.isdisjoint(words)
+    prefixed = not _PREFIX_WORDS.isdisjoint(words)
+    one_word = _ONE_WORD_END.search(folded) is not None
+    patterns = [_NUMBERED_NAME]
+    if named or prefixed or one_word:
+        patterns.append(_street_pattern(named, prefixed, one_word))
+    if "and" in words or "&" in text:
+        patterns.append(_CORNER)
+    if not _UNIT_GATE_WORDS.isdisjoint(words):
+        patterns.append(_UNIT)
+    return patterns
+
+
 # A postcode in a sentence: five digits (ZIP+4, 12345-678), 123 45, 12-345, or four digits
 # that are not a year.
 _POSTCODE = r"(?:\d{5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|(?!(?:19|20)\d\d\b)\d{4})"
@@ -183,6 +261,7 @@ _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
 _LINE = re.compile(r"[^\s](?:[^\n\r]*[^\s])?")
 _ABBREVIATION_ENDS = frozenset({"st.", "rd.", "dr.", "ve.", "pt.", "tr.", "ul.", "av.", "al."})
 _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+_DIGIT = re.compile(r"\d")
 
 
 class StreetAddressDetector(Detector):
@@ -194,16 +273,30 @@ class StreetAddressDetector(Detector):
     entities = ("LOCATION", "PERSON", "ORGANIZATION")
 
     def applies_to(self, text: str, context: str = "") -> bool:
-        return any(char.isdigit() for char in text)
+        # Every part of an address holds a digit and a space or tab between its words,
+        # but a unit written close up (Apt5, P.O.Box 12); "\\n" becomes a line break.
+        if _DIGIT.search(text) is None:
+            return False
+        return " " in text or "\t" in text or "\\" in text or _UNIT.search(text) is not None
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         # Escaped line breaks (text JSON-encoded twice) are line breaks; same length.
         text = _ESCAPED_LINE_BREAK.sub("\n ", text)
+        folded = text.casefold()
+        words = set(_LETTERS.findall(folded))
         found: list[tuple[int, int]] = []
-        for pattern in (_STREET, _NUMBERED_NAME, _CORNER, _UNIT):
+        for pattern in _address_patterns(text, folded, words):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
-        found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
-        for pattern in (_PLACE_WITH_POSTCODE, _PLACE_LINE):
+        if not _POSTCODE_CUE_WORDS.isdisjoint(words):
+            found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
+        places = (
+            ()
+            if _POSTCODE_SHAPE.search(text) is None
+            else (_PLACE_WITH_POSTCODE, _PLACE_LINE)
+            if not _PLACE_PREPOSITIONS.isdisjoint(words)
+            else (_PLACE_LINE,)
+        )
+        for pattern in places:
             found.extend(
                 m.span(1)
                 for m in pattern.finditer(text)
@@ -212,12 +305,13 @@ class StreetAddressDetector(Detector):
             )
         found.extend(
             m.span(1)
-            for m in _NUMBERED_STREET.finditer(text)
+            for m in (_NUMBERED_STREET.finditer(text) if not _AT_WORDS.isdisjoint(words) else ())
             if not MONTHS_AND_DAYS.match(m.group(2))
             and m.group(2).split()[0].lower().rstrip(".") not in _NOT_STREETS
         )
-        for corner in _CORNER_OF.finditer(text):
-            found.extend((corner.span(1), corner.span(2)))
+        if "corner" in words:
+            for corner in _CORNER_OF.finditer(text):
+                found.extend((corner.span(1), corner.span(2)))
         if not found:
             return []
         extended = _union(

@@ -7,40 +7,61 @@ these ranges, whichever detector found it, so re-redacting clean text changes no
 
 from __future__ import annotations
 
+import functools
 import re
 
 from streamer.redaction.validators import isbn
 
-_ALWAYS = re.compile(
-    "|".join(
-        [
-            # UUIDs
-            r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b",
-            # hex digests and ids: lower-case hex of 16+ characters with letters and
-            # digits, or upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
-            r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b",
-            r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b",
-            # ISO 8601 timestamps (a date with a time)
-            r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
-            # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
-            r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b",
-            # pii-streamer's own replacements: tokens, hashes, inline ciphertexts
-            r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]",
-            r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]",
-        ]
-    )
+# Each kind of range with what a text must hold for it to occur at all: most texts lack
+# most of them, and the kinds are only searched for where they can be.
+_KINDS: tuple[tuple[str, str], ...] = (
+    # UUIDs
+    ("-", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
+    # hex digests and ids: lower-case hex of 16+ characters with letters and digits, or
+    # upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
+    ("hex", r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b"),
+    ("hex", r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b"),
+    # ISO 8601 timestamps (a date with a time)
+    (":", r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"),
+    # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
+    (".", r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b"),
+    # pii-streamer's own replacements: tokens, hashes, inline ciphertexts
+    ("[", r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]"),
+    ("[", r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]"),
 )
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
+
+
+@functools.cache
+def _ranges_pattern(needs: frozenset[str]) -> re.Pattern[str] | None:
+    """One pattern for the kinds of range whose needs a text meets."""
+    chosen = [pattern for need, pattern in _KINDS if need in needs]
+    return re.compile("|".join(chosen)) if chosen else None
+
+
+def _needs(text: str) -> frozenset[str]:
+    needs = {mark for mark in ("-", ":", ".", "[") if mark in text}
+    if _HEX_RUN.search(text) is not None:
+        needs.add("hex")
+    return frozenset(needs)
+
+
 _ISBN = re.compile(
     r"(?i)\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
     r"|\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
     r"|\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
 )
 _ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
+_ISBN_WORD = re.compile(r"(?i)isbn")
 
 
 def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of ``text`` that must not be redacted."""
-    ranges = [match.span() for match in _ALWAYS.finditer(text)]
+    needs = _needs(text)
+    pattern = _ranges_pattern(needs)
+    ranges = [match.span() for match in pattern.finditer(text)] if pattern is not None else []
+    if "-" not in needs and "97" not in text and _ISBN_WORD.search(text) is None:
+        return ranges  # no ISBN without a dash, its prefix, or 978/979
     for match in _ISBN.finditer(text):
         value = _ISBN_PREFIX.sub("", match.group())
         digits = value.replace("-", "").replace(" ", "")

@@ -48,6 +48,8 @@ _PHONE_LABELS = (
     "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
 )  # fmt: skip
 _LABEL_WINDOW = 24
+#: Candidates whose score is remembered (it depends on the candidate and the regions only).
+_SCORE_CACHE_ENTRIES = 4096
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
@@ -96,6 +98,7 @@ class PhoneDetector(PatternDetector):
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
         self._labels = word_pattern(_PHONE_LABELS)
+        self._scores: dict[str, float | None] = {}
         self._trunk_zero_regions = frozenset(
             region
             for region in self.regions
@@ -131,6 +134,16 @@ class PhoneDetector(PatternDetector):
         return verdict
 
     def base_score(self, candidate: str) -> float | None:
+        # Parsing is the costly part, and a stream repeats its customers' numbers.
+        scores = self._scores
+        if candidate in scores:
+            return scores[candidate]
+        if len(scores) >= _SCORE_CACHE_ENTRIES:
+            scores.clear()
+        score = scores[candidate] = self._base_score(candidate)
+        return score
+
+    def _base_score(self, candidate: str) -> float | None:
         number = _EXTENSION.sub("", candidate)
         digits = count_digits(number)
         if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
@@ -138,7 +151,9 @@ class PhoneDetector(PatternDetector):
         if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
             grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
             return self.grouped_score if grouped else None
-        verdict = self._verdict(_PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate)))
+        if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
+            candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
+        verdict = self._verdict(candidate)
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written

@@ -7,8 +7,10 @@ import logging
 
 import aiohttp
 import orjson
+import pytest
+from prometheus_client import CollectorRegistry, Counter
 
-from streamer.observability import HealthServer, StreamMetrics, configure_logging
+from streamer.observability import HealthServer, configure_logging
 from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
 
 
@@ -33,16 +35,29 @@ def test_canaries_in_messages_extras_and_tracebacks_are_redacted() -> None:
 
 
 async def test_health_server_serves_metrics_liveness_and_readiness() -> None:
-    metrics = StreamMetrics()
-    metrics.events_consumed.labels(topic="raw").inc(3)
+    registry = CollectorRegistry()
+    consumed = Counter("streamer_events_consumed", "Records.", ["topic"], registry=registry)
+    consumed.labels(topic="raw").inc(3)
     ready = {"partitions_assigned": False}
-    server = HealthServer(metrics.registry, port=0, host="127.0.0.1")
+    alive = {"consume_loop": True}
+    scrapes = []
+
+    async def before_scrape() -> None:
+        scrapes.append(1)
+
+    server = HealthServer(registry, port=0, host="127.0.0.1", before_scrape=before_scrape)
     server.add_check("partitions_assigned", lambda: ready["partitions_assigned"])
+    server.add_check("consume_loop", lambda: alive["consume_loop"], liveness=True)
+
+    async def broken() -> bool:
+        raise RuntimeError("a check that raises fails, by name only")
+
     async with server, aiohttp.ClientSession() as http:
         base = f"http://127.0.0.1:{server.port}"
         async with http.get(f"{base}/metrics") as response:
             text = await response.text()
             assert 'streamer_events_consumed_total{topic="raw"} 3.0' in text
+        assert scrapes == [1]
         async with http.get(f"{base}/healthz") as response:
             assert response.status == 200
         async with http.get(f"{base}/readyz") as response:
@@ -51,3 +66,46 @@ async def test_health_server_serves_metrics_liveness_and_readiness() -> None:
         ready["partitions_assigned"] = True
         async with http.get(f"{base}/readyz") as response:
             assert response.status == 200
+        alive["consume_loop"] = False
+        async with http.get(f"{base}/healthz") as response:
+            assert response.status == 503
+            assert await response.json() == {"status": "unhealthy", "failing": ["consume_loop"]}
+        server.add_check("broker_reachable", broken)
+        async with http.get(f"{base}/readyz") as response:
+            assert (await response.json())["failing"] == ["broker_reachable"]
+
+
+async def test_a_port_in_use_is_an_os_error_and_leaves_nothing_running() -> None:
+    registry = CollectorRegistry()
+    async with HealthServer(registry, port=0, host="127.0.0.1") as first:
+        second = HealthServer(registry, port=first.port, host="127.0.0.1")
+        with pytest.raises(OSError):
+            await second.start()
+        await second.stop()
+
+
+def test_an_unexpected_crash_of_streamer_run_is_logged_through_the_filter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug's exception quoting a record must not reach stderr as a raw traceback."""
+    from typer.testing import CliRunner
+
+    import streamer.stream.runtime
+    from streamer.cli import app
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise ValueError(f"unexpected value {CANARY_TEXT}")
+
+    monkeypatch.setattr(streamer.stream.runtime, "run_pipeline", crash)
+    try:
+        outcome = CliRunner().invoke(
+            app, ["run", "--input-topic", "orders", "--log-format", "json", "--workers", "1"]
+        )
+    finally:
+        for handler in list(logging.getLogger().handlers):
+            if handler.get_name() == "pii-streamer":
+                logging.getLogger().removeHandler(handler)
+    assert outcome.exit_code == 1
+    assert "the pipeline stopped on an unexpected ValueError" in outcome.output
+    assert "unexpected value Canary record: write to <EMAIL_ADDRESS>" in outcome.output
+    assert find_canaries(outcome.output) == []

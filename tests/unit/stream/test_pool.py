@@ -3,6 +3,9 @@ is found, dead-lettered, and does not stop the rest."""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -15,7 +18,8 @@ from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
 from streamer.stream.pool import RedactionPool
 from streamer.stream.processor import ProcessorSpec, RecordBatch
-from streamer.testing.detectors import CrashingDetector
+from streamer.testing import find_canaries
+from streamer.testing.detectors import CrashingDetector, SlowDetector
 
 KEYRING = LocalKeyring(bytes(range(32)))
 
@@ -83,3 +87,68 @@ async def test_inline_mode_runs_in_this_process(tmp_path: Path) -> None:
         assert pool.worker_pids() == []
     finally:
         pool.close()
+
+
+async def test_pool_load_counts_batches_in_the_pool_and_busy_time(tmp_path: Path) -> None:
+    pool = RedactionPool(spec(tmp_path, SlowDetector(0.05)), workers=1)
+    assert not pool.up
+    await pool.start()
+    try:
+        assert pool.up
+        batches = [[orjson.dumps({"m": f"text {b}.{i}"}) for i in range(4)] for b in range(3)]
+        running = [asyncio.create_task(pool.process(batch(texts))) for texts in batches]
+        await asyncio.sleep(0.05)
+        assert pool.load.pending == 3
+        assert pool.load.busy == 1 and pool.load.queue_depth == 2
+        await asyncio.gather(*running)
+        assert pool.load.pending == 0 and pool.load.queue_depth == 0
+        # Three batches of four texts, each sleeping 50 ms: the one worker was busy
+        # for at least 0.6 s (a lower bound set by the sleeps, not a speed).
+        assert pool.load.busy_seconds() >= 0.6
+    finally:
+        pool.close()
+    assert not pool.up
+
+
+WORKER_LOG_SCRIPT = """
+import asyncio, orjson
+from pathlib import Path
+from streamer.observability import configure_logging
+from streamer.redaction.keys import LocalKeyring
+from streamer.redaction.policy import Policy
+from streamer.redaction.service import EngineSpec
+from streamer.settings import StreamerSettings
+from streamer.stream.pool import RedactionPool
+from streamer.stream.processor import ProcessorSpec, RecordBatch
+from streamer.testing import CANARY_TEXT
+from streamer.testing.detectors import LoggingDetector
+
+configure_logging("INFO", "json")
+spec = ProcessorSpec(EngineSpec(Policy(), ("email", LoggingDetector()),
+                     LocalKeyring(bytes(range(32))), StreamerSettings(data_dir=Path({data!r}))))
+
+async def main():
+    pool = RedactionPool(spec, workers=1)
+    await pool.start()
+    try:
+        await pool.process(RecordBatch("raw", 0, [0], [0], [None],
+                                       [orjson.dumps({{"m": CANARY_TEXT}})]))
+    finally:
+        pool.close()
+
+asyncio.run(main())
+"""
+
+
+def test_worker_processes_log_through_the_redacting_filter(tmp_path: Path) -> None:
+    """A third-party log line in a worker quoting a record reaches stderr redacted (the
+    whole stderr of a separate process is captured: workers included)."""
+    script = WORKER_LOG_SCRIPT.format(data=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    lines = [orjson.loads(line) for line in done.stderr.decode().splitlines() if line]
+    [logged] = [line for line in lines if line["logger"] == "third.party.detector"]
+    assert logged["message"].startswith("looking at Canary record: write to <EMAIL_ADDRESS>")
+    assert find_canaries(done.stderr) == []
