@@ -8,13 +8,14 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streamer.broker import EmbeddedBroker
+from streamer.broker import EmbeddedBroker, free_port
 from streamer.cloud.emulators.server import EmulatorProcess
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.testing import CANARY_TEXT, find_canaries
@@ -99,12 +100,14 @@ def test_run_with_a_cloud_section_redacts_what_the_cloud_finds(
         )
         assert created.returncode == 0, created.stderr.decode()
 
+        metrics_port = free_port()
         log_file = tmp_path / "run.log"  # DEBUG logs would fill a pipe nobody reads yet
         with log_file.open("wb") as log:
             runner = subprocess.Popen(
                 [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", bootstrap,
                  "--topology", str(topology), "--workers", "1", "--log-format", "json",
-                 "--log-level", "DEBUG"],
+                 "--log-level", "DEBUG", "--metrics-port", str(metrics_port),
+                 "--metrics-host", "127.0.0.1"],
                 stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=ROOT, start_new_session=True,
             )  # fmt: skip
             try:
@@ -112,6 +115,9 @@ def test_run_with_a_cloud_section_redacts_what_the_cloud_finds(
                     "tail", "--bootstrap-servers", bootstrap, "--topic", "e2e.tickets.clean",
                     "--json", "--follow", "--limit", "50", env=env, timeout=90,
                 )  # fmt: skip
+                url = f"http://127.0.0.1:{metrics_port}/metrics"
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    metrics = response.read().decode()
                 runner.send_signal(signal.SIGTERM)
                 runner.wait(timeout=60)
             finally:
@@ -129,6 +135,14 @@ def test_run_with_a_cloud_section_redacts_what_the_cloud_finds(
         assert record["value"]["message"].startswith("[PERSON_")
         assert record["headers"]["pii.detectors"].endswith(",aws")
     assert seen["answered"] > 0
+    # the cloud metrics are served with the stream's, from the one registry
+    requests = [
+        line for line in metrics.splitlines()
+        if line.startswith('streamer_cloud_requests_total{provider="aws"}')
+    ]  # fmt: skip
+    assert requests and float(requests[0].split()[-1]) == seen["requests"]
+    assert "streamer_events_consumed_total" in metrics
+    assert AWS_SECRET not in metrics and NAME not in metrics
     assert runner.returncode == 0, stderr.decode()[-2000:]
     assert b"cloud detection: aws (mode union" in stderr
     assert AWS_SECRET.encode() not in stderr and NAME.encode() not in stderr
