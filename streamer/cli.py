@@ -136,6 +136,7 @@ def redact(
         progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=stderr, transient=True,
+            disable=not stderr.is_terminal,  # piped stderr holds only the error records
         )  # fmt: skip
         with progress:
             for name, handle, size in _open_sources(sources, read_stdin):
@@ -733,14 +734,13 @@ def replay(
     ssl_certfile: SslCertfileOption = None,
     ssl_keyfile: SslKeyfileOption = None,
 ) -> None:
-    """Replay a range of a raw topic under a policy, through the same engine,
-    sinks and headers as streamer run, without touching the live consumer group.
+    """Replay a range of a raw topic under a policy, without touching the live group.
 
-    Reads with its own assignment (nothing is committed to a group), writes clean
-    records to --output-topic and token mappings and dead letters to the
-    topology's topics, with pii.provenance=replay, pii.replay.id and the policy's
-    version in their headers, and stops at the end of the range. The same range,
-    policy and keys give the same bytes.
+    It runs the same engine, sinks and headers as streamer run. It reads with its own
+    assignment (nothing is committed to a group), writes clean records to
+    --output-topic and token mappings and dead letters to the topology's topics, with
+    pii.provenance=replay, pii.replay.id and the policy's version in their headers, and
+    stops at the end of the range. The same range, policy and keys give the same bytes.
 
     Try a policy first: --dry-run --policy new.yaml writes nothing and reports
     what would change. Progress is saved after every commit: after Ctrl-C or a

@@ -49,6 +49,20 @@ def test_text_mode_files_and_policy(tmp_path: Path) -> None:
     assert run.stdout.decode().splitlines() == ["card ***************1111", "nothing here"]
 
 
+def test_the_issue_example_loses_every_value_and_stderr_stays_quiet(tmp_path: Path) -> None:
+    text = (
+        "Call John at +1 (415) 555-0132 or jane.doe+news@corp.example.com, card "
+        "4111-1111-1111-1111, SSN 536-22-1234, IBAN DE89 3704 0044 0532 0130 00, from 2001:db8::1"
+    )
+    run = streamer("redact", "--text", stdin=text.encode() + b"\n", env_dir=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr == b""  # no warnings from the libraries NER imports
+    out = run.stdout.decode()
+    for value in ("John", "415", "jane.doe", "4111", "536-22", "DE89", "2001:db8"):
+        assert value not in out
+    assert out.startswith("Call [PERSON_")
+
+
 def test_same_key_same_tokens_across_runs(tmp_path: Path) -> None:
     line = b'{"m": "jane@example.com"}\n'
     first = streamer("redact", stdin=line, env_dir=tmp_path)

@@ -35,6 +35,7 @@ from streamer.errors import ConfigurationError, DependencyMissingError
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_models import (
     load_ner_pipeline,
+    quiet_transformers_import,
     use_bundled_public_suffix_list,
 )
 from streamer.redaction.detectors.ner_rules import refine_spans
@@ -142,6 +143,7 @@ class NerDetector(Detector):
             )
         self.entities = tuple(e for e in NER_ENTITIES if e in entities)
         use_bundled_public_suffix_list()
+        quiet_transformers_import()
         try:
             from presidio_analyzer.nlp_engine import NerModelConfiguration
             from presidio_analyzer.predefined_recognizers import SpacyRecognizer

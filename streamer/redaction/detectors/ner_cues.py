@@ -15,6 +15,9 @@ People:
 - a **speech verb** before or after: ``said Anders``, ``says Weld``, ``shouted at John``,
   ``Sophia shouted``;
 - a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
+- a **contact verb**: ``Call John at ...``, ``please email Maria about ...``, ``spoke to
+  Ines yesterday`` (the name must end the clause or come before a word such as ``at``,
+  ``about``, ``tomorrow``; ``Call Support at ...`` and other teams are not people);
 - a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``
   (not ``Everything works again``);
 - a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
@@ -85,6 +88,32 @@ _RELATION = re.compile(
     r"|flatmate|stepson|stepdaughter|stepmother|stepfather)"
     r"|\bassistant[ \t]+to)"
     rf"[ \t]+{_SHORT_NAME}"
+)
+#: Verbs (and verb phrases) whose object is a person: ``Call John at 5``.
+CONTACT_VERBS = (
+    r"call|called|calling|phone|phoned|ring|rang|text|texted|e-?mail|e-?mailed|message"
+    r"|messaged|contact|contacted|ping|pinged|ask|asked|tell|told|thank|thanked|remind"
+    r"|reminded|notify|notified|invite|invited|cc|dm|meet|met|(?:reach(?:ed)?|reaching)"
+    r"[ \t]+out[ \t]+to|(?:talk(?:ed)?|speak|spoke|chat(?:ted)?)[ \t]+(?:to|with)"
+    r"|(?:forward(?:ed)?|escalated?|assign(?:ed)?|hand(?:ed)?[ \t]+(?:it|this)[ \t]+)[ \t]*to"
+)
+_CONTACT = re.compile(
+    rf"(?<![\w'\u2019-])(?i:{CONTACT_VERBS})[ \t]+(?:{TITLES}\.?[ \t]+)?{_SHORT_NAME}"
+    r"(?=[ \t]*(?:[,.!?;:)]|$)|[ \t]+(?:at|on|about|re|regarding|for|tomorrow|today|tonight"
+    r"|asap|now|back|again|later|soon|and|or|if|when|before|after|with|from|in|by|directly"
+    r"|yesterday|please)\b)",
+    re.MULTILINE,
+)
+#: What a contact verb may address that is nobody's name: teams, desks, services.
+_TEAMS = frozenset(
+    " ".join(
+        [
+            "support sales billing service services helpdesk help desk team it hr security",
+            "legal finance accounts accounting reception operator management marketing stop",
+            "start home back emergency police ambulance now me us them customer care",
+            "technical tech operations ops engineering dispatch front office center centre",
+        ]
+    ).split()
 )
 _PERSON_VERB = re.compile(
     rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|(?:works|worked)[ \t]+(?:at|for|as)"
@@ -197,6 +226,7 @@ def _person(text: str, match: re.Match[str], group: int, score: float) -> Span |
     if (
         not _is_name(value)
         or value.lower() in _ADDRESSEES
+        or any(word in _TEAMS for word in value.lower().split())
         or value.split()[0].lower() in _INTERJECTIONS
         or _LEGAL_FORM_AT_END.search(value)
     ):
@@ -211,6 +241,11 @@ _SPEECH_STEMS = (
     "explain", "answer", "whisper", "cried", "exclaim", "laugh", "scream", "texted",
     "emailed", "messaged",
 )  # fmt: skip
+_CONTACT_STEMS = (
+    "call", "phon", "ring", "rang", "text", "mail", "messag", "contact", "ping", "ask",
+    "tell", "told", "thank", "remind", "notif", "invit", "cc ", "dm ", "meet", "met ",
+    "out to", "talk", "speak", "spoke", "chat", "forward", "escalat", "assign", "hand",
+)  # fmt: skip
 _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_TITLED_NAME, CUE_SCORE, tuple(sorted(TITLE_WORDS))),
     (_NAME_CUE, CUE_SCORE, ("name", "call", " by")),
@@ -218,6 +253,7 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_SPEECH_BEFORE, WEAK_CUE_SCORE, _SPEECH_STEMS),
     (_SPEECH_AFTER, WEAK_CUE_SCORE, _SPEECH_STEMS),
     (_RELATION, WEAK_CUE_SCORE, ("my ", "our ", "his ", "her ", "their ", "your ", "assistant")),
+    (_CONTACT, WEAK_CUE_SCORE, _CONTACT_STEMS),
     (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
     (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
     (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE, ("his", "her")),

@@ -13,6 +13,7 @@ the tagger, parser, lemmatizer and the like cost time and give NER nothing.
 from __future__ import annotations
 
 import importlib.util
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,16 @@ def use_bundled_public_suffix_list() -> None:
         return
     offline = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
     implementation.TLD_EXTRACTOR = offline
+
+
+def quiet_transformers_import() -> None:
+    """Keep Hugging Face ``transformers`` from warning on import that PyTorch is missing.
+
+    Presidio imports ``transformers`` whenever it is installed (``presidio-evaluator``
+    brings it), and it prints that advisory to stderr in every worker; spaCy models do
+    not use PyTorch. A ``TRANSFORMERS_VERBOSITY`` the user set is kept.
+    """
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def load_ner_pipeline(language: str, model: str) -> Any:

@@ -7,7 +7,8 @@ fixes what is fixable without knowing the text's domain, in this order:
 1. **Lines**: a name, place or organisation does not run across a line break, so a span
    is split at line breaks (``Mystery & Suspense\\nDirected`` is two spans).
 2. **Edges**: leading and trailing spaces, punctuation and symbols (emoji) are trimmed,
-   as is a trailing possessive ``'s``; a span without a letter (a date: without a
+   as are a trailing possessive ``'s`` and a leading contact verb a person span took
+   from the start of a sentence (``Email Maria``); a span without a letter (a date: without a
    digit) is dropped; then a span that ends or starts inside a word takes the whole
    word (:func:`~.ner_extend.whole_words`).
 3. **Dates**: ``DATE_TIME`` is kept only when it names a point in time: a month or a
@@ -75,6 +76,11 @@ _POINT_IN_TIME = re.compile(
     r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
 )
 _LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a name
+# A verb at the start of an imperative that a model takes into the name after it.
+_LEADING_VERB = re.compile(
+    r"(?i:call|phone|text|e-?mail|message|contact|ping|ask|tell|thank|thanks|remind|notify"
+    r"|invite|cc|dm|meet)[ \t]+(?=\S)"
+)
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
 # First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
 _INITIALLED_NAME = re.compile(
@@ -199,6 +205,10 @@ def _trim(text: str, span: Span) -> Span | None:
     possessive = _POSSESSIVE.search(text, start, end)
     if possessive is not None and end - start > 2:
         end = possessive.start()
+    if span.entity_type == "PERSON":
+        verb = _LEADING_VERB.match(text, start, end)
+        if verb is not None:
+            start = verb.end()
     needed = _LETTER_OR_DIGIT if span.entity_type == "DATE_TIME" else _LETTER
     if end <= start or needed.search(text, start, end) is None:
         return None

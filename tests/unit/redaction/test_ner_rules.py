@@ -197,6 +197,25 @@ def test_english_cues_find_people() -> None:
     assert _refine("From: Olga Berg\nTo: support") == [("Olga Berg", "PERSON")]
 
 
+def test_contact_verbs_mark_the_person_they_address() -> None:
+    assert _refine("Call John at +1 (415) 555-0132") == [("John", "PERSON")]
+    assert _refine("please email Maria Lopez about the refund.") == [("Maria Lopez", "PERSON")]
+    assert _refine("I spoke to Ines yesterday") == [("Ines", "PERSON")]
+    assert _refine("Ping Bob when done") == [("Bob", "PERSON")]
+    assert _refine("Call Support at 555-0100 or contact Customer Care.") == []
+    assert _refine("Text STOP to 12345, or Contact Us") == []
+    assert _refine("Call Center hours changed") == []  # no clause ends after the words
+
+
+def test_a_leading_contact_verb_is_not_part_of_the_name() -> None:
+    assert _refine("Email Maria about the refund.", ("Email Maria", "PERSON")) == [
+        ("Maria", "PERSON")
+    ]
+    assert _refine("Thank Ana Ruiz for it", ("Thank Ana Ruiz", "PERSON")) == [
+        ("Ana Ruiz", "PERSON")
+    ]
+
+
 def test_english_cues_find_places() -> None:
     assert _refine("I'm in Montevideo, at the conference") == [("Montevideo", "LOCATION")]
     assert _refine("originally from Flushing, and") == [("Flushing", "LOCATION")]
