@@ -25,6 +25,7 @@ People:
 - being **spoken to**: ``Renátó, can I please speak to ...``;
 - the **answer to a question about a name**: ``What's the name on the account? User:
   Csenger Gábor``;
+- an e-mail **display name**: ``"Jane Doe" <jane.doe@example.com>``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
   ``Customer:``, ``Patient:``, ...;
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``.
@@ -148,6 +149,10 @@ _NAME_ANSWER = re.compile(
     rf"{_NAME}[ \t]*$",
     re.MULTILINE,
 )
+# An e-mail address's display name: "Jane Doe" <jane.doe@example.com>, Jane Doe <jd@x.io>
+_DISPLAY_NAME = re.compile(
+    rf"(?:^|(?<=[\s:,;(]))[\"\u201c']?{_NAME}[\"\u201d']?[ \t]*<[^<>\s@]+@[^<>\s@]+>"
+)
 _PERSON_FIELD = re.compile(
     r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
     r"|recipient|sender|author|owner|signed|applicant|passenger|guest|driver)[ \t]*:[ \t]*"
@@ -256,6 +261,7 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_CONTACT, WEAK_CUE_SCORE, _CONTACT_STEMS),
     (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
     (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
+    (_DISPLAY_NAME, WEAK_CUE_SCORE, ("@",)),
     (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE, ("his", "her")),
     (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
     (_VOCATIVE, WEAK_CUE_SCORE, (",",)),

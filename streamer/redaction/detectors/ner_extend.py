@@ -57,7 +57,7 @@ _PLACE_NUMBER = re.compile(
     r",?[ \t]+(?:[A-Z]{2,3}[ \t]+)?"
     r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{4}[ \t]?[A-Z]{2}"
     r"|[A-Z]\d[\dW][ \t]?[A-Z\d]{4}|\d{8}|\d{1,6}(?:[ -]\d{2,4})?[A-Za-z]?)"
-    r"(?![\w%$\u20ac\u00a3]|[.,:/-]\d|[ \t]*%)"
+    r"(?![\w%$\u20ac\u00a3]|[.,:/-]\d|[ \t]*%|[ \t]+\d)"  # not the start of a phone number
 )
 _QUALIFIER = re.compile(rf"[ \t]*\({UPPER}[\w.'\u2019-]*(?:[ \t]+{UPPER}[\w.'\u2019-]*){{0,2}}\)")
 # A word of an organisation's name: capitalised, upper case, camel case (iShares),

@@ -207,6 +207,19 @@ def test_contact_verbs_mark_the_person_they_address() -> None:
     assert _refine("Call Center hours changed") == []  # no clause ends after the words
 
 
+def test_an_email_display_name_is_a_person() -> None:
+    text = 'Mail "Jane Doe" <jane.doe@mail.example.co.uk> or Priya Patel <pp@x.io>'
+    assert _refine(text) == [("Jane Doe", "PERSON"), ("Priya Patel", "PERSON")]
+    assert _refine("From: Support Team <support@acme.io>") == []
+
+
+def test_a_place_does_not_take_the_phone_number_after_it() -> None:
+    text = "Berlin 0049 30 123456"
+    assert _refine(text, ("Berlin", "LOCATION")) == [("Berlin", "LOCATION")]
+    assert _refine("Berlin 10115", ("Berlin", "LOCATION")) == [("Berlin 10115", "LOCATION")]
+    assert _refine("DOB: 1990-02-03", ("DOB", "ORGANIZATION")) == []
+
+
 def test_a_leading_contact_verb_is_not_part_of_the_name() -> None:
     assert _refine("Email Maria about the refund.", ("Email Maria", "PERSON")) == [
         ("Maria", "PERSON")
