@@ -8,7 +8,9 @@ spans (patterns, NER, cloud) alike:
    first), then start, then the order their detectors ran in.
 2. Each span claims the characters no earlier span has claimed. A span whose characters
    are all claimed is dropped; one that is partly claimed keeps only its unclaimed
-   pieces that hold a letter or digit, with its own type and score.
+   pieces that hold a letter or digit, with its own type and score, without the spaces
+   and punctuation at their edges (``12 High Street, London`` with ``London`` taken
+   keeps ``12 High Street``, so the comma stays between the two replacements).
 
 So every character of every detection is still covered (nothing is let through because
 two detectors disagreed) and no character is replaced twice.
@@ -39,6 +41,8 @@ def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Spa
     result: list[Span] = []
     for _, span in ranked:
         pieces = _unclaimed(span.start, span.end, claimed)
+        if text is not None and pieces != [(span.start, span.end)]:
+            pieces = [_inner(text, start, end) for start, end in pieces]
         for start, end in pieces:
             if end > start and _has_word_char(text, start, end):
                 result.append(
@@ -47,9 +51,19 @@ def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Spa
                     else Span(start, end, span.entity_type, span.score, span.detector)
                 )
         for start, end in pieces:
-            _claim(claimed, start, end)
+            if end > start:
+                _claim(claimed, start, end)
     result.sort(key=lambda s: s.start)
     return result
+
+
+def _inner(text: str, start: int, end: int) -> tuple[int, int]:
+    """``start, end`` without the spaces and punctuation at its edges."""
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return start, end
 
 
 def _unclaimed(start: int, end: int, claimed: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -10,7 +10,8 @@ in many countries' conventions, and reports them as ``LOCATION``:
   ``Norrbyvägen``, ``Hadikgasse``), with its house number before or after; or
   capitalised words between two numbers (``893 Aqqusinersuaq 23``);
 - a **unit or box**: ``Apt. 861``, ``Suite 303``, ``P.O. Box 63``, ``PSC 2945, Box 1168``,
-  and military lines (``APO AA 72859``, ``USNS Guibord``);
+  and military lines (``APO AA 72859``, ``USNS Guibord``); a room, floor, building, box,
+  unit or flat only next to another part of an address (``room 4B`` alone is an office);
 - a **postal code** named as such (``ZIP: 32700``, ``postcode PH36 9QH``);
 - the **rest of the address** after a street or unit: the capitalised place names,
   region codes and postal codes that follow it on the same line (after a comma or a
@@ -137,6 +138,9 @@ _UNIT_WORDS = (
     "apt", "apartment", "suite", "ste", "unit", "flat", "room", "rm", "floor", "fl", "bldg",
     "building", "box", "postbox", "psc", "cmr",
 )  # fmt: skip
+#: Unit words that also name things in offices and parcels (room 4B, box 3 of 5): a unit
+#: of these counts only next to another part of an address.
+_WEAK_UNIT = re.compile(r"(?i:room|rm|floor|fl|building|bldg|box|unit|flat)\b")
 _UNIT = re.compile(
     rf"(?i:\b(?:{word_alternation(_UNIT_WORDS)}|p\.?[ \t]?o\.?[ \t]?box))"
     r"\.?[ \t]*#?[ \t]*\d{1,6}[A-Za-z]?\b"
@@ -166,7 +170,7 @@ _POSTCODE_CUE_WORDS = frozenset(
 
 
 def _address_patterns(text: str, folded: str, words: set[str]) -> list[re.Pattern[str]]:
-    """The street, unit and corner patterns that can match in ``text``."""
+    """The street and corner patterns that can match in ``text``."""
     named = not _TYPE_WORDS.isdisjoint(words)
     prefixed = not _PREFIX_WORDS.isdisjoint(words)
     one_word = _ONE_WORD_END.search(folded) is not None
@@ -175,8 +179,6 @@ def _address_patterns(text: str, folded: str, words: set[str]) -> list[re.Patter
         patterns.append(_street_pattern(named, prefixed, one_word))
     if "and" in words or "&" in text:
         patterns.append(_CORNER)
-    if not _UNIT_GATE_WORDS.isdisjoint(words):
-        patterns.append(_UNIT)
     return patterns
 
 
@@ -287,6 +289,12 @@ class StreetAddressDetector(Detector):
         found: list[tuple[int, int]] = []
         for pattern in _address_patterns(text, folded, words):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
+        weak_units: list[tuple[int, int]] = []
+        if not _UNIT_GATE_WORDS.isdisjoint(words):
+            for unit in _UNIT.finditer(text):
+                if _is_address(unit.group()):
+                    weak = _WEAK_UNIT.match(unit.group()) is not None
+                    (weak_units if weak else found).append(unit.span())
         if not _POSTCODE_CUE_WORDS.isdisjoint(words):
             found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
         places = (
@@ -314,6 +322,7 @@ class StreetAddressDetector(Detector):
                 found.extend((corner.span(1), corner.span(2)))
         if not found:
             return []
+        found.extend(weak_units)
         extended = _union(
             [(s, _sentence_end(text, s, self._extend(text, e))) for s, e in _union(found)]
         )

@@ -43,14 +43,15 @@ class UsPassportDetector(PatternDetector):
 
 
 class UsDriverLicenseDetector(PatternDetector):
-    """``US_DRIVER_LICENSE``: the state formats (letters and digits), next to a licence word."""
+    """``US_DRIVER_LICENSE``: the state formats (letters and digits, also written in
+    dash-separated groups), next to a licence word."""
 
     name = "us_driver_license"
     entity_type = "US_DRIVER_LICENSE"
     pattern = (
         r"(?<![\w-])(?:[A-Za-z]{1,2}\d{3,14}|\d{2}[A-Za-z]{3}\d{5,6}|\d{7,9}[A-Za-z]{1,2}"
         r"|\d{3}[A-Za-z]{2}\d{4}|[A-Za-z]\d[A-Za-z]\d[A-Za-z]|\d{6,14}"
-        r"|[A-Za-z]\d{3}-\d{3}-\d{2}-\d{3}-\d|[A-Za-z]\d{2}-\d{2}-\d{4})(?![\w]|-\d)"
+        r"|[A-Za-z]{1,2}\d{1,6}(?:-\d{1,6}){1,4})(?![\w]|-\d)"  # written in groups: S123-4567-8901
     )
     context_words = (
         "driver", "drivers", "driver's", "license", "licence", "licenses", "dl", "dln",

@@ -6,16 +6,18 @@ from streamer.redaction.detector import PatternDetector
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import digits_only
 
-# Numbers published as examples or reserved; never issued.
-_NEVER_ISSUED = frozenset({"123456789", "987654321", "078051120", "219099999"})
+# Numbers published as examples, never issued: people still write them as SSNs in tests
+# and forms, so with an SSN word nearby they count; alone they are placeholders.
+_EXAMPLES = frozenset({"123456789", "987654321", "078051120", "219099999"})
 
 
 class UsSsnDetector(PatternDetector):
     """``US_SSN``: ``AAA-GG-SSSS`` with the issuing rules applied.
 
     Area 000, 666 and 9xx, group 00 and serial 0000 are never issued, nor are repeated
-    digits and the published example numbers. Dashes or spaces count on their own; a
-    bare run of nine digits needs a word such as "SSN" or "social security" nearby.
+    digits. Dashes or spaces count on their own; a bare run of nine digits, and the
+    published example numbers (``123-45-6789``, ``078-05-1120``), need a word such as
+    "SSN" or "social security" nearby.
     """
 
     name = "us_ssn"
@@ -28,8 +30,7 @@ class UsSsnDetector(PatternDetector):
     context_boost = 0.15
 
     def validate(self, candidate: str) -> bool | None:
-        digits = digits_only(candidate)
-        if len(set(digits)) == 1 or digits in _NEVER_ISSUED:
+        if len(set(digits_only(candidate))) == 1:
             return False
         return None
 
@@ -37,5 +38,10 @@ class UsSsnDetector(PatternDetector):
         return [
             span
             for span in super().find(text, context)
-            if span.score >= 1.0 or not text[span.start : span.end].isdigit()
+            if span.score >= 1.0  # an SSN word nearby
+            or not _bare_or_example(text[span.start : span.end])
         ]
+
+
+def _bare_or_example(value: str) -> bool:
+    return value.isdigit() or digits_only(value) in _EXAMPLES

@@ -46,6 +46,8 @@ POSITIVES = [
     # US SSN
     ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
     ("ssn: 536 22 1234", "US_SSN", "536 22 1234"),
+    ("SSN: 123-45-6789", "US_SSN", "123-45-6789"),  # an example number, labelled
+    ("my ssn is 078-05-1120", "US_SSN", "078-05-1120"),
     ("social security number 536221234", "US_SSN", "536221234"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
@@ -74,6 +76,8 @@ POSITIVES = [
     ("bank account number 12345678901", "US_BANK_NUMBER", "12345678901"),
     ("passport no. 912803456", "US_PASSPORT", "912803456"),
     ("driver's license D1234567", "US_DRIVER_LICENSE", "D1234567"),
+    ("driver's license: S123-4567-8901", "US_DRIVER_LICENSE", "S123-4567-8901"),
+    ("DL S123-456-78-901-0 (FL)", "US_DRIVER_LICENSE", "S123-456-78-901-0"),
     ("date of birth: 03/14/1985", "DATE_TIME", "03/14/1985"),
     ("she was born on March 14, 1985 in Ohio", "DATE_TIME", "March 14, 1985"),
 ]

@@ -27,7 +27,7 @@ def test_when_contained_then_higher_score_wins() -> None:
     assert email in merged
     # the URL keeps the characters the e-mail did not claim, so nothing leaks
     assert [(s.start, s.end, s.entity_type) for s in merged] == [
-        (0, 10, "URL"),
+        (0, 9, "URL"),  # its piece without the "." at the edge
         (10, 25, "EMAIL_ADDRESS"),
         (25, 40, "URL"),
     ]
@@ -67,3 +67,11 @@ def test_merged_spans_never_overlap_and_cover_every_detected_character(items) ->
     detected = {i for s in spans for i in range(s.start, s.end)}
     covered = {i for s in merged for i in range(s.start, s.end)}
     assert covered == detected
+
+
+def test_a_partly_claimed_span_leaves_the_separators_at_its_edges() -> None:
+    text = "12 High Street, London"
+    street = span(0, 22, "LOCATION", 0.8)
+    city = span(16, 22, "LOCATION", 0.85)
+    merged = resolve_overlaps([street, city], text)
+    assert [text[s.start : s.end] for s in merged] == ["12 High Street", "London"]
