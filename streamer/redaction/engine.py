@@ -350,6 +350,7 @@ class RedactionEngine:
             spans = [s for s in spans if text[s.start : s.end].strip().casefold() not in allowed]
         if not spans:
             return spans
+        spans.extend(_repeats(text, spans))
         negatives = find_hard_negatives(text)
         if negatives:
             spans = [
@@ -679,6 +680,34 @@ def _field_value(event: Any, dotted_path: str) -> str | None:
             return None
         value = value.get(key)
     return value if isinstance(value, str) and value else None
+
+
+#: Values shorter than this are not looked for again (``Al``, ``12``).
+_MIN_REPEATED_CHARS = 4
+
+
+def _repeats(text: str, spans: list[Span]) -> list[Span]:
+    """The other occurrences, as whole words, of the values ``spans`` cover in ``text``.
+
+    Context makes some detections: ``Date of birth 01/18/1942 ..., it should be
+    01/18/1942`` finds the first date only; the second is the same value, so it goes too.
+    """
+    values = {text[s.start : s.end]: s for s in spans if s.end - s.start >= _MIN_REPEATED_CHARS}
+    if len(text) < 2 * _MIN_REPEATED_CHARS + 1 or not values:
+        return []
+    found = []
+    for value, span in values.items():
+        start = text.find(value)
+        while start != -1:
+            end = start + len(value)
+            if (
+                start != span.start
+                and (start == 0 or not text[start - 1].isalnum())
+                and (end == len(text) or not text[end].isalnum())
+            ):
+                found.append(Span(start, end, span.entity_type, span.score, span.detector))
+            start = text.find(value, end)
+    return found
 
 
 def _decode(payload: bytes, event_format: EventFormat) -> Any:

@@ -177,3 +177,11 @@ def test_redacting_clean_output_changes_nothing(tmp_path: Path) -> None:
     [once] = eng.redact_texts([ISSUE_TEXT])
     [twice] = eng.redact_texts([once.redacted_text])
     assert twice.redacted_text == once.redacted_text and twice.tokens == []
+
+
+def test_a_value_found_once_in_a_text_is_replaced_wherever_it_recurs(tmp_path: Path) -> None:
+    text = "Date of birth 01/18/1942 is wrong, it should be 01/18/1942 (not 01/18/19420)."
+    [result] = engine(tmp_path, {"detectors": ["date_of_birth"]}).redact_texts([text])
+    assert result.redacted_text.count("01/18/1942") == 1  # only inside 01/18/19420
+    assert [t.original_value for t in result.tokens] == ["01/18/1942", "01/18/1942"]
+    assert result.redacted_text.endswith("(not 01/18/19420).")  # whole words only
