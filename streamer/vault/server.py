@@ -288,7 +288,13 @@ class DetokenizeServer:
         self._runner = web.AppRunner(handlers.application(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}); pick "
+                "another --port (STREAMER_SERVE_PORT) or --host, or stop what uses it"
+            ) from None
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -223,3 +224,17 @@ async def test_two_hosts_share_keys_through_the_keys_topic(
     assert streamer(analyst_host, "keys", "shred", "acme", "--yes").returncode == 0
     gone = streamer(stream_host, "unmask", token, "--scope", "acme")
     assert gone.returncode == 7, "the shred made on one host reached the other"
+
+
+def test_serve_on_a_port_in_use_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    clients = tmp_path / "clients.yaml"
+    clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = streamer(env, "serve", "--port", str(port), "--clients-file", str(clients))
+    assert busy.returncode == 2, busy.stderr
+    assert "Traceback" not in busy.stderr
+    assert busy.stderr.startswith("error: cannot listen on") and "--port" in busy.stderr
+
