@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -238,3 +239,10 @@ def test_serve_on_a_port_in_use_fails_in_one_line(env: dict[str, str], tmp_path:
     assert "Traceback" not in busy.stderr
     assert busy.stderr.startswith("error: cannot listen on") and "--port" in busy.stderr
 
+
+def test_a_key_provider_error_names_only_real_options(env: dict[str, str]) -> None:
+    kms = streamer(env, "keys", "create", "acme", "--key-provider", "aws-kms")
+    assert kms.returncode == 2 and "STREAMER_AWS_KMS_KEY_ID" in kms.stderr
+    options = streamer(env, "keys", "create", "--help").stdout
+    named = re.findall(r"--[a-z][a-z-]+", kms.stderr)
+    assert all(option in options for option in named), f"{named} are not options of keys create"
