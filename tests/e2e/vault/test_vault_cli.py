@@ -246,3 +246,27 @@ def test_a_key_provider_error_names_only_real_options(env: dict[str, str]) -> No
     options = streamer(env, "keys", "create", "--help").stdout
     named = re.findall(r"--[a-z][a-z-]+", kms.stderr)
     assert all(option in options for option in named), f"{named} are not options of keys create"
+
+
+async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
+    env: dict[str, str],
+) -> None:
+    email = CANARIES["EMAIL_ADDRESS"]
+    batch = await seed(env, [{"m": f"mail {email}"}], ["tenant-a"], f"clean-{uuid.uuid4().hex[:6]}")
+    token = orjson.loads(batch.clean_values[0])["m"].removeprefix("mail ")
+    unknown = "[EMAIL_ADDRESS_0000000000000abc]"
+
+    text = streamer(env, "unmask", f"{token} {unknown}", "--scope", "tenant-a", "--partial")
+    assert text.stdout == f"{email} {unknown}\n"
+    assert text.returncode == 4 and "not in token topic" in text.stderr
+    event = streamer(env, "unmask", "--json", orjson.dumps({"to": [token, unknown]}).decode(),
+                     "--scope", "tenant-a", "--partial")  # fmt: skip
+    assert orjson.loads(event.stdout) == {"to": [email, unknown]}
+    assert event.returncode == 4
+    lines = streamer(env, "unmask", "--scope", "tenant-a", "--partial",
+                     stdin=f"{token}\n{token} {unknown}\n")  # fmt: skip
+    assert lines.stdout == f"{email}\n{email} {unknown}\n"
+    assert lines.returncode == 4 and '"line":2' in lines.stderr
+    whole = streamer(env, "unmask", token, "--scope", "tenant-a", "--partial")
+    assert (whole.returncode, whole.stdout, whole.stderr) == (0, f"{email}\n", "")
+    assert not find_canaries(text.stderr + event.stderr + lines.stderr)
