@@ -1682,7 +1682,7 @@ def unmask(
     import asyncio
     import getpass
 
-    from streamer.vault import Actor, Caller, UnmaskSession
+    from streamer.vault import Actor, Caller, PartlyRestored, UnmaskSession
 
     if (from_topic is None) != (to_topic is None):
         raise typer.BadParameter("--from-topic and --to-topic go together")
@@ -1704,9 +1704,15 @@ def unmask(
                     start_offset, end_offset, "json",
                 )  # fmt: skip
             if text is not None:
-                sys.stdout.write(await _unmask_one(reidentifier, caller, text, json_events,
-                                                   partial) + "\n")  # fmt: skip
-                return 0
+                restored, restoration = await _unmask_one(
+                    reidentifier, caller, text, json_events, partial
+                )
+                sys.stdout.write(restored + "\n")
+                failure = restoration.first_failure()  # only with --partial
+                if failure is None:
+                    return 0
+                stderr.print(f"error: {failure}", markup=False, highlight=False, soft_wrap=True)
+                return failure.exit_code
             first_error = 0
             number = 0
             for batch in _read_batches(sys.stdin.buffer, 500):
@@ -1720,6 +1726,9 @@ def unmask(
                     if isinstance(result, str):
                         sys.stdout.write(result + "\n")
                         continue
+                    if isinstance(result, PartlyRestored):  # --partial: the line, and why
+                        sys.stdout.write(result.text + "\n")
+                        result = result.error
                     first_error = first_error or result.exit_code
                     error = {"line": number, "error": result.code, "message": str(result)}
                     sys.stderr.write(orjson.dumps(error).decode() + "\n")
@@ -1733,17 +1742,19 @@ def unmask(
 
 async def _unmask_one(
     reidentifier: Any, caller: Any, text: str, json_events: bool, partial: bool
-) -> str:
+) -> tuple[str, Any]:
+    """The restored text (or JSON event) and the restoration (its failures, if partial)."""
     if not json_events:
-        return str(await reidentifier.unmask_text(text, caller, strict=not partial))
+        restored, restoration = await reidentifier.restore_text(text, caller, strict=not partial)
+        return str(restored), restoration
     from streamer.vault.exceptions import UnmaskError
 
     try:
         event = orjson.loads(text)
     except orjson.JSONDecodeError:
         raise UnmaskError("input is not a JSON event; drop --json to treat it as text") from None
-    restored = await reidentifier.unmask_event(event, caller, strict=not partial)
-    return orjson.dumps(restored).decode()
+    restored, restoration = await reidentifier.restore_event(event, caller, strict=not partial)
+    return orjson.dumps(restored).decode(), restoration
 
 
 async def _unmask_topic(

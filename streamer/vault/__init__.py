@@ -26,7 +26,7 @@ from streamer.vault.key_topic import KeyTopicSync
 from streamer.vault.keyring import keyring_from_settings, open_keyring, sync_key_store
 from streamer.vault.mapping import SourceCoordinates, TokenMapping
 from streamer.vault.providers import KEY_PROVIDERS, AsyncKeyProvider, KeyProvider
-from streamer.vault.reidentify import Caller, Reidentifier, Restoration
+from streamer.vault.reidentify import Caller, PartlyRestored, Reidentifier, Restoration
 from streamer.vault.session import UnmaskSession
 from streamer.vault.store import TokenIndex
 from streamer.vault.token_topic import TokenTopicReader
@@ -52,6 +52,7 @@ __all__ = [
     "Caller",
     "Actor",
     "Restoration",
+    "PartlyRestored",
     "UnmaskSession",
     "unmask_topic",
     "OffsetRange",

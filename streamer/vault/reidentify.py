@@ -83,6 +83,22 @@ class Restoration:
     def error_counts(self) -> dict[str, int]:
         return dict(Counter(error.code for error in self.failures.values()))
 
+    def first_failure(self) -> UnmaskError | None:
+        """The error to report for the whole request: a scope refusal first, else the
+        first failure; ``None`` when everything was restored."""
+        failures = list(self.failures.values())
+        refusals = [e for e in failures if isinstance(e, ScopeNotAllowedError)]
+        return (refusals or failures or [None])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PartlyRestored:
+    """A line restored in part (``strict=False``): the line with what could be restored,
+    and why the rest could not (so callers can still report it)."""
+
+    text: str
+    error: UnmaskError
+
 
 def find_replacements(texts: Iterable[str]) -> list[str]:
     """The distinct token ids and inline ciphertexts in ``texts``, in order of appearance."""
@@ -150,24 +166,36 @@ class Reidentifier:
 
     async def unmask_text(self, text: str, caller: Caller, *, strict: bool = True) -> str:
         """``text`` with its tokens and inline ciphertexts restored."""
-        restoration = await self.restore(
-            find_replacements([text]), caller, "unmask.text", strict=strict
-        )
-        return restoration.substitute(text)
+        return (await self.restore_text(text, caller, strict=strict))[0]
 
     async def unmask_event(self, event: Any, caller: Caller, *, strict: bool = True) -> Any:
         """A copy of a JSON event with every string value restored."""
+        return (await self.restore_event(event, caller, strict=strict))[0]
+
+    async def restore_text(
+        self, text: str, caller: Caller, *, strict: bool = True
+    ) -> tuple[str, Restoration]:
+        """As :meth:`unmask_text`, with the restoration (what failed, when not ``strict``)."""
+        restoration = await self.restore(
+            find_replacements([text]), caller, "unmask.text", strict=strict
+        )
+        return restoration.substitute(text), restoration
+
+    async def restore_event(
+        self, event: Any, caller: Caller, *, strict: bool = True
+    ) -> tuple[Any, Restoration]:
+        """As :meth:`unmask_event`, with the restoration (what failed, when not ``strict``)."""
         restoration = await self.restore(
             find_replacements(json_strings(event)), caller, "unmask.event", strict=strict
         )
-        return map_json_strings(event, restoration.substitute)
+        return map_json_strings(event, restoration.substitute), restoration
 
     async def unmask_lines(
         self, lines: list[str], caller: Caller, *, json_events: bool = False, strict: bool = True
-    ) -> list[str | UnmaskError]:
+    ) -> list[str | UnmaskError | PartlyRestored]:
         """Restore a batch of lines (texts, or JSON events with ``json_events``) with one
-        audit record; each line gives its restored text or, when ``strict`` and one of its
-        tokens failed (or it is not JSON), the error."""
+        audit record; each line gives its restored text or, when one of its tokens failed
+        (or it is not JSON), the error (``strict``) or :class:`PartlyRestored`."""
         if not lines:
             return []
         parsed: list[Any] = []
@@ -188,22 +216,24 @@ class Reidentifier:
         restoration = await self.restore(
             find_replacements(t for group in texts for t in group), caller, action, strict=False
         )
-        results: list[str | UnmaskError] = []
+        results: list[str | UnmaskError | PartlyRestored] = []
         for item in parsed:
             if isinstance(item, UnmaskError):
                 results.append(item)
                 continue
             mine = find_replacements(json_strings(item) if json_events else [item])
             failed = [restoration.failures[r] for r in mine if r in restoration.failures]
+            refusals = [e for e in failed if isinstance(e, ScopeNotAllowedError)]
             if strict and failed:
-                refusals = [e for e in failed if isinstance(e, ScopeNotAllowedError)]
                 results.append((refusals or failed)[0])
-            elif json_events:
-                results.append(
-                    orjson.dumps(map_json_strings(item, restoration.substitute)).decode()
-                )
+                continue
+            if json_events:
+                restored = orjson.dumps(map_json_strings(item, restoration.substitute)).decode()
             else:
-                results.append(restoration.substitute(item))
+                restored = restoration.substitute(item)
+            results.append(
+                PartlyRestored(restored, (refusals or failed)[0]) if failed else restored
+            )
         return results
 
     async def unmask_tokens(

@@ -152,17 +152,22 @@ class DetokenizeApp:
                     body["tokens"], caller, strict=not partial
                 )
                 answer: dict[str, Any] = {"values": restoration.originals}
-                if restoration.failures:
-                    answer["errors"] = {
-                        token: {"error": e.code, "message": str(e)}
-                        for token, e in restoration.failures.items()
-                    }
-                return web.json_response(answer)
-            if "text" in body:
-                text = await self.reidentifier.unmask_text(body["text"], caller, strict=not partial)
-                return web.json_response({"text": text})
-            event = await self.reidentifier.unmask_event(body["event"], caller, strict=not partial)
-            return web.json_response({"event": event})
+            elif "text" in body:
+                text, restoration = await self.reidentifier.restore_text(
+                    body["text"], caller, strict=not partial
+                )
+                answer = {"text": text}
+            else:
+                event, restoration = await self.reidentifier.restore_event(
+                    body["event"], caller, strict=not partial
+                )
+                answer = {"event": event}
+            if restoration.failures:  # only with "partial": the rest, and why
+                answer["errors"] = {
+                    token: {"error": e.code, "message": str(e)}
+                    for token, e in restoration.failures.items()
+                }
+            return web.json_response(answer)
         except StreamerError as exc:
             if _status(exc) >= 500:
                 log.error("detokenize failed", extra={"error": exc.code})
@@ -288,7 +293,13 @@ class DetokenizeServer:
         self._runner = web.AppRunner(handlers.application(), access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot listen on {self.host}:{self.port} ({exc.strerror or exc}); pick "
+                "another --port (STREAMER_SERVE_PORT) or --host, or stop what uses it"
+            ) from None
 
     async def stop(self) -> None:
         if self._runner is not None:

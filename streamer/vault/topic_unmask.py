@@ -9,6 +9,7 @@ so nothing is lost; the report counts them.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -26,6 +27,8 @@ from streamer.vault.reidentify import Caller, Reidentifier, find_replacements
 log = logging.getLogger(__name__)
 
 ERROR_HEADER = "streamer-unmask-error"
+#: How long to wait for fetch responses that tell where each partition ends.
+END_PROBE_SECONDS = 15.0
 EventFormat = Literal["json", "text"]
 
 
@@ -140,7 +143,7 @@ async def _assign(
         )
     tps = [TopicPartition(topic, p) for p in sorted(partitions or existing)]
     beginnings = await consumer.beginning_offsets(tps)
-    ends = await consumer.end_offsets(tps)
+    ends = await _log_ends(consumer, tps)
     ranges = {}
     for tp in tps:
         start = max(beginnings[tp], offsets.start if offsets.start is not None else 0)
@@ -153,12 +156,30 @@ async def _assign(
     return ranges
 
 
+async def _log_ends(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Per partition, one past its last offset now: the larger of what ``ListOffsets``
+    says and the high watermark of a fetch response (some brokers, the embedded one among
+    them, under-report the first, which would leave the last records uncopied)."""
+    listed = await consumer.end_offsets(tps)
+    consumer.assign(tps)
+    for tp in tps:
+        consumer.seek(tp, listed[tp])
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + END_PROBE_SECONDS
+    while any(consumer.highwater(tp) is None for tp in tps) and loop.time() < deadline:
+        await consumer.getmany(timeout_ms=200, max_records=1)
+    return {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in tps}
+
+
 async def _drop_exhausted(consumer: AIOKafkaConsumer, remaining: dict[TopicPartition, int]) -> None:
     """After an empty poll, stop waiting for partitions whose end offset was reported ahead
     of what can be read (compacted away, transaction markers)."""
     ends = await consumer.end_offsets(list(remaining))
     for tp in list(remaining):
-        if await consumer.position(tp) >= min(ends[tp], remaining[tp]):
+        end = max(ends[tp], consumer.highwater(tp) or 0)
+        if await consumer.position(tp) >= min(end, remaining[tp]):
             del remaining[tp]
 
 

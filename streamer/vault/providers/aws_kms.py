@@ -47,7 +47,7 @@ class AwsKmsProvider(AsyncKeyProvider):
     def from_settings(cls, settings: StreamerSettings) -> AwsKmsProvider:
         if not settings.aws_kms_key_id:
             raise ConfigurationError(
-                "the 'aws-kms' key provider needs STREAMER_AWS_KMS_KEY_ID (--aws-kms-key-id): "
+                "the 'aws-kms' key provider needs STREAMER_AWS_KMS_KEY_ID: "
                 "the id, ARN or alias of the KMS key that wraps the key file's root key"
             )
         return cls(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -223,3 +225,48 @@ async def test_two_hosts_share_keys_through_the_keys_topic(
     assert streamer(analyst_host, "keys", "shred", "acme", "--yes").returncode == 0
     gone = streamer(stream_host, "unmask", token, "--scope", "acme")
     assert gone.returncode == 7, "the shred made on one host reached the other"
+
+
+def test_serve_on_a_port_in_use_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
+    clients = tmp_path / "clients.yaml"
+    clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = streamer(env, "serve", "--port", str(port), "--clients-file", str(clients))
+    assert busy.returncode == 2, busy.stderr
+    assert "Traceback" not in busy.stderr
+    assert busy.stderr.startswith("error: cannot listen on") and "--port" in busy.stderr
+
+
+def test_a_key_provider_error_names_only_real_options(env: dict[str, str]) -> None:
+    kms = streamer(env, "keys", "create", "acme", "--key-provider", "aws-kms")
+    assert kms.returncode == 2 and "STREAMER_AWS_KMS_KEY_ID" in kms.stderr
+    options = streamer(env, "keys", "create", "--help").stdout
+    named = re.findall(r"--[a-z][a-z-]+", kms.stderr)
+    assert all(option in options for option in named), f"{named} are not options of keys create"
+
+
+async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
+    env: dict[str, str],
+) -> None:
+    email = CANARIES["EMAIL_ADDRESS"]
+    batch = await seed(env, [{"m": f"mail {email}"}], ["tenant-a"], f"clean-{uuid.uuid4().hex[:6]}")
+    token = orjson.loads(batch.clean_values[0])["m"].removeprefix("mail ")
+    unknown = "[EMAIL_ADDRESS_0000000000000abc]"
+
+    text = streamer(env, "unmask", f"{token} {unknown}", "--scope", "tenant-a", "--partial")
+    assert text.stdout == f"{email} {unknown}\n"
+    assert text.returncode == 4 and "not in token topic" in text.stderr
+    event = streamer(env, "unmask", "--json", orjson.dumps({"to": [token, unknown]}).decode(),
+                     "--scope", "tenant-a", "--partial")  # fmt: skip
+    assert orjson.loads(event.stdout) == {"to": [email, unknown]}
+    assert event.returncode == 4
+    lines = streamer(env, "unmask", "--scope", "tenant-a", "--partial",
+                     stdin=f"{token}\n{token} {unknown}\n")  # fmt: skip
+    assert lines.stdout == f"{email}\n{email} {unknown}\n"
+    assert lines.returncode == 4 and '"line":2' in lines.stderr
+    whole = streamer(env, "unmask", token, "--scope", "tenant-a", "--partial")
+    assert (whole.returncode, whole.stdout, whole.stderr) == (0, f"{email}\n", "")
+    assert not find_canaries(text.stderr + event.stderr + lines.stderr)

@@ -136,3 +136,28 @@ async def test_callers_over_their_rate_limit_get_429_with_retry_after(
                 async with http.post(url, json={}, headers=bearer("guess")) as r:
                     failures.append(r.status)
             assert failures == [401, 401, 401, 429, 429]
+
+
+async def test_partial_text_and_event_report_what_was_left_as_tokens(
+    vault_settings: StreamerSettings,
+) -> None:
+    settings = server_settings(vault_settings)
+    token_a, token_b = await seed(settings)
+    email = CANARIES["EMAIL_ADDRESS"]
+    async with DetokenizeServer(settings, keyring_from_settings(settings)) as server:
+        url = f"{server.url}/v1/detokenize"
+        async with aiohttp.ClientSession() as http:
+            body = {"text": f"a {token_a} b {token_b}", "partial": True}
+            async with http.post(url, json=body, headers=bearer(ALICE)) as r:
+                assert r.status == 200
+                answer = await r.json()
+            assert answer["text"] == f"a {email} b {token_b}"
+            assert answer["errors"][token_b]["error"] == "scope_not_allowed"
+            body = {"event": {"who": [token_a, token_b]}, "partial": True}
+            async with http.post(url, json=body, headers=bearer(ALICE)) as r:
+                answer = await r.json()
+            assert answer["event"] == {"who": [email, token_b]}
+            assert list(answer["errors"]) == [token_b]
+            async with http.post(url, json={"text": f"a {token_a}"}, headers=bearer(ALICE)) as r:
+                assert await r.json() == {"text": f"a {email}"}, "no errors key when all is well"
+    assert not find_canaries(orjson.dumps(answer["errors"]))

@@ -11,6 +11,7 @@ from pathlib import Path
 import jsonschema
 import orjson
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from streamer.redaction.service import RedactionService
 from streamer.samples import support_tickets
@@ -190,3 +191,47 @@ async def test_topic_unmask_keeps_records_it_cannot_fully_restore(
         else:
             assert event["email"].startswith("[EMAIL_ADDRESS_")
             assert headers[ERROR_HEADER] == b"scope_not_allowed"
+
+
+async def test_topic_unmask_copies_the_last_record_batch_too(
+    vault_settings: StreamerSettings,
+) -> None:
+    """`streamer run` produces in batches; a broker that reports a partition's end as the
+    start of its last batch (the embedded one does) must not cost the records after it."""
+    keyring = keyring_from_settings(vault_settings)
+    clean_topic, restored_topic = (
+        f"clean-{uuid.uuid4().hex[:6]}",
+        f"restored-{uuid.uuid4().hex[:6]}",
+    )
+    events = [{"id": i, "email": f"user{i}@corp-mail.example.com"} for i in range(6)]
+    with RedactionService(settings=vault_settings, keyring=keyring) as service:
+        batch = await publish_redacted(
+            service,
+            [orjson.dumps(e) for e in events],
+            bootstrap_servers=vault_settings.bootstrap_servers,
+            clean_topic=f"staging-{uuid.uuid4().hex[:6]}",
+            token_topic=vault_settings.token_topic,
+        )
+    producer = AIOKafkaProducer(bootstrap_servers=vault_settings.bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(clean_topic, batch.clean_values[0], partition=0)
+        last_batch = producer.create_batch()
+        for value in batch.clean_values[1:]:
+            last_batch.append(key=None, value=value, timestamp=None)
+        await (await producer.send_batch(last_batch, clean_topic, partition=0))
+    finally:
+        await producer.stop()
+    assert len(await read_topic(vault_settings.bootstrap_servers, clean_topic)) == 6
+
+    async with UnmaskSession(vault_settings, keyring=keyring) as session:
+        report = await unmask_topic(
+            session.reidentifier,
+            caller("default"),
+            bootstrap_servers=vault_settings.bootstrap_servers,
+            source_topic=clean_topic,
+            target_topic=restored_topic,
+        )
+    assert (report.records, report.records_with_errors) == (6, 0)
+    restored = await read_topic(vault_settings.bootstrap_servers, restored_topic)
+    assert sorted((orjson.loads(r.value) for r in restored), key=lambda e: e["id"]) == events

@@ -14,7 +14,15 @@ from streamer.errors import ConfigurationError
 from streamer.redaction.service import RedactionService
 from streamer.settings import ApiClient, StreamerSettings
 from streamer.testing import CANARIES
-from streamer.vault import Actor, AuditEvent, Caller, Reidentifier, TokenIndex, TokenMapping
+from streamer.vault import (
+    Actor,
+    AuditEvent,
+    Caller,
+    PartlyRestored,
+    Reidentifier,
+    TokenIndex,
+    TokenMapping,
+)
 from streamer.vault.api_clients import ApiClients, load_clients_file
 from streamer.vault.audit import TOKENS_PER_RECORD
 from streamer.vault.exceptions import (
@@ -204,7 +212,9 @@ async def test_a_batch_of_lines_is_one_audit_record_and_fails_line_by_line(
     assert isinstance(strict[1], UnmaskError) and isinstance(strict[2], UnmaskError)
     assert strict[2].code == "unknown_token"
     partial = await reidentifier.unmask_lines(lines, caller, json_events=True, strict=False)
-    assert json.loads(partial[2]) == {"to": [CANARIES["EMAIL_ADDRESS"], unknown]}
+    assert isinstance(partial[2], PartlyRestored)
+    assert json.loads(partial[2].text) == {"to": [CANARIES["EMAIL_ADDRESS"], unknown]}
+    assert partial[2].error.code == "unknown_token", "what was left out is still reported"
     assert [e.outcome for e in audit.events] == ["partial", "partial"]
     assert audit.events[0].tokens == (token, unknown)
 
