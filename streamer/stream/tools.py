@@ -186,12 +186,14 @@ async def read_topic(
 
 
 def describe_record(record: Any) -> dict[str, Any]:
-    """A record as plain data for printing: value as JSON when it is JSON, else text."""
+    """A record as plain data for printing: value as JSON when it is JSON (and shallow
+    enough to print: orjson writes at most 254 levels), else text."""
     value: Any = None
     if record.value is not None:
         try:
             value = orjson.loads(record.value)
-        except orjson.JSONDecodeError:
+            orjson.dumps(value)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             try:
                 value = record.value.decode("utf-8")
             except UnicodeDecodeError:

@@ -194,6 +194,23 @@ def test_tail_of_a_missing_topic_says_so(tmp_path: Path, bootstrap: str) -> None
     assert "does not exist" in run.stderr.decode()
 
 
+def test_tail_prints_json_nested_too_deep_to_pretty_print_as_text(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    deep = b'{"a":' * 600 + b"1" + b"}" * 600
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "tail.deep",
+                        data_dir=tmp_path, stdin=deep + b'\n{"shallow": true}\n')  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    for extra in ([], ["--json"]):
+        run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.deep",
+                       *extra, data_dir=tmp_path)  # fmt: skip
+        assert run.returncode == 0, run.stderr.decode()[-500:]
+        assert "Traceback" not in run.stderr.decode()
+        assert run.stdout.count(b"{") >= 600 and b"shallow" in run.stdout
+    values = [orjson.loads(line)["value"] for line in run.stdout.splitlines()]
+    assert sorted(values, key=str) == [deep.decode(), {"shallow": True}]
+
+
 def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
     started = time.monotonic()
     run = streamer("demo", "--events", "300", data_dir=tmp_path)
