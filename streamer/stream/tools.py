@@ -48,6 +48,7 @@ async def produce_lines(
     try:
         await producer.start()
     except KafkaError as exc:
+        await producer.stop()
         raise unavailable(settings, exc) from None
     report = ProduceReport()
     pending: list[asyncio.Future[Any]] = []
@@ -91,6 +92,7 @@ async def produce_values(
     try:
         await producer.start()
     except KafkaError as exc:
+        await producer.stop()
         raise unavailable(settings, exc) from None
     try:
         futures = [
@@ -155,6 +157,7 @@ async def read_topic(
     try:
         await consumer.start()
     except KafkaError as exc:
+        await consumer.stop()
         raise unavailable(settings, exc) from None
     try:
         if topic not in await existing_topics(consumer):

@@ -226,3 +226,15 @@ def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
         email = orjson.loads(before.split(" ", 1)[1])["customer"]["email"]
         assert email not in after
     assert time.monotonic() - started < 60
+
+
+def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) -> None:
+    from streamer.broker import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    for command in (["produce", "--topic", "t"], ["tail", "--topic", "t"]):
+        run = streamer(*command, "--bootstrap-servers", address, data_dir=tmp_path,
+                       stdin=b'{"n": 1}\n')  # fmt: skip
+        assert run.returncode == 4
+        assert "cannot reach Kafka" in run.stderr.decode()
+        assert "Unclosed" not in run.stderr.decode()
