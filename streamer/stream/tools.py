@@ -18,7 +18,6 @@ from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError
 from streamer.stream.headers import decode_headers
-from streamer.stream.processor import scope_from_field
 
 
 @dataclass
@@ -26,6 +25,9 @@ class ProduceReport:
     records: int = 0
     bytes: int = 0
     skipped_blank: int = 0
+    #: Records sent without a key: ``key_field`` was given but missing, null or not a
+    #: string or number in them (or the line was not JSON).
+    without_key: int = 0
 
 
 def _lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -43,7 +45,8 @@ async def produce_lines(
 ) -> ProduceReport:
     """Send each non-blank line of ``sources`` as one record value to ``topic``, as is
     (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
-    field (dotted path) whose value becomes the record key."""
+    field (dotted path) whose value (a string, or a number as written) becomes the record
+    key."""
     producer = AIOKafkaProducer(**client_options(settings), linger_ms=20, acks="all")
     try:
         await producer.start()
@@ -59,6 +62,8 @@ async def produce_lines(
                     report.skipped_blank += 1
                     continue
                 key = _key(line, key_field) if key_field else None
+                if key_field and key is None:
+                    report.without_key += 1
                 pending.append(await producer.send(topic, line, key=key))
                 report.records += 1
                 report.bytes += len(line) + 1
@@ -126,11 +131,18 @@ async def _settle(pending: list[asyncio.Future[Any]]) -> None:
 
 def _key(line: bytes, key_field: str) -> bytes | None:
     try:
-        document = orjson.loads(line)
+        value: Any = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    value = scope_from_field(document, key_field)
-    return value.encode() if value else None
+    for name in key_field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    if isinstance(value, str):
+        return value.encode() if value else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return orjson.dumps(value)  # 42 -> b"42", as a Java or kcat producer would send it
+    return None
 
 
 async def existing_topics(consumer: AIOKafkaConsumer) -> set[str]:

@@ -228,6 +228,20 @@ def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
     assert time.monotonic() - started < 60
 
 
+def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    lines = b'{"id": 42}\n{"id": "C-7"}\n{"id": 4.5}\n{"id": null}\n{"other": 1}\nnot json\n'
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "keys.numeric",
+                        "--key-field", "id", data_dir=tmp_path, stdin=lines)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "3 record(s) without a key: --key-field id" in produced.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "keys.numeric",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    keys = sorted(str(orjson.loads(line)["key"]) for line in tailed.stdout.splitlines())
+    assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
+
+
 def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) -> None:
     from streamer.broker import free_port
 
