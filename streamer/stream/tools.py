@@ -12,12 +12,15 @@ from typing import Any, BinaryIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError
 from streamer.stream.headers import decode_headers
+
+#: aiokafka's (and Kafka's) default ``max.request.size``: one record can be no larger.
+_MAX_REQUEST_BYTES = 1048576
 
 
 @dataclass
@@ -47,7 +50,9 @@ async def produce_lines(
     (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
     field (dotted path) whose value (a string, or a number as written) becomes the record
     key."""
-    producer = AIOKafkaProducer(**client_options(settings), linger_ms=20, acks="all")
+    producer = AIOKafkaProducer(
+        **client_options(settings), linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
+    )
     try:
         await producer.start()
     except KafkaError as exc:
@@ -57,14 +62,23 @@ async def produce_lines(
     pending: list[asyncio.Future[Any]] = []
     try:
         for handle in sources:
-            for line in _lines(handle):
+            for number, line in enumerate(_lines(handle), start=1):
                 if not line.strip():
                     report.skipped_blank += 1
                     continue
                 key = _key(line, key_field) if key_field else None
                 if key_field and key is None:
                     report.without_key += 1
-                pending.append(await producer.send(topic, line, key=key))
+                try:
+                    pending.append(await producer.send(topic, line, key=key))
+                except MessageSizeTooLargeError:
+                    await _settle(pending)
+                    raise StreamError(
+                        f"line {number} of {getattr(handle, 'name', 'the input')} is "
+                        f"{len(line):,} bytes, more than one Kafka request carries "
+                        f"({_MAX_REQUEST_BYTES:,} bytes); split that event or leave it out "
+                        f"({report.records:,} record(s) before it were produced)"
+                    ) from None
                 report.records += 1
                 report.bytes += len(line) + 1
                 if len(pending) >= 5000:

@@ -242,6 +242,21 @@ def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
     assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
 
 
+def test_produce_names_the_line_too_large_for_one_kafka_request(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    huge = orjson.dumps({"message": "x" * 1_100_000})
+    lines = b'{"n": 1}\n' + huge + b'\n{"n": 3}\n'
+    (tmp_path / "events.jsonl").write_bytes(lines)
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "too.large",
+                        str(tmp_path / "events.jsonl"), data_dir=tmp_path)  # fmt: skip
+    error = produced.stderr.decode()
+    assert produced.returncode == 1
+    assert f"line 2 of {tmp_path / 'events.jsonl'} is {len(huge):,} bytes" in error
+    assert "1 record(s) before it were produced" in error
+    assert "check the topic exists" not in error
+
+
 def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) -> None:
     from streamer.broker import free_port
 
