@@ -996,7 +996,7 @@ def produce(
             show_default=False,
             help="Produce this many generated support tickets (keyed by customer id) "
             "instead of reading files: demo traffic. Needs faker "
-            "(pip install 'pii-streamer[samples]').",
+            "(pip install 'pii-streamer\\[samples]').",
         ),
     ] = None,
 ) -> None:

@@ -267,3 +267,8 @@ def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) ->
         assert run.returncode == 4
         assert "cannot reach Kafka" in run.stderr.decode()
         assert "Unclosed" not in run.stderr.decode()
+
+
+def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:
+    run = streamer("produce", "--help", data_dir=tmp_path)
+    assert "pii-streamer[samples]" in run.stdout.decode()
