@@ -272,3 +272,15 @@ def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) ->
 def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:
     run = streamer("produce", "--help", data_dir=tmp_path)
     assert "pii-streamer[samples]" in run.stdout.decode()
+
+
+def test_the_readme_streaming_steps_work_when_pasted(tmp_path: Path, bootstrap: str) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Streaming with Kafka") :]
+    block = section[section.index("```bash") + len("```bash") : section.index("```\n", 10)]
+    commands = [line.split("#")[0].split() for line in block.splitlines()]
+    steps = [c[1:] for c in commands if c and c[0] == "streamer" and c[1] not in ("broker", "run")]
+    assert [step[0] for step in steps] == ["topics", "produce", "tail"]
+    for step in steps:
+        done = streamer(*step, "--bootstrap-servers", bootstrap, data_dir=tmp_path)
+        assert done.returncode == 0, f"streamer {' '.join(step)}: {done.stderr.decode()}"
