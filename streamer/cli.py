@@ -976,7 +976,8 @@ def produce(
         typer.Option(
             "--key-field",
             show_default=False,
-            help="JSON field (dotted path) whose value is the record key.",
+            help="JSON field (dotted path) whose value (a string, or a number as written) "
+            "is the record key.",
         ),
     ] = None,
     bootstrap_servers: BootstrapOption = None,
@@ -995,7 +996,7 @@ def produce(
             show_default=False,
             help="Produce this many generated support tickets (keyed by customer id) "
             "instead of reading files: demo traffic. Needs faker "
-            "(pip install 'pii-streamer[samples]').",
+            "(pip install 'pii-streamer\\[samples]').",
         ),
     ] = None,
 ) -> None:
@@ -1040,6 +1041,13 @@ def produce(
             if handle is not sys.stdin.buffer:
                 handle.close()
     stderr.print(f"produced {report.records:,} records ({report.bytes:,} bytes) to {topic}")
+    if report.without_key:
+        stderr.print(
+            f"[yellow]warning:[/yellow] {report.without_key:,} record(s) without a key: "
+            f"--key-field {escape(key_field or '')} was missing, null or not a string or number "
+            "in them",
+            highlight=False,
+        )
 
 
 def _sample_file(count: int) -> list[Path]:

@@ -732,4 +732,8 @@ def _encode(event: Any, event_format: EventFormat) -> bytes:
     try:
         return orjson.dumps(event)
     except TypeError:
+        pass
+    try:
         return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:  # a lone surrogate (a "\ud800" escape): keep it escaped
+        return json.dumps(event, separators=(",", ":")).encode()

@@ -12,13 +12,15 @@ from typing import Any, BinaryIO
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError
 from streamer.stream.headers import decode_headers
-from streamer.stream.processor import scope_from_field
+
+#: aiokafka's (and Kafka's) default ``max.request.size``: one record can be no larger.
+_MAX_REQUEST_BYTES = 1048576
 
 
 @dataclass
@@ -26,6 +28,9 @@ class ProduceReport:
     records: int = 0
     bytes: int = 0
     skipped_blank: int = 0
+    #: Records sent without a key: ``key_field`` was given but missing, null or not a
+    #: string or number in them (or the line was not JSON).
+    without_key: int = 0
 
 
 def _lines(handle: BinaryIO) -> Iterator[bytes]:
@@ -43,22 +48,37 @@ async def produce_lines(
 ) -> ProduceReport:
     """Send each non-blank line of ``sources`` as one record value to ``topic``, as is
     (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
-    field (dotted path) whose value becomes the record key."""
-    producer = AIOKafkaProducer(**client_options(settings), linger_ms=20, acks="all")
+    field (dotted path) whose value (a string, or a number as written) becomes the record
+    key."""
+    producer = AIOKafkaProducer(
+        **client_options(settings), linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
+    )
     try:
         await producer.start()
     except KafkaError as exc:
+        await producer.stop()
         raise unavailable(settings, exc) from None
     report = ProduceReport()
     pending: list[asyncio.Future[Any]] = []
     try:
         for handle in sources:
-            for line in _lines(handle):
+            for number, line in enumerate(_lines(handle), start=1):
                 if not line.strip():
                     report.skipped_blank += 1
                     continue
                 key = _key(line, key_field) if key_field else None
-                pending.append(await producer.send(topic, line, key=key))
+                if key_field and key is None:
+                    report.without_key += 1
+                try:
+                    pending.append(await producer.send(topic, line, key=key))
+                except MessageSizeTooLargeError:
+                    await _settle(pending)
+                    raise StreamError(
+                        f"line {number} of {getattr(handle, 'name', 'the input')} is "
+                        f"{len(line):,} bytes, more than one Kafka request carries "
+                        f"({_MAX_REQUEST_BYTES:,} bytes); split that event or leave it out "
+                        f"({report.records:,} record(s) before it were produced)"
+                    ) from None
                 report.records += 1
                 report.bytes += len(line) + 1
                 if len(pending) >= 5000:
@@ -91,6 +111,7 @@ async def produce_values(
     try:
         await producer.start()
     except KafkaError as exc:
+        await producer.stop()
         raise unavailable(settings, exc) from None
     try:
         futures = [
@@ -124,11 +145,18 @@ async def _settle(pending: list[asyncio.Future[Any]]) -> None:
 
 def _key(line: bytes, key_field: str) -> bytes | None:
     try:
-        document = orjson.loads(line)
+        value: Any = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None
-    value = scope_from_field(document, key_field)
-    return value.encode() if value else None
+    for name in key_field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(name)
+    if isinstance(value, str):
+        return value.encode() if value else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return orjson.dumps(value)  # 42 -> b"42", as a Java or kcat producer would send it
+    return None
 
 
 async def existing_topics(consumer: AIOKafkaConsumer) -> set[str]:
@@ -155,6 +183,7 @@ async def read_topic(
     try:
         await consumer.start()
     except KafkaError as exc:
+        await consumer.stop()
         raise unavailable(settings, exc) from None
     try:
         if topic not in await existing_topics(consumer):
@@ -186,12 +215,14 @@ async def read_topic(
 
 
 def describe_record(record: Any) -> dict[str, Any]:
-    """A record as plain data for printing: value as JSON when it is JSON, else text."""
+    """A record as plain data for printing: value as JSON when it is JSON (and shallow
+    enough to print: orjson writes at most 254 levels), else text."""
     value: Any = None
     if record.value is not None:
         try:
             value = orjson.loads(record.value)
-        except orjson.JSONDecodeError:
+            orjson.dumps(value)
+        except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             try:
                 value = record.value.decode("utf-8")
             except UnicodeDecodeError:

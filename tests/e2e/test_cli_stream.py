@@ -194,6 +194,23 @@ def test_tail_of_a_missing_topic_says_so(tmp_path: Path, bootstrap: str) -> None
     assert "does not exist" in run.stderr.decode()
 
 
+def test_tail_prints_json_nested_too_deep_to_pretty_print_as_text(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    deep = b'{"a":' * 600 + b"1" + b"}" * 600
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "tail.deep",
+                        data_dir=tmp_path, stdin=deep + b'\n{"shallow": true}\n')  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    for extra in ([], ["--json"]):
+        run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.deep",
+                       *extra, data_dir=tmp_path)  # fmt: skip
+        assert run.returncode == 0, run.stderr.decode()[-500:]
+        assert "Traceback" not in run.stderr.decode()
+        assert run.stdout.count(b"{") >= 600 and b"shallow" in run.stdout
+    values = [orjson.loads(line)["value"] for line in run.stdout.splitlines()]
+    assert sorted(values, key=str) == [deep.decode(), {"shallow": True}]
+
+
 def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
     started = time.monotonic()
     run = streamer("demo", "--events", "300", data_dir=tmp_path)
@@ -209,3 +226,61 @@ def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
         email = orjson.loads(before.split(" ", 1)[1])["customer"]["email"]
         assert email not in after
     assert time.monotonic() - started < 60
+
+
+def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    lines = b'{"id": 42}\n{"id": "C-7"}\n{"id": 4.5}\n{"id": null}\n{"other": 1}\nnot json\n'
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "keys.numeric",
+                        "--key-field", "id", data_dir=tmp_path, stdin=lines)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "3 record(s) without a key: --key-field id" in produced.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "keys.numeric",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    keys = sorted(str(orjson.loads(line)["key"]) for line in tailed.stdout.splitlines())
+    assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
+
+
+def test_produce_names_the_line_too_large_for_one_kafka_request(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    huge = orjson.dumps({"message": "x" * 1_100_000})
+    lines = b'{"n": 1}\n' + huge + b'\n{"n": 3}\n'
+    (tmp_path / "events.jsonl").write_bytes(lines)
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "too.large",
+                        str(tmp_path / "events.jsonl"), data_dir=tmp_path)  # fmt: skip
+    error = produced.stderr.decode()
+    assert produced.returncode == 1
+    assert f"line 2 of {tmp_path / 'events.jsonl'} is {len(huge):,} bytes" in error
+    assert "1 record(s) before it were produced" in error
+    assert "check the topic exists" not in error
+
+
+def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) -> None:
+    from streamer.broker import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    for command in (["produce", "--topic", "t"], ["tail", "--topic", "t"]):
+        run = streamer(*command, "--bootstrap-servers", address, data_dir=tmp_path,
+                       stdin=b'{"n": 1}\n')  # fmt: skip
+        assert run.returncode == 4
+        assert "cannot reach Kafka" in run.stderr.decode()
+        assert "Unclosed" not in run.stderr.decode()
+
+
+def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:
+    run = streamer("produce", "--help", data_dir=tmp_path)
+    assert "pii-streamer[samples]" in run.stdout.decode()
+
+
+def test_the_readme_streaming_steps_work_when_pasted(tmp_path: Path, bootstrap: str) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Streaming with Kafka") :]
+    block = section[section.index("```bash") + len("```bash") : section.index("```\n", 10)]
+    commands = [line.split("#")[0].split() for line in block.splitlines()]
+    steps = [c[1:] for c in commands if c and c[0] == "streamer" and c[1] not in ("broker", "run")]
+    assert [step[0] for step in steps] == ["topics", "produce", "tail"]
+    for step in steps:
+        done = streamer(*step, "--bootstrap-servers", bootstrap, data_dir=tmp_path)
+        assert done.returncode == 0, f"streamer {' '.join(step)}: {done.stderr.decode()}"

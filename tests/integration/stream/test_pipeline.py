@@ -165,6 +165,29 @@ async def test_poison_records_never_block_their_partition(
     assert [source_of(r)[2] for r in dlq] == list(range(0, 40, 4))
 
 
+async def test_a_lone_surrogate_escape_is_redacted_and_kept_not_fatal(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # Valid JSON grammar that Python cannot encode as UTF-8 once decoded: it used to stop
+    # the whole pipeline (UnicodeEncodeError in the worker), on every restart.
+    await create_topics(bootstrap, {topics.raw: 1})
+    email = CANARIES["EMAIL_ADDRESS"]
+    values = [
+        orjson.dumps({"n": 0, "m": "before"}),
+        b'{"n": 1, "m": "\\ud800 mail ' + email.encode() + b'", "\\udcff": "key"}',
+        orjson.dumps({"n": 2, "m": "after " + email}),
+    ]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=3)
+    assert [source_of(r)[2] for r in clean] == [0, 1, 2]
+    surrogate = clean[1].value
+    assert find_canaries(record_bytes(clean)) == []
+    assert surrogate.startswith(b'{"n":1,"m":"\\ud800 mail [EMAIL_ADDRESS_')
+    assert b'"\\udcff":"key"' in surrogate
+    assert await read_all(bootstrap, topics.dlq) == []
+
+
 async def test_records_are_partitioned_by_key_when_partition_counts_differ(
     bootstrap: str, topics: Any, stream_settings: StreamerSettings
 ) -> None:
