@@ -710,16 +710,27 @@ def _repeats(text: str, spans: list[Span]) -> list[Span]:
     return found
 
 
+# Integers over 64 bits have 20 digits or more; orjson would read them as floats, changing
+# them (an account number stored as a number) and leaving most of their digits unscanned.
+_LONG_DIGIT_RUN = re.compile(rb"\d{20}")
+
+
 def _decode(payload: bytes, event_format: EventFormat) -> Any:
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
-    try:
-        return orjson.loads(payload)
-    except orjson.JSONDecodeError as exc:
-        reason = str(exc)
-    try:  # valid JSON orjson refuses: integers over 64 bits
+    if _LONG_DIGIT_RUN.search(payload) is None:
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            pass
+    try:  # valid JSON orjson refuses, and integers over 64 bits (orjson makes them floats)
         return json.loads(payload)
     except (ValueError, RecursionError):
+        try:
+            orjson.loads(payload)
+            reason = "not valid JSON"
+        except orjson.JSONDecodeError as exc:
+            reason = str(exc)
         raise InvalidEventError(
             f"value is not a valid UTF-8 JSON document ({reason}); produce JSON events or "
             "set the topology's format to text"

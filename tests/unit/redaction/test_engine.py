@@ -185,3 +185,13 @@ def test_a_value_found_once_in_a_text_is_replaced_wherever_it_recurs(tmp_path: P
     assert result.redacted_text.count("01/18/1942") == 1  # only inside 01/18/19420
     assert [t.original_value for t in result.tokens] == ["01/18/1942", "01/18/1942"]
     assert result.redacted_text.endswith("(not 01/18/19420).")  # whole words only
+
+
+def test_integers_over_64_bits_stay_exact(tmp_path: Path) -> None:
+    payload = b'{"account": 12345678901234567890123, "m": "mail jane@example.com"}'
+    [outcome] = engine(tmp_path).redact_payloads([payload])
+    assert outcome.value is not None
+    assert outcome.value.startswith(b'{"account":12345678901234567890123,')
+    assert b"jane@example.com" not in outcome.value
+    [bad] = engine(tmp_path).redact_payloads([b'{"a": 12345678901234567890123'])
+    assert bad.failure is not None and bad.failure.code == "invalid_event"
