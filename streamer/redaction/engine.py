@@ -9,6 +9,7 @@ gain from batching (NER) get whole batches, and repeated values are detected onc
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -51,6 +52,8 @@ from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
 
 EventFormat = Literal["json", "text"]
+
+log = logging.getLogger(__name__)
 
 #: Texts up to this long have their spans cached; longer ones rarely repeat.
 CACHE_MAX_CHARS = 512
@@ -572,6 +575,9 @@ class RedactionEngine:
         except RedactionError:
             if len(payloads) == 1:
                 raise
+        except _UNFORESEEN as exc:
+            if len(payloads) == 1:
+                raise _unforeseen_failure(exc) from None
         # One payload broke a detector: redo them one by one so only that one fails.
         outcomes = []
         for index, payload in enumerate(payloads):
@@ -589,6 +595,11 @@ class RedactionEngine:
                 )
             except RedactionError as exc:
                 outcomes.append(PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc))))
+            except _UNFORESEEN as exc:
+                failure = _unforeseen_failure(exc)
+                outcomes.append(
+                    PayloadOutcome(None, [], PayloadFailure(failure.code, str(failure)))
+                )
         return outcomes
 
     def _redact_payloads(
@@ -652,6 +663,23 @@ class RedactionEngine:
             return token_id if original is None else original
 
         return _REPLACEMENT.sub(restore, text)
+
+
+#: Errors no code path expects, such as a bug meeting an input nobody foresaw: they set
+#: one record aside rather than stop the stream. Configuration, key and I/O errors
+#: (``StreamerError``, ``OSError``) still stop it: they would hit every record alike.
+_UNFORESEEN = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
+
+
+def _unforeseen_failure(exc: BaseException) -> RedactionError:
+    log.error(
+        "redacting a record raised %s; the record is set aside (a bug: please report it)",
+        type(exc).__name__,  # only the type: the message may quote the record
+    )
+    return RedactionError(
+        f"redacting this record raised {type(exc).__name__}, which no rule expected; it was "
+        "set aside so its partition goes on"
+    )
 
 
 class _LanguageOptions:

@@ -7,6 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamer.redaction.detector import Detector
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.exceptions import RecordTooLargeError
 from streamer.redaction.policy import Policy
@@ -195,3 +196,27 @@ def test_integers_over_64_bits_stay_exact(tmp_path: Path) -> None:
     assert b"jane@example.com" not in outcome.value
     [bad] = engine(tmp_path).redact_payloads([b'{"a": 12345678901234567890123'])
     assert bad.failure is not None and bad.failure.code == "invalid_event"
+
+
+class _BuggyDetector(Detector):
+    """Returns a malformed span for texts holding "boom": a bug the engine did not foresee."""
+
+    name = "buggy"
+    entities = ("BUG",)
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        if "boom" not in text:
+            return []
+        return [Span(0, 4, "BUG", 1.0, self.name), Span("0", 2, "BUG", 0.9, self.name)]  # type: ignore[arg-type]
+
+
+def test_an_unforeseen_error_sets_one_record_aside_and_the_batch_goes_on(tmp_path: Path) -> None:
+    eng = RedactionEngine.build(
+        Policy(), [_BuggyDetector(), "email"], settings=StreamerSettings(data_dir=tmp_path)
+    )
+    payloads = [b'{"m": "a@b.io"}', b'{"m": "boom jane@example.com"}', b'{"m": "c@d.io"}']
+    good, bad, other = eng.redact_payloads(payloads)
+    assert good.value is not None and other.value is not None
+    assert bad.value is None and bad.failure is not None
+    assert bad.failure.code == "redaction_failed" and "TypeError" in bad.failure.message
+    assert "jane" not in bad.failure.message and "boom" not in bad.failure.message
