@@ -26,6 +26,8 @@ People:
 - the **answer to a question about a name**: ``What's the name on the account? User:
   Csenger Gábor``;
 - an e-mail **display name**: ``"Jane Doe" <jane.doe@example.com>``;
+- a **sign-off** at the end of a text or line: ``Thanks, Dillon Bullock``, ``Kind
+  regards,\nAnna``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
   ``Customer:``, ``Patient:``, ...;
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``.
@@ -153,6 +155,13 @@ _NAME_ANSWER = re.compile(
 _DISPLAY_NAME = re.compile(
     rf"(?:^|(?<=[\s:,;(]))[\"\u201c']?{_NAME}[\"\u201d']?[ \t]*<[^<>\s@]+@[^<>\s@]+>"
 )
+# A sign-off, the name last on its line: "Thanks, Dillon Bullock", "Kind regards,\nAnna"
+_SIGN_OFF = re.compile(
+    r"(?i:\b(?:thanks|thank[ \t]+you|many[ \t]+thanks|regards|best[ \t]+regards|kind[ \t]+regards"
+    r"|warm[ \t]+regards|best|cheers|sincerely|yours[ \t]+(?:truly|sincerely)|cordially))"
+    rf"[ \t]*[,!.\-\u2013\u2014]?[ \t]*(?:\r?\n[ \t]*)?{_NAME}[ \t]*[.!]?[ \t]*$",
+    re.MULTILINE,
+)
 _PERSON_FIELD = re.compile(
     r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
     r"|recipient|sender|author|owner|signed|applicant|passenger|guest|driver)[ \t]*:[ \t]*"
@@ -262,6 +271,11 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
     (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
     (_DISPLAY_NAME, WEAK_CUE_SCORE, ("@",)),
+    (
+        _SIGN_OFF,
+        WEAK_CUE_SCORE,
+        ("thank", "regards", "best", "cheers", "sincerely", "yours", "cordially"),
+    ),
     (_PRONOUN_AFTER_VERB, WEAK_CUE_SCORE, ("his", "her")),
     (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
     (_VOCATIVE, WEAK_CUE_SCORE, (",",)),

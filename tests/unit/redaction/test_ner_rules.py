@@ -213,6 +213,15 @@ def test_an_email_display_name_is_a_person() -> None:
     assert _refine("From: Support Team <support@acme.io>") == []
 
 
+def test_a_sign_off_names_a_person() -> None:
+    assert _refine("it should be 06/20/1987. Thanks, Dillon Bullock") == [
+        ("Dillon Bullock", "PERSON")
+    ]
+    assert _refine("Kind regards,\nAnna Schmidt\n") == [("Anna Schmidt", "PERSON")]
+    assert _refine("Thanks, Team") == []
+    assert _refine("Thanks, I will try again") == []
+
+
 def test_a_place_does_not_take_the_phone_number_after_it() -> None:
     text = "Berlin 0049 30 123456"
     assert _refine(text, ("Berlin", "LOCATION")) == [("Berlin", "LOCATION")]
