@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+# Flags for `make demo`, e.g. make demo DEMO_ARGS="--cloud emulated --events 5000".
+DEMO_ARGS ?=
 
 .PHONY: install demo test bench lint format clean
 
@@ -15,7 +17,7 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)
-	$(PY) -m streamer demo
+	$(PY) -m streamer demo $(DEMO_ARGS)
 
 test: $(INSTALLED)
 	$(PY) -m pytest

@@ -249,9 +249,11 @@ class StreamerSettings(BaseSettings):
     @field_validator("cloud_provider", mode="before")
     @classmethod
     def _split_cloud_providers(cls, value: Any) -> Any:
-        """``STREAMER_CLOUD_PROVIDER=azure,aws``; flags give a list."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+        """``STREAMER_CLOUD_PROVIDER=azure,aws``; flags give a list, whose items may be
+        comma-separated too (``--cloud-provider azure,aws``)."""
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list | tuple) and all(isinstance(item, str) for item in items):
+            return [part.strip() for item in items for part in item.split(",") if part.strip()]
         return value
 
     # --- vault: key providers, token index, re-identification (issue 6) ------------------

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Clock = Callable[[], float]
+#: A request that failed for good is logged; later ones of the same kind at most this often.
+FAILURE_LOG_INTERVAL_SECONDS = 60.0
 
 
 class TokenBucket:
@@ -231,6 +233,7 @@ class ProviderGuard:
         )
         self._paused_until = 0.0
         self.in_flight = 0
+        self._failure_logged_at: dict[str, float] = {}
 
     def _breaker_changed(self, state: BreakerState) -> None:
         self.metrics.breaker_state(state)
@@ -265,14 +268,34 @@ class ProviderGuard:
                     # the service is up and asks us to slow down: wait, do not give up soon
                     throttled += 1
                     if throttled > limits.max_throttled_retries:
+                        self._log_failure(error)
                         raise
                 else:
                     attempt += 1
                     if not error.retriable or attempt >= limits.max_attempts:
+                        self._log_failure(error)
                         raise
                 delay = self._retry_delay(error, max(attempt, throttled) - 1)
                 self.metrics.retry(error.kind)
                 await asyncio.sleep(delay)
+
+    def _log_failure(self, error: CloudRequestError) -> None:
+        """Warn that a request failed for good (wrong credentials, an outage, ...), once per
+        kind per :data:`FAILURE_LOG_INTERVAL_SECONDS`; an open breaker logs itself."""
+        if isinstance(error, CircuitOpenError):
+            return
+        now = self._clock()
+        last = self._failure_logged_at.get(error.kind)
+        if last is not None and now - last < FAILURE_LOG_INTERVAL_SECONDS:
+            return
+        self._failure_logged_at[error.kind] = now
+        log.warning(
+            "%s; the request failed for good (%s failures are logged at most every %.0fs)",
+            error,
+            error.kind,
+            FAILURE_LOG_INTERVAL_SECONDS,
+            extra={"provider": self.provider, "kind": error.kind},
+        )
 
     def _retry_delay(self, error: CloudRequestError, attempt: int) -> float:
         limits = self.limits

@@ -127,6 +127,14 @@ def _warn_of_skipped_defaults(settings: StreamerSettings) -> None:
         )
 
 
+#: A worker that dies at start is most often a script without a main guard: workers
+#: start by forkserver and import the script's main module again.
+WORKER_DIED = (
+    "a redaction worker process died; the call can be retried (if workers die as they "
+    'start, guard your script\'s entry point with: if __name__ == "__main__":)'
+)
+
+
 class RedactionService:
     """Finds personal data in texts and JSON events and replaces it by the policy.
 
@@ -201,18 +209,14 @@ class RedactionService:
             return [result for future in futures for result in future.result()]
         except BrokenProcessPool:
             self._reset_pool()
-            raise RedactionError(
-                "a redaction worker process died; the call can be retried"
-            ) from None
+            raise RedactionError(WORKER_DIED) from None
 
     async def _collect_async(self, futures: list[Future[Any]]) -> list[Any]:
         try:
             batches = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         except BrokenProcessPool:
             self._reset_pool()
-            raise RedactionError(
-                "a redaction worker process died; the call can be retried"
-            ) from None
+            raise RedactionError(WORKER_DIED) from None
         return [result for batch in batches for result in batch]
 
     def _reset_pool(self) -> None:

@@ -91,3 +91,17 @@ def test_the_demo_runs_with_emulated_cloud_providers(tmp_path: Path) -> None:
     assert "text_record" in completed.stdout and "unit_100_chars" in completed.stdout
     # through the Kafka pipeline: every event is on the clean topic
     assert "200 events -> 200 clean records" in completed.stdout
+
+
+def test_make_demo_passes_the_cloud_flag_on() -> None:
+    # The issue: "make demo can use them (--cloud emulated)". A dry run shows the command.
+    root = Path(__file__).resolve().parents[2]
+    completed = subprocess.run(
+        ["make", "-n", "-C", str(root), "demo", "DEMO_ARGS=--cloud emulated"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert "-m streamer demo --cloud emulated" in completed.stdout

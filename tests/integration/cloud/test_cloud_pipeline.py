@@ -158,3 +158,19 @@ async def test_no_personal_data_or_credentials_in_logs_errors_or_metrics(
         for credential in credentials:
             assert credential not in text, where
     assert "streamer_cloud_requests_total" in metrics
+
+
+async def test_sdk_request_logging_stays_out_of_the_info_log(
+    caplog: pytest.LogCaptureFixture,
+    emulators: dict[str, Emulator],
+    make_detection: Callable[..., CloudDetection],
+) -> None:
+    # azure-core logs every request and response (URL, headers) at INFO; at the default
+    # level a stream asking the cloud many times a second must not log each request.
+    caplog.set_level(logging.INFO)
+    async with make_detection(PROVIDERS, failover="concurrent") as cloud:
+        for round_ in range(3):
+            assert (await cloud.detect([f"{CANARY_TEXT} (round {round_})"])).ok
+    assert emulators["azure"].stats.requests >= 3
+    per_request = [r for r in caplog.records if r.name.startswith(("azure.core", "botocore"))]
+    assert [r for r in per_request if r.levelno < logging.WARNING] == []

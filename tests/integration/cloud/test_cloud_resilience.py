@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 
 import orjson
@@ -279,3 +280,24 @@ async def test_concurrent_failover_survives_one_provider_down(
         result = await cloud.detect([CANARY_TEXT])
     (spans,) = result.spans
     assert result.ok and spans and {s.detector for s in spans} == {"aws"}
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_refused_credentials_are_logged_once_not_only_counted(
+    caplog: pytest.LogCaptureFixture,
+    provider: str,
+    emulators: dict[str, Emulator],
+    make_detection: Callable[..., CloudDetection],
+) -> None:
+    # A wrong key sends every record to fallback; fewer failures than the breaker needs
+    # must still tell the operator why, once, without the key or the text.
+    emulators[provider].settings.api_key = "another-credential"
+    caplog.set_level(logging.WARNING, logger="streamer.cloud")
+    async with make_detection([provider], unavailable="fallback") as cloud:
+        for round_ in range(2):
+            result = await cloud.detect([f"{CANARY_TEXT} ({round_})"])
+            assert {f.kind for f in result.failures.values()} == {"auth"}
+    warned = [r for r in caplog.records if r.name == "streamer.cloud.guard"]
+    assert len(warned) == 1
+    assert "credentials were refused" in warned[0].getMessage()
+    assert find_canaries(caplog.text) == []

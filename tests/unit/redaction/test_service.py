@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -96,3 +98,24 @@ def test_a_worker_runs_numpy_on_one_thread_unless_told_otherwise(
     assert service_module.os.environ["MKL_NUM_THREADS"] == "4"
     assert service_module._worker_engine is not None
     assert service_module._worker_engine.detector_names == ("email",)
+
+
+ERROR_PREFIX = "streamer.redaction.exceptions.RedactionError: "
+
+
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path: Path) -> None:
+    # Workers start by forkserver and import __main__ again: an unguarded script kills
+    # them as they start. The error must name the fix, not only "retry".
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from streamer import RedactionService\n"
+        "with RedactionService(parallel=True, max_workers=1) as svc:\n"
+        "    svc.batch_redact(['mail jane@corp.example.com'])\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode != 0
+    error = [line for line in run.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
+    assert len(error) == 1, run.stderr[-2000:]
+    assert 'if __name__ == "__main__":' in error[0]

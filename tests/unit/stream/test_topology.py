@@ -201,6 +201,12 @@ def test_cloud_provider_variable_is_comma_separated(monkeypatch: pytest.MonkeyPa
     assert StreamerSettings().cloud_provider == ["aws", "azure"]
 
 
+def test_cloud_provider_flag_values_may_be_comma_separated_like_the_variable() -> None:
+    # README: "--cloud-provider ... e.g. aws or azure,aws"
+    assert StreamerSettings(cloud_provider=["azure,aws"]).cloud_provider == ["azure", "aws"]
+    assert StreamerSettings(cloud_provider=["azure", " aws "]).cloud_provider == ["azure", "aws"]
+
+
 def test_an_unknown_cloud_provider_flag_names_the_valid_ones() -> None:
     topology = Topology.from_dict(CLOUD, source="t.yaml")
     with pytest.raises(TopologyError, match=r"'gcp'.*t.yaml.*valid: aws, azure, none"):
