@@ -167,12 +167,15 @@ class StreamerSettings(BaseSettings):
     @field_validator("input_topic", mode="before")
     @classmethod
     def _split_topics(cls, value: Any) -> Any:
-        """``STREAMER_INPUT_TOPIC=a,b`` or a JSON list; flags give a list."""
+        """``STREAMER_INPUT_TOPIC=a,b`` or a JSON list; flags give a list, whose items may
+        be comma-separated too (``--input-topic a,b``: a comma is no topic name's)."""
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
                 return json.loads(text)
-            return [part.strip() for part in text.split(",") if part.strip()]
+            value = [text]
+        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            return [part.strip() for item in value for part in item.split(",") if part.strip()]
         return value
 
     # --- cloud detectors (streamer/cloud) -----------------------------------------------

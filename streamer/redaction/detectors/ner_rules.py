@@ -18,9 +18,10 @@ fixes what is fixable without knowing the text's domain, in this order:
    (``12345``, which a small model may call a date) are not.
 4. **Not names**: single words NER often mistakes for names but that are not
    personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`~.ner_words.NOT_NAMES`) are
-   dropped, as are ids (one token of letters and digits: ``PX-8181``), all-lower-case
-   spans in a text that capitalises, persons holding digits, and upper-case persons with
-   two or more function words (shouted sentences: ``CAN I SPEAK TO A REAL PERSON``).
+   dropped, as are ids (one token of letters and digits: ``PX-8181``), one word repeated
+   (``bla bla bla``), all-lower-case spans in a text that capitalises, persons holding
+   digits, and upper-case persons with two or more function words (shouted sentences:
+   ``CAN I SPEAK TO A REAL PERSON``).
    Policies add their own values with ``allow_list``.
 5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
    (``Santino``, ``Ágatha Alves``; group words are single words ending like
@@ -223,6 +224,9 @@ def _keep(text: str, span: Span) -> bool:
         return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
+    words = value.lower().split()
+    if len(words) > 1 and len(set(words)) == 1:
+        return False  # one word over and over: bla bla bla, test test
     if span.entity_type != "LOCATION" and _LONG_NUMBER.search(value):
         return False  # Invoice INV-2022-497184, Ticket T-7148568 (places have postcodes)
     if value.islower() and (not text.islower() or span.entity_type in ("ORGANIZATION", "NRP")):

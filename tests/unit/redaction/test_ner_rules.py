@@ -227,6 +227,8 @@ def test_a_place_does_not_take_the_phone_number_after_it() -> None:
     assert _refine(text, ("Berlin", "LOCATION")) == [("Berlin", "LOCATION")]
     assert _refine("Berlin 10115", ("Berlin", "LOCATION")) == [("Berlin 10115", "LOCATION")]
     assert _refine("DOB: 1990-02-03", ("DOB", "ORGANIZATION")) == []
+    assert _refine("and IP 10.3.3.4", ("IP", "ORGANIZATION")) == []
+    assert _refine("bla bla bla", ("bla bla bla", "PERSON")) == []
 
 
 def test_a_leading_contact_verb_is_not_part_of_the_name() -> None:

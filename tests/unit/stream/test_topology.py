@@ -207,6 +207,11 @@ def test_cloud_provider_flag_values_may_be_comma_separated_like_the_variable() -
     assert StreamerSettings(cloud_provider=["azure", " aws "]).cloud_provider == ["azure", "aws"]
 
 
+def test_input_topic_flag_values_may_be_comma_separated_like_the_variable() -> None:
+    assert StreamerSettings(input_topic=["a,b", "c"]).input_topic == ["a", "b", "c"]
+    assert StreamerSettings(input_topic="a, b").input_topic == ["a", "b"]
+
+
 def test_an_unknown_cloud_provider_flag_names_the_valid_ones() -> None:
     topology = Topology.from_dict(CLOUD, source="t.yaml")
     with pytest.raises(TopologyError, match=r"'gcp'.*t.yaml.*valid: aws, azure, none"):
