@@ -15,8 +15,11 @@ header                     value (UTF-8)                                   on
 ``pii.replay.id``          the id of the replay that wrote the record      clean, dlq
 =========================  ==============================================  ============
 
-Their shape is ``schemas/clean_event_headers.schema.json``. Input headers are dropped
-unless the topology lists them in ``pass_headers``: they may hold personal data.
+A record whose cloud detection fell back to the local detectors in ``cloud-only`` mode
+carries a second ``pii.detectors`` naming those; the last header of a name is the one
+that holds (``decode_headers``). Their shape is
+``schemas/clean_event_headers.schema.json``. Input headers are dropped unless the
+topology lists them in ``pass_headers``: they may hold personal data.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
 from streamer.stream.dead_letter import DeadLetter
-from streamer.stream.headers import Header
+from streamer.stream.headers import DETECTORS, Header
 from streamer.stream.partitioner import key_hash
 from streamer.vault.mapping import SourceCoordinates, TokenMapping
 
@@ -255,7 +255,10 @@ class BatchProcessor:
                 continue
             result.values[index] = outcome.value
             if external is not None and index in external.headers:
-                result.headers[index] = external.headers[index]
+                result.headers[index] = list(external.headers[index])
+                if engines[index] is not self.engine:  # the fallback detectors scanned it
+                    names = ",".join(engines[index].detector_names).encode()
+                    result.headers[index].append((DETECTORS, names))
             if outcome.tokens:
                 self._collect_tokens(batch, index, scopes, outcome, result, detections)
         result.detections = dict(detections)

@@ -238,6 +238,9 @@ async def test_outage_with_fallback_redacts_locally_and_marks_the_records(
     reasons = {header_value(r.headers, FALLBACK_HEADER) for r in clean}
     assert None not in reasons
     assert reasons <= {b"cloud_server_error", b"cloud_circuit_open"}
+    # the last pii.detectors header names the local detectors that did scan them
+    scanned_by = {header_value(r.headers, DETECTORS) for r in clean}
+    assert len(scanned_by) == 1 and b"email" in scanned_by.pop().split(b",")
     assert find_canaries(record_bytes(clean)) == []
     assert stats.entities["EMAIL_ADDRESS"] > 0
     # only the cloud knows the names: with it down, they pass (the marked risk of fallback)
