@@ -4,6 +4,8 @@ Detectors disagree: a URL holds an e-mail address, NER tags a phone number as a 
 two chunks both find the entity in their overlap. The rule, applied to every source of
 spans (patterns, NER, cloud) alike:
 
+0. Overlapping spans of **one type** are one entity (a street address and the NER place
+   inside it): they become their union, with the higher score.
 1. Spans are taken in order of **score** (highest first), then **length** (longest
    first), then start, then the order their detectors ran in.
 2. Each span claims the characters no earlier span has claimed. A span whose characters
@@ -35,7 +37,8 @@ def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Spa
     ``text`` lets the rule drop leftover pieces that are only spaces or punctuation.
     """
     ranked = sorted(
-        enumerate(spans), key=lambda item: (-item[1].score, -len(item[1]), item[1].start, item[0])
+        enumerate(_same_type_unions(spans)),
+        key=lambda item: (-item[1].score, -len(item[1]), item[1].start, item[0]),
     )
     claimed: list[tuple[int, int]] = []  # sorted, disjoint
     result: list[Span] = []
@@ -55,6 +58,42 @@ def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Spa
                 _claim(claimed, start, end)
     result.sort(key=lambda s: s.start)
     return result
+
+
+def _same_type_unions(spans: Iterable[Span]) -> list[Span]:
+    """``spans`` with each run of overlapping spans of one type replaced by its union (the
+    order of the rest is kept, so ties still go to the detector that ran first)."""
+    spans = list(spans)
+    by_type: dict[str, list[int]] = {}
+    for index, span in enumerate(spans):
+        by_type.setdefault(span.entity_type, []).append(index)
+    if len(by_type) == len(spans):
+        return spans
+    merged: dict[int, Span | None] = {}
+    for indices in by_type.values():
+        if len(indices) < 2:
+            continue
+        indices.sort(key=lambda i: (spans[i].start, -spans[i].end))
+        first = indices[0]
+        current = spans[first]
+        for index in indices[1:]:
+            span = spans[index]
+            if span.start < current.end:  # overlaps: one entity
+                best = current if current.score >= span.score else span
+                current = Span(
+                    current.start,
+                    max(current.end, span.end),
+                    current.entity_type,
+                    best.score,
+                    best.detector,
+                )
+                merged[first], merged[index] = current, None
+            else:
+                first, current = index, span
+    if not merged:
+        return spans
+    kept = (merged.get(index, span) for index, span in enumerate(spans))
+    return [span for span in kept if span is not None]
 
 
 def _inner(text: str, start: int, end: int) -> tuple[int, int]:

@@ -72,6 +72,16 @@ def test_merged_spans_never_overlap_and_cover_every_detected_character(items) ->
 def test_a_partly_claimed_span_leaves_the_separators_at_its_edges() -> None:
     text = "12 High Street, London"
     street = span(0, 22, "LOCATION", 0.8)
-    city = span(16, 22, "LOCATION", 0.85)
+    city = span(16, 22, "ORGANIZATION", 0.85)
     merged = resolve_overlaps([street, city], text)
     assert [text[s.start : s.end] for s in merged] == ["12 High Street", "London"]
+
+
+def test_overlapping_spans_of_one_type_are_one_entity() -> None:
+    text = "at 86010 Wayne River Apt. 089, Stephentown, OH 98149."
+    address = span(3, 52, "LOCATION", 0.8, "street_address")
+    places = [span(9, 24, "LOCATION", 0.85, "ner"), span(31, 52, "LOCATION", 0.85, "ner")]
+    [merged] = resolve_overlaps([address, *places], text)
+    assert (merged.start, merged.end, merged.score, merged.detector) == (3, 52, 0.85, "ner")
+    apart = [span(0, 3, "LOCATION"), span(3, 5, "LOCATION")]
+    assert resolve_overlaps(apart, text) == apart  # touching is not overlapping
