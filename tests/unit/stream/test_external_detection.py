@@ -80,7 +80,8 @@ async def test_cloud_spans_dead_letters_fallbacks_and_headers_in_one_batch(
     assert (index, reason) == (2, "cloud_unavailable")
     assert DeadLetter.from_json(value).open(KEYRING) == payloads[2]
     assert fallback is not None and b"u3@example.com" not in fallback  # local fallback
-    assert result.headers == {3: FALLBACK}
+    # and the last pii.detectors header names the fallback detectors that scanned it
+    assert result.headers == {3: [*FALLBACK, ("pii.detectors", b"email")]}
     assert result.entities == {"PERSON": 2, "EMAIL_ADDRESS": 1}
 
 
