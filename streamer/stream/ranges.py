@@ -32,6 +32,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streamer.kafka_offsets import log_ends
 from streamer.settings import StreamerSettings
 from streamer.stream.admin import partition_counts
 from streamer.stream.connection import client_options, unavailable
@@ -42,8 +43,6 @@ log = logging.getLogger(__name__)
 #: Seconds of empty fetches after which a partition short of its stop offset counts as
 #: read (its last offsets were compacted away, or hold only transaction markers).
 END_IDLE_SECONDS = 10.0
-#: Seconds to wait for the first fetch response that tells a partition's end.
-END_PROBE_SECONDS = 15.0
 
 _UNIT_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
 _RELATIVE = re.compile(r"^-((?:\d+[wdhms])+)$")
@@ -279,23 +278,6 @@ async def topic_partitions(settings: StreamerSettings, topics: Mapping[str, str]
                 "tail --topic NAME reads a topic)"
             )
     return counts
-
-
-async def log_ends(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """Per partition, one past its last offset now: the larger of what ``ListOffsets``
-    says and the high watermark of a fetch response (some brokers under-report the
-    first). Leaves ``consumer`` assigned to ``tps``."""
-    listed = await consumer.end_offsets(tps)
-    consumer.assign(tps)
-    for tp in tps:
-        consumer.seek(tp, listed[tp])
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + END_PROBE_SECONDS
-    while any(consumer.highwater(tp) is None for tp in tps) and loop.time() < deadline:
-        await consumer.getmany(timeout_ms=200, max_records=1)
-    return {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in tps}
 
 
 async def scan(

@@ -9,7 +9,6 @@ so nothing is lost; the report counts them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -21,14 +20,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streamer.errors import ConfigurationError
+from streamer.kafka_offsets import log_ends
 from streamer.vault.exceptions import TopicUnavailableError
 from streamer.vault.reidentify import Caller, Reidentifier, find_replacements
 
 log = logging.getLogger(__name__)
 
 ERROR_HEADER = "streamer-unmask-error"
-#: How long to wait for fetch responses that tell where each partition ends.
-END_PROBE_SECONDS = 15.0
 EventFormat = Literal["json", "text"]
 
 
@@ -143,7 +141,7 @@ async def _assign(
         )
     tps = [TopicPartition(topic, p) for p in sorted(partitions or existing)]
     beginnings = await consumer.beginning_offsets(tps)
-    ends = await _log_ends(consumer, tps)
+    ends = await log_ends(consumer, tps)
     ranges = {}
     for tp in tps:
         start = max(beginnings[tp], offsets.start if offsets.start is not None else 0)
@@ -154,23 +152,6 @@ async def _assign(
     for tp, (start, _) in ranges.items():
         consumer.seek(tp, start)
     return ranges
-
-
-async def _log_ends(
-    consumer: AIOKafkaConsumer, tps: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """Per partition, one past its last offset now: the larger of what ``ListOffsets``
-    says and the high watermark of a fetch response (some brokers, the embedded one among
-    them, under-report the first, which would leave the last records uncopied)."""
-    listed = await consumer.end_offsets(tps)
-    consumer.assign(tps)
-    for tp in tps:
-        consumer.seek(tp, listed[tp])
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + END_PROBE_SECONDS
-    while any(consumer.highwater(tp) is None for tp in tps) and loop.time() < deadline:
-        await consumer.getmany(timeout_ms=200, max_records=1)
-    return {tp: max(listed[tp], consumer.highwater(tp) or 0) for tp in tps}
 
 
 async def _drop_exhausted(consumer: AIOKafkaConsumer, remaining: dict[TopicPartition, int]) -> None:
