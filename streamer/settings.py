@@ -18,6 +18,14 @@ def _default_data_dir() -> Path:
     return Path(base) / "pii-streamer"
 
 
+def _comma_separated(value: Any) -> Any:
+    """A string or list of strings as one list, each item split at commas (``a,b``)."""
+    items = [value] if isinstance(value, str) else value
+    if isinstance(items, list | tuple) and all(isinstance(item, str) for item in items):
+        return [part.strip() for item in items for part in item.split(",") if part.strip()]
+    return value
+
+
 class ApiClient(BaseModel):
     """A caller of the detokenize endpoint: a name for the audit, a bearer token (or its
     SHA-256 in hex), and the key scopes it may unmask (``*`` patterns allowed)."""
@@ -169,14 +177,9 @@ class StreamerSettings(BaseSettings):
     def _split_topics(cls, value: Any) -> Any:
         """``STREAMER_INPUT_TOPIC=a,b`` or a JSON list; flags give a list, whose items may
         be comma-separated too (``--input-topic a,b``: a comma is no topic name's)."""
-        if isinstance(value, str):
-            text = value.strip()
-            if text.startswith("["):
-                return json.loads(text)
-            value = [text]
-        if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-            return [part.strip() for item in value for part in item.split(",") if part.strip()]
-        return value
+        if isinstance(value, str) and value.strip().startswith("["):
+            return json.loads(value)
+        return _comma_separated(value)
 
     # --- cloud detectors (streamer/cloud) -----------------------------------------------
     # The cloud SDKs' own variable names work too (AZURE_*, AWS_REGION).
@@ -254,10 +257,7 @@ class StreamerSettings(BaseSettings):
     def _split_cloud_providers(cls, value: Any) -> Any:
         """``STREAMER_CLOUD_PROVIDER=azure,aws``; flags give a list, whose items may be
         comma-separated too (``--cloud-provider azure,aws``)."""
-        items = [value] if isinstance(value, str) else value
-        if isinstance(items, list | tuple) and all(isinstance(item, str) for item in items):
-            return [part.strip() for item in items for part in item.split(",") if part.strip()]
-        return value
+        return _comma_separated(value)
 
     # --- vault: key providers, token index, re-identification (issue 6) ------------------
     key_provider: str | None = Field(

@@ -593,13 +593,9 @@ class RedactionEngine:
                         by_language.only(index),
                     )
                 )
-            except RedactionError as exc:
-                outcomes.append(PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc))))
-            except _UNFORESEEN as exc:
-                failure = _unforeseen_failure(exc)
-                outcomes.append(
-                    PayloadOutcome(None, [], PayloadFailure(failure.code, str(failure)))
-                )
+            except (RedactionError, *_UNFORESEEN) as exc:
+                error = exc if isinstance(exc, RedactionError) else _unforeseen_failure(exc)
+                outcomes.append(PayloadOutcome(None, [], PayloadFailure(error.code, str(error))))
         return outcomes
 
     def _redact_payloads(
@@ -746,19 +742,21 @@ _LONG_DIGIT_RUN = re.compile(rb"\d{20}")
 def _decode(payload: bytes, event_format: EventFormat) -> Any:
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
+    reason = None
     if _LONG_DIGIT_RUN.search(payload) is None:
         try:
             return orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            pass
+        except orjson.JSONDecodeError as exc:
+            reason = str(exc)
     try:  # valid JSON orjson refuses, and integers over 64 bits (orjson makes them floats)
         return json.loads(payload)
     except (ValueError, RecursionError):
-        try:
-            orjson.loads(payload)
-            reason = "not valid JSON"
-        except orjson.JSONDecodeError as exc:
-            reason = str(exc)
+        if reason is None:  # orjson was skipped: its message names the place, not the data
+            try:
+                orjson.loads(payload)
+                reason = "not valid JSON"
+            except orjson.JSONDecodeError as exc:
+                reason = str(exc)
         raise InvalidEventError(
             f"value is not a valid UTF-8 JSON document ({reason}); produce JSON events or "
             "set the topology's format to text"
