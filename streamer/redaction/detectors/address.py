@@ -153,6 +153,15 @@ _UNIT = re.compile(
 _LETTERS = re.compile(r"[^\W\d_]+")
 _TYPE_WORDS = frozenset(word.casefold() for word in STREET_TYPES)
 _PREFIX_WORDS = frozenset(word.casefold().rstrip("./") for word in STREET_PREFIXES)
+#: How each prefix word is written, followed by the space or tab the pattern needs after it
+#: ("c" is only a prefix as "c/ "), to look for in an ASCII text in lower case.
+_PREFIX_NEEDLES: dict[str, tuple[str, ...]] = {}
+for _prefix in STREET_PREFIXES:
+    _PREFIX_NEEDLES[_prefix.casefold().rstrip("./")] = (
+        *_PREFIX_NEEDLES.get(_prefix.casefold().rstrip("./"), ()),
+        f"{_prefix} ",
+        f"{_prefix}\t",
+    )
 _ONE_WORD_END = re.compile(
     word_alternation(ending.casefold().rstrip(".") for ending in COMPOUND_STREET_ENDINGS)
     + r"(?![^\W\d_])"
@@ -160,6 +169,8 @@ _ONE_WORD_END = re.compile(
 _UNIT_GATE_WORDS = frozenset(
     (*_UNIT_WORDS, "pobox", "apo", "fpo", "dpo", "usns", "usnv", "uss", "uscgc")
 )
+#: The words a unit starts with: P.O. Box, PO Box and POBox start with "p", "po", "pobox".
+_UNIT_START_WORDS = _UNIT_GATE_WORDS | {"p", "po"}
 _PLACE_PREPOSITIONS = frozenset(("in", "at", "from", "to", "near"))
 _AT_WORDS = frozenset(("at", "on", "address"))
 # Any text holding a postcode holds one of these (a digit first, so re skips to digits).
@@ -168,18 +179,91 @@ _POSTCODE_CUE_WORDS = frozenset(
     ("zip", "zipcode", "post", "postal", "postalcode", "postcode", "plz", "cep")
 )
 
+# An ASCII text (nearly every text) is also read as its word scan: letters in lower case,
+# everything else a space, and a space on either side, so that the word "at" stands at
+# offset i of the text where " at " is found at offset i of the scan. Its words are the
+# scan's words, and a pattern that begins with a word is tried only where the word stands.
+_WORD_SCAN = bytes(
+    ord(chr(code).lower()) if chr(code).isascii() and chr(code).isalpha() else ord(" ")
+    for code in range(256)
+)
+# And as its shape: digits as 0, capitals as A, small letters as a, a tab as a space.
+_SHAPE = bytes(
+    ord("0")
+    if chr(code).isdigit()
+    else ord("A")
+    if "A" <= chr(code) <= "Z"
+    else ord("a")
+    if "a" <= chr(code) <= "z"
+    else ord(" ")
+    if chr(code) == "\t"
+    else code
+    for code in range(256)
+)
 
-def _address_patterns(text: str, folded: str, words: set[str]) -> list[re.Pattern[str]]:
+
+def _word_scan(text: str) -> str | None:
+    """The word scan of an ASCII ``text``; ``None`` for other texts."""
+    if not text.isascii():
+        return None
+    return f" {text.encode().translate(_WORD_SCAN).decode()} "
+
+
+def _starting_with(
+    pattern: re.Pattern[str], text: str, scan: str | None, words: set[str]
+) -> list[re.Match[str]]:
+    """``pattern.finditer(text)`` for a pattern whose matches start with one of ``words``
+    (lower case, a whole word): with a word scan, tried only where those words stand."""
+    if scan is None:
+        return list(pattern.finditer(text))
+    starts = []
+    for word in words:
+        needle = f" {word} "
+        at = scan.find(needle)
+        while at >= 0:
+            starts.append(at)  # the word starts at text offset at (the scan's pad)
+            at = scan.find(needle, at + 1)
+    starts.sort()
+    matches = []
+    end = 0
+    for start in starts:
+        if start >= end:  # finditer goes on after a match
+            match = pattern.match(text, start)
+            if match is not None:
+                matches.append(match)
+                end = match.end()
+    return matches
+
+
+def _address_patterns(text: str, scan: str | None, words: set[str]) -> list[re.Pattern[str]]:
     """The street and corner patterns that can match in ``text``."""
     named = not _TYPE_WORDS.isdisjoint(words)
     prefixed = not _PREFIX_WORDS.isdisjoint(words)
-    one_word = _ONE_WORD_END.search(folded) is not None
-    patterns = [_NUMBERED_NAME]
+    if scan is None:
+        one_word = _ONE_WORD_END.search(text.casefold()) is not None
+    else:
+        one_word = _ONE_WORD_END.search(scan) is not None
+        if prefixed:  # a prefix is followed by a space or tab as it is written
+            lowered = text.lower()
+            prefixed = any(
+                needle in lowered
+                for word in _PREFIX_WORDS.intersection(words)
+                for needle in _PREFIX_NEEDLES[word]
+            )
+    patterns = []
+    if scan is None or _may_number_a_name(text):
+        patterns.append(_NUMBERED_NAME)
     if named or prefixed or one_word:
         patterns.append(_street_pattern(named, prefixed, one_word))
     if "and" in words or "&" in text:
         patterns.append(_CORNER)
     return patterns
+
+
+def _may_number_a_name(text: str) -> bool:
+    """Whether an ASCII ``text`` holds a digit, spaces and a capital, as numbered names do."""
+    shape = text.encode().translate(_SHAPE)
+    return b"0 A" in shape or b"0  " in shape
 
 
 # A postcode in a sentence: five digits (ZIP+4, 12345-678), 123 45, 12-345, or four digits
@@ -283,42 +367,51 @@ class StreetAddressDetector(Detector):
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         # Escaped line breaks (text JSON-encoded twice) are line breaks; same length.
-        text = _ESCAPED_LINE_BREAK.sub("\n ", text)
-        folded = text.casefold()
-        words = set(_LETTERS.findall(folded))
+        if "\\" in text:
+            text = _ESCAPED_LINE_BREAK.sub("\n ", text)
+        scan = _word_scan(text)
+        words = set(_LETTERS.findall(text.casefold()) if scan is None else scan.split())
         found: list[tuple[int, int]] = []
-        for pattern in _address_patterns(text, folded, words):
+        for pattern in _address_patterns(text, scan, words):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
         weak_units: list[tuple[int, int]] = []
         if not _UNIT_GATE_WORDS.isdisjoint(words):
-            for unit in _UNIT.finditer(text):
+            for unit in _starting_with(_UNIT, text, scan, _UNIT_START_WORDS.intersection(words)):
                 if _is_address(unit.group()):
                     weak = _WEAK_UNIT.match(unit.group()) is not None
                     (weak_units if weak else found).append(unit.span())
-        if not _POSTCODE_CUE_WORDS.isdisjoint(words):
-            found.extend(m.span(1) for m in _POSTCODE_CUE.finditer(text))
-        places = (
-            ()
-            if _POSTCODE_SHAPE.search(text) is None
-            else (_PLACE_WITH_POSTCODE, _PLACE_LINE)
-            if not _PLACE_PREPOSITIONS.isdisjoint(words)
-            else (_PLACE_LINE,)
-        )
-        for pattern in places:
+        cues = _POSTCODE_CUE_WORDS.intersection(words)
+        if cues:
+            found.extend(m.span(1) for m in _starting_with(_POSTCODE_CUE, text, scan, cues))
+        if _POSTCODE_SHAPE.search(text) is not None:
+            prepositions = _PLACE_PREPOSITIONS.intersection(words)
+            places = (
+                _starting_with(_PLACE_WITH_POSTCODE, text, scan, prepositions)
+                if prepositions
+                else []
+            )
+            if "\n" in text:
+                places.extend(_PLACE_LINE.finditer(text))
+            else:  # one line: a place line is the whole text
+                place_line = _PLACE_LINE.match(text)
+                if place_line is not None:
+                    places.append(place_line)
             found.extend(
                 m.span(1)
-                for m in pattern.finditer(text)
+                for m in places
                 if _FIRST_WORD.match(m.group(2)) is not None
                 and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
             )
-        found.extend(
-            m.span(1)
-            for m in (_NUMBERED_STREET.finditer(text) if not _AT_WORDS.isdisjoint(words) else ())
-            if not MONTHS_AND_DAYS.match(m.group(2))
-            and m.group(2).split()[0].lower().rstrip(".") not in _NOT_STREETS
-        )
+        at_words = _AT_WORDS.intersection(words)
+        if at_words:
+            found.extend(
+                m.span(1)
+                for m in _starting_with(_NUMBERED_STREET, text, scan, at_words)
+                if not MONTHS_AND_DAYS.match(m.group(2))
+                and m.group(2).split()[0].lower().rstrip(".") not in _NOT_STREETS
+            )
         if "corner" in words:
-            for corner in _CORNER_OF.finditer(text):
+            for corner in _starting_with(_CORNER_OF, text, scan, {"corner"}):
                 found.extend((corner.span(1), corner.span(2)))
         if not found:
             return []
