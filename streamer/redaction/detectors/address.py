@@ -166,6 +166,17 @@ _ONE_WORD_END = re.compile(
     word_alternation(ending.casefold().rstrip(".") for ending in COMPOUND_STREET_ENDINGS)
     + r"(?![^\W\d_])"
 )
+# The same in a word scan (below), read backwards, with the two letters or more that come
+# before the ending: a space, an ending reversed, two letters (re skips to the spaces).
+_ONE_WORD_END_BACKWARDS = re.compile(
+    " "
+    + word_alternation(
+        ending.casefold().rstrip(".")[::-1]
+        for ending in COMPOUND_STREET_ENDINGS
+        if ending.isascii()
+    )
+    + "[a-z]{2}"
+)
 _UNIT_GATE_WORDS = frozenset(
     (*_UNIT_WORDS, "pobox", "apo", "fpo", "dpo", "usns", "usnv", "uss", "uscgc")
 )
@@ -187,7 +198,8 @@ _WORD_SCAN = bytes(
     ord(chr(code).lower()) if chr(code).isascii() and chr(code).isalpha() else ord(" ")
     for code in range(256)
 )
-# And as its shape: digits as 0, capitals as A, small letters as a, a tab as a space.
+# And as its shape (bytes): digits as 0, capitals as A, small letters as a, a tab as a
+# space, so that a substring search tells whether a pattern's digits and capitals are there.
 _SHAPE = bytes(
     ord("0")
     if chr(code).isdigit()
@@ -202,11 +214,12 @@ _SHAPE = bytes(
 )
 
 
-def _word_scan(text: str) -> str | None:
-    """The word scan of an ASCII ``text``; ``None`` for other texts."""
+def _ascii_scans(text: str) -> tuple[str, bytes] | tuple[None, None]:
+    """The word scan and the shape of an ASCII ``text``; ``None`` for other texts."""
     if not text.isascii():
-        return None
-    return f" {text.encode().translate(_WORD_SCAN).decode()} "
+        return None, None
+    raw = text.encode()
+    return f" {raw.translate(_WORD_SCAN).decode()} ", raw.translate(_SHAPE)
 
 
 def _starting_with(
@@ -235,14 +248,16 @@ def _starting_with(
     return matches
 
 
-def _address_patterns(text: str, scan: str | None, words: set[str]) -> list[re.Pattern[str]]:
+def _address_patterns(
+    text: str, scan: str | None, shape: bytes | None, words: set[str]
+) -> list[re.Pattern[str]]:
     """The street and corner patterns that can match in ``text``."""
     named = not _TYPE_WORDS.isdisjoint(words)
     prefixed = not _PREFIX_WORDS.isdisjoint(words)
     if scan is None:
         one_word = _ONE_WORD_END.search(text.casefold()) is not None
     else:
-        one_word = _ONE_WORD_END.search(scan) is not None
+        one_word = _ONE_WORD_END_BACKWARDS.search(scan[::-1]) is not None
         if prefixed:  # a prefix is followed by a space or tab as it is written
             lowered = text.lower()
             prefixed = any(
@@ -251,7 +266,7 @@ def _address_patterns(text: str, scan: str | None, words: set[str]) -> list[re.P
                 for needle in _PREFIX_NEEDLES[word]
             )
     patterns = []
-    if scan is None or _may_number_a_name(text):
+    if shape is None or b"0 A" in shape or b"0  " in shape:  # a number, spaces, a capital
         patterns.append(_NUMBERED_NAME)
     if named or prefixed or one_word:
         patterns.append(_street_pattern(named, prefixed, one_word))
@@ -260,10 +275,11 @@ def _address_patterns(text: str, scan: str | None, words: set[str]) -> list[re.P
     return patterns
 
 
-def _may_number_a_name(text: str) -> bool:
-    """Whether an ASCII ``text`` holds a digit, spaces and a capital, as numbered names do."""
-    shape = text.encode().translate(_SHAPE)
-    return b"0 A" in shape or b"0  " in shape
+def _may_hold_postcode(text: str, shape: bytes | None) -> bool:
+    """Whether ``text`` holds a postcode's digits (``_POSTCODE_SHAPE``)."""
+    if shape is None:
+        return _POSTCODE_SHAPE.search(text) is not None
+    return b"0000" in shape or b"000 00" in shape or b"00-000" in shape
 
 
 # A postcode in a sentence: five digits (ZIP+4, 12345-678), 123 45, 12-345, or four digits
@@ -369,10 +385,10 @@ class StreetAddressDetector(Detector):
         # Escaped line breaks (text JSON-encoded twice) are line breaks; same length.
         if "\\" in text:
             text = _ESCAPED_LINE_BREAK.sub("\n ", text)
-        scan = _word_scan(text)
+        scan, shape = _ascii_scans(text)
         words = set(_LETTERS.findall(text.casefold()) if scan is None else scan.split())
         found: list[tuple[int, int]] = []
-        for pattern in _address_patterns(text, scan, words):
+        for pattern in _address_patterns(text, scan, shape, words):
             found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
         weak_units: list[tuple[int, int]] = []
         if not _UNIT_GATE_WORDS.isdisjoint(words):
@@ -383,7 +399,7 @@ class StreetAddressDetector(Detector):
         cues = _POSTCODE_CUE_WORDS.intersection(words)
         if cues:
             found.extend(m.span(1) for m in _starting_with(_POSTCODE_CUE, text, scan, cues))
-        if _POSTCODE_SHAPE.search(text) is not None:
+        if _may_hold_postcode(text, shape):
             prepositions = _PLACE_PREPOSITIONS.intersection(words)
             places = (
                 _starting_with(_PLACE_WITH_POSTCODE, text, scan, prepositions)
@@ -392,7 +408,7 @@ class StreetAddressDetector(Detector):
             )
             if "\n" in text:
                 places.extend(_PLACE_LINE.finditer(text))
-            else:  # one line: a place line is the whole text
+            elif text.rstrip(" \t")[-1:].isdecimal():  # one line ending in a postcode
                 place_line = _PLACE_LINE.match(text)
                 if place_line is not None:
                     places.append(place_line)
@@ -547,7 +563,10 @@ _LONG_ABBREVIATIONS = frozenset(
 
 
 def _sentence_end(text: str, start: int, end: int) -> int:
-    for match in _SENTENCE_END.finditer(text, start, end):
+    dot = text.find(".", start, end)
+    if dot < 0:
+        return end
+    for match in _SENTENCE_END.finditer(text, dot, end):
         word = _FIRST_WORD.findall(text, max(start, match.start() - 12), match.start())
         if not word or word[-1].lower() not in _LONG_ABBREVIATIONS:
             return match.start()
