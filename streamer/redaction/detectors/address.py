@@ -35,7 +35,9 @@ from streamer.redaction.spans import Span
 SCORE = 0.8
 
 _UPPER = r"[^\W\d_a-z\u00df-\u00ff]"  # a letter that is not lower case (any script)
-_WORD = rf"{_UPPER}[^\W\d_]*(?:[-'\u2019.][^\W\d_]+)*\.?"  # Capitalised or UPPER word
+# Capitalised or UPPER word. Its letters are possessive (*+, ++): what may follow a word
+# is never a letter, so giving letters back cannot make a match, only slow re down.
+_WORD = rf"{_UPPER}[^\W\d_]*+(?:[-'\u2019.][^\W\d_]++)*\.?"
 _NUMBER = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?\.?"
 _PARTICLE = word_alternation(
     (
@@ -436,6 +438,7 @@ class StreetAddressDetector(Detector):
             [(s, _sentence_end(text, s, self._extend(text, e))) for s, e in _union(found)]
         )
         spans = []
+        lines_before = "\n" in text or "\r" in text
         for start, end in extended:  # one span per line, so line breaks stay as they are
             for line in _LINE.finditer(text, start, end):
                 decoration = _LINE_DECORATION.match(line.group())
@@ -443,6 +446,8 @@ class StreetAddressDetector(Detector):
                 if begin < line.end() and not _MISSING_LINE.fullmatch(text, begin, line.end()):
                     span = Span(begin, line.end(), "LOCATION", SCORE, self.name)
                     spans.append(whole_words(text, span))  # a Greek delta written as ∆
+            if not lines_before:  # the lines above a block: none in a one-line text
+                continue
             above = _street_line_above(text, start)
             if above is not None:
                 spans.append(Span(*above, "LOCATION", SCORE, self.name))
