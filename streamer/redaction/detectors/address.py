@@ -277,6 +277,11 @@ def _address_patterns(
     return patterns
 
 
+# In a shape: a house number (_NUMBER: digits, maybe a letter and a full stop), spaces and
+# a capital, as "at 253 Vratislavova" has.
+_NUMBER_THEN_NAME = re.compile(rb"0[aA]?\.? [ A]")
+
+
 def _may_hold_postcode(text: str, shape: bytes | None) -> bool:
     """Whether ``text`` holds a postcode's digits (``_POSTCODE_SHAPE``)."""
     if shape is None:
@@ -421,7 +426,7 @@ class StreetAddressDetector(Detector):
                 and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
             )
         at_words = _AT_WORDS.intersection(words)
-        if at_words:
+        if at_words and (shape is None or _NUMBER_THEN_NAME.search(shape) is not None):
             found.extend(
                 m.span(1)
                 for m in _starting_with(_NUMBERED_STREET, text, scan, at_words)
