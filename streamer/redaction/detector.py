@@ -29,7 +29,7 @@ from typing import Any
 
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.spans import Span
-from streamer.redaction.validators import count_digits
+from streamer.redaction.validators import ascii_shape, count_digits
 
 #: Score given to a candidate a checksum or library validation confirmed.
 VALIDATED_SCORE = 1.0
@@ -131,7 +131,11 @@ class PatternDetector(Detector):
 
     ``triggers`` and ``min_digits`` are the cheap prefilter: a text must contain one of
     the trigger substrings (when set) and at least ``min_digits`` ASCII digits before
-    the pattern runs at all.
+    the pattern runs at all. ``shape_pattern`` is a quick exact rejection in ``find``:
+    a regular expression over the :func:`~streamer.redaction.validators.ascii_shape`
+    of a text (digits as ``0``, letters as ``a``); an ASCII text where it finds nothing
+    yields no span, so it must find something wherever a span would be reported.
+    Starting it with literal characters (``b"0000"``) makes it fast.
     """
 
     entity_type: str = ""
@@ -148,6 +152,7 @@ class PatternDetector(Detector):
     negative_window: int = 16
     triggers: tuple[str, ...] = ()
     min_digits: int = 0
+    shape_pattern: bytes = b""
 
     def __init__(self, **overrides: Any) -> None:
         for key, value in overrides.items():
@@ -165,6 +170,7 @@ class PatternDetector(Detector):
             raise PolicyError(
                 f"detector {self.name!r}: invalid regular expression: {exc}"
             ) from None
+        self._shape = re.compile(self.shape_pattern) if self.shape_pattern else None
         self._context = word_pattern(self.context_words)
         self._negative = word_pattern(self.negative_context)
         self._prefilter = Prefilter(
@@ -231,8 +237,17 @@ class PatternDetector(Detector):
             return [find(text, "") for text in texts]
         return [find(text, context) for text, context in zip(texts, contexts, strict=True)]
 
+    def may_match(self, text: str) -> bool:
+        """``False`` when ``shape_pattern`` rules out any span in ``text`` (exact, cheap)."""
+        if self._shape is None:
+            return True
+        shape = ascii_shape(text)
+        return shape is None or self._shape.search(shape) is not None
+
     def find(self, text: str, context: str = "") -> list[Span]:
         """Every scored match of the pattern in ``text``; override for custom candidate logic."""
+        if self._shape is not None and not self.may_match(text):
+            return []
         spans = []
         group = self.group
         for match in self._regex.finditer(text):

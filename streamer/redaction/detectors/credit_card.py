@@ -37,6 +37,8 @@ class CreditCardDetector(PatternDetector):
     negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
     context_words = ("card", "cards", "cc", "credit", "debit", "maestro", "payment")
     min_digits = 12
+    #: Every span starts with four digits (``_GROUPS``).
+    shape_pattern = rb"0000(?<![a0_-]0000)(?:[ -]?0){8,15}(?![a0_]|-0)"
     #: What a 12-digit Maestro number scores before context; without a card word it is
     #: dropped (validation lifts full-length cards to 1.0).
     score = 0.3

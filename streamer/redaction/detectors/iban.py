@@ -20,11 +20,14 @@ class IbanDetector(PatternDetector):
     entity_type = "IBAN_CODE"
     pattern = r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){10,32}"
     min_digits = 8
+    shape_pattern = rb"aa00(?<![a0_]aa00)(?:[ -]?[a0]){10,32}"
     score = VALIDATED_SCORE
 
     _ALNUM = re.compile(r"[A-Za-z0-9]")
 
     def find(self, text: str, context: str = "") -> list[Span]:
+        if not self.may_match(text):
+            return []
         spans = []
         for match in self._regex.finditer(text):
             start = match.start()
