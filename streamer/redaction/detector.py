@@ -262,9 +262,13 @@ class PatternDetector(Detector):
         """Every scored match of the pattern in ``text``; override for custom candidate logic."""
         if self._shape is not None and not self.may_match(text):
             return []
+        return self._scored(text, context, self._regex.finditer(text))
+
+    def _scored(self, text: str, context: str, matches: Iterable[re.Match[str]]) -> list[Span]:
+        """The spans of ``matches`` (of the pattern in ``text``) that score."""
         spans = []
         group = self.group
-        for match in self._regex.finditer(text):
+        for match in matches:
             start, end = match.span(group)
             if start == end:
                 continue
