@@ -136,11 +136,13 @@ class PatternDetector(Detector):
 
     ``triggers`` and ``min_digits`` are the cheap prefilter: a text must contain one of
     the trigger substrings (when set) and at least ``min_digits`` ASCII digits before
-    the pattern runs at all. ``shape_pattern`` is a quick exact rejection in ``find``:
-    a regular expression over the :func:`~streamer.redaction.validators.ascii_shape`
-    of a text (digits as ``0``, letters as ``a``); an ASCII text where it finds nothing
-    yields no span, so it must find something wherever a span would be reported.
-    Starting it with literal characters (``b"0000"``) makes it fast.
+    the pattern runs at all. ``shape_pattern`` is a quick exact check in ``find``: a
+    regular expression over the :func:`~streamer.redaction.validators.ascii_shape` of a
+    text (digits as ``0``, letters as ``a``) that matches at or before the start of
+    every match of ``pattern`` in an ASCII text (``pattern`` translated to shapes, or
+    a part of it). Where it finds nothing the pattern does not run; otherwise the
+    pattern runs from where it first matches. Starting it with literal characters
+    (``b"0000"``) makes it fast.
     """
 
     entity_type: str = ""
@@ -251,18 +253,27 @@ class PatternDetector(Detector):
             for text, context in zip(texts, contexts, strict=True)
         ]
 
-    def may_match(self, text: str) -> bool:
-        """``False`` when ``shape_pattern`` rules out any span in ``text`` (exact, cheap)."""
+    def first_start(self, text: str) -> int:
+        """Where the first match of the pattern in ``text`` can start, by ``shape_pattern``
+        (exact, cheap): ``-1`` when it cannot match at all."""
         if self._shape is None:
-            return True
+            return 0
         shape = ascii_shape(text)
-        return shape is None or self._shape.search(shape) is not None
+        if shape is None:
+            return 0
+        first = self._shape.search(shape)
+        return -1 if first is None else first.start()
+
+    def may_match(self, text: str) -> bool:
+        """``False`` when ``shape_pattern`` rules out any match in ``text``."""
+        return self.first_start(text) >= 0
 
     def find(self, text: str, context: str = "") -> list[Span]:
         """Every scored match of the pattern in ``text``; override for custom candidate logic."""
-        if self._shape is not None and not self.may_match(text):
+        start = self.first_start(text)
+        if start < 0:
             return []
-        return self._scored(text, context, self._regex.finditer(text))
+        return self._scored(text, context, self._regex.finditer(text, start))
 
     def _scored(self, text: str, context: str, matches: Iterable[re.Match[str]]) -> list[Span]:
         """The spans of ``matches`` (of the pattern in ``text``) that score."""

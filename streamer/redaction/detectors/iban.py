@@ -30,10 +30,11 @@ class IbanDetector(PatternDetector):
     score = VALIDATED_SCORE
 
     def find(self, text: str, context: str = "") -> list[Span]:
-        if not self.may_match(text):
+        first = self.first_start(text)
+        if first < 0:
             return []
         spans = []
-        for match in self._regex.finditer(text):
+        for match in self._regex.finditer(text, first):
             start = match.start()
             length = IBAN_LENGTHS.get(text[start : start + 2].upper())
             if length is None:
