@@ -244,7 +244,7 @@ class PatternDetector(Detector):
             contexts = [""] * len(texts)
         if self._shape is None:
             return [find(text, context) for text, context in zip(texts, contexts, strict=True)]
-        # ``may_match`` inlined: most texts end here, without a call.
+        # The shape check of ``first_start``, inlined: most texts end here, without a call.
         search = self._shape.search
         return [
             find(text, context)
@@ -263,10 +263,6 @@ class PatternDetector(Detector):
             return 0
         first = self._shape.search(shape)
         return -1 if first is None else first.start()
-
-    def may_match(self, text: str) -> bool:
-        """``False`` when ``shape_pattern`` rules out any match in ``text``."""
-        return self.first_start(text) >= 0
 
     def find(self, text: str, context: str = "") -> list[Span]:
         """Every scored match of the pattern in ``text``; override for custom candidate logic."""
