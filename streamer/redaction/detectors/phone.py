@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import phonenumbers
 
@@ -38,6 +39,9 @@ _PHONE_SHAPE = re.compile(
 )
 _LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
+#: A character every extension holds ("ext", "extension", "x" or "#"): without one,
+#: ``_EXTENSION`` cannot match and the candidate need not be searched.
+_EXTENSION_MARKS = frozenset("xX#")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
 # A country code written in brackets: (+358) 181004186
@@ -48,8 +52,13 @@ _PHONE_LABELS = (
     "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
 )  # fmt: skip
 _LABEL_WINDOW = 24
-#: Candidates whose score is remembered (it depends on the candidate and the regions only).
-_SCORE_CACHE_ENTRIES = 4096
+#: ``phonenumbers`` verdicts remembered (a stream repeats its customers' numbers).
+_VERDICT_CACHE_ENTRIES = 8192
+# Where a match of ``PhoneDetector.pattern`` can start: at a +, ( or digit, after
+# neither [\w+/:-] nor a digit and a comma or full stop (the pattern's lookbehinds, one
+# character later). Starting with a character set lets ``re`` skip ahead in C, which the
+# pattern's leading lookbehinds do not.
+_CANDIDATE_START = re.compile(r"[+(\d](?<![\w+/:-].)(?<!\d[.,].)")
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
@@ -98,13 +107,15 @@ class PhoneDetector(PatternDetector):
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
         self._labels = word_pattern(_PHONE_LABELS)
-        self._scores: dict[str, float | None] = {}
         self._trunk_zero_regions = frozenset(
             region
             for region in self.regions
             if (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
             and metadata.national_prefix == "0"
         )
+        # The quick scan for where a match can start knows the class's own pattern only.
+        default_pattern = (self.pattern, self.flags) == (PhoneDetector.pattern, PhoneDetector.flags)
+        self._starts = _CANDIDATE_START if default_pattern else None
         unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             from streamer.redaction.exceptions import PolicyError
@@ -116,44 +127,24 @@ class PhoneDetector(PatternDetector):
 
     def _verdict(self, candidate: str) -> str | None:
         """``"valid"``, ``"possible"`` (right length for its country) or ``None``."""
-        international = candidate.startswith("+")
-        verdict = None
-        for region in (None,) if international else self.regions:
-            if region in self._trunk_zero_regions and not _LEADING_ZERO.match(candidate):
-                # In these regions a national number is written with its leading 0; without
-                # it, "555-0132" would pass as a local number.
-                continue
-            try:
-                number = phonenumbers.parse(candidate, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(number):
-                return "valid"
-            if verdict is None and phonenumbers.is_possible_number(number):
-                verdict = "possible"
-        return verdict
+        return _verdict(candidate, self.regions, self._trunk_zero_regions)
 
     def base_score(self, candidate: str) -> float | None:
-        # Parsing is the costly part, and a stream repeats its customers' numbers.
-        scores = self._scores
-        if candidate in scores:
-            return scores[candidate]
-        if len(scores) >= _SCORE_CACHE_ENTRIES:
-            scores.clear()
-        score = scores[candidate] = self._base_score(candidate)
-        return score
-
-    def _base_score(self, candidate: str) -> float | None:
-        number = _EXTENSION.sub("", candidate)
+        number = _without_extension(candidate)
         digits = count_digits(number)
         if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None
+        return self._number_score(candidate, number, digits)
+
+    def _number_score(self, candidate: str, number: str, digits: int) -> float | None:
+        """``base_score`` of a candidate (``number`` without its extension, holding
+        ``digits`` digits) whose digit count and shape passed the cheap checks."""
         if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
             grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
             return self.grouped_score if grouped else None
         if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
             candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
-        verdict = self._verdict(candidate)
+        verdict = _verdict(candidate, self.regions, self._trunk_zero_regions)
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
@@ -165,6 +156,37 @@ class PhoneDetector(PatternDetector):
         ):
             return self.grouped_score  # counts only with a phone word nearby
         return None
+
+    def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
+        return self._score(text, start, end, context)[0]
+
+    def _score(
+        self, text: str, start: int, end: int, context: str
+    ) -> tuple[float | None, float | None]:
+        """``PatternDetector.score_candidate`` and the base score it started from.
+
+        The negative context is looked at before the base score rather than after it:
+        either rules the candidate out, and the words are cheaper than ``phonenumbers``.
+        """
+        candidate = text[start:end]
+        number = _without_extension(candidate)
+        digits = count_digits(number)
+        if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
+            return None, None
+        if self._negative is not None and self._negative.search(
+            self._before(text, start, self.negative_window, context)
+        ):
+            return None, None
+        base = self._number_score(candidate, number, digits)
+        if base is None or self._context is None:
+            return base, base
+        window = self._before(text, start, self.context_window, context)
+        after = text[end : end + self.context_window // 2].lower()
+        if self._context.search(window) or self._context.search(after):
+            return min(1.0, base + self.context_boost), base
+        if self.context_required:
+            return None, base
+        return base, base
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Numbers inside a candidate that ran two numbers together (``555-0132 555-0199``)."""
@@ -178,12 +200,28 @@ class PhoneDetector(PatternDetector):
                 break
         return found
 
+    def _matches(self, text: str) -> Iterator[re.Match[str]]:
+        """``self._regex.finditer(text)``, trying the pattern only where a match can start."""
+        if self._starts is None:
+            yield from self._regex.finditer(text)
+            return
+        match_at = self._regex.match
+        resume = 0
+        for possible_start in self._starts.finditer(text):
+            position = possible_start.start()
+            if position < resume:
+                continue
+            match = match_at(text, position)
+            if match is not None:
+                resume = match.end()
+                yield match
+
     def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
-        for match in self._regex.finditer(text):
+        for match in self._matches(text):
             start, end = match.span()
             value = match.group()
-            digits = count_digits(_EXTENSION.sub("", value))
+            digits = count_digits(_without_extension(value))
             if digits < MIN_DIGITS:
                 continue
             pieces = [(start, end)]
@@ -192,7 +230,7 @@ class PhoneDetector(PatternDetector):
                     continue
                 pieces = self._split_merged(text, start, end)
             for piece_start, piece_end in pieces:
-                score = self.score_candidate(text, piece_start, piece_end, context)
+                score, base = self._score(text, piece_start, piece_end, context)
                 piece = text[piece_start:piece_end]
                 if score is None:
                     if self._labelled_bare_number(text, piece_start, piece, context):
@@ -205,9 +243,7 @@ class PhoneDetector(PatternDetector):
                 if piece.isdigit() and score < 1.0:
                     # A bare digit run may be an order number: it counts when valid (not
                     # only possible), at a lower score, or with a phone word nearby.
-                    context_lifted = (
-                        score > self.grouped_score and self.base_score(piece) == self.grouped_score
-                    )
+                    context_lifted = score > self.grouped_score and base == self.grouped_score
                     if score < self.score and not context_lifted:
                         continue
                     score = self.bare_score
@@ -237,3 +273,35 @@ def _may_hold_two_numbers(value: str) -> bool:
     if " " not in value.strip():
         return False
     return not luhn(value)
+
+
+def _without_extension(candidate: str) -> str:
+    """``candidate`` without a trailing extension (``ext. 12``, ``x12``, ``#12``)."""
+    if _EXTENSION_MARKS.isdisjoint(candidate):
+        return candidate
+    return _EXTENSION.sub("", candidate)
+
+
+@functools.lru_cache(maxsize=_VERDICT_CACHE_ENTRIES)
+def _verdict(
+    candidate: str, regions: tuple[str, ...], trunk_zero_regions: frozenset[str]
+) -> str | None:
+    """``"valid"``, ``"possible"`` (right length for its country) or ``None``: ``candidate``
+    parsed with its own country code or in ``regions``. Parsing is the costly part, and a
+    stream repeats its customers' numbers, so verdicts are remembered."""
+    international = candidate.startswith("+")
+    verdict = None
+    for region in (None,) if international else regions:
+        if region in trunk_zero_regions and not _LEADING_ZERO.match(candidate):
+            # In these regions a national number is written with its leading 0; without
+            # it, "555-0132" would pass as a local number.
+            continue
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return "valid"
+        if verdict is None and phonenumbers.is_possible_number(number):
+            verdict = "possible"
+    return verdict
