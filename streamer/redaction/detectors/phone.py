@@ -59,6 +59,9 @@ _VERDICT_CACHE_ENTRIES = 8192
 # character later). Starting with a character set lets ``re`` skip ahead in C, which the
 # pattern's leading lookbehinds do not.
 _CANDIDATE_START = re.compile(r"[+(\d](?<![\w+/:-].)(?<!\d[.,].)")
+# The same for ASCII text, where \d and \w are these ranges: a set of ranges becomes a
+# bitmap that ``re`` tests far faster than the Unicode digit category.
+_ASCII_CANDIDATE_START = re.compile(r"[+(0-9](?<![a-zA-Z0-9_+/:-].)(?<![0-9][.,].)")
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 
@@ -134,14 +137,18 @@ class PhoneDetector(PatternDetector):
         digits = count_digits(number)
         if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None
-        return self._number_score(candidate, number, digits)
+        if digits < 7:
+            return self._six_digit_score(number)
+        return self._parsed_score(candidate, number)
 
-    def _number_score(self, candidate: str, number: str, digits: int) -> float | None:
-        """``base_score`` of a candidate (``number`` without its extension, holding
-        ``digits`` digits) whose digit count and shape passed the cheap checks."""
-        if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
-            grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
-            return self.grouped_score if grouped else None
+    def _six_digit_score(self, number: str) -> float | None:
+        """Six-digit plans (Greenland, Faroes, ...): in groups, near a phone word."""
+        grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+        return self.grouped_score if grouped else None
+
+    def _parsed_score(self, candidate: str, number: str) -> float | None:
+        """The base score of a candidate of 7 to 15 digits (``number`` is it without its
+        extension), from what ``phonenumbers`` makes of it and how it is written."""
         if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
             candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
         verdict = _verdict(candidate, self.regions, self._trunk_zero_regions)
@@ -158,27 +165,41 @@ class PhoneDetector(PatternDetector):
         return None
 
     def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
-        return self._score(text, start, end, context)[0]
-
-    def _score(
-        self, text: str, start: int, end: int, context: str
-    ) -> tuple[float | None, float | None]:
-        """``PatternDetector.score_candidate`` and the base score it started from.
-
-        The negative context is looked at before the base score rather than after it:
-        either rules the candidate out, and the words are cheaper than ``phonenumbers``.
-        """
         candidate = text[start:end]
         number = _without_extension(candidate)
         digits = count_digits(number)
+        return self._score(text, start, end, context, candidate, number, digits)[0]
+
+    def _score(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        context: str,
+        candidate: str,
+        number: str,
+        digits: int,
+    ) -> tuple[float | None, float | None]:
+        """``score_candidate`` of ``candidate`` (``text[start:end]``; ``number`` is it
+        without its extension, holding ``digits`` digits) and the base score it started from.
+
+        As ``PatternDetector.score_candidate``, but cheapest check first: the base score
+        and a negative word before the candidate each rule it out alone, and the words
+        cost less than ``phonenumbers``.
+        """
         if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None, None
-        if self._negative is not None and self._negative.search(
-            self._before(text, start, self.negative_window, context)
-        ):
-            return None, None
-        base = self._number_score(candidate, number, digits)
-        if base is None or self._context is None:
+        if digits < 7:
+            base = self._six_digit_score(number)
+            if base is None or self._negative_word_before(text, start, context):
+                return None, None
+        else:
+            if self._negative_word_before(text, start, context):
+                return None, None
+            base = self._parsed_score(candidate, number)
+            if base is None:
+                return None, None
+        if self._context is None:
             return base, base
         window = self._before(text, start, self.context_window, context)
         after = text[end : end + self.context_window // 2].lower()
@@ -187,6 +208,12 @@ class PhoneDetector(PatternDetector):
         if self.context_required:
             return None, base
         return base, base
+
+    def _negative_word_before(self, text: str, start: int, context: str) -> bool:
+        return self._negative is not None and (
+            self._negative.search(self._before(text, start, self.negative_window, context))
+            is not None
+        )
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Numbers inside a candidate that ran two numbers together (``555-0132 555-0199``)."""
@@ -207,7 +234,8 @@ class PhoneDetector(PatternDetector):
             return
         match_at = self._regex.match
         resume = 0
-        for possible_start in self._starts.finditer(text):
+        starts = _ASCII_CANDIDATE_START if text.isascii() else self._starts
+        for possible_start in starts.finditer(text):
             position = possible_start.start()
             if position < resume:
                 continue
@@ -219,19 +247,27 @@ class PhoneDetector(PatternDetector):
     def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
         for match in self._matches(text):
-            start, end = match.span()
             value = match.group()
-            digits = count_digits(_without_extension(value))
+            number = _without_extension(value)
+            digits = count_digits(number)
             if digits < MIN_DIGITS:
                 continue
-            pieces = [(start, end)]
+            start, end = match.span()
+            pieces = [(start, end, value, number, digits)]
             if digits > 15:
                 if not _may_hold_two_numbers(value):
                     continue
-                pieces = self._split_merged(text, start, end)
-            for piece_start, piece_end in pieces:
-                score, base = self._score(text, piece_start, piece_end, context)
-                piece = text[piece_start:piece_end]
+                pieces = []
+                for piece_start, piece_end in self._split_merged(text, start, end):
+                    piece = text[piece_start:piece_end]
+                    piece_number = _without_extension(piece)
+                    pieces.append(
+                        (piece_start, piece_end, piece, piece_number, count_digits(piece_number))
+                    )
+            for piece_start, piece_end, piece, piece_number, piece_digits in pieces:
+                score, base = self._score(
+                    text, piece_start, piece_end, context, piece, piece_number, piece_digits
+                )
                 if score is None:
                     if self._labelled_bare_number(text, piece_start, piece, context):
                         spans.append(
