@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -54,16 +54,41 @@ _PHONE_LABELS = (
 _LABEL_WINDOW = 24
 #: ``phonenumbers`` verdicts remembered (a stream repeats its customers' numbers).
 _VERDICT_CACHE_ENTRIES = 8192
-# Where a match of ``PhoneDetector.pattern`` can start: at a +, ( or digit, after
-# neither [\w+/:-] nor a digit and a comma or full stop (the pattern's lookbehinds, one
-# character later). Starting with a character set lets ``re`` skip ahead in C, which the
-# pattern's leading lookbehinds do not.
-_CANDIDATE_START = re.compile(r"[+(\d](?<![\w+/:-].)(?<!\d[.,].)")
-# The same for ASCII text, where \d and \w are these ranges: a set of ranges becomes a
-# bitmap that ``re`` tests far faster than the Unicode digit category.
-_ASCII_CANDIDATE_START = re.compile(r"[+(0-9](?<![a-zA-Z0-9_+/:-].)(?<![0-9][.,].)")
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
+# The parts of ``PhoneDetector.pattern``.
+_BOUNDARY = r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
+_PREFIX = r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
+_NUMBER = r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
+_GROUPS = (
+    r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
+    r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
+    r"(?![\w+]|[.,/:-]\d)"
+)
+
+
+def _starting_with(first: str) -> re.Pattern[str]:
+    """``PhoneDetector.pattern`` restated to begin with ``first``, the character class of
+    where a match starts, so that ``re`` skips ahead to one in C (a leading lookbehind
+    makes it try every position). Same matches in the same order: the boundary is
+    checked one character later, and each way the original can begin is spelled out in
+    its order, behind a lookbehind on that first character."""
+    beginnings = (
+        r"(?<=\+)[ .-]?" + _NUMBER,  # +44 ...
+        r"(?<=0)0[ .-]?" + _NUMBER,  # 0049 ... (\b holds: the boundary is checked)
+        r"(?<=0)11[ .-]?" + _NUMBER,  # 011 49 ...
+        r"(?<=\()\+\d{1,3}\)[ .-]?" + _NUMBER,  # (+358) ...
+        r"(?<=\()\d{1,5}\)[ .-]?\d{1,12}",  # (089) ...
+        r"(?<=\d)\d{0,14}",  # 089 ...
+    )
+    alternatives = "|".join(beginning + _GROUPS for beginning in beginnings)
+    return re.compile(first + r"(?<![\w+/:-].)(?<!\d[.,].)(?:" + alternatives + ")", re.IGNORECASE)
+
+
+_CANDIDATES = _starting_with(r"[+(\d]")
+# For ASCII text, where \d is 0-9: a set of ranges is a bitmap, which ``re`` tests far
+# faster than the Unicode digit category.
+_ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
 
 
 class PhoneDetector(PatternDetector):
@@ -86,14 +111,7 @@ class PhoneDetector(PatternDetector):
 
     name = "phone"
     entity_type = "PHONE_NUMBER"
-    pattern = (
-        r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
-        r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
-        r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
-        r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
-        r"(?![\w+]|[.,/:-]\d)"
-    )
+    pattern = _BOUNDARY + _PREFIX + _NUMBER + _GROUPS
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE
@@ -116,9 +134,8 @@ class PhoneDetector(PatternDetector):
             if (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
             and metadata.national_prefix == "0"
         )
-        # The quick scan for where a match can start knows the class's own pattern only.
-        default_pattern = (self.pattern, self.flags) == (PhoneDetector.pattern, PhoneDetector.flags)
-        self._starts = _CANDIDATE_START if default_pattern else None
+        # The restated pattern stands in for the class's own only.
+        self._restated = (self.pattern, self.flags) == (PhoneDetector.pattern, PhoneDetector.flags)
         unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             from streamer.redaction.exceptions import PolicyError
@@ -227,32 +244,21 @@ class PhoneDetector(PatternDetector):
                 break
         return found
 
-    def _matches(self, text: str) -> Iterator[re.Match[str]]:
-        """``self._regex.finditer(text)``, trying the pattern only where a match can start."""
-        if self._starts is None:
-            yield from self._regex.finditer(text)
-            return
-        match_at = self._regex.match
-        resume = 0
-        starts = _ASCII_CANDIDATE_START if text.isascii() else self._starts
-        for possible_start in starts.finditer(text):
-            position = possible_start.start()
-            if position < resume:
-                continue
-            match = match_at(text, position)
-            if match is not None:
-                resume = match.end()
-                yield match
-
     def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
-        for match in self._matches(text):
+        if not self._restated:
+            matches = self._regex.finditer(text)
+        else:
+            matches = (_ASCII_CANDIDATES if text.isascii() else _CANDIDATES).finditer(text)
+        for match in matches:
+            start, end = match.span()
+            if end - start < MIN_DIGITS:
+                continue
             value = match.group()
             number = _without_extension(value)
             digits = count_digits(number)
             if digits < MIN_DIGITS:
                 continue
-            start, end = match.span()
             pieces = [(start, end, value, number, digits)]
             if digits > 15:
                 if not _may_hold_two_numbers(value):
