@@ -166,8 +166,10 @@ class PhoneDetector(PatternDetector):
     def _parsed_score(self, candidate: str, number: str) -> float | None:
         """The base score of a candidate of 7 to 15 digits (``number`` is it without its
         extension), from what ``phonenumbers`` makes of it and how it is written."""
-        if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
-            candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
+        if candidate.startswith("(+"):  # (+358) ...
+            candidate = _PAREN_COUNTRY.sub(r"+\1", candidate)
+        elif candidate[0] == "+" and "(0)" in candidate:  # +41 (0)61 ...
+            candidate = _TRUNK_PREFIX.sub(r"\1 ", candidate)
         verdict = _verdict(candidate, self.regions, self._trunk_zero_regions)
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
