@@ -145,10 +145,6 @@ class PhoneDetector(PatternDetector):
                 "alpha-2 codes such as US, GB, DE"
             )
 
-    def _verdict(self, candidate: str) -> str | None:
-        """``"valid"``, ``"possible"`` (right length for its country) or ``None``."""
-        return _verdict(candidate, self.regions, self._trunk_zero_regions)
-
     def base_score(self, candidate: str) -> float | None:
         number = _without_extension(candidate)
         digits = count_digits(number)
@@ -229,6 +225,7 @@ class PhoneDetector(PatternDetector):
         return base, base
 
     def _negative_word_before(self, text: str, start: int, context: str) -> bool:
+        """Whether a ``negative_context`` word is just before ``start`` or in the path."""
         return self._negative is not None and (
             self._negative.search(self._before(text, start, self.negative_window, context))
             is not None
