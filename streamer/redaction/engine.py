@@ -77,7 +77,8 @@ _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}"
 
 class _BatchPrefilter:
     """Evaluates detectors' prefilters over a whole batch, sharing the work between
-    detectors: each text's digits are counted once and it is lower-cased once."""
+    detectors: each text's digits are counted once, and it is lower-cased and searched
+    for context words at most once."""
 
     def __init__(
         self, texts: list[str], contexts: list[str], context_any: re.Pattern[str] | None
@@ -86,24 +87,25 @@ class _BatchPrefilter:
         self.contexts = contexts
         self._context_any = context_any
         self._digits: list[int] | None = None
-        self._with_context: list[bool] | None = None
+        self._lowered: dict[int, tuple[str, str] | None] = {}
 
     def _digit_counts(self) -> list[int]:
         if self._digits is None:
             self._digits = [count_digits(text) for text in self.texts]
         return self._digits
 
-    def _has_any_context(self) -> list[bool]:
-        """Whether each text (or its field) holds any context word of any detector: one
-        search per text, so detectors that need context rarely search at all."""
-        if self._with_context is None:
-            search = self._context_any.search if self._context_any else None
-            self._with_context = [
-                search is not None
-                and (search(text.lower()) is not None or bool(context and search(context.lower())))
-                for text, context in zip(self.texts, self.contexts, strict=True)
-            ]
-        return self._with_context
+    def _lower(self, index: int) -> tuple[str, str] | None:
+        """The text and its field path lower-cased, when either holds a context word of
+        any detector (one search per text, so detectors needing context rarely search)."""
+        if index in self._lowered:
+            return self._lowered[index]
+        search = self._context_any.search if self._context_any else None
+        text, context = self.texts[index].lower(), self.contexts[index].lower()
+        found = search is not None and (
+            search(text) is not None or bool(context and search(context))
+        )
+        lowered = self._lowered[index] = (text, context) if found else None
+        return lowered
 
     def select(self, detector: Detector) -> list[int]:
         """Indices of the texts ``detector`` should see."""
@@ -122,16 +124,17 @@ class _BatchPrefilter:
             trigger = triggers[0]
             candidates = [i for i in candidates if trigger in texts[i]]
         elif triggers:
-            candidates = [i for i in candidates if any(t in texts[i] for t in triggers)]
+            candidates = [i for i in candidates if any(map(texts[i].__contains__, triggers))]
         if prefilter.context is not None:
             search = prefilter.context.search
-            with_context = self._has_any_context()
-            candidates = [
-                i
-                for i in candidates
-                if with_context[i]
-                and (search(texts[i].lower()) or (contexts[i] and search(contexts[i].lower())))
-            ]
+            chosen = []
+            for i in candidates:
+                lowered = self._lower(i)
+                if lowered is not None and (
+                    search(lowered[0]) or (lowered[1] and search(lowered[1]))
+                ):
+                    chosen.append(i)
+            return chosen
         return list(candidates)
 
 
@@ -736,14 +739,17 @@ def _repeats(text: str, spans: list[Span]) -> list[Span]:
 
 # Integers over 64 bits have 20 digits or more; orjson would read them as floats, changing
 # them (an account number stored as a number) and leaving most of their digits unscanned.
-_LONG_DIGIT_RUN = re.compile(rb"\d{20}")
+# Found as 20 zeros in a row once every digit is a zero: a translation and a substring
+# search cost a fifth of a regular expression's search.
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGIT_RUN = b"0" * 20
 
 
 def _decode(payload: bytes, event_format: EventFormat) -> Any:
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
     reason = None
-    if _LONG_DIGIT_RUN.search(payload) is None:
+    if _LONG_DIGIT_RUN not in payload.translate(_DIGITS_AS_ZEROS):
         try:
             return orjson.loads(payload)
         except orjson.JSONDecodeError as exc:

@@ -32,6 +32,7 @@ from streamer.redaction.detector import Detector
 from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.engine import EventFormat, RedactionEngine
 from streamer.redaction.exceptions import RedactionError
+from streamer.redaction.gc_tuning import tune_for_batches
 from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
 from streamer.redaction.policy import Policy
 from streamer.redaction.result import EventResult, PayloadOutcome, RedactionResult, Token
@@ -69,6 +70,7 @@ def _init_worker(spec: EngineSpec) -> None:
         os.environ.setdefault(variable, "1")
     global _worker_engine
     _worker_engine = spec.build()
+    tune_for_batches()
 
 
 def _run_in_worker(method: str, items: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:

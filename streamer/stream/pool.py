@@ -23,6 +23,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from streamer.errors import StreamerError
 from streamer.observability.logging import LoggingSetup, active_logging, configure_logging
+from streamer.redaction.gc_tuning import tune_for_batches
 from streamer.redaction.result import PayloadFailure
 from streamer.stream.exceptions import StreamError
 from streamer.stream.processor import (
@@ -60,6 +61,7 @@ def _init_worker(spec: ProcessorSpec, parent_pid: int, logging_setup: LoggingSet
         _processor = spec.build()
     except Exception as exc:  # reported to the parent by the first task, see _run
         _startup_error = exc
+    tune_for_batches()
 
 
 def _exit_with_parent(parent_pid: int) -> None:

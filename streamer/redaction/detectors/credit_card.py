@@ -37,10 +37,17 @@ class CreditCardDetector(PatternDetector):
     negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
     context_words = ("card", "cards", "cc", "credit", "debit", "maestro", "payment")
     min_digits = 12
+    #: Every span starts with four digits (``_GROUPS``), though not every match does.
+    shape_pattern = rb"0000(?<![a0_-]0000)(?:[ -]?0){8,15}(?![a0_]|-0)"
     #: What a 12-digit Maestro number scores before context; without a card word it is
     #: dropped (validation lifts full-length cards to 1.0).
     score = 0.3
     context_boost = 0.4
+
+    def first_start(self, text: str) -> int:
+        # The shape pattern rules out texts without a card-shaped number; it does not tell
+        # where the first match starts (a match that fails validation may start earlier).
+        return min(super().first_start(text), 0)
 
     def validate(self, candidate: str) -> bool | None:
         digits = digits_only(candidate)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
 
 
 class EmailDetector(PatternDetector):
@@ -22,3 +26,18 @@ class EmailDetector(PatternDetector):
     )
     triggers = ("@",)
     score = 1.0
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        return self._scored(text, context, self._matches(text))
+
+    def _matches(self, text: str) -> Iterator[re.Match[str]]:
+        """The pattern's matches, as ``finditer`` finds them, searching only from the word
+        that holds the next "@": an address holds one "@" and no space."""
+        search = self._regex.search
+        position = 0
+        while (at := text.find("@", position)) >= 0:
+            match = search(text, max(position, text.rfind(" ", 0, at) + 1))
+            if match is None:
+                return
+            yield match
+            position = match.end()

@@ -16,20 +16,21 @@ from streamer.redaction.validators import isbn
 # most of them, and the kinds are only searched for where they can be.
 _KINDS: tuple[tuple[str, str], ...] = (
     # UUIDs
-    ("-", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
+    ("uuid", r"\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"),
     # hex digests and ids: lower-case hex of 16+ characters with letters and digits, or
     # upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
     ("hex", r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b"),
     ("hex", r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b"),
     # ISO 8601 timestamps (a date with a time)
-    (":", r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"),
+    ("time", r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"),
     # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
-    (".", r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b"),
+    ("version", r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b"),
     # pii-streamer's own replacements: tokens, hashes, inline ciphertexts
-    ("[", r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]"),
-    ("[", r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]"),
+    ("token", r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]"),
+    ("token", r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]"),
 )
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
+_DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")  # in every version string; most dots are not
 
 
 @functools.cache
@@ -40,17 +41,45 @@ def _ranges_pattern(needs: frozenset[str]) -> re.Pattern[str] | None:
 
 
 def _needs(text: str) -> frozenset[str]:
-    needs = {mark for mark in ("-", ":", ".", "[") if mark in text}
+    """The kinds of range ``text`` can hold, from what each cannot do without: a UUID's
+    four dashes, a timestamp's two dashes and a colon, a version's digit-dot-digit, a
+    token's bracket, a digest's run of hex digits."""
+    needs = set()
+    dashes = text.count("-")
+    if dashes >= 4:
+        needs.add("uuid")
+    if dashes >= 2 and ":" in text:
+        needs.add("time")
+    if "." in text and _DIGIT_DOT_DIGIT.search(text) is not None:
+        needs.add("version")
+    if "[" in text:
+        needs.add("token")
     if _HEX_RUN.search(text) is not None:
         needs.add("hex")
     return frozenset(needs)
 
 
-_ISBN = re.compile(
-    r"(?i)\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
-    r"|\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
-    r"|\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
-)
+# ISBNs (case-insensitive): after their prefix, starting 978/979, or in four dashed groups.
+_ISBN_PREFIXED = r"\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
+_ISBN_BOOKLAND = r"\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
+_ISBN_DASHED = r"\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
+
+
+@functools.cache
+def _isbn_pattern(prefixed: bool, bookland: bool, dashed: bool) -> re.Pattern[str]:
+    """The ISBN shapes a text can hold, as one pattern."""
+    chosen = (
+        branch
+        for branch, possible in (
+            (_ISBN_PREFIXED, prefixed),
+            (_ISBN_BOOKLAND, bookland),
+            (_ISBN_DASHED, dashed),
+        )
+        if possible
+    )
+    return re.compile("(?i)" + "|".join(chosen))
+
+
 _ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
 _ISBN_WORD = re.compile(r"(?i)isbn")
 
@@ -60,9 +89,13 @@ def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     needs = _needs(text)
     pattern = _ranges_pattern(needs)
     ranges = [match.span() for match in pattern.finditer(text)] if pattern is not None else []
-    if "-" not in needs and "97" not in text and _ISBN_WORD.search(text) is None:
-        return ranges  # no ISBN without a dash, its prefix, or 978/979
-    for match in _ISBN.finditer(text):
+    # "bn" first: (?i) matches b and n only as themselves, and it rules out most texts.
+    prefixed = "bn" in text.lower() and _ISBN_WORD.search(text) is not None
+    bookland = "97" in text
+    dashed = text.count("-") >= 3
+    if not (prefixed or bookland or dashed):
+        return ranges
+    for match in _isbn_pattern(prefixed, bookland, dashed).finditer(text):
         value = _ISBN_PREFIX.sub("", match.group())
         digits = value.replace("-", "").replace(" ", "")
         shaped = len(digits) == 10 or digits.startswith(("978", "979"))

@@ -8,6 +8,12 @@ from streamer.redaction.detector import VALIDATED_SCORE, PatternDetector
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import IBAN_LENGTHS, mod97
 
+# The first ``length`` letters and digits of a candidate, with the separators between.
+_FIRST_CHARS = {
+    length: re.compile(rf"[A-Za-z0-9](?:[ -]?[A-Za-z0-9]){{{length - 1}}}")
+    for length in set(IBAN_LENGTHS.values())
+}
+
 
 class IbanDetector(PatternDetector):
     """``IBAN_CODE``: country code, check digits and the account, spaces allowed.
@@ -20,25 +26,24 @@ class IbanDetector(PatternDetector):
     entity_type = "IBAN_CODE"
     pattern = r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){10,32}"
     min_digits = 8
+    shape_pattern = rb"aa00(?<![a0_]aa00)(?:[ -]?[a0]){10,32}"
     score = VALIDATED_SCORE
 
-    _ALNUM = re.compile(r"[A-Za-z0-9]")
-
     def find(self, text: str, context: str = "") -> list[Span]:
+        first = self.first_start(text)
+        if first < 0:
+            return []
         spans = []
-        for match in self._regex.finditer(text):
+        for match in self._regex.finditer(text, first):
             start = match.start()
             length = IBAN_LENGTHS.get(text[start : start + 2].upper())
             if length is None:
                 continue
-            seen = 0
-            end = start
-            for char_match in self._ALNUM.finditer(text, start, match.end()):
-                seen += 1
-                end = char_match.end()
-                if seen == length:
-                    break
-            if seen != length or (end < len(text) and text[end].isalnum()):
+            cut = _FIRST_CHARS[length].match(text, start, match.end())
+            if cut is None:
+                continue  # fewer letters and digits than the country's length
+            end = cut.end()
+            if end < len(text) and text[end].isalnum():
                 continue
             if mod97(text[start:end]):
                 spans.append(Span(start, end, self.entity_type, self.score, self.name))

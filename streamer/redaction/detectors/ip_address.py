@@ -19,6 +19,7 @@ class IPv4Detector(PatternDetector):
     negative_context = _VERSION_WORDS
     triggers = (".",)
     min_digits = 4
+    shape_pattern = rb"0(?<![a0_.:]0)0{0,2}\.(?:0{1,3}\.){2}0{1,3}(?![a0_]|\.0)"
     score = 0.6
 
 

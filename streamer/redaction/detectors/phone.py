@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -38,6 +39,9 @@ _PHONE_SHAPE = re.compile(
 )
 _LEADING_ZERO = re.compile(r"^\(?0")
 _EXTENSION = re.compile(r"(?i)\s*(?:ext\.?|extension|x|#)\s*\d{1,6}$")
+#: A character every extension holds ("ext", "extension", "x" or "#"): without one,
+#: ``_EXTENSION`` cannot match and the candidate need not be searched.
+_EXTENSION_MARKS = frozenset("xX#")
 # The national trunk prefix some write after the country code: +41 (0)61 ..., +44 (0)20 ...
 _TRUNK_PREFIX = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
 # A country code written in brackets: (+358) 181004186
@@ -48,10 +52,43 @@ _PHONE_LABELS = (
     "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
 )  # fmt: skip
 _LABEL_WINDOW = 24
-#: Candidates whose score is remembered (it depends on the candidate and the regions only).
-_SCORE_CACHE_ENTRIES = 4096
+#: ``phonenumbers`` verdicts remembered (a stream repeats its customers' numbers).
+_VERDICT_CACHE_ENTRIES = 8192
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
+# The parts of ``PhoneDetector.pattern``.
+_BOUNDARY = r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
+_PREFIX = r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
+_NUMBER = r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
+_GROUPS = (
+    r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
+    r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
+    r"(?![\w+]|[.,/:-]\d)"
+)
+
+
+def _starting_with(first: str) -> re.Pattern[str]:
+    """``PhoneDetector.pattern`` restated to begin with ``first``, the character class of
+    where a match starts, so that ``re`` skips ahead to one in C (a leading lookbehind
+    makes it try every position). Same matches in the same order: the boundary is
+    checked one character later, and each way the original can begin is spelled out in
+    its order, behind a lookbehind on that first character."""
+    beginnings = (
+        r"(?<=\+)[ .-]?" + _NUMBER,  # +44 ...
+        r"(?<=0)0[ .-]?" + _NUMBER,  # 0049 ... (\b holds: the boundary is checked)
+        r"(?<=0)11[ .-]?" + _NUMBER,  # 011 49 ...
+        r"(?<=\()\+\d{1,3}\)[ .-]?" + _NUMBER,  # (+358) ...
+        r"(?<=\()\d{1,5}\)[ .-]?\d{1,12}",  # (089) ...
+        r"(?<=\d)\d{0,14}",  # 089 ...
+    )
+    alternatives = "|".join(beginning + _GROUPS for beginning in beginnings)
+    return re.compile(first + r"(?<![\w+/:-].)(?<!\d[.,].)(?:" + alternatives + ")", re.IGNORECASE)
+
+
+_CANDIDATES = _starting_with(r"[+(\d]")
+# For ASCII text, where \d is 0-9: a set of ranges is a bitmap, which ``re`` tests far
+# faster than the Unicode digit category.
+_ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
 
 
 class PhoneDetector(PatternDetector):
@@ -74,14 +111,7 @@ class PhoneDetector(PatternDetector):
 
     name = "phone"
     entity_type = "PHONE_NUMBER"
-    pattern = (
-        r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
-        r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
-        r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
-        r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
-        r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
-        r"(?![\w+]|[.,/:-]\d)"
-    )
+    pattern = _BOUNDARY + _PREFIX + _NUMBER + _GROUPS
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE
@@ -98,13 +128,14 @@ class PhoneDetector(PatternDetector):
         super().__init__(**overrides)
         self.regions = tuple(region.upper() for region in regions)
         self._labels = word_pattern(_PHONE_LABELS)
-        self._scores: dict[str, float | None] = {}
         self._trunk_zero_regions = frozenset(
             region
             for region in self.regions
             if (metadata := phonenumbers.PhoneMetadata.metadata_for_region(region)) is not None
             and metadata.national_prefix == "0"
         )
+        # The restated pattern stands in for the class's own only.
+        self._restated = (self.pattern, self.flags) == (PhoneDetector.pattern, PhoneDetector.flags)
         unknown = [r for r in self.regions if r not in phonenumbers.SUPPORTED_REGIONS]
         if unknown:
             from streamer.redaction.exceptions import PolicyError
@@ -114,46 +145,28 @@ class PhoneDetector(PatternDetector):
                 "alpha-2 codes such as US, GB, DE"
             )
 
-    def _verdict(self, candidate: str) -> str | None:
-        """``"valid"``, ``"possible"`` (right length for its country) or ``None``."""
-        international = candidate.startswith("+")
-        verdict = None
-        for region in (None,) if international else self.regions:
-            if region in self._trunk_zero_regions and not _LEADING_ZERO.match(candidate):
-                # In these regions a national number is written with its leading 0; without
-                # it, "555-0132" would pass as a local number.
-                continue
-            try:
-                number = phonenumbers.parse(candidate, region)
-            except phonenumbers.NumberParseException:
-                continue
-            if phonenumbers.is_valid_number(number):
-                return "valid"
-            if verdict is None and phonenumbers.is_possible_number(number):
-                verdict = "possible"
-        return verdict
-
     def base_score(self, candidate: str) -> float | None:
-        # Parsing is the costly part, and a stream repeats its customers' numbers.
-        scores = self._scores
-        if candidate in scores:
-            return scores[candidate]
-        if len(scores) >= _SCORE_CACHE_ENTRIES:
-            scores.clear()
-        score = scores[candidate] = self._base_score(candidate)
-        return score
-
-    def _base_score(self, candidate: str) -> float | None:
-        number = _EXTENSION.sub("", candidate)
+        number = _without_extension(candidate)
         digits = count_digits(number)
         if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
             return None
-        if digits < 7:  # six-digit plans (Greenland, Faroes, ...): in groups, near a phone word
-            grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
-            return self.grouped_score if grouped else None
-        if candidate[0] in "+(":  # +41 (0)61 ..., (+358) ...
-            candidate = _PAREN_COUNTRY.sub(r"+\1", _TRUNK_PREFIX.sub(r"\1 ", candidate))
-        verdict = self._verdict(candidate)
+        if digits < 7:
+            return self._six_digit_score(number)
+        return self._parsed_score(candidate, number)
+
+    def _six_digit_score(self, number: str) -> float | None:
+        """Six-digit plans (Greenland, Faroes, ...): in groups, near a phone word."""
+        grouped = not number.isdigit() and _GROUPED_DIGITS.match(number) is not None
+        return self.grouped_score if grouped else None
+
+    def _parsed_score(self, candidate: str, number: str) -> float | None:
+        """The base score of a candidate of 7 to 15 digits (``number`` is it without its
+        extension), from what ``phonenumbers`` makes of it and how it is written."""
+        if candidate.startswith("(+"):  # (+358) ...
+            candidate = _PAREN_COUNTRY.sub(r"+\1", candidate)
+        elif candidate[0] == "+" and "(0)" in candidate:  # +41 (0)61 ...
+            candidate = _TRUNK_PREFIX.sub(r"\1 ", candidate)
+        verdict = _verdict(candidate, self.regions, self._trunk_zero_regions)
         if verdict == "valid":
             return self.score  # a phone word nearby is what makes it certain
         # A number the numbering plan has not assigned still counts when it is written
@@ -165,6 +178,58 @@ class PhoneDetector(PatternDetector):
         ):
             return self.grouped_score  # counts only with a phone word nearby
         return None
+
+    def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
+        candidate = text[start:end]
+        number = _without_extension(candidate)
+        digits = count_digits(number)
+        return self._score(text, start, end, context, candidate, number, digits)[0]
+
+    def _score(
+        self,
+        text: str,
+        start: int,
+        end: int,
+        context: str,
+        candidate: str,
+        number: str,
+        digits: int,
+    ) -> tuple[float | None, float | None]:
+        """``score_candidate`` of ``candidate`` (``text[start:end]``; ``number`` is it
+        without its extension, holding ``digits`` digits) and the base score it started from.
+
+        As ``PatternDetector.score_candidate``, but cheapest check first: the base score
+        and a negative word before the candidate each rule it out alone, and the words
+        cost less than ``phonenumbers``.
+        """
+        if not MIN_DIGITS <= digits <= 15 or _NOT_A_PHONE.match(number):
+            return None, None
+        if digits < 7:
+            base = self._six_digit_score(number)
+            if base is None or self._negative_word_before(text, start, context):
+                return None, None
+        else:
+            if self._negative_word_before(text, start, context):
+                return None, None
+            base = self._parsed_score(candidate, number)
+            if base is None:
+                return None, None
+        if self._context is None:
+            return base, base
+        window = self._before(text, start, self.context_window, context)
+        after = text[end : end + self.context_window // 2].lower()
+        if self._context.search(window) or self._context.search(after):
+            return min(1.0, base + self.context_boost), base
+        if self.context_required:
+            return None, base
+        return base, base
+
+    def _negative_word_before(self, text: str, start: int, context: str) -> bool:
+        """Whether a ``negative_context`` word is just before ``start`` or in the path."""
+        return self._negative is not None and (
+            self._negative.search(self._before(text, start, self.negative_window, context))
+            is not None
+        )
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Numbers inside a candidate that ran two numbers together (``555-0132 555-0199``)."""
@@ -180,20 +245,34 @@ class PhoneDetector(PatternDetector):
 
     def find(self, text: str, context: str = "") -> list[Span]:
         spans = []
-        for match in self._regex.finditer(text):
+        if not self._restated:
+            matches = self._regex.finditer(text)
+        else:
+            matches = (_ASCII_CANDIDATES if text.isascii() else _CANDIDATES).finditer(text)
+        for match in matches:
             start, end = match.span()
+            if end - start < MIN_DIGITS:
+                continue
             value = match.group()
-            digits = count_digits(_EXTENSION.sub("", value))
+            number = _without_extension(value)
+            digits = count_digits(number)
             if digits < MIN_DIGITS:
                 continue
-            pieces = [(start, end)]
+            pieces = [(start, end, value, number, digits)]
             if digits > 15:
                 if not _may_hold_two_numbers(value):
                     continue
-                pieces = self._split_merged(text, start, end)
-            for piece_start, piece_end in pieces:
-                score = self.score_candidate(text, piece_start, piece_end, context)
-                piece = text[piece_start:piece_end]
+                pieces = []
+                for piece_start, piece_end in self._split_merged(text, start, end):
+                    piece = text[piece_start:piece_end]
+                    piece_number = _without_extension(piece)
+                    pieces.append(
+                        (piece_start, piece_end, piece, piece_number, count_digits(piece_number))
+                    )
+            for piece_start, piece_end, piece, piece_number, piece_digits in pieces:
+                score, base = self._score(
+                    text, piece_start, piece_end, context, piece, piece_number, piece_digits
+                )
                 if score is None:
                     if self._labelled_bare_number(text, piece_start, piece, context):
                         spans.append(
@@ -205,9 +284,7 @@ class PhoneDetector(PatternDetector):
                 if piece.isdigit() and score < 1.0:
                     # A bare digit run may be an order number: it counts when valid (not
                     # only possible), at a lower score, or with a phone word nearby.
-                    context_lifted = (
-                        score > self.grouped_score and self.base_score(piece) == self.grouped_score
-                    )
+                    context_lifted = score > self.grouped_score and base == self.grouped_score
                     if score < self.score and not context_lifted:
                         continue
                     score = self.bare_score
@@ -237,3 +314,35 @@ def _may_hold_two_numbers(value: str) -> bool:
     if " " not in value.strip():
         return False
     return not luhn(value)
+
+
+def _without_extension(candidate: str) -> str:
+    """``candidate`` without a trailing extension (``ext. 12``, ``x12``, ``#12``)."""
+    if _EXTENSION_MARKS.isdisjoint(candidate):
+        return candidate
+    return _EXTENSION.sub("", candidate)
+
+
+@functools.lru_cache(maxsize=_VERDICT_CACHE_ENTRIES)
+def _verdict(
+    candidate: str, regions: tuple[str, ...], trunk_zero_regions: frozenset[str]
+) -> str | None:
+    """``"valid"``, ``"possible"`` (right length for its country) or ``None``: ``candidate``
+    parsed with its own country code or in ``regions``. Parsing is the costly part, and a
+    stream repeats its customers' numbers, so verdicts are remembered."""
+    international = candidate.startswith("+")
+    verdict = None
+    for region in (None,) if international else regions:
+        if region in trunk_zero_regions and not _LEADING_ZERO.match(candidate):
+            # In these regions a national number is written with its leading 0; without
+            # it, "555-0132" would pass as a local number.
+            continue
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return "valid"
+        if verdict is None and phonenumbers.is_possible_number(number):
+            verdict = "possible"
+    return verdict

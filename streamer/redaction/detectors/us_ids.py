@@ -24,6 +24,7 @@ class UsBankNumberDetector(PatternDetector):
     negative_context = _NOT_AN_ID
     context_required = True
     min_digits = 8
+    shape_pattern = rb"00000000(?<![a0_-]00000000)0{0,9}(?![a0_]|-0)"
     score = 0.3
     context_boost = 0.5
 
@@ -38,6 +39,7 @@ class UsPassportDetector(PatternDetector):
     negative_context = _NOT_AN_ID
     context_required = True
     min_digits = 8
+    shape_pattern = rb"[a0]00000000(?<![a0_-][a0]00000000)(?![a0_]|-0)"
     score = 0.3
     context_boost = 0.5
 

@@ -26,6 +26,7 @@ class UsSsnDetector(PatternDetector):
     context_words = ("ssn", "ssns", "social", "security", "ss#", "ss", "tin", "taxpayer", "itin")
     negative_context = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
     min_digits = 9
+    shape_pattern = rb"000(?<![a0_-]000)([- ]?)00(?:\1)0000(?![a0_]|-0)"
     score = 0.85
     context_boost = 0.15
 
