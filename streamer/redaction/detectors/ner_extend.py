@@ -46,7 +46,9 @@ from streamer.redaction.spans import Span
 # A word goes on after a span's edge: a joiner (not a space or sentence punctuation)
 # and then a letter or digit.
 _WORD_GOES_ON = re.compile(r"(?:[^\s\w,;:()\[\]{}<>\"\u201c\u201d@\\]?[^\W_]+)+")
-_WORD_BEFORE = re.compile(r"(?:[^\W_]+[-'\u2019\u2206]?)+$")
+# Possessive letters: with nested repeats a long word and a full stop before a span made
+# the search try exponentially many splits of the word (a worker hung on 35 letters).
+_WORD_BEFORE = re.compile(r"(?:[^\W_]++[-'\u2019\u2206]?)+$")
 _PLACE_PARTICLE = re.compile(
     r"(?:[ \t]+(?i:" + "|".join(sorted(PLACE_PARTICLES, key=len, reverse=True)) + r")"
     rf"[ \t]+{UPPER}[\w'\u2019-]*)+"

@@ -162,3 +162,10 @@ def test_a_street_line_above_a_unit_and_a_numbered_street_after_at() -> None:
     ]
     assert _found("his address: 364 Caspersteeg") == ["364 Caspersteeg"]
     assert _found("meet at 5 PM, ok, or on 3 March, fine") == []
+
+
+def test_a_long_word_and_a_full_stop_before_an_address_do_not_stall_the_detector() -> None:
+    # The word-before pattern once tried every split of the word: 2**35 steps here.
+    text = "Ref " + "ae" * 18 + ".2925 Tyrsova 1808, 12000 Praha"
+    spans = StreetAddressDetector().detect(text)
+    assert any(text[s.start : s.end].startswith("2925 Tyrsova") for s in spans)
