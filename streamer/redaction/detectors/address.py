@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Set as AbstractSet
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors.ner_extend import whole_words
@@ -225,7 +226,7 @@ def _ascii_scans(text: str) -> tuple[str, bytes] | tuple[None, None]:
 
 
 def _starting_with(
-    pattern: re.Pattern[str], text: str, scan: str | None, words: set[str]
+    pattern: re.Pattern[str], text: str, scan: str | None, words: AbstractSet[str]
 ) -> list[re.Match[str]]:
     """``pattern.finditer(text)`` for a pattern whose matches start with one of ``words``
     (lower case, a whole word): with a word scan, tried only where those words stand."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 from streamer.redaction.validators import isbn
 
@@ -33,19 +34,28 @@ _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
 _DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")  # in every version string; most dots are not
 
 
-@functools.cache
-def _ranges_pattern(needs: frozenset[str]) -> re.Pattern[str] | None:
-    """One pattern for the kinds of range whose needs a text meets."""
-    chosen = [pattern for need, pattern in _KINDS if need in needs]
-    return re.compile("|".join(chosen)) if chosen else None
+def _chooser(
+    kinds: tuple[tuple[str, str], ...], flags: str = ""
+) -> Callable[[frozenset[str]], re.Pattern[str] | None]:
+    """A cached function giving one pattern for those of ``kinds`` whose needs a text
+    meets (``None``: none)."""
+
+    @functools.cache
+    def pattern_for(needs: frozenset[str]) -> re.Pattern[str] | None:
+        chosen = [pattern for need, pattern in kinds if need in needs]
+        return re.compile(flags + "|".join(chosen)) if chosen else None
+
+    return pattern_for
 
 
-def _needs(text: str) -> frozenset[str]:
-    """The kinds of range ``text`` can hold, from what each cannot do without: a UUID's
-    four dashes, a timestamp's two dashes and a colon, a version's digit-dot-digit, a
-    token's bracket, a digest's run of hex digits."""
+_ranges_pattern = _chooser(_KINDS)
+
+
+def _needs(text: str, dashes: int) -> frozenset[str]:
+    """The kinds of range ``text`` (holding ``dashes`` dashes) can hold, from what each
+    cannot do without: a UUID's four dashes, a timestamp's two dashes and a colon, a
+    version's digit-dot-digit, a token's bracket, a digest's run of hex digits."""
     needs = set()
-    dashes = text.count("-")
     if dashes >= 4:
         needs.add("uuid")
     if dashes >= 2 and ":" in text:
@@ -60,42 +70,38 @@ def _needs(text: str) -> frozenset[str]:
 
 
 # ISBNs (case-insensitive): after their prefix, starting 978/979, or in four dashed groups.
-_ISBN_PREFIXED = r"\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"
-_ISBN_BOOKLAND = r"\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"
-_ISBN_DASHED = r"\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"
-
-
-@functools.cache
-def _isbn_pattern(prefixed: bool, bookland: bool, dashed: bool) -> re.Pattern[str]:
-    """The ISBN shapes a text can hold, as one pattern."""
-    chosen = (
-        branch
-        for branch, possible in (
-            (_ISBN_PREFIXED, prefixed),
-            (_ISBN_BOOKLAND, bookland),
-            (_ISBN_DASHED, dashed),
-        )
-        if possible
-    )
-    return re.compile("(?i)" + "|".join(chosen))
-
-
+_ISBN_KINDS: tuple[tuple[str, str], ...] = (
+    ("prefixed", r"\bISBN(?:-1[03])?:?\s*[0-9][0-9 -]{8,15}[0-9X]\b"),
+    ("bookland", r"\b97[89][- ]?\d{1,5}[- ]\d{1,7}[- ]\d{1,7}[- ]\d\b"),
+    ("dashed", r"\b\d{1,5}-\d{1,7}-\d{1,7}-[\dX]\b"),
+)
+_isbn_pattern = _chooser(_ISBN_KINDS, "(?i)")
 _ISBN_PREFIX = re.compile(r"(?i)^ISBN(?:-1[03])?:?\s*")
 _ISBN_WORD = re.compile(r"(?i)isbn")
 
 
+def _isbn_needs(text: str, dashes: int) -> frozenset[str]:
+    """The ISBN shapes ``text`` can hold: its prefix, 978/979, three dashes."""
+    needs = set()
+    # "bn" first: (?i) matches b and n only as themselves, and it rules out most texts.
+    if "bn" in text.lower() and _ISBN_WORD.search(text) is not None:
+        needs.add("prefixed")
+    if "97" in text:
+        needs.add("bookland")
+    if dashes >= 3:
+        needs.add("dashed")
+    return frozenset(needs)
+
+
 def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of ``text`` that must not be redacted."""
-    needs = _needs(text)
-    pattern = _ranges_pattern(needs)
+    dashes = text.count("-")
+    pattern = _ranges_pattern(_needs(text, dashes))
     ranges = [match.span() for match in pattern.finditer(text)] if pattern is not None else []
-    # "bn" first: (?i) matches b and n only as themselves, and it rules out most texts.
-    prefixed = "bn" in text.lower() and _ISBN_WORD.search(text) is not None
-    bookland = "97" in text
-    dashed = text.count("-") >= 3
-    if not (prefixed or bookland or dashed):
+    isbn_pattern = _isbn_pattern(_isbn_needs(text, dashes))
+    if isbn_pattern is None:
         return ranges
-    for match in _isbn_pattern(prefixed, bookland, dashed).finditer(text):
+    for match in isbn_pattern.finditer(text):
         value = _ISBN_PREFIX.sub("", match.group())
         digits = value.replace("-", "").replace(" ", "")
         shaped = len(digits) == 10 or digits.startswith(("978", "979"))
