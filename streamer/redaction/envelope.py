@@ -17,7 +17,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import hmac
 import logging
 import os
 import secrets
@@ -40,6 +39,7 @@ from streamer.redaction.exceptions import (
 )
 from streamer.redaction.keys import derive_key, pack_blob, unpack_blob
 from streamer.redaction.keystore import Keystore, Purpose, RootWrapping, ScopeKeyRecord, now_ms
+from streamer.redaction.tokens import HmacSha256
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,9 @@ class _DataKey:
     key_id: str
     scope: str
     aes: AESGCM
-    nonce_key: bytes
+    nonce_hmac: HmacSha256
+    #: What every blob made with this key starts with (``pack_blob`` before the nonce).
+    blob_header: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +383,8 @@ class EnvelopeKeyring:
             record.key_id,
             record.scope,
             AESGCM(derive_key(secret, "encrypt", record.scope)),
-            derive_key(secret, "nonce", record.scope),
+            HmacSha256(derive_key(secret, "nonce", record.scope)),
+            pack_blob(record.key_id, b"", b""),
         )
 
     def _scope_keys(self, scope: str) -> _ScopeKeys:
@@ -443,10 +446,8 @@ class EnvelopeKeyring:
 
     def encrypt(self, plaintext: bytes, *, scope: str, associated_data: bytes = b"") -> bytes:
         key = self._scope_keys(scope).active
-        nonce = hmac.digest(key.nonce_key, associated_data + b"\x00" + plaintext, "sha256")[
-            :_NONCE_BYTES
-        ]
-        return pack_blob(key.key_id, nonce, key.aes.encrypt(nonce, plaintext, associated_data))
+        nonce = key.nonce_hmac.digest(associated_data + b"\x00" + plaintext)[:_NONCE_BYTES]
+        return key.blob_header + nonce + key.aes.encrypt(nonce, plaintext, associated_data)
 
     def decrypt(self, blob: bytes, *, scope: str, associated_data: bytes = b"") -> bytes:
         key_id, nonce, ciphertext = unpack_blob(blob)

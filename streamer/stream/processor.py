@@ -21,7 +21,7 @@ from streamer.redaction.spans import Span
 from streamer.stream.dead_letter import DeadLetter
 from streamer.stream.headers import DETECTORS, Header
 from streamer.stream.partitioner import key_hash
-from streamer.vault.mapping import SourceCoordinates, TokenMapping
+from streamer.vault.mapping import TokenRecordSealer
 
 #: Per payload, per scanned text: spans found outside the engine (cloud detectors).
 ExtraSpans = list[list[list[Span]] | None]
@@ -145,14 +145,14 @@ class EmittedTokens:
 
     def first_time(self, token_id: str) -> bool:
         """True (and remembered) when ``token_id`` was not emitted recently."""
-        if self.max_entries <= 0:
-            return True
-        if token_id in self._seen:
-            self._seen.move_to_end(token_id)
+        seen = self._seen
+        if token_id in seen:
+            seen.move_to_end(token_id)
             return False
-        self._seen[token_id] = None
-        if len(self._seen) > self.max_entries:
-            self._seen.popitem(last=False)
+        if self.max_entries > 0:  # else nothing is remembered and ``seen`` stays empty
+            seen[token_id] = None
+            if len(seen) > self.max_entries:
+                seen.popitem(last=False)
         return True
 
     def __len__(self) -> int:
@@ -196,6 +196,7 @@ class BatchProcessor:
         self.keyring = engine.keyring
         self.policy_version = engine.policy.version
         self.emitted = EmittedTokens(spec.token_cache_size)
+        self.token_sealer = TokenRecordSealer(self.keyring, self.policy_version)
 
     def close(self) -> None:
         self.engine.close()
@@ -332,25 +333,26 @@ class BatchProcessor:
         detections: Counter[tuple[str, str]],
     ) -> None:
         scope: str | None = None
+        source: tuple[str, int, int] | None = None
+        first_time = self.emitted.first_time
         for token in outcome.tokens:
-            entity_type = token.entity_type
-            detections[entity_type, token.metadata.get("detector") or "unknown"] += 1
-            if token.redaction_type != "tokenize" or not self.emitted.first_time(token.token_id):
+            metadata = token.metadata
+            entity_type = str(metadata.get("entity_type", ""))  # = token.entity_type
+            detections[entity_type, metadata.get("detector") or "unknown"] += 1
+            if token.redaction_type != "tokenize" or not first_time(token.token_id):
                 continue
             if scope is None:
                 scope = self._record_scope(batch, index, scopes)
-            mapping = TokenMapping.seal(
+                source = (batch.topic, batch.partition, batch.offsets[index])
+            key, value = self.token_sealer.seal(
                 token.token_id,
                 entity_type,
                 token.original_value,
-                scope=scope,
-                keyring=self.keyring,
-                policy_version=self.policy_version,
-                source=SourceCoordinates(batch.topic, batch.partition, batch.offsets[index]),
-                first_seen_ms=batch.timestamps[index],
+                scope,
+                source,
+                batch.timestamps[index],
             )
-            key = mapping.key()
-            result.token_records.append((key, mapping.to_json(), key_hash(key)))
+            result.token_records.append((key, value, key_hash(key)))
 
     def _dead_letter(
         self, batch: RecordBatch, index: int, scopes: list[str], outcome: PayloadOutcome

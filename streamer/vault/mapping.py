@@ -9,6 +9,7 @@ The value's shape is ``schemas/token_mapping.schema.json``.
 from __future__ import annotations
 
 import base64
+import binascii
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,24 +72,17 @@ class TokenMapping:
         return self.token.encode()
 
     def to_json(self) -> bytes:
-        document: dict[str, Any] = {
-            "schema_version": SCHEMA_VERSION,
-            "token": self.token,
-            "entity_type": self.entity_type,
-            "scope": self.scope,
-            "ciphertext": base64.b64encode(self.ciphertext).decode(),
-            "key_id": self.key_id,
-            "policy_version": self.policy_version,
-        }
-        if self.source is not None:
-            document["source"] = {
-                "topic": self.source.topic,
-                "partition": self.source.partition,
-                "offset": self.source.offset,
-            }
-        if self.first_seen_ms is not None:
-            document["first_seen_ms"] = self.first_seen_ms
-        return orjson.dumps(document)
+        source = self.source
+        return _record_value(
+            self.token,
+            self.entity_type,
+            self.scope,
+            self.ciphertext,
+            self.key_id,
+            self.policy_version,
+            None if source is None else (source.topic, source.partition, source.offset),
+            self.first_seen_ms,
+        )
 
     @classmethod
     def from_json(cls, value: bytes) -> TokenMapping:
@@ -111,3 +105,62 @@ class TokenMapping:
             raise UnmaskError(
                 "token mapping record is malformed; is this the token topic?"
             ) from None
+
+
+class TokenRecordSealer:
+    """Builds token topic records as bytes, the same as ``TokenMapping.seal(...)`` and
+    its ``key()`` and ``to_json()``, without the intermediate objects: what a worker
+    does for every new token."""
+
+    __slots__ = ("keyring", "policy_version")
+
+    def __init__(self, keyring: Keyring, policy_version: str) -> None:
+        self.keyring = keyring
+        self.policy_version = policy_version
+
+    def seal(
+        self,
+        token: str,
+        entity_type: str,
+        original: str,
+        scope: str,
+        source: tuple[str, int, int] | None,
+        first_seen_ms: int | None,
+    ) -> tuple[bytes, bytes]:
+        """``(key, value)`` of the record for ``token``; ``source`` is ``(topic,
+        partition, offset)``."""
+        key = token.encode()
+        blob = self.keyring.encrypt(encode_value(original), scope=scope, associated_data=key)
+        key_id, _, _ = unpack_blob(blob)
+        value = _record_value(
+            token, entity_type, scope, blob, key_id, self.policy_version, source, first_seen_ms
+        )
+        return key, value
+
+
+def _record_value(
+    token: str,
+    entity_type: str,
+    scope: str,
+    ciphertext: bytes,
+    key_id: str,
+    policy_version: str,
+    source: tuple[str, int, int] | None,
+    first_seen_ms: int | None,
+) -> bytes:
+    """The JSON value of a token mapping record."""
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "token": token,
+        "entity_type": entity_type,
+        "scope": scope,
+        "ciphertext": binascii.b2a_base64(ciphertext, newline=False).decode(),  # = b64encode
+        "key_id": key_id,
+        "policy_version": policy_version,
+    }
+    if source is not None:
+        topic, partition, offset = source
+        document["source"] = {"topic": topic, "partition": partition, "offset": offset}
+    if first_seen_ms is not None:
+        document["first_seen_ms"] = first_seen_ms
+    return orjson.dumps(document)
