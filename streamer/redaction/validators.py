@@ -16,12 +16,12 @@ from streamer.redaction.exceptions import UnknownNameError
 
 Validator = Callable[[str], bool]
 
-_SEPARATORS = str.maketrans("", "", " -./")
-
 
 def digits_only(value: str) -> str:
     """``value`` without spaces, dashes, dots and slashes."""
-    return value.translate(_SEPARATORS)
+    # Four C-level replaces: several times faster than str.translate's per-character
+    # table look-ups on these short candidates.
+    return value.replace(" ", "").replace("-", "").replace(".", "").replace("/", "")
 
 
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
