@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.patterns import word_alternation
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import SHAPE_TABLE, ascii_shape, count_digits
 
@@ -108,17 +109,24 @@ class Detector(ABC):
 
 def word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
     """One case-insensitive pattern matching any of ``words`` as whole words."""
-    alternatives = sorted({w.strip().lower() for w in words if w.strip()}, key=len, reverse=True)
+    alternatives = {w.strip().lower() for w in words if w.strip()}
     if not alternatives:
         return None
-    # Each word checks the character before it itself, after its own letters, so the
-    # pattern starts with a literal: the engine then skips to the words' first letters
-    # instead of trying every position. Same matches as one leading (?<![a-z0-9]).
-    return re.compile(
-        "(?:"
-        + "|".join(f"{re.escape(w)}(?<![a-z0-9]{re.escape(w)})" for w in alternatives)
-        + r")(?![a-z0-9])"
-    )
+    # The words as a prefix tree (longer words first, as a longest-first alternation
+    # tries them), one branch per first letter. Each branch checks the character before
+    # the word right after that letter, so the pattern starts with a literal: the engine
+    # then skips to the words' first letters instead of trying every position, and rules
+    # out a letter inside a word at once. Same matches as one leading (?<![a-z0-9]).
+    rests: dict[str, set[str]] = {}
+    for word in alternatives:
+        rests.setdefault(word[0], set()).add(word[1:])
+    branches = []
+    for first, tails in sorted(rests.items()):
+        longer = [tail for tail in tails if tail]
+        rest = word_alternation(longer) + ("?" if "" in tails else "") if longer else ""
+        letter = re.escape(first)
+        branches.append(f"{letter}(?<![a-z0-9]{letter}){rest}")
+    return re.compile("(?:" + "|".join(branches) + r")(?![a-z0-9])")
 
 
 class PatternDetector(Detector):

@@ -16,19 +16,23 @@ from streamer.redaction.exceptions import UnknownNameError
 
 Validator = Callable[[str], bool]
 
-_SEPARATORS = str.maketrans("", "", " -./")
-
 
 def digits_only(value: str) -> str:
     """``value`` without spaces, dashes, dots and slashes."""
-    return value.translate(_SEPARATORS)
+    # Four C-level replaces: several times faster than str.translate's per-character
+    # table look-ups on these short candidates.
+    return value.replace(" ", "").replace("-", "").replace(".", "").replace("/", "")
 
 
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
+_ASCII_DIGITS = b"0123456789"
 
 
 def count_digits(value: str) -> int:
     """How many ASCII digits ``value`` holds."""
+    if value.isascii():  # bytes.translate deletes in one C loop, without str's table look-ups
+        raw = value.encode("ascii")
+        return len(raw) - len(raw.translate(None, _ASCII_DIGITS))
     return len(value) - len(value.translate(_DROP_DIGITS))
 
 

@@ -30,6 +30,16 @@ _WORDS = re.compile(
 )
 
 
+def _month_number(name: str) -> int:
+    key = name.lower().rstrip(".")
+    number = _MONTHS.get(key)
+    if number is None:
+        # a letter that matches only under case folding: the long s (ſ), the Kelvin sign
+        folded = next(m for m in _MONTHS if re.fullmatch(re.escape(m), key, re.IGNORECASE))
+        number = _MONTHS[folded]
+    return number
+
+
 def _is_real_date(value: str) -> bool:
     numeric = _NUMERIC.match(value)
     if numeric:
@@ -40,7 +50,7 @@ def _is_real_date(value: str) -> bool:
         if not words:
             return False
         day = int(words.group("d1") or words.group("d2"))
-        month = _MONTHS[(words.group("m1") or words.group("m2")).lower().rstrip(".")]
+        month = _month_number(words.group("m1") or words.group("m2"))
         candidates = [(int(words.group("y1") or words.group("y2")), month, day)]
     for year, month, day in candidates:
         if year < 100:

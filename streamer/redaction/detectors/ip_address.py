@@ -33,7 +33,7 @@ class IPv6Detector(PatternDetector):
         r"(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?"
         r"(?:%[\w.]+)?(?![\w:]|\.\d)"
     )
-    triggers = ("::", ":")
+    triggers = (":",)  # every address holds a colon
     min_digits = 1
     score = 0.6
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import phonenumbers
 
@@ -32,6 +32,14 @@ MIN_DIGITS = 6
 _NOT_A_PHONE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4})$"
+)
+#: Whole candidates that are never a phone number, wherever they stand: fewer than six
+#: digits, six digits alone, or a shape of ``_NOT_A_PHONE`` (these hold no extension
+#: mark, so they are their own number). One C-level check instead of the scoring steps.
+_NEVER_A_PHONE = re.compile(
+    r"\D*(?:\d\D*){0,5}|\d{6}"
+    r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4}"
 )
 _PHONE_SHAPE = re.compile(
     r"^(?:(?:\+|00)\d[\d\s().-]{6,}"
@@ -89,6 +97,11 @@ _CANDIDATES = _starting_with(r"[+(\d]")
 # For ASCII text, where \d is 0-9: a set of ranges is a bitmap, which ``re`` tests far
 # faster than the Unicode digit category.
 _ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
+#: Where a match of the candidate patterns can begin: their first character, with the
+#: boundary they check behind it. A text without one (``T-0000123``) holds no candidate.
+_START = r"(?<![\w+/:-].)(?<!\d[.,].)"
+_CANDIDATE_START = re.compile(r"[+(\d]" + _START)
+_ASCII_CANDIDATE_START = re.compile(r"[+(0-9]" + _START)
 
 
 class PhoneDetector(PatternDetector):
@@ -243,15 +256,43 @@ class PhoneDetector(PatternDetector):
                 break
         return found
 
-    def find(self, text: str, context: str = "") -> list[Span]:
-        spans = []
+    def detect_batch(
+        self, texts: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> list[list[Span]]:
+        """As ``find`` for each text; a text where no candidate can begin is passed over
+        at C speed, and the candidates of the others are searched from where one can."""
+        if contexts is None:
+            contexts = [""] * len(texts)
         if not self._restated:
-            matches = self._regex.finditer(text)
-        else:
-            matches = (_ASCII_CANDIDATES if text.isascii() else _CANDIDATES).finditer(text)
+            return super().detect_batch(texts, contexts)
+        found = []
+        for text, context in zip(texts, contexts, strict=True):
+            if text.isascii():
+                first = _ASCII_CANDIDATE_START.search(text)
+                candidates = _ASCII_CANDIDATES
+            else:
+                first = _CANDIDATE_START.search(text)
+                candidates = _CANDIDATES
+            found.append(
+                self._spans(text, context, candidates.finditer(text, first.start()))
+                if first
+                else []
+            )
+        return found
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        if not self._restated:
+            return self._spans(text, context, self._regex.finditer(text))
+        candidates = _ASCII_CANDIDATES if text.isascii() else _CANDIDATES
+        return self._spans(text, context, candidates.finditer(text))
+
+    def _spans(self, text: str, context: str, matches: Iterator[re.Match[str]]) -> list[Span]:
+        """The phone numbers among ``matches``, the candidates in ``text``."""
+        spans = []
+        never_a_phone = _NEVER_A_PHONE.fullmatch
         for match in matches:
             start, end = match.span()
-            if end - start < MIN_DIGITS:
+            if end - start < MIN_DIGITS or never_a_phone(text, start, end):
                 continue
             value = match.group()
             number = _without_extension(value)
