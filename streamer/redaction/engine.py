@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -139,29 +138,40 @@ class _BatchPrefilter:
 
 
 class SpanCache:
-    """A bounded LRU of detection results for repeated values; streams repeat heavily."""
+    """A bounded cache of detection results for repeated values; streams repeat heavily.
+
+    Close to an LRU at the cost of a dict lookup per hit: entries go to a young generation;
+    when it holds half of ``max_entries`` it becomes the old one (dropping the previous old
+    one), and a hit in the old generation moves the entry back to the young one. So values
+    still in use survive, and at most ``max_entries`` are held.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, ...], list[Span]] = OrderedDict()
+        self._generation_size = max(1, max_entries // 2)
+        self._young: dict[tuple[str, ...], list[Span]] = {}
+        self._old: dict[tuple[str, ...], list[Span]] = {}
         self.hits = 0
         self.misses = 0
 
     def get(self, key: tuple[str, ...]) -> list[Span] | None:
-        spans = self._entries.get(key)
+        spans = self._young.get(key)
         if spans is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
+            spans = self._old.get(key)
+            if spans is None:
+                self.misses += 1
+                return None
+            self.put(key, spans)
         self.hits += 1
         return spans
 
     def put(self, key: tuple[str, ...], spans: list[Span]) -> None:
         if self.max_entries <= 0:
             return
-        self._entries[key] = spans
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        young = self._young
+        young[key] = spans
+        if len(young) >= self._generation_size:
+            self._old, self._young = young, {}
 
 
 def resolve_detectors(
@@ -388,16 +398,20 @@ class RedactionEngine:
         parts: list[str] = []
         tokens: list[Token] = []
         cursor = 0
+        actions, keyring, token = self._actions, self.keyring, self._token
         for span in spans:
-            action = self.action_for(span.entity_type)
+            entity_type, start = span.entity_type, span.start
+            action = actions.get(entity_type)
+            if action is None:
+                action = self.action_for(entity_type)
             if isinstance(action, PreserveAction):
                 continue
-            value = text[span.start : span.end]
-            replacement = action.apply(value, span.entity_type, self.keyring, scope)
-            parts.append(text[cursor : span.start])
+            value = text[start : span.end]
+            replacement = action.apply(value, entity_type, keyring, scope)
+            parts.append(text[cursor:start])
             parts.append(replacement)
             cursor = span.end
-            tokens.append(self._token(replacement, value, action, span.start, span, path))
+            tokens.append(token(replacement, value, action, start, span, path))
         if cursor == 0:
             return text, tokens
         parts.append(text[cursor:])
@@ -459,6 +473,8 @@ class RedactionEngine:
         leaves = collect_leaves(holder[0], self.field_rules)
         if len(leaves) == 1 and leaves[0].path == ():
             leaves[0].container = holder  # a top-level scalar: write it back into the holder
+        if not self.field_rules:
+            return leaves, leaves
         return leaves, [leaf for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
 
     def _redact_in_place(
@@ -477,60 +493,79 @@ class RedactionEngine:
         scanned = [leaf for _, leaves in walked for leaf in leaves]
         leaf_languages = (
             [lang for (_, leaves), lang in zip(walked, languages, strict=True) for _ in leaves]
-            if languages is not None
+            if languages is not None and any(languages)  # else all are the policy's first
             else None
         )
         found = self.analyze(
             [leaf.text for leaf in scanned], [leaf.context for leaf in scanned], leaf_languages
         )
-        spans_by_leaf = dict(zip(map(id, scanned), found, strict=True))
         if extra_spans is not None:
-            for (_, leaves), extra in zip(walked, extra_spans, strict=True):
-                if extra is None:
-                    continue
+            self._add_extra_spans(walked, found, extra_spans)
+        # ``found`` follows the scanned leaves in order; the other leaves are forced.
+        spans_of_scanned = iter(found)
+        token_lists = []
+        for (leaves, scanned_leaves), scope in zip(walked, scopes, strict=True):
+            tokens: list[Token] = []
+            if leaves is scanned_leaves:
+                for leaf in leaves:
+                    spans = next(spans_of_scanned)
+                    if spans:
+                        tokens.extend(self._redact_leaf(leaf, spans, scope))
+            else:
+                for leaf in leaves:
+                    if leaf.rule is None or leaf.rule.action == "scan":
+                        spans = next(spans_of_scanned)
+                        if spans:
+                            tokens.extend(self._redact_leaf(leaf, spans, scope))
+                    else:  # forced by a field rule
+                        tokens.extend(self._redact_leaf(leaf, None, scope))
+            token_lists.append(tokens)
+        return token_lists
+
+    def _add_extra_spans(
+        self,
+        walked: list[tuple[list[Leaf], list[Leaf]]],
+        found: list[list[Span]],
+        extra_spans: Sequence[Sequence[list[Span]] | None],
+    ) -> None:
+        """Merge spans found elsewhere into ``found`` (the spans of the scanned leaves)."""
+        position = 0
+        for (_, leaves), extra in zip(walked, extra_spans, strict=True):
+            if extra is not None:
                 if len(extra) != len(leaves):
                     raise DetectorError(
                         f"external detector returned spans for {len(extra)} texts, expected "
                         f"{len(leaves)}"
                     )
-                for leaf, spans in zip(leaves, extra, strict=True):
+                for index, (leaf, spans) in enumerate(zip(leaves, extra, strict=True)):
                     if spans:
-                        local = spans_by_leaf[id(leaf)]
-                        spans_by_leaf[id(leaf)] = self._finalize(leaf.text, [*local, *spans])
-        token_lists = []
-        for (leaves, _), scope in zip(walked, scopes, strict=True):
-            tokens: list[Token] = []
-            for leaf in leaves:
-                found_spans = spans_by_leaf.get(id(leaf))
-                if found_spans is None or found_spans:  # forced by a field rule, or found
-                    tokens.extend(self._redact_leaf(leaf, found_spans, scope))
-            token_lists.append(tokens)
-        return token_lists
+                        local = found[position + index]
+                        found[position + index] = self._finalize(leaf.text, [*local, *spans])
+            position += len(leaves)
 
     def _redact_leaf(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
-        original_type = type(leaf.original)
-        tokens = self._leaf_tokens(leaf, spans, scope)
-        if tokens and original_type is not str:
-            for token in tokens:  # so unmask_event can give back a number
-                token.metadata["json_type"] = original_type.__name__
-        return tokens
-
-    def _leaf_tokens(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
-        if spans is None:  # a field rule forces an action on the whole value
-            assert leaf.rule is not None
-            action = self._forced_action(leaf.rule)
-            if action is None or isinstance(action, PreserveAction):
-                return []
-            span = Span(0, len(leaf.text), leaf.rule.entity_type, 1.0, "field_rule")
-            replacement = action.apply(leaf.text, span.entity_type, self.keyring, scope)
-            leaf.replace(replacement)
-            return [self._token(replacement, leaf.text, action, 0, span, leaf.dotted_path)]
-        if not spans:
-            return []
-        redacted, tokens = self._replace(leaf.text, spans, scope, leaf.dotted_path)
+        """Replace what ``spans`` cover in ``leaf`` (``None``: the whole value, as its field
+        rule forces); the tokens."""
+        if spans is None:
+            redacted, tokens = self._forced_replacement(leaf, scope)
+        else:
+            redacted, tokens = self._replace(leaf.text, spans, scope, leaf.dotted_path)
         if tokens:
+            original_type = type(leaf.original)
+            if original_type is not str:
+                for token in tokens:  # so unmask_event can give back a number
+                    token.metadata["json_type"] = original_type.__name__
             leaf.replace(redacted)
         return tokens
+
+    def _forced_replacement(self, leaf: Leaf, scope: str) -> tuple[str, list[Token]]:
+        assert leaf.rule is not None
+        action = self._forced_action(leaf.rule)
+        if action is None or isinstance(action, PreserveAction):
+            return leaf.text, []
+        span = Span(0, len(leaf.text), leaf.rule.entity_type, 1.0, "field_rule")
+        replacement = action.apply(leaf.text, span.entity_type, self.keyring, scope)
+        return replacement, [self._token(replacement, leaf.text, action, 0, span, leaf.dotted_path)]
 
     def extract_texts(
         self, payloads: Sequence[bytes], event_format: EventFormat = "json"
