@@ -86,24 +86,28 @@ class _BatchPrefilter:
         self.contexts = contexts
         self._context_any = context_any
         self._digits: list[int] | None = None
-        self._lowered: dict[int, tuple[str, str] | None] = {}
+        # Per text: False until lowered, then the lowered pair or None (no context word).
+        self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
 
     def _digit_counts(self) -> list[int]:
         if self._digits is None:
             self._digits = [count_digits(text) for text in self.texts]
         return self._digits
 
-    def _lower(self, index: int) -> tuple[str, str] | None:
-        """The text and its field path lower-cased, when either holds a context word of
-        any detector (one search per text, so detectors needing context rarely search)."""
-        if index in self._lowered:
-            return self._lowered[index]
+    def _lowered_for(self, candidates: Sequence[int]) -> list[tuple[str, str] | bool | None]:
+        """Per text, for those of ``candidates`` at least: the text and its field path
+        lower-cased when either holds a context word of any detector, else ``None`` (one
+        search per text, so detectors needing context rarely search)."""
+        lowered = self._lowered
+        texts, contexts = self.texts, self.contexts
         search = self._context_any.search if self._context_any else None
-        text, context = self.texts[index].lower(), self.contexts[index].lower()
-        found = search is not None and (
-            search(text) is not None or bool(context and search(context))
-        )
-        lowered = self._lowered[index] = (text, context) if found else None
+        for index in candidates:
+            if lowered[index] is False:
+                text, context = texts[index].lower(), contexts[index].lower()
+                found = search is not None and (
+                    search(text) is not None or bool(context and search(context))
+                )
+                lowered[index] = (text, context) if found else None
         return lowered
 
     def select(self, detector: Detector) -> list[int]:
@@ -126,15 +130,26 @@ class _BatchPrefilter:
             candidates = [i for i in candidates if any(map(texts[i].__contains__, triggers))]
         if prefilter.context is not None:
             search = prefilter.context.search
+            lowered = self._lowered_for(candidates)
             chosen = []
             for i in candidates:
-                lowered = self._lower(i)
-                if lowered is not None and (
-                    search(lowered[0]) or (lowered[1] and search(lowered[1]))
-                ):
+                pair = lowered[i]
+                if pair and (search(pair[0]) or (pair[1] and search(pair[1]))):  # type: ignore[index]
                     chosen.append(i)
             return chosen
         return list(candidates)
+
+
+class _Thresholds(dict[str, float]):
+    """Each entity type's score threshold under ``policy``, looked up once."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__()
+        self._policy = policy
+
+    def __missing__(self, entity_type: str) -> float:
+        threshold = self[entity_type] = self._policy.threshold_for(entity_type)
+        return threshold
 
 
 class SpanCache:
@@ -223,7 +238,7 @@ class RedactionEngine:
         self.cache = SpanCache(cache_entries)
         self._actions: dict[str, Action] = {}
         self._forced: dict[int, Action | None] = {}
-        self._thresholds: dict[str, float] = {}
+        self._thresholds = _Thresholds(policy)
         context_words = [
             word
             for detector in self.detectors
@@ -303,10 +318,18 @@ class RedactionEngine:
             raise ValueError(f"got {len(languages)} languages for {count} texts")
         return [normalize_language(lang, supported) if lang else supported[0] for lang in languages]
 
-    def _detect(
+    def _pieces(
         self, texts: list[str], contexts: list[str], languages: list[str]
-    ) -> list[list[Span]]:
+    ) -> tuple[list[str], Sequence[int], list[int], list[str], list[str]]:
+        """The texts cut into the chunks detectors see, each with the index of its text,
+        its offset there, its context and its language."""
         size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
+        if all(len(text) <= size for text in texts):  # the common case: nothing to cut
+            pieces = [
+                _ESCAPED_LINE_BREAK.sub(_unescape_break, text) if "\\" in text else text
+                for text in texts
+            ]
+            return pieces, range(len(texts)), [0] * len(texts), contexts, languages
         owners: list[int] = []
         offsets: list[int] = []
         pieces: list[str] = []
@@ -322,6 +345,14 @@ class RedactionEngine:
                 pieces.append(piece)
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])
+        return pieces, owners, offsets, piece_contexts, piece_languages
+
+    def _detect(
+        self, texts: list[str], contexts: list[str], languages: list[str]
+    ) -> list[list[Span]]:
+        pieces, owners, offsets, piece_contexts, piece_languages = self._pieces(
+            texts, contexts, languages
+        )
         raw: list[list[Span]] = [[] for _ in texts]
         prefilters = _BatchPrefilter(pieces, piece_contexts, self._context_any)
         for detector in self.detectors:
@@ -347,20 +378,19 @@ class RedactionEngine:
                 if spans:
                     offset = offsets[index]
                     raw[owners[index]].extend(
-                        span.shifted(offset) if offset else span for span in spans
+                        [span.shifted(offset) for span in spans] if offset else spans
                     )
-        return [self._finalize(text, spans) for text, spans in zip(texts, raw, strict=True)]
-
-    def _threshold(self, entity_type: str) -> float:
-        threshold = self._thresholds.get(entity_type)
-        if threshold is None:
-            threshold = self._thresholds[entity_type] = self.policy.threshold_for(entity_type)
-        return threshold
+        finalize = self._finalize
+        return [
+            finalize(text, spans) if spans else spans
+            for text, spans in zip(texts, raw, strict=True)
+        ]
 
     def _finalize(self, text: str, spans: list[Span]) -> list[Span]:
         if not spans:
             return spans
-        spans = [s for s in spans if s.score >= self._threshold(s.entity_type)]
+        thresholds = self._thresholds
+        spans = [s for s in spans if s.score >= thresholds[s.entity_type]]
         allowed = self.policy.allowed_values
         if allowed and spans:
             spans = [s for s in spans if text[s.start : s.end].strip().casefold() not in allowed]
@@ -649,18 +679,22 @@ class RedactionEngine:
         holders: list[list[Any]] = []
         decoded: list[int] = []
         holder_scopes: list[str] = []
-        holder_languages: list[str | None] = []
+        holder_languages: list[str | None] | None = [] if by_language.given else None
+        max_bytes = self.settings.max_record_bytes
         for index, payload in enumerate(payloads):
             try:
-                self._check_size(len(payload))
-                holders.append([_decode(payload, event_format)])
+                if len(payload) > max_bytes:
+                    self._check_size(len(payload))
+                event = _decode(payload, event_format)
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
                 continue
+            holders.append([event])
             decoded.append(index)
-            scope = _field_value(holders[-1][0], scope_field) if scope_field else None
+            scope = _field_value(event, scope_field) if scope_field else None
             holder_scopes.append(scope or scopes[index])
-            holder_languages.append(by_language.of(index, holders[-1][0]))
+            if holder_languages is not None:
+                holder_languages.append(by_language.of(index, event))
         extra = [extra_spans[i] for i in decoded] if extra_spans is not None else None
         token_lists = self._redact_in_place(holders, holder_scopes, extra, holder_languages)
         for index, holder, tokens in zip(decoded, holders, token_lists, strict=True):
@@ -722,6 +756,11 @@ class _LanguageOptions:
     def __init__(self, languages: Sequence[str | None] | None, field: str | None) -> None:
         self.languages = languages
         self.field = field
+
+    @property
+    def given(self) -> bool:
+        """Whether any payload can have a language other than the policy's first."""
+        return bool(self.field) or self.languages is not None
 
     def of(self, index: int, event: Any) -> str | None:
         found = _field_value(event, self.field) if self.field else None
