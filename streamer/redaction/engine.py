@@ -71,6 +71,11 @@ def _unescape_break(match: re.Match[str]) -> str:
     return "  " if match.group() == "\\t" else "\n "
 
 
+def _unescaped(piece: str) -> str:
+    """``piece`` with its escaped line breaks as line breaks (the same length)."""
+    return _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
+
+
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
@@ -325,11 +330,8 @@ class RedactionEngine:
         its offset there, its context and its language."""
         size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
         if all(len(text) <= size for text in texts):  # the common case: nothing to cut
-            pieces = [
-                _ESCAPED_LINE_BREAK.sub(_unescape_break, text) if "\\" in text else text
-                for text in texts
-            ]
-            return pieces, range(len(texts)), [0] * len(texts), contexts, languages
+            unescaped = [_unescaped(text) if "\\" in text else text for text in texts]
+            return unescaped, range(len(texts)), [0] * len(texts), contexts, languages
         owners: list[int] = []
         offsets: list[int] = []
         pieces: list[str] = []
@@ -340,8 +342,8 @@ class RedactionEngine:
                 owners.append(index)
                 offsets.append(start)
                 piece = text if end - start == len(text) else text[start:end]
-                if "\\" in piece:  # escaped line breaks are line breaks; same length
-                    piece = _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
+                if "\\" in piece:
+                    piece = _unescaped(piece)
                 pieces.append(piece)
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])
