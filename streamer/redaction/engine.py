@@ -47,7 +47,6 @@ from streamer.redaction.result import (
 from streamer.redaction.spans import Span
 from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
 from streamer.redaction.tokens import TOKEN_PATTERN
-from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
 
 EventFormat = Literal["json", "text"]
@@ -76,6 +75,7 @@ def _unescaped(piece: str) -> str:
     return _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
 
 
+_ASCII_DIGITS = b"0123456789"
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
@@ -95,8 +95,14 @@ class _BatchPrefilter:
         self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
 
     def _digit_counts(self) -> list[int]:
+        """How many ASCII digits each text holds, counted in its UTF-8 bytes (where they
+        are single bytes): deleting them from bytes is several times faster than from
+        a str."""
         if self._digits is None:
-            self._digits = [count_digits(text) for text in self.texts]
+            encoded = [text.encode("utf-8", "surrogatepass") for text in self.texts]
+            self._digits = [
+                len(data) - len(data.translate(None, _ASCII_DIGITS)) for data in encoded
+            ]
         return self._digits
 
     def _lowered_for(self, candidates: Sequence[int]) -> list[tuple[str, str] | bool | None]:
