@@ -180,16 +180,22 @@ class SpanCache:
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, ...]) -> list[Span] | None:
-        spans = self._young.get(key)
-        if spans is None:
-            spans = self._old.get(key)
+    def lookup(self, keys: Sequence[tuple[str, ...]]) -> list[list[Span] | None]:
+        """The cached spans of each key, ``None`` where there are none."""
+        young_get, old = self._young.get, self._old
+        found = [young_get(key) for key in keys]
+        misses = 0
+        for index, spans in enumerate(found):
             if spans is None:
-                self.misses += 1
-                return None
-            self.put(key, spans)
-        self.hits += 1
-        return spans
+                spans = old.get(keys[index])
+                if spans is None:
+                    misses += 1
+                    continue
+                found[index] = spans
+                self.put(keys[index], spans)
+        self.hits += len(found) - misses
+        self.misses += misses
+        return found
 
     def put(self, key: tuple[str, ...], spans: list[Span]) -> None:
         if self.max_entries <= 0:
@@ -295,21 +301,17 @@ class RedactionEngine:
         language the policy does not name raises :class:`UnsupportedLanguageError`."""
         contexts = contexts if contexts is not None else [""] * len(texts)
         resolved = self._languages(languages, len(texts))
-        results: list[list[Span] | None] = [None] * len(texts)
+        keys = list(zip(texts, contexts, resolved, strict=True))
+        results = self.cache.lookup(keys)
         pending: dict[tuple[str, str, str], list[int]] = {}
         inert = _INERT_VALUE.fullmatch
-        cache = self.cache
-        for index, key in enumerate(zip(texts, contexts, resolved, strict=True)):
-            text = key[0]
-            if len(text) <= CACHE_MAX_CHARS:
-                cached = cache.get(key)
-                if cached is not None:
-                    results[index] = cached
-                    continue
-                if 16 <= len(text) <= 128 and inert(text):
+        for index, cached in enumerate(results):
+            if cached is None:
+                key = keys[index]
+                if 16 <= len(key[0]) <= 128 and inert(key[0]):
                     results[index] = []
-                    continue
-            pending.setdefault(key, []).append(index)
+                else:
+                    pending.setdefault(key, []).append(index)
         if pending:
             found = self._detect(
                 [key[0] for key in pending], [key[1] for key in pending], [k[2] for k in pending]
