@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from streamer.redaction.actions import (
     decrypt_inline,
 )
 from streamer.redaction.chunking import chunk_bounds
-from streamer.redaction.detector import Detector, PatternDetector, word_pattern
+from streamer.redaction.detector import Detector, PatternDetector
 from streamer.redaction.detectors import DETECTORS, find_hard_negatives
 from streamer.redaction.exceptions import (
     DetectorError,
@@ -77,6 +78,24 @@ def _unescaped(piece: str) -> str:
 
 _ASCII_DIGITS = b"0123456789"
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
+
+
+def _any_word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern finding whether a lower-cased text holds any of ``words`` as a whole word,
+    like :func:`~streamer.redaction.detector.word_pattern` (the same texts match), with
+    the words grouped by first letter: each place a search tries costs one branch per
+    first letter, not one per word."""
+    by_first: dict[str, list[str]] = defaultdict(list)
+    for word in {w.strip().lower() for w in words if w.strip()}:
+        by_first[word[0]].append(word[1:])
+    if not by_first:
+        return None
+    branches = []
+    for first, rests in sorted(by_first.items()):
+        letter = re.escape(first)
+        rest = "|".join(re.escape(r) for r in sorted(rests, key=len, reverse=True))
+        branches.append(f"{letter}(?<![a-z0-9]{letter})(?:{rest})")
+    return re.compile("(?:" + "|".join(branches) + r")(?![a-z0-9])")
 
 
 class _BatchPrefilter:
@@ -262,7 +281,7 @@ class RedactionEngine:
             if isinstance(detector, PatternDetector) and detector.context_required
             for word in detector.context_words
         ]
-        self._context_any = word_pattern(context_words)
+        self._context_any = _any_word_pattern(context_words)
 
     @classmethod
     def build(
