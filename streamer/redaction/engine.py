@@ -110,6 +110,7 @@ class _BatchPrefilter:
         self.contexts = contexts
         self._context_any = context_any
         self._digits: list[int] | None = None
+        self._by_digits: dict[int, list[int]] = {}
         # Per text: False until lowered, then the lowered pair or None (no context word).
         self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
 
@@ -123,6 +124,16 @@ class _BatchPrefilter:
                 len(data) - len(data.translate(None, _ASCII_DIGITS)) for data in encoded
             ]
         return self._digits
+
+    def _with_digits(self, minimum: int) -> list[int]:
+        """Indices of the texts holding at least ``minimum`` digits (detectors share
+        minimums)."""
+        chosen = self._by_digits.get(minimum)
+        if chosen is None:
+            counts = self._digit_counts()
+            chosen = [i for i, count in enumerate(counts) if count >= minimum]
+            self._by_digits[minimum] = chosen
+        return chosen
 
     def _lowered_for(self, candidates: Sequence[int]) -> list[tuple[str, str] | bool | None]:
         """Per text, for those of ``candidates`` at least: the text and its field path
@@ -149,9 +160,7 @@ class _BatchPrefilter:
             return [i for i, text in enumerate(texts) if applies(text, contexts[i])]
         candidates: Sequence[int] = range(len(texts))
         if prefilter.min_digits:
-            minimum = prefilter.min_digits
-            counts = self._digit_counts()
-            candidates = [i for i in candidates if counts[i] >= minimum]
+            candidates = self._with_digits(prefilter.min_digits)
         triggers = prefilter.triggers
         if len(triggers) == 1:
             trigger = triggers[0]
