@@ -8,10 +8,11 @@ gain from batching (NER) get whole batches, and repeated values are detected onc
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
-from collections import OrderedDict
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -24,7 +25,7 @@ from streamer.redaction.actions import (
     decrypt_inline,
 )
 from streamer.redaction.chunking import chunk_bounds
-from streamer.redaction.detector import Detector, PatternDetector, word_pattern
+from streamer.redaction.detector import Detector, PatternDetector
 from streamer.redaction.detectors import DETECTORS, find_hard_negatives
 from streamer.redaction.exceptions import (
     DetectorError,
@@ -48,7 +49,6 @@ from streamer.redaction.result import (
 from streamer.redaction.spans import Span
 from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
 from streamer.redaction.tokens import TOKEN_PATTERN
-from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
 
 EventFormat = Literal["json", "text"]
@@ -72,7 +72,46 @@ def _unescape_break(match: re.Match[str]) -> str:
     return "  " if match.group() == "\\t" else "\n "
 
 
+def _unescaped(piece: str) -> str:
+    """``piece`` with its escaped line breaks as line breaks (the same length)."""
+    return _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
+
+
+_ASCII_DIGITS = b"0123456789"
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
+
+
+def _any_word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
+    """A pattern finding whether a lower-cased text holds any of ``words`` as a whole word,
+    like :func:`~streamer.redaction.detector.word_pattern` (the same texts match), with
+    the words grouped by first letter: each place a search tries costs one branch per
+    first letter, not one per word."""
+    by_first: dict[str, list[str]] = defaultdict(list)
+    for word in {w.strip().lower() for w in words if w.strip()}:
+        by_first[word[0]].append(word[1:])
+    if not by_first:
+        return None
+    branches = []
+    for first, rests in sorted(by_first.items()):
+        letter = re.escape(first)
+        rest = "|".join(re.escape(r) for r in sorted(rests, key=len, reverse=True))
+        branches.append(f"{letter}(?<![a-z0-9]{letter})(?:{rest})")
+    return re.compile("(?:" + "|".join(branches) + r")(?![a-z0-9])")
+
+
+@functools.cache
+def _fewest_triggers(triggers: tuple[str, ...]) -> tuple[str, ...]:
+    """``triggers`` without those holding another one (a text with ``::`` has ``:``): the
+    same texts hold one of them."""
+    return tuple(
+        trigger
+        for index, trigger in enumerate(triggers)
+        if not any(
+            other in trigger and (other != trigger or earlier < index)
+            for earlier, other in enumerate(triggers)
+            if earlier != index
+        )
+    )
 
 
 class _BatchPrefilter:
@@ -87,24 +126,45 @@ class _BatchPrefilter:
         self.contexts = contexts
         self._context_any = context_any
         self._digits: list[int] | None = None
-        self._lowered: dict[int, tuple[str, str] | None] = {}
+        self._by_digits: dict[int, list[int]] = {}
+        # Per text: False until lowered, then the lowered pair or None (no context word).
+        self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
 
     def _digit_counts(self) -> list[int]:
+        """How many ASCII digits each text holds, counted in its UTF-8 bytes (where they
+        are single bytes): deleting them from bytes is several times faster than from
+        a str."""
         if self._digits is None:
-            self._digits = [count_digits(text) for text in self.texts]
+            encoded = [text.encode("utf-8", "surrogatepass") for text in self.texts]
+            self._digits = [
+                len(data) - len(data.translate(None, _ASCII_DIGITS)) for data in encoded
+            ]
         return self._digits
 
-    def _lower(self, index: int) -> tuple[str, str] | None:
-        """The text and its field path lower-cased, when either holds a context word of
-        any detector (one search per text, so detectors needing context rarely search)."""
-        if index in self._lowered:
-            return self._lowered[index]
+    def _with_digits(self, minimum: int) -> list[int]:
+        """Indices of the texts holding at least ``minimum`` digits (detectors share
+        minimums)."""
+        chosen = self._by_digits.get(minimum)
+        if chosen is None:
+            counts = self._digit_counts()
+            chosen = [i for i, count in enumerate(counts) if count >= minimum]
+            self._by_digits[minimum] = chosen
+        return chosen
+
+    def _lowered_for(self, candidates: Sequence[int]) -> list[tuple[str, str] | bool | None]:
+        """Per text, for those of ``candidates`` at least: the text and its field path
+        lower-cased when either holds a context word of any detector, else ``None`` (one
+        search per text, so detectors needing context rarely search)."""
+        lowered = self._lowered
+        texts, contexts = self.texts, self.contexts
         search = self._context_any.search if self._context_any else None
-        text, context = self.texts[index].lower(), self.contexts[index].lower()
-        found = search is not None and (
-            search(text) is not None or bool(context and search(context))
-        )
-        lowered = self._lowered[index] = (text, context) if found else None
+        for index in candidates:
+            if lowered[index] is False:
+                text, context = texts[index].lower(), contexts[index].lower()
+                found = search is not None and (
+                    search(text) is not None or bool(context and search(context))
+                )
+                lowered[index] = (text, context) if found else None
         return lowered
 
     def select(self, detector: Detector) -> list[int]:
@@ -116,10 +176,8 @@ class _BatchPrefilter:
             return [i for i, text in enumerate(texts) if applies(text, contexts[i])]
         candidates: Sequence[int] = range(len(texts))
         if prefilter.min_digits:
-            minimum = prefilter.min_digits
-            counts = self._digit_counts()
-            candidates = [i for i in candidates if counts[i] >= minimum]
-        triggers = prefilter.triggers
+            candidates = self._with_digits(prefilter.min_digits)
+        triggers = _fewest_triggers(prefilter.triggers)
         if len(triggers) == 1:
             trigger = triggers[0]
             candidates = [i for i in candidates if trigger in texts[i]]
@@ -127,41 +185,69 @@ class _BatchPrefilter:
             candidates = [i for i in candidates if any(map(texts[i].__contains__, triggers))]
         if prefilter.context is not None:
             search = prefilter.context.search
+            lowered = self._lowered_for(candidates)
             chosen = []
             for i in candidates:
-                lowered = self._lower(i)
-                if lowered is not None and (
-                    search(lowered[0]) or (lowered[1] and search(lowered[1]))
-                ):
+                pair = lowered[i]
+                if pair and (search(pair[0]) or (pair[1] and search(pair[1]))):  # type: ignore[index]
                     chosen.append(i)
             return chosen
         return list(candidates)
 
 
+class _Thresholds(dict[str, float]):
+    """Each entity type's score threshold under ``policy``, looked up once."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__()
+        self._policy = policy
+
+    def __missing__(self, entity_type: str) -> float:
+        threshold = self[entity_type] = self._policy.threshold_for(entity_type)
+        return threshold
+
+
 class SpanCache:
-    """A bounded LRU of detection results for repeated values; streams repeat heavily."""
+    """A bounded cache of detection results for repeated values; streams repeat heavily.
+
+    Close to an LRU at the cost of a dict lookup per hit: entries go to a young generation;
+    when it holds half of ``max_entries`` it becomes the old one (dropping the previous old
+    one), and a hit in the old generation moves the entry back to the young one. So values
+    still in use survive, and at most ``max_entries`` are held.
+    """
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._entries: OrderedDict[tuple[str, ...], list[Span]] = OrderedDict()
+        self._generation_size = max(1, max_entries // 2)
+        self._young: dict[tuple[str, ...], list[Span]] = {}
+        self._old: dict[tuple[str, ...], list[Span]] = {}
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: tuple[str, ...]) -> list[Span] | None:
-        spans = self._entries.get(key)
-        if spans is None:
-            self.misses += 1
-            return None
-        self._entries.move_to_end(key)
-        self.hits += 1
-        return spans
+    def lookup(self, keys: Sequence[tuple[str, ...]]) -> list[list[Span] | None]:
+        """The cached spans of each key, ``None`` where there are none."""
+        young_get, old = self._young.get, self._old
+        found = [young_get(key) for key in keys]
+        misses = 0
+        for index, spans in enumerate(found):
+            if spans is None:
+                spans = old.get(keys[index])
+                if spans is None:
+                    misses += 1
+                    continue
+                found[index] = spans
+                self.put(keys[index], spans)
+        self.hits += len(found) - misses
+        self.misses += misses
+        return found
 
     def put(self, key: tuple[str, ...], spans: list[Span]) -> None:
         if self.max_entries <= 0:
             return
-        self._entries[key] = spans
-        if len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        young = self._young
+        young[key] = spans
+        if len(young) >= self._generation_size:
+            self._old, self._young = young, {}
 
 
 def resolve_detectors(
@@ -213,14 +299,14 @@ class RedactionEngine:
         self.cache = SpanCache(cache_entries)
         self._actions: dict[str, Action] = {}
         self._forced: dict[int, Action | None] = {}
-        self._thresholds: dict[str, float] = {}
+        self._thresholds = _Thresholds(policy)
         context_words = [
             word
             for detector in self.detectors
             if isinstance(detector, PatternDetector) and detector.context_required
             for word in detector.context_words
         ]
-        self._context_any = word_pattern(context_words)
+        self._context_any = _any_word_pattern(context_words)
 
     @classmethod
     def build(
@@ -259,21 +345,17 @@ class RedactionEngine:
         language the policy does not name raises :class:`UnsupportedLanguageError`."""
         contexts = contexts if contexts is not None else [""] * len(texts)
         resolved = self._languages(languages, len(texts))
-        results: list[list[Span] | None] = [None] * len(texts)
+        keys = list(zip(texts, contexts, resolved, strict=True))
+        results = self.cache.lookup(keys)
         pending: dict[tuple[str, str, str], list[int]] = {}
         inert = _INERT_VALUE.fullmatch
-        cache = self.cache
-        for index, key in enumerate(zip(texts, contexts, resolved, strict=True)):
-            text = key[0]
-            if len(text) <= CACHE_MAX_CHARS:
-                cached = cache.get(key)
-                if cached is not None:
-                    results[index] = cached
-                    continue
-                if 16 <= len(text) <= 128 and inert(text):
+        for index, cached in enumerate(results):
+            if cached is None:
+                key = keys[index]
+                if 16 <= len(key[0]) <= 128 and inert(key[0]):
                     results[index] = []
-                    continue
-            pending.setdefault(key, []).append(index)
+                else:
+                    pending.setdefault(key, []).append(index)
         if pending:
             found = self._detect(
                 [key[0] for key in pending], [key[1] for key in pending], [k[2] for k in pending]
@@ -293,10 +375,15 @@ class RedactionEngine:
             raise ValueError(f"got {len(languages)} languages for {count} texts")
         return [normalize_language(lang, supported) if lang else supported[0] for lang in languages]
 
-    def _detect(
+    def _pieces(
         self, texts: list[str], contexts: list[str], languages: list[str]
-    ) -> list[list[Span]]:
+    ) -> tuple[list[str], Sequence[int], list[int], list[str], list[str]]:
+        """The texts cut into the chunks detectors see, each with the index of its text,
+        its offset there, its context and its language."""
         size, overlap = self.settings.chunk_chars, self.settings.chunk_overlap
+        if all(len(text) <= size for text in texts):  # the common case: nothing to cut
+            unescaped = [_unescaped(text) if "\\" in text else text for text in texts]
+            return unescaped, range(len(texts)), [0] * len(texts), contexts, languages
         owners: list[int] = []
         offsets: list[int] = []
         pieces: list[str] = []
@@ -307,11 +394,19 @@ class RedactionEngine:
                 owners.append(index)
                 offsets.append(start)
                 piece = text if end - start == len(text) else text[start:end]
-                if "\\" in piece:  # escaped line breaks are line breaks; same length
-                    piece = _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
+                if "\\" in piece:
+                    piece = _unescaped(piece)
                 pieces.append(piece)
                 piece_contexts.append(contexts[index])
                 piece_languages.append(languages[index])
+        return pieces, owners, offsets, piece_contexts, piece_languages
+
+    def _detect(
+        self, texts: list[str], contexts: list[str], languages: list[str]
+    ) -> list[list[Span]]:
+        pieces, owners, offsets, piece_contexts, piece_languages = self._pieces(
+            texts, contexts, languages
+        )
         raw: list[list[Span]] = [[] for _ in texts]
         prefilters = _BatchPrefilter(pieces, piece_contexts, self._context_any)
         for detector in self.detectors:
@@ -337,20 +432,19 @@ class RedactionEngine:
                 if spans:
                     offset = offsets[index]
                     raw[owners[index]].extend(
-                        span.shifted(offset) if offset else span for span in spans
+                        [span.shifted(offset) for span in spans] if offset else spans
                     )
-        return [self._finalize(text, spans) for text, spans in zip(texts, raw, strict=True)]
-
-    def _threshold(self, entity_type: str) -> float:
-        threshold = self._thresholds.get(entity_type)
-        if threshold is None:
-            threshold = self._thresholds[entity_type] = self.policy.threshold_for(entity_type)
-        return threshold
+        finalize = self._finalize
+        return [
+            finalize(text, spans) if spans else spans
+            for text, spans in zip(texts, raw, strict=True)
+        ]
 
     def _finalize(self, text: str, spans: list[Span]) -> list[Span]:
         if not spans:
             return spans
-        spans = [s for s in spans if s.score >= self._threshold(s.entity_type)]
+        thresholds = self._thresholds
+        spans = [s for s in spans if s.score >= thresholds[s.entity_type]]
         allowed = self.policy.allowed_values
         if allowed and spans:
             spans = [s for s in spans if text[s.start : s.end].strip().casefold() not in allowed]
@@ -388,16 +482,20 @@ class RedactionEngine:
         parts: list[str] = []
         tokens: list[Token] = []
         cursor = 0
+        actions, keyring, token = self._actions, self.keyring, self._token
         for span in spans:
-            action = self.action_for(span.entity_type)
+            entity_type, start = span.entity_type, span.start
+            action = actions.get(entity_type)
+            if action is None:
+                action = self.action_for(entity_type)
             if isinstance(action, PreserveAction):
                 continue
-            value = text[span.start : span.end]
-            replacement = action.apply(value, span.entity_type, self.keyring, scope)
-            parts.append(text[cursor : span.start])
+            value = text[start : span.end]
+            replacement = action.apply(value, entity_type, keyring, scope)
+            parts.append(text[cursor:start])
             parts.append(replacement)
             cursor = span.end
-            tokens.append(self._token(replacement, value, action, span.start, span, path))
+            tokens.append(token(replacement, value, action, start, span, path))
         if cursor == 0:
             return text, tokens
         parts.append(text[cursor:])
@@ -459,6 +557,8 @@ class RedactionEngine:
         leaves = collect_leaves(holder[0], self.field_rules)
         if len(leaves) == 1 and leaves[0].path == ():
             leaves[0].container = holder  # a top-level scalar: write it back into the holder
+        if not self.field_rules:
+            return leaves, leaves
         return leaves, [leaf for leaf in leaves if leaf.rule is None or leaf.rule.action == "scan"]
 
     def _redact_in_place(
@@ -477,60 +577,79 @@ class RedactionEngine:
         scanned = [leaf for _, leaves in walked for leaf in leaves]
         leaf_languages = (
             [lang for (_, leaves), lang in zip(walked, languages, strict=True) for _ in leaves]
-            if languages is not None
+            if languages is not None and any(languages)  # else all are the policy's first
             else None
         )
         found = self.analyze(
             [leaf.text for leaf in scanned], [leaf.context for leaf in scanned], leaf_languages
         )
-        spans_by_leaf = dict(zip(map(id, scanned), found, strict=True))
         if extra_spans is not None:
-            for (_, leaves), extra in zip(walked, extra_spans, strict=True):
-                if extra is None:
-                    continue
+            self._add_extra_spans(walked, found, extra_spans)
+        # ``found`` follows the scanned leaves in order; the other leaves are forced.
+        spans_of_scanned = iter(found)
+        token_lists = []
+        for (leaves, scanned_leaves), scope in zip(walked, scopes, strict=True):
+            tokens: list[Token] = []
+            if leaves is scanned_leaves:
+                for leaf in leaves:
+                    spans = next(spans_of_scanned)
+                    if spans:
+                        tokens.extend(self._redact_leaf(leaf, spans, scope))
+            else:
+                for leaf in leaves:
+                    if leaf.rule is None or leaf.rule.action == "scan":
+                        spans = next(spans_of_scanned)
+                        if spans:
+                            tokens.extend(self._redact_leaf(leaf, spans, scope))
+                    else:  # forced by a field rule
+                        tokens.extend(self._redact_leaf(leaf, None, scope))
+            token_lists.append(tokens)
+        return token_lists
+
+    def _add_extra_spans(
+        self,
+        walked: list[tuple[list[Leaf], list[Leaf]]],
+        found: list[list[Span]],
+        extra_spans: Sequence[Sequence[list[Span]] | None],
+    ) -> None:
+        """Merge spans found elsewhere into ``found`` (the spans of the scanned leaves)."""
+        position = 0
+        for (_, leaves), extra in zip(walked, extra_spans, strict=True):
+            if extra is not None:
                 if len(extra) != len(leaves):
                     raise DetectorError(
                         f"external detector returned spans for {len(extra)} texts, expected "
                         f"{len(leaves)}"
                     )
-                for leaf, spans in zip(leaves, extra, strict=True):
+                for index, (leaf, spans) in enumerate(zip(leaves, extra, strict=True)):
                     if spans:
-                        local = spans_by_leaf[id(leaf)]
-                        spans_by_leaf[id(leaf)] = self._finalize(leaf.text, [*local, *spans])
-        token_lists = []
-        for (leaves, _), scope in zip(walked, scopes, strict=True):
-            tokens: list[Token] = []
-            for leaf in leaves:
-                found_spans = spans_by_leaf.get(id(leaf))
-                if found_spans is None or found_spans:  # forced by a field rule, or found
-                    tokens.extend(self._redact_leaf(leaf, found_spans, scope))
-            token_lists.append(tokens)
-        return token_lists
+                        local = found[position + index]
+                        found[position + index] = self._finalize(leaf.text, [*local, *spans])
+            position += len(leaves)
 
     def _redact_leaf(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
-        original_type = type(leaf.original)
-        tokens = self._leaf_tokens(leaf, spans, scope)
-        if tokens and original_type is not str:
-            for token in tokens:  # so unmask_event can give back a number
-                token.metadata["json_type"] = original_type.__name__
-        return tokens
-
-    def _leaf_tokens(self, leaf: Leaf, spans: list[Span] | None, scope: str) -> list[Token]:
-        if spans is None:  # a field rule forces an action on the whole value
-            assert leaf.rule is not None
-            action = self._forced_action(leaf.rule)
-            if action is None or isinstance(action, PreserveAction):
-                return []
-            span = Span(0, len(leaf.text), leaf.rule.entity_type, 1.0, "field_rule")
-            replacement = action.apply(leaf.text, span.entity_type, self.keyring, scope)
-            leaf.replace(replacement)
-            return [self._token(replacement, leaf.text, action, 0, span, leaf.dotted_path)]
-        if not spans:
-            return []
-        redacted, tokens = self._replace(leaf.text, spans, scope, leaf.dotted_path)
+        """Replace what ``spans`` cover in ``leaf`` (``None``: the whole value, as its field
+        rule forces); the tokens."""
+        if spans is None:
+            redacted, tokens = self._forced_replacement(leaf, scope)
+        else:
+            redacted, tokens = self._replace(leaf.text, spans, scope, leaf.dotted_path)
         if tokens:
+            original_type = type(leaf.original)
+            if original_type is not str:
+                for token in tokens:  # so unmask_event can give back a number
+                    token.metadata["json_type"] = original_type.__name__
             leaf.replace(redacted)
         return tokens
+
+    def _forced_replacement(self, leaf: Leaf, scope: str) -> tuple[str, list[Token]]:
+        assert leaf.rule is not None
+        action = self._forced_action(leaf.rule)
+        if action is None or isinstance(action, PreserveAction):
+            return leaf.text, []
+        span = Span(0, len(leaf.text), leaf.rule.entity_type, 1.0, "field_rule")
+        replacement = action.apply(leaf.text, span.entity_type, self.keyring, scope)
+        return replacement, [self._token(replacement, leaf.text, action, 0, span, leaf.dotted_path)]
 
     def extract_texts(
         self, payloads: Sequence[bytes], event_format: EventFormat = "json"
@@ -614,18 +733,22 @@ class RedactionEngine:
         holders: list[list[Any]] = []
         decoded: list[int] = []
         holder_scopes: list[str] = []
-        holder_languages: list[str | None] = []
+        holder_languages: list[str | None] | None = [] if by_language.given else None
+        max_bytes = self.settings.max_record_bytes
         for index, payload in enumerate(payloads):
             try:
-                self._check_size(len(payload))
-                holders.append([_decode(payload, event_format)])
+                if len(payload) > max_bytes:
+                    self._check_size(len(payload))
+                event = _decode(payload, event_format)
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
                 continue
+            holders.append([event])
             decoded.append(index)
-            scope = _field_value(holders[-1][0], scope_field) if scope_field else None
+            scope = _field_value(event, scope_field) if scope_field else None
             holder_scopes.append(scope or scopes[index])
-            holder_languages.append(by_language.of(index, holders[-1][0]))
+            if holder_languages is not None:
+                holder_languages.append(by_language.of(index, event))
         extra = [extra_spans[i] for i in decoded] if extra_spans is not None else None
         token_lists = self._redact_in_place(holders, holder_scopes, extra, holder_languages)
         for index, holder, tokens in zip(decoded, holders, token_lists, strict=True):
@@ -687,6 +810,11 @@ class _LanguageOptions:
     def __init__(self, languages: Sequence[str | None] | None, field: str | None) -> None:
         self.languages = languages
         self.field = field
+
+    @property
+    def given(self) -> bool:
+        """Whether any payload can have a language other than the policy's first."""
+        return bool(self.field) or self.languages is not None
 
     def of(self, index: int, event: Any) -> str | None:
         found = _field_value(event, self.field) if self.field else None

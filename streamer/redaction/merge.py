@@ -21,6 +21,7 @@ two detectors disagreed) and no character is replaced twice.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from streamer.redaction.spans import Span
 
@@ -31,11 +32,18 @@ def _has_word_char(text: str | None, start: int, end: int) -> bool:
     return any(char.isalnum() for char in text[start:end])
 
 
+_start = attrgetter("start")
+
+
 def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Span]:
     """Apply the merge rule; the result is sorted by start and never overlaps.
 
     ``text`` lets the rule drop leftover pieces that are only spaces or punctuation.
     """
+    spans = list(spans)
+    by_start = sorted(spans, key=_start)
+    if _disjoint(by_start):  # the common case: the rule keeps each span that holds a word
+        return [s for s in by_start if _has_word_char(text, s.start, s.end)]
     ranked = sorted(
         enumerate(_same_type_unions(spans)),
         key=lambda item: (-item[1].score, -len(item[1]), item[1].start, item[0]),
@@ -58,6 +66,16 @@ def resolve_overlaps(spans: Iterable[Span], text: str | None = None) -> list[Spa
                 _claim(claimed, start, end)
     result.sort(key=lambda s: s.start)
     return result
+
+
+def _disjoint(by_start: list[Span]) -> bool:
+    """Whether spans sorted by start are all non-empty and never overlap."""
+    end = 0
+    for span in by_start:
+        if span.start < end or span.end <= span.start:
+            return False
+        end = span.end
+    return True
 
 
 def _same_type_unions(spans: Iterable[Span]) -> list[Span]:

@@ -25,19 +25,14 @@ class Leaf:
     path: tuple[str, ...]
     text: str
     rule: FieldRule | None
+    #: The nearest key name in ``path`` (list indices skipped), which detectors treat
+    #: like words next to the value.
+    context: str = ""
 
     @property
     def original(self) -> Any:
         """The value as it is in the event now (before ``replace``: the original)."""
         return self.container[self.key]
-
-    @property
-    def context(self) -> str:
-        """The nearest key name, which detectors treat like words next to the value."""
-        for segment in reversed(self.path):
-            if not segment.isdigit():
-                return segment
-        return ""
 
     @property
     def dotted_path(self) -> str:
@@ -88,23 +83,32 @@ def collect_leaves(event: Any, rules: FieldRules) -> list[Leaf]:
     """
     leaves: list[Leaf] = []
     if isinstance(event, dict | list):
-        _walk(event, (), None, rules, leaves)
+        _walk(event, (), "", None, rules, leaves)
     else:
-        _add_leaf(leaves, [event], 0, event, (), None)
+        _add_leaf(leaves, [event], 0, event, (), "", None)
     return leaves
 
 
 def _walk(
     container: Any,
     path: tuple[str, ...],
+    context: str,
     rule: FieldRule | None,
     rules: FieldRules,
     leaves: list[Leaf],
 ) -> None:
+    """Add the leaves under ``container`` (at ``path``, whose nearest key name is
+    ``context``) to ``leaves``."""
     match_rules = rule is None and bool(rules)
-    items = container.items() if isinstance(container, dict) else enumerate(container)
+    keyed = isinstance(container, dict)
+    items = container.items() if keyed else enumerate(container)
     for key, child in items:
-        child_path = (*path, key if isinstance(key, str) else str(key))
+        if keyed:
+            segment = key if isinstance(key, str) else str(key)
+            child_context = context if segment.isdigit() else segment
+        else:  # a list index is never a context
+            segment, child_context = str(key), context
+        child_path = (*path, segment)
         child_rule = rule
         if match_rules:
             child_rule = rules.match(child_path)
@@ -112,11 +116,11 @@ def _walk(
                 continue
         if type(child) is str:  # the common case first
             if child:
-                leaves.append(Leaf(container, key, child_path, child, child_rule))
+                leaves.append(Leaf(container, key, child_path, child, child_rule, child_context))
         elif isinstance(child, dict | list):
-            _walk(child, child_path, child_rule, rules, leaves)
+            _walk(child, child_path, child_context, child_rule, rules, leaves)
         else:
-            _add_leaf(leaves, container, key, child, child_path, child_rule)
+            _add_leaf(leaves, container, key, child, child_path, child_context, child_rule)
 
 
 def _add_leaf(
@@ -125,16 +129,17 @@ def _add_leaf(
     key: Any,
     value: Any,
     path: tuple[str, ...],
+    context: str,
     rule: FieldRule | None,
 ) -> None:
     forced = rule is not None and rule.action != "scan"
     if isinstance(value, str):
         if value:
-            leaves.append(Leaf(container, key, path, value, rule))
+            leaves.append(Leaf(container, key, path, value, rule, context))
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
         if forced or abs(value) >= _MIN_SCANNED_INT:
-            leaves.append(Leaf(container, key, path, str(value), rule))
+            leaves.append(Leaf(container, key, path, str(value), rule, context))
     elif isinstance(value, float) and forced:
-        leaves.append(Leaf(container, key, path, repr(value), rule))
+        leaves.append(Leaf(container, key, path, repr(value), rule, context))
