@@ -9,7 +9,7 @@ value. The brackets make tokens easy to find again in text (``TOKEN_PATTERN``).
 from __future__ import annotations
 
 import functools
-import hashlib
+import hmac
 import re
 
 TOKEN_HEX_DIGITS = 16
@@ -25,31 +25,20 @@ def decode_value(data: bytes) -> str:
     return data.decode("utf-8", "surrogatepass")
 
 
-_BLOCK_BYTES = 64  # SHA-256's block size: HMAC pads its key to this
-_INNER_PAD = bytes(byte ^ 0x36 for byte in range(256))
-_OUTER_PAD = bytes(byte ^ 0x5C for byte in range(256))
-
-
 class HmacSha256:
-    """HMAC-SHA256 (RFC 2104) under one key, the same bytes as ``hmac.digest(key, message,
-    "sha256")``. The hash states of the padded key are computed once: ``hmac.digest``
+    """HMAC-SHA256 under one key, the same bytes as ``hmac.digest(key, message, "sha256")``.
+    The key's padded hash states are made once and copied per message: ``hmac.digest``
     redoes them per call, which costs more than hashing a short message."""
 
-    __slots__ = ("_inner", "_outer")
+    __slots__ = ("_keyed",)
 
     def __init__(self, key: bytes) -> None:
-        if len(key) > _BLOCK_BYTES:
-            key = hashlib.sha256(key).digest()
-        key = key.ljust(_BLOCK_BYTES, b"\x00")
-        self._inner = hashlib.sha256(key.translate(_INNER_PAD))
-        self._outer = hashlib.sha256(key.translate(_OUTER_PAD))
+        self._keyed = hmac.new(key, digestmod="sha256")
 
     def digest(self, message: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(message)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        mac = self._keyed.copy()
+        mac.update(message)
+        return mac.digest()
 
 
 @functools.lru_cache(maxsize=1024)

@@ -336,9 +336,8 @@ class BatchProcessor:
         source: tuple[str, int, int] | None = None
         first_time = self.emitted.first_time
         for token in outcome.tokens:
-            metadata = token.metadata
-            entity_type = str(metadata.get("entity_type", ""))  # = token.entity_type
-            detections[entity_type, metadata.get("detector") or "unknown"] += 1
+            entity_type = token.entity_type
+            detections[entity_type, token.metadata.get("detector") or "unknown"] += 1
             if token.redaction_type != "tokenize" or not first_time(token.token_id):
                 continue
             if scope is None:

@@ -1,4 +1,4 @@
-"""``HmacSha256`` (pad states computed once per key) is HMAC-SHA256 to the byte."""
+"""``HmacSha256`` (the keyed state made once and copied per message) is HMAC-SHA256 to the byte."""
 
 from __future__ import annotations
 
