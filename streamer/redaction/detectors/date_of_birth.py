@@ -34,7 +34,7 @@ def _month_number(name: str) -> int:
     key = name.lower().rstrip(".")
     number = _MONTHS.get(key)
     if number is None:
-        # a letter that matches only under case folding: the long s (ſ), the Kelvin sign
+        # a letter matched only under case folding: long s (U+017F), Kelvin sign (U+212A)
         folded = next(m for m in _MONTHS if re.fullmatch(re.escape(m), key, re.IGNORECASE))
         number = _MONTHS[folded]
     return number
