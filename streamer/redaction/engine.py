@@ -12,7 +12,6 @@ import functools
 import json
 import logging
 import re
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -25,7 +24,7 @@ from streamer.redaction.actions import (
     decrypt_inline,
 )
 from streamer.redaction.chunking import chunk_bounds
-from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detector import Detector, PatternDetector, word_pattern
 from streamer.redaction.detectors import DETECTORS, find_hard_negatives
 from streamer.redaction.exceptions import (
     DetectorError,
@@ -49,6 +48,7 @@ from streamer.redaction.result import (
 from streamer.redaction.spans import Span
 from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
 from streamer.redaction.tokens import TOKEN_PATTERN
+from streamer.redaction.validators import count_digits
 from streamer.settings import StreamerSettings
 
 EventFormat = Literal["json", "text"]
@@ -77,26 +77,7 @@ def _unescaped(piece: str) -> str:
     return _ESCAPED_LINE_BREAK.sub(_unescape_break, piece)
 
 
-_ASCII_DIGITS = b"0123456789"
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
-
-
-def _any_word_pattern(words: Iterable[str]) -> re.Pattern[str] | None:
-    """A pattern finding whether a lower-cased text holds any of ``words`` as a whole word,
-    like :func:`~streamer.redaction.detector.word_pattern` (the same texts match), with
-    the words grouped by first letter: each place a search tries costs one branch per
-    first letter, not one per word."""
-    by_first: dict[str, list[str]] = defaultdict(list)
-    for word in {w.strip().lower() for w in words if w.strip()}:
-        by_first[word[0]].append(word[1:])
-    if not by_first:
-        return None
-    branches = []
-    for first, rests in sorted(by_first.items()):
-        letter = re.escape(first)
-        rest = "|".join(re.escape(r) for r in sorted(rests, key=len, reverse=True))
-        branches.append(f"{letter}(?<![a-z0-9]{letter})(?:{rest})")
-    return re.compile("(?:" + "|".join(branches) + r")(?![a-z0-9])")
 
 
 @functools.cache
@@ -131,14 +112,8 @@ class _BatchPrefilter:
         self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
 
     def _digit_counts(self) -> list[int]:
-        """How many ASCII digits each text holds, counted in its UTF-8 bytes (where they
-        are single bytes): deleting them from bytes is several times faster than from
-        a str."""
         if self._digits is None:
-            encoded = [text.encode("utf-8", "surrogatepass") for text in self.texts]
-            self._digits = [
-                len(data) - len(data.translate(None, _ASCII_DIGITS)) for data in encoded
-            ]
+            self._digits = [count_digits(text) for text in self.texts]
         return self._digits
 
     def _with_digits(self, minimum: int) -> list[int]:
@@ -306,7 +281,7 @@ class RedactionEngine:
             if isinstance(detector, PatternDetector) and detector.context_required
             for word in detector.context_words
         ]
-        self._context_any = _any_word_pattern(context_words)
+        self._context_any = word_pattern(context_words)
 
     @classmethod
     def build(
