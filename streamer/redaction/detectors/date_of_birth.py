@@ -31,12 +31,17 @@ _WORDS = re.compile(
 
 
 def _month_number(name: str) -> int:
-    key = name.lower().rstrip(".")
-    number = _MONTHS.get(key)
+    """The month of a name ``_MONTH`` matched ("Sept.", "sepember"): every spelling it
+    allows starts with the month's three-letter abbreviation."""
+    abbreviation = name[:3].lower()
+    number = _MONTHS.get(abbreviation)
     if number is None:
         # a letter matched only under case folding: long s (U+017F), Kelvin sign (U+212A)
-        folded = next(m for m in _MONTHS if re.fullmatch(re.escape(m), key, re.IGNORECASE))
-        number = _MONTHS[folded]
+        number = next(
+            number
+            for month, number in _MONTHS.items()
+            if len(month) == 3 and re.fullmatch(month, abbreviation, re.IGNORECASE)
+        )
     return number
 
 

@@ -80,8 +80,10 @@ POSITIVES = [
     ("DL S123-456-78-901-0 (FL)", "US_DRIVER_LICENSE", "S123-456-78-901-0"),
     ("date of birth: 03/14/1985", "DATE_TIME", "03/14/1985"),
     ("she was born on March 14, 1985 in Ohio", "DATE_TIME", "March 14, 1985"),
-    # a long s matches "s" under case folding: the month is still read (was a KeyError)
+    # spellings the month pattern allows: a long s matches "s" under case folding, and
+    # "sep" + "ember" (both were a KeyError that failed the detector)
     ("born \u017fept 3, 1990", "DATE_TIME", "\u017fept 3, 1990"),
+    ("born sepember 3, 1990", "DATE_TIME", "sepember 3, 1990"),
 ]
 
 
