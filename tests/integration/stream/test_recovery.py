@@ -193,14 +193,13 @@ async def test_five_kill_minus_9_in_a_row_lose_nothing_and_reprocess_byte_identi
     bootstrap: str, topics: Any, pipeline: Pipeline
 ) -> None:
     await create_topics(bootstrap, {topics.raw: 4})
-    metadata = await produce_tickets(bootstrap, topics.raw, 16_000)
-    ends: dict[Any, int] = {}
-    for m in metadata:
-        ends[m.topic_partition] = max(ends.get(m.topic_partition, 0), m.offset + 1)
-
+    metadata: list[Any] = []
     committed = 0
     orphans: set[int] = set()
     for _ in range(5):
+        # Fresh input before each start: however fast the pipeline, each run has work
+        # to make progress on and to be killed in the middle of.
+        metadata += await produce_tickets(bootstrap, topics.raw, 8_000)
         process = pipeline.start()
         await wait_for_progress(bootstrap, topics, committed)
         await asyncio.sleep(random.uniform(0.0, 0.3))
@@ -210,6 +209,9 @@ async def test_five_kill_minus_9_in_a_row_lose_nothing_and_reprocess_byte_identi
         process.wait()
         committed = sum((await committed_offsets(bootstrap, topics.group, [topics.raw])).values())
     assert committed < len(metadata), "every record was done before the last kill"
+    ends: dict[Any, int] = {}
+    for m in metadata:
+        ends[m.topic_partition] = max(ends.get(m.topic_partition, 0), m.offset + 1)
 
     process = pipeline.start()
     await wait_for_commits(bootstrap, topics, ends)
