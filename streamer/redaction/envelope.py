@@ -388,8 +388,7 @@ class EnvelopeKeyring:
         )
 
     def _scope_keys(self, scope: str) -> _ScopeKeys:
-        if time.monotonic() - self._checked_at >= self.refresh_seconds:  # refresh()'s test,
-            self.refresh()  # here first: this runs for every token and ciphertext
+        self.refresh()
         keys = self._scopes.get(scope)
         if keys is not None:
             return keys

@@ -9,6 +9,7 @@ key agree with every other producer. Same result as ``aiokafka.partitioner.murmu
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 
@@ -16,13 +17,11 @@ _MASK = 0xFFFFFFFF
 _M = 0x5BD1E995
 _SEED = 0x9747B28C
 
-#: ``unpack_from`` of ``n`` little-endian 32-bit words, by ``n`` (keys come in few lengths).
-_WORD_UNPACKERS: dict[int, Callable[[bytes], tuple[int, ...]]] = {}
 
-
+@functools.cache
 def _words_of(count: int) -> Callable[[bytes], tuple[int, ...]]:
-    unpack = _WORD_UNPACKERS[count] = struct.Struct(f"<{count}I").unpack_from
-    return unpack
+    """``unpack_from`` of ``count`` little-endian 32-bit words (keys come in few lengths)."""
+    return struct.Struct(f"<{count}I").unpack_from
 
 
 def murmur2(data: bytes) -> int:
@@ -31,9 +30,8 @@ def murmur2(data: bytes) -> int:
     h = _SEED ^ length
     words = length >> 2
     if words:
-        unpack = _WORD_UNPACKERS.get(words) or _words_of(words)
         m, mask = _M, _MASK
-        for k in unpack(data):
+        for k in _words_of(words)(data):
             k = k * m & mask
             # h * m ^ k' * m, masked once: the low 32 bits of each product are all that count.
             h = h * m ^ (k ^ k >> 24) * m

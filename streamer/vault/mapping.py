@@ -58,8 +58,7 @@ class TokenMapping:
         first_seen_ms: int | None = None,
     ) -> TokenMapping:
         """Encrypt ``original`` for the token topic; deterministic for the same inputs."""
-        blob = keyring.encrypt(encode_value(original), scope=scope, associated_data=token.encode())
-        key_id, _, _ = unpack_blob(blob)
+        blob, key_id = _encrypt(keyring, token.encode(), original, scope)
         return cls(token, entity_type, scope, blob, key_id, policy_version, source, first_seen_ms)
 
     def open(self, keyring: Keyring) -> str:
@@ -130,12 +129,19 @@ class TokenRecordSealer:
         """``(key, value)`` of the record for ``token``; ``source`` is ``(topic,
         partition, offset)``."""
         key = token.encode()
-        blob = self.keyring.encrypt(encode_value(original), scope=scope, associated_data=key)
-        key_id, _, _ = unpack_blob(blob)
+        blob, key_id = _encrypt(self.keyring, key, original, scope)
         value = _record_value(
             token, entity_type, scope, blob, key_id, self.policy_version, source, first_seen_ms
         )
         return key, value
+
+
+def _encrypt(keyring: Keyring, token_key: bytes, original: str, scope: str) -> tuple[bytes, str]:
+    """``original`` encrypted under ``scope``, bound to the record key ``token_key``; the
+    blob and the id of the key that made it."""
+    blob = keyring.encrypt(encode_value(original), scope=scope, associated_data=token_key)
+    key_id, _, _ = unpack_blob(blob)
+    return blob, key_id
 
 
 def _record_value(
