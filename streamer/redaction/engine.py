@@ -8,7 +8,6 @@ gain from batching (NER) get whole batches, and repeated values are detected onc
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import re
@@ -80,21 +79,6 @@ def _unescaped(piece: str) -> str:
 _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
 
 
-@functools.cache
-def _fewest_triggers(triggers: tuple[str, ...]) -> tuple[str, ...]:
-    """``triggers`` without those holding another one (a text with ``::`` has ``:``): the
-    same texts hold one of them."""
-    return tuple(
-        trigger
-        for index, trigger in enumerate(triggers)
-        if not any(
-            other in trigger and (other != trigger or earlier < index)
-            for earlier, other in enumerate(triggers)
-            if earlier != index
-        )
-    )
-
-
 class _BatchPrefilter:
     """Evaluates detectors' prefilters over a whole batch, sharing the work between
     detectors: each text's digits are counted once, and it is lower-cased and searched
@@ -152,7 +136,7 @@ class _BatchPrefilter:
         candidates: Sequence[int] = range(len(texts))
         if prefilter.min_digits:
             candidates = self._with_digits(prefilter.min_digits)
-        triggers = _fewest_triggers(prefilter.triggers)
+        triggers = prefilter.triggers
         if len(triggers) == 1:
             trigger = triggers[0]
             candidates = [i for i in candidates if trigger in texts[i]]
