@@ -157,6 +157,12 @@ class StreamerSettings(BaseSettings):
     rebalance_timeout_ms: int | None = Field(
         default=None, gt=0, description="Time members get to rejoin during a rebalance."
     )
+    fetch_max_wait_ms: int = Field(
+        default=500,
+        gt=0,
+        description="Longest a fetch waits at the broker for records to arrive. Lower it "
+        "where a broker holds fetches although records are there (the embedded one can).",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
         default="PLAINTEXT", description="Kafka security protocol."
     )

@@ -250,6 +250,7 @@ def group_less_consumer(settings: StreamerSettings) -> AIOKafkaConsumer:
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="none",
+        fetch_max_wait_ms=settings.fetch_max_wait_ms,
         max_partition_fetch_bytes=max(1024 * 1024, settings.max_record_bytes + 64 * 1024),
     )
 

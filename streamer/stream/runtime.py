@@ -290,6 +290,7 @@ class StreamRuntime:
             session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             rebalance_timeout_ms=settings.rebalance_timeout_ms,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
             max_partition_fetch_bytes=max(1024 * 1024, settings.max_record_bytes + 64 * 1024),
             isolation_level="read_committed" if settings.exactly_once else "read_uncommitted",
         )

@@ -294,7 +294,7 @@ async def test_exactly_once_fails_clearly_on_a_broker_without_transactions(
         await asyncio.wait_for(runtime.run(), 60)
 
 
-async def test_offsets_are_committed_for_the_group(
+async def test_offsets_are_committed_for_the_group_by_a_consumer_built_from_settings(
     bootstrap: str, topics: Any, stream_settings: StreamerSettings
 ) -> None:
     from aiokafka import AIOKafkaConsumer
@@ -303,7 +303,11 @@ async def test_offsets_are_committed_for_the_group(
     metadata = await produce_values(
         bootstrap, topics.raw, [orjson.dumps({"n": i}) for i in range(50)]
     )
-    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    settings = stream_settings.model_copy(update={"fetch_max_wait_ms": 40})
+    runtime = StreamRuntime(topology_for(topics), settings)
+    await run_until_committed(runtime, metadata)
+    assert runtime.consumer is not None
+    assert runtime.consumer._fetch_max_wait_ms == 40  # aiokafka keeps it private
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=topics.group)
     await consumer.start()
     try:
