@@ -13,9 +13,9 @@
 Each reads the same raw topic from the beginning with its own group and writes its own
 output topic; rates run from the first record fetched to the last record acknowledged.
 Every consumer here fetches with the same settings (``CONSUMER_SETTINGS``), including a
-50 ms fetch wait: the embedded broker can hold a fetch for the whole wait (500 ms by
-default) although records are there, which took the copy loop, a run of about half a
-second, anywhere from 28,000 to 77,000 events/s.
+50 ms fetch wait. The embedded broker can hold a fetch for the whole wait although the
+records are there; with the default 500 ms, one such stall in the copy loop (about half a
+second for 40,000 events) put its rate anywhere from 28,000 to 77,000 events/s.
 Peak memory is the resident set (VmHWM) of the processes involved.
 
 Each of the first three runs ``BENCH_STREAM_REPEATS`` times (default 3), interleaved;
