@@ -549,19 +549,14 @@ class RedactionEngine:
         token_lists = []
         for (leaves, scanned_leaves), scope in zip(walked, scopes, strict=True):
             tokens: list[Token] = []
-            if leaves is scanned_leaves:
-                for leaf in leaves:
+            all_scanned = leaves is scanned_leaves
+            for leaf in leaves:
+                if all_scanned or leaf.rule is None or leaf.rule.action == "scan":
                     spans = next(spans_of_scanned)
                     if spans:
                         tokens.extend(self._redact_leaf(leaf, spans, scope))
-            else:
-                for leaf in leaves:
-                    if leaf.rule is None or leaf.rule.action == "scan":
-                        spans = next(spans_of_scanned)
-                        if spans:
-                            tokens.extend(self._redact_leaf(leaf, spans, scope))
-                    else:  # forced by a field rule
-                        tokens.extend(self._redact_leaf(leaf, None, scope))
+                else:  # forced by a field rule
+                    tokens.extend(self._redact_leaf(leaf, None, scope))
             token_lists.append(tokens)
         return token_lists
 
@@ -693,11 +688,9 @@ class RedactionEngine:
         decoded: list[int] = []
         holder_scopes: list[str] = []
         holder_languages: list[str | None] | None = [] if by_language.given else None
-        max_bytes = self.settings.max_record_bytes
         for index, payload in enumerate(payloads):
             try:
-                if len(payload) > max_bytes:
-                    self._check_size(len(payload))
+                self._check_size(len(payload))
                 event = _decode(payload, event_format)
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))

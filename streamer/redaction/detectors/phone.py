@@ -256,35 +256,18 @@ class PhoneDetector(PatternDetector):
                 break
         return found
 
-    def detect_batch(
-        self, texts: Sequence[str], contexts: Sequence[str] | None = None
-    ) -> list[list[Span]]:
-        """As ``find`` for each text; a text where no candidate can begin is passed over
-        at C speed, and the candidates of the others are searched from where one can."""
-        if contexts is None:
-            contexts = [""] * len(texts)
-        if not self._restated:
-            return super().detect_batch(texts, contexts)
-        found = []
-        for text, context in zip(texts, contexts, strict=True):
-            if text.isascii():
-                first = _ASCII_CANDIDATE_START.search(text)
-                candidates = _ASCII_CANDIDATES
-            else:
-                first = _CANDIDATE_START.search(text)
-                candidates = _CANDIDATES
-            found.append(
-                self._spans(text, context, candidates.finditer(text, first.start()))
-                if first
-                else []
-            )
-        return found
-
     def find(self, text: str, context: str = "") -> list[Span]:
         if not self._restated:
             return self._spans(text, context, self._regex.finditer(text))
-        candidates = _ASCII_CANDIDATES if text.isascii() else _CANDIDATES
-        return self._spans(text, context, candidates.finditer(text))
+        # A text where no candidate can begin is passed over at C speed; the candidates
+        # of the others are searched from where one can.
+        if text.isascii():
+            first, candidates = _ASCII_CANDIDATE_START.search(text), _ASCII_CANDIDATES
+        else:
+            first, candidates = _CANDIDATE_START.search(text), _CANDIDATES
+        if first is None:
+            return []
+        return self._spans(text, context, candidates.finditer(text, first.start()))
 
     def _spans(self, text: str, context: str, matches: Iterator[re.Match[str]]) -> list[Span]:
         """The phone numbers among ``matches``, the candidates in ``text``."""
