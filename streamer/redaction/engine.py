@@ -825,6 +825,12 @@ _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 20
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser takes them, and orjson would write
+    them back as null, changing the event without a word."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _decode(payload: bytes, event_format: EventFormat) -> Any:
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
@@ -835,7 +841,7 @@ def _decode(payload: bytes, event_format: EventFormat) -> Any:
         except orjson.JSONDecodeError as exc:
             reason = str(exc)
     try:  # valid JSON orjson refuses, and integers over 64 bits (orjson makes them floats)
-        return json.loads(payload)
+        return json.loads(payload, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         if reason is None:  # orjson was skipped: its message names the place, not the data
             try:
