@@ -49,6 +49,7 @@ BROKEN = {
     "bad_field_path.yaml": ("policy.fields[0].path", "customer..email"),
     "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
     "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
+    "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
 }
 
 
