@@ -746,6 +746,11 @@ _UNFORESEEN = (ArithmeticError, AttributeError, LookupError, RecursionError, Typ
 
 
 def _unforeseen_failure(exc: BaseException) -> RedactionError:
+    if isinstance(exc, RecursionError):  # orjson reads up to 1,024 levels; Python walks fewer
+        return InvalidEventError(
+            "the event is nested too deep to redact (close to 1,000 levels of objects or "
+            "lists); flatten it"
+        )
     log.error(
         "redacting a record raised %s; the record is set aside (a bug: please report it)",
         type(exc).__name__,  # only the type: the message may quote the record
