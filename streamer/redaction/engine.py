@@ -746,6 +746,11 @@ _UNFORESEEN = (ArithmeticError, AttributeError, LookupError, RecursionError, Typ
 
 
 def _unforeseen_failure(exc: BaseException) -> RedactionError:
+    if isinstance(exc, RecursionError):  # orjson reads up to 1,024 levels; Python walks fewer
+        return InvalidEventError(
+            "the event is nested too deep to redact (close to 1,000 levels of objects or "
+            "lists); flatten it"
+        )
     log.error(
         "redacting a record raised %s; the record is set aside (a bug: please report it)",
         type(exc).__name__,  # only the type: the message may quote the record
@@ -825,6 +830,12 @@ _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGIT_RUN = b"0" * 20
 
 
+def _refuse_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON; Python's parser takes them, and orjson would write
+    them back as null, changing the event without a word."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _decode(payload: bytes, event_format: EventFormat) -> Any:
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
@@ -835,7 +846,7 @@ def _decode(payload: bytes, event_format: EventFormat) -> Any:
         except orjson.JSONDecodeError as exc:
             reason = str(exc)
     try:  # valid JSON orjson refuses, and integers over 64 bits (orjson makes them floats)
-        return json.loads(payload)
+        return json.loads(payload, parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         if reason is None:  # orjson was skipped: its message names the place, not the data
             try:

@@ -41,6 +41,12 @@ def client_options(settings: StreamerSettings) -> dict[str, Any]:
         options["sasl_mechanism"] = settings.sasl_mechanism or "PLAIN"
         options["sasl_plain_username"] = settings.sasl_username
         options["sasl_plain_password"] = settings.sasl_password.get_secret_value()
+    elif settings.sasl_username or settings.sasl_password or settings.sasl_mechanism:
+        raise ConfigurationError(
+            "SASL settings (--sasl-username, --sasl-password, --sasl-mechanism) were given but "
+            f"the security protocol is {protocol}; set --security-protocol SASL_PLAINTEXT or "
+            "SASL_SSL (STREAMER_SECURITY_PROTOCOL)"
+        )
     if protocol in ("SSL", "SASL_SSL"):
         try:
             options["ssl_context"] = create_ssl_context(

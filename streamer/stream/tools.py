@@ -33,8 +33,14 @@ class ProduceReport:
     without_key: int = 0
 
 
+#: The UTF-8 byte order mark Windows editors and PowerShell put at the start of a file.
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
 def _lines(handle: BinaryIO) -> Iterator[bytes]:
-    for line in handle:
+    for number, line in enumerate(handle):
+        if number == 0 and line.startswith(_UTF8_BOM):  # not part of the first event
+            line = line[len(_UTF8_BOM) :]
         yield line.rstrip(b"\r\n")
 
 

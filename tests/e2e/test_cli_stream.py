@@ -242,6 +242,26 @@ def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
     assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
 
 
+def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # A file saved by a Windows editor starts with a UTF-8 BOM and has CRLF line ends: the
+    # first event was sent with the BOM in front, so it lost its key and was not JSON.
+    (tmp_path / "first.jsonl").write_bytes(b'\xef\xbb\xbf{"id": "a1"}\r\n{"id": "a2"}\r\n')
+    (tmp_path / "second.jsonl").write_bytes(b'\xef\xbb\xbf{"id": "b1"}\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "with.bom",
+                        "--key-field", "id", str(tmp_path / "first.jsonl"),
+                        str(tmp_path / "second.jsonl"), data_dir=tmp_path)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "without a key" not in produced.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "with.bom",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    assert sorted((r["key"], r["value"]["id"]) for r in records) == [
+        ("a1", "a1"), ("a2", "a2"), ("b1", "b1")
+    ]  # fmt: skip
+
+
 def test_produce_names_the_line_too_large_for_one_kafka_request(
     tmp_path: Path, bootstrap: str
 ) -> None:

@@ -165,6 +165,51 @@ async def test_poison_records_never_block_their_partition(
     assert [source_of(r)[2] for r in dlq] == list(range(0, 40, 4))
 
 
+async def test_nan_and_infinity_are_dead_letters_not_silently_nulls(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # Python's json module takes NaN and Infinity, which are not JSON; they came out of the
+    # pipeline as null, changing the event. Not JSON in json mode: a dead letter.
+    await create_topics(bootstrap, {topics.raw: 1})
+    email = CANARIES["EMAIL_ADDRESS"].encode()
+    values = [
+        b'{"n": 0, "score": NaN, "m": "' + email + b'"}',
+        b'{"n": 1, "limit": -Infinity}',
+        b'{"n": 2, "digits": 123456789012345678901234, "ratio": Infinity}',
+        orjson.dumps({"n": 3, "m": "after"}),
+    ]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=1)
+    dlq = await read_all(bootstrap, topics.dlq, expected=3)
+    assert [orjson.loads(r.value)["n"] for r in clean] == [3]
+    assert [source_of(r)[2] for r in dlq] == [0, 1, 2]
+    assert {header_value(r.headers, DLQ_REASON) for r in dlq} == {b"invalid_event"}
+    assert find_canaries(record_bytes(dlq)) == []
+
+
+async def test_an_event_nested_close_to_the_json_limit_is_an_invalid_event_not_a_bug(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # orjson reads 1,000 levels; walking them overflowed Python's stack and the record
+    # was dead-lettered as an unforeseen failure, logged as a bug to report.
+    await create_topics(bootstrap, {topics.raw: 1})
+    email = CANARIES["EMAIL_ADDRESS"].encode()
+    values = [
+        b"[" * 1000 + b'"' + email + b'"' + b"]" * 1000,
+        b'{"a":' * 1000 + b'"x"' + b"}" * 1000,
+        orjson.dumps({"n": 2}),
+    ]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=1)
+    dlq = await read_all(bootstrap, topics.dlq, expected=2)
+    assert [source_of(r)[2] for r in clean] == [2]
+    assert [header_value(r.headers, DLQ_REASON) for r in dlq] == [b"invalid_event"] * 2
+    assert b"nested too deep" in dlq[0].value
+    assert find_canaries(record_bytes(dlq)) == []
+
+
 async def test_a_lone_surrogate_escape_is_redacted_and_kept_not_fatal(
     bootstrap: str, topics: Any, stream_settings: StreamerSettings
 ) -> None:

@@ -82,6 +82,18 @@ def test_tls_files_without_a_tls_protocol_are_refused(tmp_path: Path) -> None:
         client_options(StreamerSettings(ssl_cafile=cert))
 
 
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SSL"])
+def test_sasl_credentials_without_a_sasl_protocol_are_refused(protocol: str) -> None:
+    # Without the check the credentials were dropped and the client connected
+    # unauthenticated, which a user who passed --sasl-username would not expect.
+    settings = StreamerSettings(
+        security_protocol=protocol, sasl_username="pipeline", sasl_password="s3cret"
+    )
+    with pytest.raises(ConfigurationError, match="--security-protocol SASL_PLAINTEXT") as info:
+        client_options(settings)
+    assert "s3cret" not in str(info.value)
+
+
 def test_an_unreadable_tls_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="cannot load the TLS files"):
         client_options(

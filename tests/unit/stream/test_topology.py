@@ -48,6 +48,8 @@ BROKEN = {
     "unquoted_date_version.yaml": ("policy.version", "quote it"),
     "bad_field_path.yaml": ("policy.fields[0].path", "customer..email"),
     "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
+    "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
+    "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
 }
 
 
