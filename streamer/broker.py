@@ -84,6 +84,7 @@ class EmbeddedBroker:
         """Start the broker and wait until it accepts connections."""
         if self.running:
             return self
+        self._check_port_free()
         url = f"tcp://{self.host}:{self.port}"
         command = [
             resolve_broker_binary(),
@@ -109,6 +110,19 @@ class EmbeddedBroker:
                 log.close()
         self._wait_until_listening()
         return self
+
+    def _check_port_free(self) -> None:
+        """Refuse a port something listens on already: the start-up probe would reach that
+        listener and report a broker that never started."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+            try:
+                sock.bind((self.host, self.port))
+            except OSError as exc:
+                raise BrokerError(
+                    f"cannot start the embedded broker on {self.bootstrap_servers} "
+                    f"({exc.strerror}); pass another --port, or none for a free one"
+                ) from None
 
     def _wait_until_listening(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

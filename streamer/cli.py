@@ -933,7 +933,10 @@ def _print_replay_report(report: Any) -> None:
 @app.command()
 def broker(
     port: Annotated[
-        int | None, typer.Option("--port", show_default=False, help="Port. \\[default: a free one]")
+        int | None,
+        typer.Option(
+            "--port", min=0, max=65535, show_default=False, help="Port. \\[default: a free one]"
+        ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
 ) -> None:

@@ -129,7 +129,14 @@ class LocalKek:
                 raise KeyMaterialError(
                     f"KEK file {path} does not exist; point STREAMER_KEK_FILE at it"
                 )
-            write_secret_file(path, secrets.token_hex(_KEY_BYTES) + "\n")
+            try:
+                write_secret_file(path, secrets.token_hex(_KEY_BYTES) + "\n")
+            except OSError as exc:
+                raise KeyMaterialError(
+                    f"KEK file {path} cannot be created ({exc.strerror}: {exc.filename}); "
+                    f"{path.parent} must be a directory this user can write, or point "
+                    "STREAMER_DATA_DIR (or STREAMER_KEK_FILE) at one"
+                ) from None
             log.info("created a new KEK file", extra={"kek_file": str(path)})
         try:
             text = path.read_text()

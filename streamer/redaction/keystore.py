@@ -44,6 +44,8 @@ from streamer.redaction.exceptions import KeyMaterialError
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+# SQLite errors that mean the file cannot be opened or written, not that it is foreign.
+_ACCESS_ERRORS = ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_IOERR")
 Purpose = Literal["token", "data"]
 
 _SCHEMA = """
@@ -132,12 +134,17 @@ class Keystore:
                     f"key file {path} does not exist; run any streamer command once to "
                     "create it, or point STREAMER_KEY_FILE (--key-file) at the right file"
                 )
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            except OSError as exc:
+                raise _not_creatable(path, exc) from None
             try:
                 os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
                 log.info("created a new key file", extra={"key_file": str(path)})
             except FileExistsError:
                 pass  # another process created it first
+            except OSError as exc:
+                raise _not_creatable(path, exc) from None
         _warn_if_readable_by_others(path)
         try:
             connection = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
@@ -153,7 +160,13 @@ class Keystore:
             version = connection.execute(
                 "SELECT value FROM meta WHERE name = 'format_version'"
             ).fetchone()[0]
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorname.startswith(_ACCESS_ERRORS):
+                raise KeyMaterialError(
+                    f"key file {path} cannot be opened for reading and writing ({exc}); "
+                    "check the owner and mode of the file and of its directory: the user "
+                    "running streamer must be able to write both"
+                ) from None
             raise KeyMaterialError(
                 f"key file {path} is not a pii-streamer key store; point STREAMER_KEY_FILE "
                 "(--key-file) at the right file, or move this one away to start a new key "
@@ -454,6 +467,14 @@ class KeystoreReplica:
             (offset, shred, shred, key.shredded_ms, key.shredded_ms, key.key_id),
         )
         return 1 if shred or row[1] is None else 0
+
+
+def _not_creatable(path: Path, exc: OSError) -> KeyMaterialError:
+    return KeyMaterialError(
+        f"key file {path} cannot be created ({exc.strerror}: {exc.filename}); "
+        f"{path.parent} must be a directory this user can write, or point STREAMER_KEY_FILE "
+        "(--key-file) or STREAMER_DATA_DIR at one"
+    )
 
 
 def _warn_if_readable_by_others(path: Path) -> None:

@@ -176,6 +176,31 @@ def test_run_without_a_broker_fails_clearly(tmp_path: Path) -> None:
     assert time.monotonic() - started < 80
 
 
+def test_run_with_a_data_dir_it_cannot_write_says_which_setting_to_change(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    data_dir = tmp_path / "state"
+    data_dir.write_text("")  # a file, not a directory: fails for root too
+    run = streamer(
+        "run", "--bootstrap-servers", bootstrap, "--input-topic", "unwritable.raw",
+        "--workers", "1", data_dir=data_dir, timeout=90,
+    )  # fmt: skip
+    stderr = run.stderr.decode()
+    assert run.returncode == 2, stderr
+    assert "cannot be created" in stderr and "STREAMER_DATA_DIR" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_broker_on_a_port_in_use_fails_instead_of_reporting_the_other_listener(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    port = bootstrap.rsplit(":", 1)[1]
+    run = streamer("broker", "--port", port, data_dir=tmp_path, timeout=60)
+    assert run.returncode != 0
+    assert "in use" in run.stderr.decode()
+    assert bootstrap not in run.stdout.decode()  # no address a user would export
+
+
 def test_exactly_once_against_the_embedded_broker_is_refused_not_hung(
     tmp_path: Path, bootstrap: str
 ) -> None:

@@ -231,6 +231,30 @@ def test_a_file_that_is_not_a_key_store_is_refused(tmp_path: Path) -> None:
         keyring_for(StreamerSettings(data_dir=tmp_path))
 
 
+def test_a_data_dir_that_cannot_hold_the_key_files_names_the_setting(tmp_path: Path) -> None:
+    # A regular file where the directory should be: an OSError root gets too (the tests
+    # run as root here, for whom permission bits would not stop anything).
+    data_dir = tmp_path / "not-a-directory"
+    data_dir.write_text("")
+    with pytest.raises(KeyMaterialError, match=r"KEK file .* cannot be created.*STREAMER_DATA_DIR"):
+        keyring_for(StreamerSettings(data_dir=data_dir))
+    kek_file = tmp_path / "elsewhere.kek"
+    with pytest.raises(KeyMaterialError, match=r"key file .* cannot be created.*STREAMER_KEY_FILE"):
+        keyring_for(
+            StreamerSettings(data_dir=tmp_path, key_file=data_dir / "k.db", kek_file=kek_file)
+        )
+
+
+def test_a_key_file_that_cannot_be_opened_is_not_called_a_foreign_key_store(
+    tmp_path: Path,
+) -> None:
+    # "not a key store" tells users to move the file away, losing their keys: only say it
+    # when the file is readable and foreign.
+    (tmp_path / "keystore.db").mkdir()
+    with pytest.raises(KeyMaterialError, match="cannot be opened for reading and writing"):
+        keyring_for(StreamerSettings(data_dir=tmp_path))
+
+
 def test_unknown_scope_fails_when_autocreate_is_off(settings: StreamerSettings) -> None:
     strict = StreamerSettings(data_dir=settings.data_dir, key_scope_autocreate=False)
     keyring_for(settings).token_key("known")
