@@ -161,7 +161,7 @@ class Keystore:
                 "SELECT value FROM meta WHERE name = 'format_version'"
             ).fetchone()[0]
         except sqlite3.DatabaseError as exc:
-            if exc.sqlite_errorname.startswith(_ACCESS_ERRORS):
+            if getattr(exc, "sqlite_errorname", "").startswith(_ACCESS_ERRORS):
                 raise KeyMaterialError(
                     f"key file {path} cannot be opened for reading and writing ({exc}); "
                     "check the owner and mode of the file and of its directory: the user "
