@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from streamer.cloud.config import CloudConfig
 from streamer.redaction.detectors import DETECTORS
-from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
 from streamer.redaction.policy import Policy, parse_path
 from streamer.settings import StreamerSettings
@@ -298,14 +298,13 @@ class Topology(_Model):
 
 
 def _check_policy(policy: Policy, source: str) -> None:
-    """Problems the policy model finds only when the engine is built: field paths and
-    custom detector patterns. Found here, they name the file."""
+    """Problems the policy model finds only when the engine is built: detector names,
+    field paths and custom detector patterns. Found here, they name the file."""
     for index, name in enumerate(policy.detectors or ()):
-        if name not in DETECTORS:
-            raise TopologyError(
-                f"{source}: policy.detectors[{index}]: unknown detector {name!r}; valid names: "
-                f"{', '.join(sorted(DETECTORS.names()))}"
-            )
+        try:
+            DETECTORS.entry(name)
+        except UnknownNameError as exc:
+            raise TopologyError(f"{source}: policy.detectors[{index}]: {exc}") from None
     for index, rule in enumerate(policy.fields):
         try:
             parse_path(rule.path)
