@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream.schemas import SCHEMA_DIR, load_schema
 from streamer.stream.topology import Topology, TopologyError
@@ -68,6 +69,17 @@ def test_a_broken_topology_names_the_file_the_path_and_the_reason(name: str) -> 
 def test_every_broken_fixture_is_covered() -> None:
     fixtures = {p.name for p in FIXTURES.glob("*.yaml")} - {"with_policy_file.yaml"}
     assert fixtures == set(BROKEN)
+
+
+def test_an_inline_policy_takes_every_policy_setting() -> None:
+    policy = {
+        "version": "3",
+        "languages": ["en", "de"],
+        "allow_list": ["Acme Support"],
+        "deny_list": {"PROJECT": ["Falcon"]},
+    }
+    topology = Topology.from_dict({"inputs": ["a.raw"], "policy": policy})
+    assert topology.policy == Policy.model_validate(policy)
 
 
 def test_a_missing_file_says_so() -> None:
