@@ -51,6 +51,7 @@ BROKEN = {
     "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
     "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
     "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
+    "bad_custom_detector_name.yaml": ("policy.custom_detectors[0].name", "does not match"),
 }
 
 
