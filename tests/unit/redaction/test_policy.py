@@ -78,5 +78,5 @@ def test_path_matching_with_wildcards() -> None:
 def test_when_custom_detector_name_cannot_be_a_header_item_then_rejected(name: str) -> None:
     # The pii.detectors header lists detector names comma-separated.
     custom = {"name": name, "entity_type": "EMPLOYEE_ID", "pattern": "EMP-\\d{6}"}
-    with pytest.raises(PolicyError, match="custom_detectors.0.name: .*letters, digits"):
+    with pytest.raises(PolicyError, match=r"custom_detectors\.0\.name: .*letters, digits"):
         Policy.from_dict({"custom_detectors": [custom]})

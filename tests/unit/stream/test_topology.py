@@ -52,6 +52,7 @@ BROKEN = {
     "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
     "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
     "bad_custom_detector_name.yaml": ("policy.custom_detectors[0].name", "does not match"),
+    "unknown_entity_type.yaml": ("policy.entities.EMAIL", "no detector reports this entity"),
 }
 
 
@@ -81,6 +82,21 @@ def test_an_inline_policy_takes_every_policy_setting() -> None:
     }
     topology = Topology.from_dict({"inputs": ["a.raw"], "policy": policy})
     assert topology.policy == Policy.model_validate(policy)
+
+
+def test_entity_types_from_custom_detectors_deny_lists_and_the_cloud_are_known() -> None:
+    policy = {
+        "entities": {"EMPLOYEE_ID": "mask", "PROJECT": "redact", "SALARY": "hash"},
+        "custom_detectors": [{"name": "emp", "entity_type": "EMPLOYEE_ID", "pattern": "E\\d+"}],
+        "deny_list": {"PROJECT": ["Falcon"]},
+        "fields": [{"path": "pay", "action": "hash", "entity_type": "SALARY"}],
+    }
+    assert Topology.from_dict({"inputs": ["a"], "policy": policy}).policy.entities
+    cloud_only = {"entities": {"AU_TFN": "redact"}}
+    with pytest.raises(TopologyError, match="AU_TFN"):
+        Topology.from_dict({"inputs": ["a"], "policy": cloud_only})
+    cloud = {"providers": [{"provider": "azure"}]}
+    assert Topology.from_dict({"inputs": ["a"], "policy": cloud_only, "cloud": cloud}).cloud
 
 
 def test_a_missing_file_says_so() -> None:
