@@ -53,6 +53,7 @@ BROKEN = {
     "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
     "bad_custom_detector_name.yaml": ("policy.custom_detectors[0].name", "does not match"),
     "unknown_entity_type.yaml": ("policy.entities.EMAIL", "no detector reports this entity"),
+    "unknown_entity_rule_key.yaml": ("policy.entities.CREDIT_CARD", "'actoin' was unexpected"),
 }
 
 
