@@ -117,8 +117,13 @@ class Topology(_Model):
                 f"topology file {path} does not exist; pass --topology with an existing file "
                 "(see topologies/ for examples)"
             ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
+        except UnicodeDecodeError as exc:
+            raise TopologyError(
+                f"cannot read topology file {path}: not UTF-8 text (byte {exc.start}); "
+                "save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
             raise TopologyError(f"cannot read topology file {path}: {reason}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
