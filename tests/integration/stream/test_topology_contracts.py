@@ -39,7 +39,7 @@ policy:
   deny_list: {{PROJECT: [Falcon]}}
   entities:
     US_SSN: {{action: mask, keep_last: 4}}
-    EMPLOYEE_ID: preserve
+    IBAN_CODE: encrypt
   fields:
     - {{path: company, action: skip}}
     - {{path: employee.salary, action: hash, entity_type: SALARY}}
