@@ -273,7 +273,7 @@ def _print_cloud_costs(summaries: list[Any]) -> None:
 
 TopologyOption = Annotated[
     Path | None,
-    typer.Option("--topology", dir_okay=False, show_default=False,
+    typer.Option("--topology", show_default=False,
                  help="Topology YAML (see topologies/); without it: JSON events, every string "
                  "scanned, everything tokenized. \\[env: STREAMER_TOPOLOGY]"),
 ]  # fmt: skip

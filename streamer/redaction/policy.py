@@ -51,6 +51,7 @@ from streamer.redaction.validators import VALIDATORS, get_validator
 
 ActionName = Literal["tokenize", "encrypt", "mask", "hash", "redact", "preserve"]
 _ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_DETECTOR_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 class _Model(BaseModel):
@@ -128,6 +129,16 @@ class CustomDetectorConfig(_Model):
     @classmethod
     def _entity_name(cls, value: str) -> str:
         return FieldRule._entity_name(value)
+
+    @field_validator("name")
+    @classmethod
+    def _detector_name(cls, value: str) -> str:
+        if not _DETECTOR_NAME.match(value):
+            raise ValueError(
+                "detector names are letters, digits, _, . and -, like employee_id (the "
+                "pii.detectors header lists them, comma-separated)"
+            )
+        return value
 
     @field_validator("validator")
     @classmethod

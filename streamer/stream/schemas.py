@@ -63,9 +63,13 @@ def schema_errors(name: str, document: Any) -> list[str]:
 def _most_specific(error: ValidationError) -> ValidationError:
     """For ``oneOf``/``anyOf``, the error of the branch that got furthest into the value
     (``policy.entities.X.action``, not "policy is not a string"); at equal depth, the
-    branch of the value's type (``'entitys' was unexpected`` for a mapping)."""
+    branch of the value's type (``'entitys' was unexpected`` for a mapping, not "is not
+    one of" the names of a string branch)."""
     while error.validator in ("oneOf", "anyOf") and error.context:
-        deepest = max(error.context, key=lambda e: (len(e.relative_path), e.validator != "type"))
+        deepest = max(
+            error.context,
+            key=lambda e: (len(e.relative_path), e.validator not in ("type", "enum", "const")),
+        )
         if not deepest.relative_path and deepest.validator == "type":
             break
         error = deepest

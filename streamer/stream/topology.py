@@ -117,8 +117,13 @@ class Topology(_Model):
                 f"topology file {path} does not exist; pass --topology with an existing file "
                 "(see topologies/ for examples)"
             ) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "strerror", None) or type(exc).__name__
+        except UnicodeDecodeError as exc:
+            raise TopologyError(
+                f"cannot read topology file {path}: not UTF-8 text (byte {exc.start}); "
+                "save it as UTF-8"
+            ) from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
             raise TopologyError(f"cannot read topology file {path}: {reason}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -155,6 +160,8 @@ class Topology(_Model):
         except ValidationError as exc:
             raise TopologyError(f"{source}: {_describe(exc)}") from None
         _check_policy(topology.policy, source)
+        if topology.cloud is None:  # cloud services report entity types of their own
+            _check_entity_types(topology.policy, source)
         return topology
 
     @classmethod
@@ -318,6 +325,27 @@ def _check_policy(policy: Policy, source: str) -> None:
                 f"{source}: policy.custom_detectors[{index}].pattern: not a valid regular "
                 f"expression ({exc.msg})"
             ) from None
+
+
+def _check_entity_types(policy: Policy, source: str) -> None:
+    """An entity rule no detector can ever trigger is a typo (``EMAIL`` for
+    ``EMAIL_ADDRESS``) that would silently apply the default action instead."""
+    from streamer.redaction.detectors.ner import NER_ENTITIES
+
+    entries = [DETECTORS.entry(name) for name in DETECTORS.names()]
+    if any(not entry.entities for entry in entries):
+        return  # a detector registered from code without saying what it finds
+    known = {entity for entry in entries for entity in entry.entities}
+    known |= set(NER_ENTITIES) | set(policy.deny_list)
+    known |= {custom.entity_type for custom in policy.custom_detectors}
+    known |= {rule.entity_type for rule in policy.fields}
+    for entity_type in policy.entities:
+        if entity_type not in known:
+            raise TopologyError(
+                f"{source}: policy.entities.{entity_type}: no detector reports this entity "
+                f"type; known: {', '.join(sorted(known))} (or define it in "
+                "policy.custom_detectors)"
+            )
 
 
 def _describe(exc: ValidationError) -> str:

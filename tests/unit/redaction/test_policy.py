@@ -72,3 +72,11 @@ def test_path_matching_with_wildcards() -> None:
     assert path_matches(("**", "ssn"), ("a", "b", "ssn"))
     assert path_matches(("**", "ssn"), ("ssn",))
     assert not path_matches(("customer", "email"), ("customer", "email", "x"))
+
+
+@pytest.mark.parametrize("name", ["Employee ID", "badge,v2", "emp/id"])
+def test_when_custom_detector_name_cannot_be_a_header_item_then_rejected(name: str) -> None:
+    # The pii.detectors header lists detector names comma-separated.
+    custom = {"name": name, "entity_type": "EMPLOYEE_ID", "pattern": "EMP-\\d{6}"}
+    with pytest.raises(PolicyError, match=r"custom_detectors\.0\.name: .*letters, digits"):
+        Policy.from_dict({"custom_detectors": [custom]})

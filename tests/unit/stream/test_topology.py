@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream.schemas import SCHEMA_DIR, load_schema
 from streamer.stream.topology import Topology, TopologyError
@@ -50,6 +51,9 @@ BROKEN = {
     "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
     "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
     "unknown_detector.yaml": ("policy.detectors[1]", "unknown detector 'emial'; valid names"),
+    "bad_custom_detector_name.yaml": ("policy.custom_detectors[0].name", "does not match"),
+    "unknown_entity_type.yaml": ("policy.entities.EMAIL", "no detector reports this entity"),
+    "unknown_entity_rule_key.yaml": ("policy.entities.CREDIT_CARD", "'actoin' was unexpected"),
 }
 
 
@@ -68,6 +72,32 @@ def test_a_broken_topology_names_the_file_the_path_and_the_reason(name: str) -> 
 def test_every_broken_fixture_is_covered() -> None:
     fixtures = {p.name for p in FIXTURES.glob("*.yaml")} - {"with_policy_file.yaml"}
     assert fixtures == set(BROKEN)
+
+
+def test_an_inline_policy_takes_every_policy_setting() -> None:
+    policy = {
+        "version": "3",
+        "languages": ["en", "de"],
+        "allow_list": ["Acme Support"],
+        "deny_list": {"PROJECT": ["Falcon"]},
+    }
+    topology = Topology.from_dict({"inputs": ["a.raw"], "policy": policy})
+    assert topology.policy == Policy.model_validate(policy)
+
+
+def test_entity_types_from_custom_detectors_deny_lists_and_the_cloud_are_known() -> None:
+    policy = {
+        "entities": {"EMPLOYEE_ID": "mask", "PROJECT": "redact", "SALARY": "hash"},
+        "custom_detectors": [{"name": "emp", "entity_type": "EMPLOYEE_ID", "pattern": "E\\d+"}],
+        "deny_list": {"PROJECT": ["Falcon"]},
+        "fields": [{"path": "pay", "action": "hash", "entity_type": "SALARY"}],
+    }
+    assert Topology.from_dict({"inputs": ["a"], "policy": policy}).policy.entities
+    cloud_only = {"entities": {"AU_TFN": "redact"}}
+    with pytest.raises(TopologyError, match="AU_TFN"):
+        Topology.from_dict({"inputs": ["a"], "policy": cloud_only})
+    cloud = {"providers": [{"provider": "azure"}]}
+    assert Topology.from_dict({"inputs": ["a"], "policy": cloud_only, "cloud": cloud}).cloud
 
 
 def test_a_missing_file_says_so() -> None:
