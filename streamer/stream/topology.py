@@ -26,6 +26,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from streamer.cloud.config import CloudConfig
+from streamer.cloud.entities import AWS_TO_ENGINE, AZURE_TO_ENGINE
 from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
@@ -160,7 +161,7 @@ class Topology(_Model):
         except ValidationError as exc:
             raise TopologyError(f"{source}: {_describe(exc)}") from None
         _check_policy(topology.policy, source)
-        if topology.cloud is None:  # cloud services report entity types of their own
+        if topology.cloud is None:  # its services may report types no table names
             _check_entity_types(topology.policy, source)
         return topology
 
@@ -337,6 +338,7 @@ def _check_entity_types(policy: Policy, source: str) -> None:
         return  # a detector registered from code without saying what it finds
     known = {entity for entry in entries for entity in entry.entities}
     known |= set(NER_ENTITIES) | set(policy.deny_list)
+    known |= set(AZURE_TO_ENGINE.values()) | set(AWS_TO_ENGINE.values())  # --cloud-provider
     known |= {custom.entity_type for custom in policy.custom_detectors}
     known |= {rule.entity_type for rule in policy.fields}
     for entity_type in policy.entities:
