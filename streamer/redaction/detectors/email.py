@@ -18,9 +18,11 @@ class EmailDetector(PatternDetector):
 
     name = "email"
     entity_type = "EMAIL_ADDRESS"
+    # "=" and "&" end a local part and "'" does not start one, though RFC 5322 allows
+    # them: in events they are far likelier ``key=``, ``a=1&email=`` and quotes.
     pattern = (
-        r"(?<![\w.%+'&=-])"
-        r"[\w%+'&=-]+(?:\.[\w%+'&=-]+)*"
+        r"(?<![\w.%+-])"
+        r"[\w%+-][\w%+'-]*(?:\.[\w%+'-]+)*"
         r"@(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}"
         r"(?![\w-]|\.[^\W_])"
     )

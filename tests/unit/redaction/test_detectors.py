@@ -28,6 +28,11 @@ POSITIVES = [
     ('"Jane Doe" <jane@mail.sub.example.org>', "EMAIL_ADDRESS", "jane@mail.sub.example.org"),
     ("JOHN_SMITH99@EXAMPLE.CO.UK.", "EMAIL_ADDRESS", "JOHN_SMITH99@EXAMPLE.CO.UK"),
     ("write to josé.müller@beispiel.de", "EMAIL_ADDRESS", "josé.müller@beispiel.de"),
+    # e-mail: key=value logs, query strings and quotes around it stay outside
+    ("login ok user=jane.roe@example.com", "EMAIL_ADDRESS", "jane.roe@example.com"),
+    ("GET /unsubscribe?id=7&email=jane@example.com", "EMAIL_ADDRESS", "jane@example.com"),
+    ("reply to 'jane@example.com' today", "EMAIL_ADDRESS", "jane@example.com"),
+    ("o'brien@example.ie wrote", "EMAIL_ADDRESS", "o'brien@example.ie"),
     # phone numbers, US and international
     ("call +1 (415) 555-0132 today", "PHONE_NUMBER", "+1 (415) 555-0132"),
     ("cell 415.555.0132", "PHONE_NUMBER", "415.555.0132"),
