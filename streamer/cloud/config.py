@@ -185,8 +185,10 @@ class CloudConfig(_Model):
         top-level ``cloud:`` key. Errors name the path and the fix."""
         import yaml
 
+        from streamer.redaction.config_files import load_yaml
+
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
         except yaml.YAMLError as exc:
             raise CloudConfigurationError(f"cloud configuration is not valid YAML: {exc}") from None
         if isinstance(data, dict) and "cloud" in data:

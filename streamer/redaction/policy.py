@@ -43,6 +43,7 @@ from streamer.redaction.actions import (
     RedactAction,
     TokenizeAction,
 )
+from streamer.redaction.config_files import load_yaml
 from streamer.redaction.detector import Detector, PatternDetector
 from streamer.redaction.detectors.deny_list import DenyListDetector
 from streamer.redaction.exceptions import PolicyError, UnsupportedLanguageError
@@ -177,6 +178,16 @@ class Policy(_Model):
     allow_list: list[str] = Field(default_factory=list)
     deny_list: dict[str, list[str]] = Field(default_factory=dict)
 
+    @field_validator("version")
+    @classmethod
+    def _version_text(cls, value: str) -> str:
+        if not value.strip() or any(ord(char) < 32 or ord(char) == 127 for char in value):
+            raise ValueError(
+                "the version is stamped on every clean record (header pii.policy.version): "
+                "give it as text on one line, like '3' or '2026-11-01'"
+            )
+        return value
+
     @field_validator("languages")
     @classmethod
     def _language_codes(cls, value: list[str]) -> list[str]:
@@ -242,13 +253,14 @@ class Policy(_Model):
         """Load a policy from a YAML (or JSON) file."""
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text())
+            data = load_yaml(path.read_text())
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
-            raise PolicyError(f"{path}: not valid YAML{line}") from None
+            problem = getattr(exc, "problem", None) or "syntax error"
+            raise PolicyError(f"{path}: not valid YAML{line}: {problem}") from None
         if isinstance(data, dict) and "policy" in data and "version" not in data:
             data = data["policy"]  # a topology file: take its policy section
         return cls.from_dict(data, str(path))

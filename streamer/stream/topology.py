@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from streamer.cloud.config import CloudConfig
 from streamer.cloud.entities import AWS_TO_ENGINE, AZURE_TO_ENGINE
+from streamer.redaction.config_files import load_yaml
 from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
@@ -112,7 +113,7 @@ class Topology(_Model):
         """Read and validate a topology file; errors name the file, the path in it and why."""
         path = Path(path)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = load_yaml(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise TopologyError(
                 f"topology file {path} does not exist; pass --topology with an existing file "

@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from streamer.errors import ConfigurationError
+from streamer.redaction.config_files import load_yaml
 from streamer.settings import ApiClient, StreamerSettings
 from streamer.vault.exceptions import AuthenticationError
 
@@ -85,7 +86,7 @@ def load_clients_file(path: Path) -> list[ApiClient]:
     """The clients listed in a YAML or JSON file (a list, or a mapping with ``clients``)."""
     try:
         text = path.read_text()
-        document = orjson.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        document = orjson.loads(text) if path.suffix == ".json" else load_yaml(text)
     except OSError as exc:
         raise ConfigurationError(f"cannot read API clients file {path}: {exc.strerror}") from None
     except (orjson.JSONDecodeError, yaml.YAMLError) as exc:

@@ -78,6 +78,11 @@ def test_invalid_yaml_is_a_configuration_error() -> None:
         CloudConfig.from_yaml("providers: [azure")
 
 
+def test_a_key_written_twice_is_a_configuration_error() -> None:
+    with pytest.raises(CloudConfigurationError, match="written twice"):
+        CloudConfig.from_yaml("mode: cloud-only\nmode: hybrid\n")
+
+
 def test_the_registry_lists_valid_names() -> None:
     assert CLOUD_PROVIDERS.names() == ["azure", "aws"]
     with pytest.raises(UnknownNameError, match="valid names: aws, azure"):

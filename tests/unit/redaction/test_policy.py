@@ -37,6 +37,19 @@ def test_when_yaml_broken_then_error_has_line(tmp_path: Path) -> None:
         Policy.from_file(bad)
 
 
+@pytest.mark.parametrize("version", ["", "   ", "3\n4"])
+def test_when_the_version_is_blank_or_not_one_line_then_rejected(version: str) -> None:
+    with pytest.raises(PolicyError, match=r"version: .*text on one line"):
+        Policy.from_dict({"version": version})
+
+
+def test_when_a_key_is_written_twice_then_rejected_with_its_line(tmp_path: Path) -> None:
+    twice = tmp_path / "policy.yaml"
+    twice.write_text("entities:\n  EMAIL_ADDRESS: mask\n  EMAIL_ADDRESS: redact\n")
+    with pytest.raises(PolicyError, match="at line 3: the key 'EMAIL_ADDRESS' is written twice"):
+        Policy.from_file(twice)
+
+
 def test_when_unknown_key_then_rejected() -> None:
     with pytest.raises(PolicyError, match="defualt_action"):
         Policy.from_dict({"defualt_action": "mask"})

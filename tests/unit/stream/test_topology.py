@@ -54,6 +54,7 @@ BROKEN = {
     "bad_custom_detector_name.yaml": ("policy.custom_detectors[0].name", "does not match"),
     "unknown_entity_type.yaml": ("policy.entities.EMAIL", "no detector reports this entity"),
     "unknown_entity_rule_key.yaml": ("policy.entities.CREDIT_CARD", "'actoin' was unexpected"),
+    "duplicate_key.yaml": ("not valid YAML at line 5", "the key 'inputs' is written twice"),
 }
 
 
