@@ -314,6 +314,15 @@ def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) ->
         assert "Unclosed" not in run.stderr.decode()
 
 
+def test_a_bootstrap_port_out_of_range_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    run = streamer("tail", "--topic", "t", "--bootstrap-servers", "127.0.0.1:99999",
+                   data_dir=tmp_path, timeout=30)  # fmt: skip
+    error = run.stderr.decode()
+    assert run.returncode == 2
+    assert "Traceback" not in error
+    assert "bootstrap server '127.0.0.1:99999'" in error and "--bootstrap-servers" in error
+
+
 def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:
     run = streamer("produce", "--help", data_dir=tmp_path)
     assert "pii-streamer[samples]" in run.stdout.decode()
