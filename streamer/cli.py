@@ -193,7 +193,8 @@ def demo(
         typer.Option(
             "--bootstrap-servers",
             show_default=False,
-            help="Run against this Kafka instead of the embedded broker.",
+            help="Run against this Kafka instead of the embedded broker (so does "
+            "STREAMER_BOOTSTRAP_SERVERS: unset it for the embedded one).",
         ),
     ] = None,
     workers: WorkersOption = None,

@@ -92,5 +92,6 @@ def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavaila
     """The error for a cluster that cannot be reached, naming where we looked."""
     return KafkaUnavailableError(
         f"cannot reach Kafka at {settings.bootstrap_servers} ({type(exc).__name__}); check "
-        "--bootstrap-servers, that the brokers run, and the security settings"
+        "--bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), that the brokers run, and the "
+        "security settings"
     )

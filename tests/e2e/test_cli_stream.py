@@ -253,6 +253,24 @@ def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
     assert time.monotonic() - started < 60
 
 
+def test_demo_with_a_stale_bootstrap_variable_names_the_variable(tmp_path: Path) -> None:
+    """After the README's `export STREAMER_BOOTSTRAP_SERVERS=...` and a stopped broker,
+    the demo uses that address: its error must say where it came from."""
+    from streamer.broker import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    run = subprocess.run(
+        [sys.executable, "-m", "streamer", "demo", "--events", "10"],
+        capture_output=True, cwd=ROOT, timeout=90,
+        env={**environment(tmp_path), "STREAMER_BOOTSTRAP_SERVERS": address},
+    )  # fmt: skip
+    error = run.stderr.decode()
+    assert run.returncode == 4
+    assert f"broker at {address} (--bootstrap-servers / STREAMER_BOOTSTRAP_SERVERS)" in error
+    assert f"cannot reach Kafka at {address}" in error
+    assert "check --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS)" in error
+
+
 def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
     tmp_path: Path, bootstrap: str
 ) -> None:
