@@ -1038,6 +1038,12 @@ def produce(
                 produce_lines(
                     settings, topic, handles, key_field=key_field,
                     on_progress=lambda size: progress.advance(task, size),
+                    on_missing_topic=lambda: stderr.print(
+                        f"[yellow]warning:[/yellow] topic {escape(topic)} does not exist; the "
+                        "broker creates it with its defaults if it allows that (check the name; "
+                        "streamer topics creates a topology's topics with the right settings)",
+                        highlight=False,
+                    ),
                 )
             )  # fmt: skip
     finally:

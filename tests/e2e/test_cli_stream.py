@@ -285,6 +285,22 @@ def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
     assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
 
 
+def test_produce_to_a_missing_topic_warns_that_the_broker_creates_it(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    first = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                     data_dir=tmp_path, stdin=b'{"n": 1}\n')  # fmt: skip
+    assert first.returncode == 0, first.stderr.decode()
+    assert "topic typo.ordres does not exist" in first.stderr.decode()
+    assert "produced 1 records" in first.stderr.decode()
+    again = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                     data_dir=tmp_path, stdin=b'{"n": 2}\n')  # fmt: skip
+    assert again.returncode == 0 and "does not exist" not in again.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    assert sorted(orjson.loads(line)["value"]["n"] for line in tailed.stdout.splitlines()) == [1, 2]
+
+
 def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
     tmp_path: Path, bootstrap: str
 ) -> None:
