@@ -301,6 +301,21 @@ def test_produce_to_a_missing_topic_warns_that_the_broker_creates_it(
     assert sorted(orjson.loads(line)["value"]["n"] for line in tailed.stdout.splitlines()) == [1, 2]
 
 
+def test_produce_expands_a_glob_the_shell_left_alone(tmp_path: Path, bootstrap: str) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "a.jsonl").write_bytes(b'{"n": 1}\n{"n": 2}\n')
+    (events / "b.jsonl").write_bytes(b'{"n": 3}\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "globbed",
+                        str(events / "*.jsonl"), data_dir=tmp_path)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "produced 3 records" in produced.stderr.decode()
+    nothing = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "globbed",
+                       str(events / "*.json"), data_dir=tmp_path)  # fmt: skip
+    assert nothing.returncode == 2
+    assert f"no file matches {events / '*.json'}" in nothing.stderr.decode()
+
+
 def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
     tmp_path: Path, bootstrap: str
 ) -> None:
