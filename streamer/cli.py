@@ -1029,6 +1029,11 @@ def produce(
     handles: list[BinaryIO] = [path.open("rb") for path in sources]
     if read_stdin:
         handles.append(sys.stdin.buffer)
+        if sys.stdin.isatty():  # nothing piped in: say what it waits for
+            stderr.print(
+                "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
+                highlight=False,
+            )
     progress = Progress(
         TextColumn(f"producing to {topic}"), BarColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(), console=stderr, transient=True,

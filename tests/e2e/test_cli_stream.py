@@ -316,6 +316,27 @@ def test_produce_expands_a_glob_the_shell_left_alone(tmp_path: Path, bootstrap: 
     assert f"no file matches {events / '*.json'}" in nothing.stderr.decode()
 
 
+def test_produce_from_a_terminal_says_it_reads_standard_input(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "streamer", "produce", "--bootstrap-servers", bootstrap,
+         "--topic", "typed"],
+        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=environment(tmp_path), cwd=ROOT,
+    ) as typing:  # fmt: skip
+        os.close(terminal)
+        os.write(controller, b'{"typed": 1}\n\x04')  # a line, then Ctrl-D
+        _, error = typing.communicate(timeout=60)
+    os.close(controller)
+    assert typing.returncode == 0, error.decode()
+    assert "reading JSON lines from standard input; Ctrl-D ends" in error.decode()
+    assert "produced 1 records" in error.decode()
+
+
 def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
     tmp_path: Path, bootstrap: str
 ) -> None:
