@@ -193,7 +193,8 @@ def demo(
         typer.Option(
             "--bootstrap-servers",
             show_default=False,
-            help="Run against this Kafka instead of the embedded broker.",
+            help="Run against this Kafka instead of the embedded broker (so does "
+            "STREAMER_BOOTSTRAP_SERVERS: unset it for the embedded one).",
         ),
     ] = None,
     workers: WorkersOption = None,
@@ -971,7 +972,9 @@ def produce(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="JSON-lines files; none or '-' reads standard input.", show_default=False
+            help="JSON-lines files or glob patterns ('events/*.jsonl'); none or '-' reads "
+            "standard input.",
+            show_default=False,
         ),
     ] = None,
     key_field: Annotated[
@@ -1017,7 +1020,7 @@ def produce(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
     )  # fmt: skip
-    sources = [p for p in files or [] if str(p) != "-"]
+    sources = [p for p in _expand_globs(files or []) if str(p) != "-"]
     for path in sources:
         if not path.is_file():
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
@@ -1026,6 +1029,11 @@ def produce(
     handles: list[BinaryIO] = [path.open("rb") for path in sources]
     if read_stdin:
         handles.append(sys.stdin.buffer)
+        if sys.stdin.isatty():  # nothing piped in: say what it waits for
+            stderr.print(
+                "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
+                highlight=False,
+            )
     progress = Progress(
         TextColumn(f"producing to {topic}"), BarColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(), console=stderr, transient=True,
@@ -1037,6 +1045,12 @@ def produce(
                 produce_lines(
                     settings, topic, handles, key_field=key_field,
                     on_progress=lambda size: progress.advance(task, size),
+                    on_missing_topic=lambda: stderr.print(
+                        f"[yellow]warning:[/yellow] topic {escape(topic)} does not exist; the "
+                        "broker creates it with its defaults if it allows that (check the name; "
+                        "streamer topics creates a topology's topics with the right settings)",
+                        highlight=False,
+                    ),
                 )
             )  # fmt: skip
     finally:
@@ -1051,6 +1065,23 @@ def produce(
             "in them",
             highlight=False,
         )
+
+
+def _expand_globs(paths: list[Path]) -> list[Path]:
+    """Patterns the shell left alone (quoted, or no shell: make, cron) matched here, in
+    name order; a pattern that matches nothing is an error, not an empty input."""
+    import glob
+
+    expanded: list[Path] = []
+    for path in paths:
+        if path.exists() or not glob.has_magic(str(path)):
+            expanded.append(path)
+            continue
+        matches = sorted(glob.glob(str(path), recursive=True))
+        if not matches:
+            raise typer.BadParameter(f"no file matches {path}", param_hint="FILES")
+        expanded.extend(Path(match) for match in matches)
+    return expanded
 
 
 def _sample_file(count: int) -> list[Path]:

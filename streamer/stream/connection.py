@@ -15,13 +15,31 @@ from streamer.stream.exceptions import KafkaUnavailableError
 
 
 def bootstrap_servers(settings: StreamerSettings) -> str:
-    """The bootstrap servers to use; a clear error when they are blank."""
+    """The bootstrap servers to use; a clear error when they are blank or a port is not
+    one (aiokafka raised ValueError or OverflowError for those, and took -5 for 9092)."""
     if not settings.bootstrap_servers.strip():
         raise ConfigurationError(
             "no Kafka bootstrap servers; pass --bootstrap-servers HOST:PORT or set "
             "STREAMER_BOOTSTRAP_SERVERS (streamer broker starts a local one)"
         )
+    for address in settings.bootstrap_servers.split(","):
+        _check_address(address.strip())
     return settings.bootstrap_servers
+
+
+def _check_address(address: str) -> None:
+    """HOST, HOST:PORT, [IPV6] or [IPV6]:PORT, as aiokafka reads them (no port: 9092)."""
+    host, port = address, None
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        port = (rest[1:] if rest.startswith(":") else rest) or None
+    elif address.count(":") == 1:  # more than one: a bare IPv6 address
+        host, port = address.split(":")
+    if not host or (port is not None and not (port.isdigit() and 0 < int(port) < 65536)):
+        raise ConfigurationError(
+            f"bootstrap server {address!r} is not HOST:PORT with a port from 1 to 65535; "
+            "fix --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), e.g. localhost:9092"
+        )
 
 
 def client_options(settings: StreamerSettings) -> dict[str, Any]:
@@ -74,5 +92,6 @@ def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavaila
     """The error for a cluster that cannot be reached, naming where we looked."""
     return KafkaUnavailableError(
         f"cannot reach Kafka at {settings.bootstrap_servers} ({type(exc).__name__}); check "
-        "--bootstrap-servers, that the brokers run, and the security settings"
+        "--bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), that the brokers run, and the "
+        "security settings"
     )

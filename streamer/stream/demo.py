@@ -115,7 +115,10 @@ async def _run_demo(
 
     started = time.perf_counter()
     with _broker(settings) as (bootstrap, embedded):
-        on_stage(f"broker at {bootstrap}" + (" (embedded)" if embedded else ""))
+        on_stage(
+            f"broker at {bootstrap} "
+            + ("(embedded)" if embedded else "(--bootstrap-servers / STREAMER_BOOTSTRAP_SERVERS)")
+        )
         settings = settings.model_copy(
             update={
                 "bootstrap_servers": bootstrap,

@@ -31,6 +31,9 @@ class ProduceReport:
     #: Records sent without a key: ``key_field`` was given but missing, null or not a
     #: string or number in them (or the line was not JSON).
     without_key: int = 0
+    #: The topic was not on the cluster before the first record: a broker that creates
+    #: topics on first use made it with its own defaults (partitions, retention).
+    topic_was_missing: bool = False
 
 
 #: The UTF-8 byte order mark Windows editors and PowerShell put at the start of a file.
@@ -51,11 +54,13 @@ async def produce_lines(
     *,
     key_field: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    on_missing_topic: Callable[[], None] | None = None,
 ) -> ProduceReport:
     """Send each non-blank line of ``sources`` as one record value to ``topic``, as is
     (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
     field (dotted path) whose value (a string, or a number as written) becomes the record
-    key."""
+    key. ``on_missing_topic`` is called before the first record when ``topic`` does not
+    exist yet."""
     producer = AIOKafkaProducer(
         **client_options(settings), linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
     )
@@ -65,6 +70,14 @@ async def produce_lines(
         await producer.stop()
         raise unavailable(settings, exc) from None
     report = ProduceReport()
+    try:
+        cluster = await producer.client.fetch_all_metadata()
+    except KafkaError as exc:
+        await producer.stop()
+        raise unavailable(settings, exc) from None
+    report.topic_was_missing = topic not in cluster.topics()
+    if report.topic_was_missing and on_missing_topic is not None:
+        on_missing_topic()
     pending: list[asyncio.Future[Any]] = []
     try:
         for handle in sources:

@@ -253,6 +253,24 @@ def test_demo_runs_the_whole_pipeline_and_cleans_up(tmp_path: Path) -> None:
     assert time.monotonic() - started < 60
 
 
+def test_demo_with_a_stale_bootstrap_variable_names_the_variable(tmp_path: Path) -> None:
+    """After the README's `export STREAMER_BOOTSTRAP_SERVERS=...` and a stopped broker,
+    the demo uses that address: its error must say where it came from."""
+    from streamer.broker import free_port
+
+    address = f"127.0.0.1:{free_port()}"
+    run = subprocess.run(
+        [sys.executable, "-m", "streamer", "demo", "--events", "10"],
+        capture_output=True, cwd=ROOT, timeout=90,
+        env={**environment(tmp_path), "STREAMER_BOOTSTRAP_SERVERS": address},
+    )  # fmt: skip
+    error = run.stderr.decode()
+    assert run.returncode == 4
+    assert f"broker at {address} (--bootstrap-servers / STREAMER_BOOTSTRAP_SERVERS)" in error
+    assert f"cannot reach Kafka at {address}" in error
+    assert "check --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS)" in error
+
+
 def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
     tmp_path: Path, bootstrap: str
 ) -> None:
@@ -265,6 +283,58 @@ def test_produce_keys_by_a_numeric_field_and_counts_records_left_without_a_key(
                       "--json", data_dir=tmp_path)  # fmt: skip
     keys = sorted(str(orjson.loads(line)["key"]) for line in tailed.stdout.splitlines())
     assert keys == ["4.5", "42", "C-7", "None", "None", "None"]
+
+
+def test_produce_to_a_missing_topic_warns_that_the_broker_creates_it(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    first = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                     data_dir=tmp_path, stdin=b'{"n": 1}\n')  # fmt: skip
+    assert first.returncode == 0, first.stderr.decode()
+    assert "topic typo.ordres does not exist" in first.stderr.decode()
+    assert "produced 1 records" in first.stderr.decode()
+    again = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                     data_dir=tmp_path, stdin=b'{"n": 2}\n')  # fmt: skip
+    assert again.returncode == 0 and "does not exist" not in again.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    assert sorted(orjson.loads(line)["value"]["n"] for line in tailed.stdout.splitlines()) == [1, 2]
+
+
+def test_produce_expands_a_glob_the_shell_left_alone(tmp_path: Path, bootstrap: str) -> None:
+    events = tmp_path / "events"
+    events.mkdir()
+    (events / "a.jsonl").write_bytes(b'{"n": 1}\n{"n": 2}\n')
+    (events / "b.jsonl").write_bytes(b'{"n": 3}\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "globbed",
+                        str(events / "*.jsonl"), data_dir=tmp_path)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "produced 3 records" in produced.stderr.decode()
+    nothing = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "globbed",
+                       str(events / "*.json"), data_dir=tmp_path)  # fmt: skip
+    assert nothing.returncode == 2
+    assert f"no file matches {events / '*.json'}" in nothing.stderr.decode()
+
+
+def test_produce_from_a_terminal_says_it_reads_standard_input(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    import pty
+
+    controller, terminal = pty.openpty()
+    with subprocess.Popen(
+        [sys.executable, "-m", "streamer", "produce", "--bootstrap-servers", bootstrap,
+         "--topic", "typed"],
+        stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=environment(tmp_path), cwd=ROOT,
+    ) as typing:  # fmt: skip
+        os.close(terminal)
+        os.write(controller, b'{"typed": 1}\n\x04')  # a line, then Ctrl-D
+        _, error = typing.communicate(timeout=60)
+    os.close(controller)
+    assert typing.returncode == 0, error.decode()
+    assert "reading JSON lines from standard input; Ctrl-D ends" in error.decode()
+    assert "produced 1 records" in error.decode()
 
 
 def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
@@ -312,6 +382,15 @@ def test_produce_and_tail_without_a_broker_say_so_in_one_line(tmp_path: Path) ->
         assert run.returncode == 4
         assert "cannot reach Kafka" in run.stderr.decode()
         assert "Unclosed" not in run.stderr.decode()
+
+
+def test_a_bootstrap_port_out_of_range_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    run = streamer("tail", "--topic", "t", "--bootstrap-servers", "127.0.0.1:99999",
+                   data_dir=tmp_path, timeout=30)  # fmt: skip
+    error = run.stderr.decode()
+    assert run.returncode == 2
+    assert "Traceback" not in error
+    assert "bootstrap server '127.0.0.1:99999'" in error and "--bootstrap-servers" in error
 
 
 def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:

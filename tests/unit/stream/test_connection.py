@@ -99,3 +99,21 @@ def test_an_unreadable_tls_file_is_a_clear_error(tmp_path: Path) -> None:
         client_options(
             StreamerSettings(security_protocol="SSL", ssl_cafile=tmp_path / "missing.pem")
         )
+
+
+@pytest.mark.parametrize(
+    "servers", ["127.0.0.1:99999", "localhost:abc", "localhost:", "kafka:-5", "a:9092,,b:9092"]
+)
+def test_a_bootstrap_server_without_a_valid_port_names_the_setting(servers: str) -> None:
+    with pytest.raises(ConfigurationError, match="STREAMER_BOOTSTRAP_SERVERS") as raised:
+        client_options(StreamerSettings(bootstrap_servers=servers))
+    assert "port from 1 to 65535" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "servers", ["localhost", "kafka-0.kafka:9093,kafka-1.kafka:9093", "[::1]:9092", "::1"]
+)
+def test_bootstrap_servers_in_every_form_aiokafka_reads_are_taken(servers: str) -> None:
+    assert client_options(StreamerSettings(bootstrap_servers=servers))["bootstrap_servers"] == (
+        servers
+    )
