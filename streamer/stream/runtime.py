@@ -207,12 +207,16 @@ class StreamRuntime:
         With ``handle_signals`` the first SIGTERM/SIGINT drains and stops; a second one
         abandons the drain.
         """
+        task = asyncio.current_task()
         if handle_signals:
-            self._install_signal_handlers()
+            self._install_signal_handlers(task)
         try:
             await self._start()
             self._started.set()
             await self._consume()
+        except asyncio.CancelledError:
+            if not (self._abandon_drain and task is not None and task.uncancel() == 0):
+                raise  # cancelled by its caller, not (only) by a second signal
         finally:
             limit = self.settings.shutdown_timeout + 15
             try:
@@ -229,7 +233,7 @@ class StreamRuntime:
             raise self._failure
         return self.stats
 
-    def _install_signal_handlers(self) -> None:
+    def _install_signal_handlers(self, task: asyncio.Task[Any] | None) -> None:
         loop = asyncio.get_running_loop()
 
         def on_signal(signum: int) -> None:
@@ -241,6 +245,8 @@ class StreamRuntime:
                 self._abandon_drain = True
                 if self._draining is not None:
                     self._draining.cancel()
+                elif not self._started.is_set() and task is not None:
+                    task.cancel()  # still starting (loading models, joining): stop that
                 return
             name = signal.Signals(signum).name
             log.info(f"{name} received; draining in-flight work", extra={"signal": name})
