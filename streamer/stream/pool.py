@@ -278,10 +278,14 @@ class RedactionPool:
         processes = getattr(executor, "_processes", None) or {}
         return [pid for pid, process in processes.items() if process.is_alive()]
 
-    def close(self) -> None:
-        """Stop the workers."""
+    def close(self, *, abandon: bool = False) -> None:
+        """Stop the workers; with ``abandon``, kill them rather than wait for the batches
+        they are on (whose records are processed again after a restart)."""
         executor, self._executor = self._executor, None
         if executor is not None:
+            if abandon:
+                for process in (getattr(executor, "_processes", None) or {}).values():
+                    process.kill()
             executor.shutdown(wait=True, cancel_futures=True)
         if self._inline is not None:
             self._inline.close()

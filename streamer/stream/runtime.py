@@ -153,6 +153,7 @@ class StreamRuntime:
         self._scope_header = topology.key_scope.header
         self._started = asyncio.Event()
         self._abandon_drain = False
+        self._draining: asyncio.Future[bool] | None = None
 
     # --- cloud detection (topology.cloud; see streamer.stream.cloud_stage) ---------------
 
@@ -213,6 +214,9 @@ class StreamRuntime:
             await self._start()
             self._started.set()
             await self._consume()
+        except asyncio.CancelledError:
+            if not (self._abandon_drain and task is not None and task.uncancel() == 0):
+                raise  # cancelled by its caller, not (only) by a second signal
         finally:
             limit = self.settings.shutdown_timeout + 15
             try:
@@ -234,10 +238,15 @@ class StreamRuntime:
 
         def on_signal(signum: int) -> None:
             if self._stop.is_set():
-                log.warning("second signal: abandoning the drain")
+                log.warning(
+                    "second signal: abandoning the drain; uncommitted records are processed "
+                    "again after a restart"
+                )
                 self._abandon_drain = True
-                if task is not None:
-                    task.cancel()
+                if self._draining is not None:
+                    self._draining.cancel()
+                elif not self._started.is_set() and task is not None:
+                    task.cancel()  # still starting (loading models, joining): stop that
                 return
             name = signal.Signals(signum).name
             log.info(f"{name} received; draining in-flight work", extra={"signal": name})
@@ -625,16 +634,20 @@ class StreamRuntime:
     async def _shutdown(self) -> None:
         """Drain (bounded), commit, and close the clients and the pool."""
         checkpoint = self.checkpoint
+        # Work left in flight is processed again after a restart: workers need not finish it.
+        left_in_flight = self._abandon_drain
         try:
             if checkpoint is not None and self._failure is None and not self._abandon_drain:
-                drained = await checkpoint.drain(None, self.settings.shutdown_timeout)
-                if not drained and self._failure is None:
+                drained = await self._drain_unless_abandoned(checkpoint)
+                left_in_flight = drained is not True
+                if drained is False and self._failure is None:
                     log.warning(
                         "in-flight work did not drain within the shutdown timeout; it is "
                         "processed again after a restart",
                         extra={"shutdown_timeout": self.settings.shutdown_timeout},
                     )
-                await self._commit()
+                if drained is not None:
+                    await self._commit()
         finally:
             for lane in list(self._lanes.values()):
                 for task in list(lane.tasks):
@@ -649,13 +662,27 @@ class StreamRuntime:
                 if self.cloud is not None:
                     await self.cloud.close()
             finally:
-                self.pool.close()
+                self.pool.close(abandon=left_in_flight)
         stats = self.stats
         log.info(
             f"pipeline stopped: {stats.processed} records processed, {stats.clean_out} clean, "
             f"{stats.dead_letters.total()} dead letters, {stats.token_records} token mappings",
             extra={"processed": stats.processed},
         )
+
+    async def _drain_unless_abandoned(self, checkpoint: CommitCheckpoint) -> bool | None:
+        """Drain within the shutdown timeout: whether it drained, ``None`` when a second
+        signal abandoned it."""
+        self._draining = asyncio.ensure_future(
+            checkpoint.drain(None, self.settings.shutdown_timeout)
+        )
+        try:
+            return await self._draining
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this task itself was cancelled, not only the drain
+            return None
 
 
 class _RebalanceListener(ConsumerRebalanceListener):

@@ -312,3 +312,71 @@ async def test_two_instances_in_one_group_share_partitions_and_lose_nothing(
     dlq = await read_all(bootstrap, topics.dlq)
     tokens = await read_all(bootstrap, topics.tokens)
     assert_nothing_lost_and_copies_identical(metadata, clean, dlq, tokens)
+
+
+async def test_a_second_signal_abandons_the_drain_and_exits_zero_without_a_traceback(
+    bootstrap: str, topics: Any, tmp_path: Path
+) -> None:
+    # A backtracking custom pattern keeps the worker busy for a while on every record, so
+    # the drain after the first signal has work left when the second one comes.
+    topology = tmp_path / "slow.yaml"
+    topology.write_text(
+        yaml.safe_dump(
+            {
+                "inputs": [topics.raw],
+                "outputs": topics.outputs,
+                "group_id": topics.group,
+                "policy": {
+                    "detectors": ["email"],
+                    "custom_detectors": [
+                        {"name": "backtracking", "entity_type": "SLOW", "pattern": "(x+x+)+y"}
+                    ],
+                },
+            }
+        )
+    )
+    await create_topics(bootstrap, {topics.raw: 1})
+    values = [b'{"note": "%d %s"}' % (i, b"x" * 22) for i in range(400)]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    command = [
+        sys.executable, "-m", "streamer", "run",
+        "--bootstrap-servers", bootstrap,
+        "--topology", str(topology),
+        "--workers", "1",
+        "--batch-records", "5",
+        "--shutdown-timeout", "600",  # the drain would outlast the test
+        "--log-format", "json",
+    ]  # fmt: skip
+    log = tmp_path / "streamer.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "STREAMER_DATA_DIR": str(tmp_path / "data"),
+                "STREAMER_COMMIT_INTERVAL_MS": "200",
+                **{f"STREAMER_{k.upper()}": str(v) for k, v in FAST_GROUP_SETTINGS.items()},
+            },
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+    try:
+        await wait_for_progress(bootstrap, topics, 0)
+        process.send_signal(signal.SIGTERM)
+        await asyncio.sleep(1.0)
+        assert process.poll() is None, "drained everything before the second signal"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output = log.read_text()
+    assert "abandoning the drain" in output
+    assert "Traceback" not in output
+    committed = await committed_offsets(bootstrap, topics.group, [topics.raw])
+    assert 0 < sum(committed.values()) < len(metadata)
+    outputs = by_source(await read_all(bootstrap, topics.clean))
+    published = {offset for (_, _, offset) in outputs}
+    assert set(range(sum(committed.values()))) <= published  # nothing committed unpublished
