@@ -2092,6 +2092,18 @@ def _print_error(message: str) -> None:
     stderr.print("[bold red]error:[/bold red]", escape(message), highlight=False, soft_wrap=True)
 
 
+def _setting_names(location: tuple[int | str, ...]) -> str:
+    """``--workers (STREAMER_WORKERS)`` for a setting's error location; the variable alone
+    for settings no command takes as a flag."""
+    name = "_".join(str(part) for part in location)
+    variable = f"STREAMER_{name.upper()}"
+    flag = "--" + name.replace("_", "-")
+    command = typer.main.get_command(app)
+    commands = getattr(command, "commands", {}).values()
+    flags = {opt for each in commands for param in each.params for opt in param.opts}
+    return f"{flag} ({variable})" if flag in flags else variable
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
     try:
@@ -2101,7 +2113,7 @@ def main() -> None:
         raise SystemExit(exc.exit_code) from None
     except ValidationError as exc:  # a STREAMER_* variable (or flag) with an invalid value
         problems = "; ".join(
-            f"STREAMER_{'_'.join(str(p) for p in error['loc']).upper()}: {error['msg']}"
+            f"{_setting_names(error['loc'])}: {error['msg']}"
             for error in exc.errors(include_url=False, include_input=False)
         )
         _print_error(f"invalid setting: {problems}")

@@ -257,3 +257,13 @@ def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
     run = streamer("run", "--input-topic", "orders", "--log-level", "LOUD", data_dir=tmp_path)
     assert run.returncode == 2
     assert "--log-level" in run.stderr.decode()
+
+
+def test_an_invalid_setting_names_its_flag_and_its_variable(tmp_path: Path) -> None:
+    run = streamer("run", "--input-topic", "orders", "--workers", "0", data_dir=tmp_path)
+    assert run.returncode == 2
+    message = run.stderr.decode()
+    assert "invalid setting: --workers (STREAMER_WORKERS): Input should be greater than 0" in (
+        message
+    )
+    assert "Traceback" not in message
