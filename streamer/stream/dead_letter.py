@@ -22,6 +22,14 @@ SCHEMA_VERSION = 1
 #: Largest payload stored in a dead letter by default: its record stays under Kafka's
 #: default message size limit (1 MB) after encryption and base64.
 DEFAULT_MAX_PAYLOAD_BYTES = 750_000
+#: Largest record key kept in a dead letter (as its key and, base64, in its value); a
+#: larger one is left out, so the dead letter still fits its topic's message size limit.
+MAX_KEY_BYTES = 16 * 1024
+
+
+def dead_letter_key(key: bytes | None) -> bytes | None:
+    """The key a dead letter keeps of its record's ``key``: ``None`` when it is too large."""
+    return key if key is None or len(key) <= MAX_KEY_BYTES else None
 
 
 def payload_associated_data(topic: str, partition: int, offset: int) -> bytes:
@@ -46,6 +54,8 @@ class DeadLetter:
     ciphertext: bytes | None = None
     key_id: str | None = None
     payload_omitted: str | None = None
+    #: Size of the original key when it was too large to keep (``key`` is then ``None``).
+    key_omitted_size: int | None = None
 
     @classmethod
     def seal(
@@ -66,6 +76,7 @@ class DeadLetter:
     ) -> DeadLetter:
         """A dead letter with ``payload`` encrypted, or left out (and said so) when it is
         over ``max_payload_bytes``; it then stays only at its source coordinates."""
+        kept_key = dead_letter_key(key)
         common: dict[str, Any] = {
             "reason": reason,
             "message": message,
@@ -73,7 +84,8 @@ class DeadLetter:
             "partition": partition,
             "offset": offset,
             "timestamp": timestamp,
-            "key": key,
+            "key": kept_key,
+            "key_omitted_size": len(key) if key is not None and kept_key is None else None,
             "scope": scope,
             "policy_version": policy_version,
             "payload_size": len(payload),
@@ -116,6 +128,8 @@ class DeadLetter:
             "policy_version": self.policy_version,
             "payload_size": self.payload_size,
         }
+        if self.key_omitted_size is not None:
+            document["key_omitted_size"] = self.key_omitted_size
         if self.ciphertext is not None:
             document["payload"] = {
                 "ciphertext": base64.b64encode(self.ciphertext).decode(),
@@ -148,6 +162,7 @@ class DeadLetter:
                 else None,
                 key_id=payload["key_id"] if payload else None,
                 payload_omitted=document.get("payload_omitted"),
+                key_omitted_size=document.get("key_omitted_size"),
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             raise StreamError("dead-letter record is malformed; is this the DLQ topic?") from None

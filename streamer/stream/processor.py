@@ -213,7 +213,7 @@ class BatchProcessor:
         extra_spans = external.spans if external is not None else None
         set_aside = external.dead_letters if external is not None else {}
         scopes = batch.scopes or [spec.default_scope] * len(batch)
-        payloads = batch.payloads
+        payloads, keys = batch.payloads, batch.keys
         # Tombstones (no value) pass through as tombstones: there is nothing to redact.
         indices = [i for i, p in enumerate(payloads) if p is not None and i not in set_aside]
         groups = [(self.engine, indices)]
@@ -243,12 +243,17 @@ class BatchProcessor:
                 outcome = PayloadOutcome(None, [], failure)
             elif index in outcomes:
                 outcome = outcomes[index]
-            else:
-                continue  # a tombstone
+            else:  # a tombstone: passed on unless its key alone is over the limit
+                key = keys[index]
+                if key is None or len(key) <= spec.max_output_bytes:
+                    continue
+                outcome = PayloadOutcome(None, [], _output_too_large(len(key), spec))
             if outcome.failure is not None and outcome.failure.code == "detector_failed":
                 outcome = self._retry(engines[index], batch, index, scopes, extra_spans, outcome)
-            if outcome.value is not None and len(outcome.value) > spec.max_output_bytes:
-                outcome = PayloadOutcome(None, [], _output_too_large(len(outcome.value), spec))
+            if outcome.value is not None:
+                size = len(outcome.value) + len(keys[index] or b"")
+                if size > spec.max_output_bytes:
+                    outcome = PayloadOutcome(None, [], _output_too_large(size, spec))
             if outcome.failure is not None:
                 result.dead_letters.append(
                     (index, outcome.failure.code, self._dead_letter(batch, index, scopes, outcome))
@@ -409,7 +414,7 @@ class DeadLetterSealer:
 def _output_too_large(size: int, spec: ProcessorSpec) -> PayloadFailure:
     return PayloadFailure(
         "too_large",
-        f"the redacted record is {size} bytes, over the output limit of "
+        f"the redacted record (key and value) is {size} bytes, over the output limit of "
         f"{spec.max_output_bytes} bytes (replacements can be longer than what they replace); "
         "raise STREAMER_MAX_RECORD_BYTES and the topics' max.message.bytes, or split the record",
     )

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streamer.stream.dead_letter import dead_letter_key
 from streamer.stream.headers import Header, ProvenanceHeaders
 from streamer.stream.processor import BatchResult, RecordBatch
 
@@ -94,7 +95,7 @@ class OutputSinks:
                 await dlq.append(
                     dlq_partition(index),
                     timestamps[index],
-                    keys[index],
+                    dead_letter_key(keys[index]),
                     value,
                     headers.dead_letter(offsets[index], reason),
                 )

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.redaction.keys import keyring_from_settings
@@ -163,6 +163,41 @@ async def test_poison_records_never_block_their_partition(
     dlq = await read_all(bootstrap, topics.dlq, expected=10)
     assert [orjson.loads(r.value)["n"] for r in clean] == [i for i in range(40) if i % 4]
     assert [source_of(r)[2] for r in dlq] == list(range(0, 40, 4))
+
+
+async def test_a_key_too_large_for_the_clean_topic_is_a_dead_letter_without_its_key(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # Kafka refuses a record over the clean topic's max.message.bytes on every retry, so
+    # it would block its partition; the embedded broker has no such limit to show it.
+    await create_topics(bootstrap, {topics.raw: 1})
+    huge_key = b"k" * 1_100_000
+    records = [
+        (b"a", b'{"n": 0}'),
+        (huge_key, b'{"n": 1}'),
+        (b"b", b'{"n": 2}'),
+        (huge_key, None),  # a tombstone
+        (b"c", b'{"n": 4}'),
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, max_request_size=4_000_000)
+    await producer.start()
+    try:
+        metadata = [
+            await (await producer.send(topics.raw, value, key=key)) for key, value in records
+        ]
+    finally:
+        await producer.stop()
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=3)
+    dlq = await read_all(bootstrap, topics.dlq, expected=2)
+    assert [(r.key, orjson.loads(r.value)["n"]) for r in clean] == [(b"a", 0), (b"b", 2), (b"c", 4)]
+    assert [source_of(r)[2] for r in dlq] == [1, 3]
+    for record in dlq:
+        assert record.key is None
+        document = orjson.loads(record.value)
+        assert document["reason"] == "too_large"
+        assert (document["key"], document["key_omitted_size"]) == (None, len(huge_key))
+        assert schema_errors("dead_letter", document) == []
 
 
 async def test_nan_and_infinity_are_dead_letters_not_silently_nulls(

@@ -18,7 +18,7 @@ from streamer.redaction.keys import LocalKeyring
 from streamer.redaction.policy import Policy
 from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
-from streamer.stream.dead_letter import DeadLetter
+from streamer.stream.dead_letter import MAX_KEY_BYTES, DeadLetter
 from streamer.stream.headers import (
     DLQ_REASON,
     SOURCE_OFFSET,
@@ -143,6 +143,18 @@ def test_an_oversized_payload_is_left_out_and_the_record_says_so() -> None:
     assert "payload" not in document
     assert document["payload_size"] == 100
     assert schema_errors("dead_letter", document) == []
+
+
+def test_a_key_over_16_kib_is_left_out_and_its_size_said() -> None:
+    letter = seal_dead_letter(b"{bad", key=b"k" * (MAX_KEY_BYTES + 1))
+    document = orjson.loads(letter.to_json())
+    assert document["key"] is None
+    assert document["key_omitted_size"] == MAX_KEY_BYTES + 1
+    assert schema_errors("dead_letter", document) == []
+    assert DeadLetter.from_json(letter.to_json()).open(KEYRING) == b"{bad"
+    kept = orjson.loads(seal_dead_letter(b"{bad", key=b"k" * MAX_KEY_BYTES).to_json())
+    assert base64.b64decode(kept["key"]) == b"k" * MAX_KEY_BYTES
+    assert "key_omitted_size" not in kept
 
 
 # --- partitioner ----------------------------------------------------------------------------
@@ -320,3 +332,19 @@ def test_a_record_redacted_into_more_than_the_output_limit_is_dead_lettered(
     assert "output limit" in orjson.loads(value)["message"]
     assert result.values[1] == b'{"a":1}'
     assert result.token_records == []  # nothing of a dead-lettered record is published
+
+
+def test_the_key_counts_towards_the_output_limit_tombstones_included(
+    settings: StreamerSettings,
+) -> None:
+    # A broker whose input topic takes bigger records than the clean topic would refuse
+    # the clean record for good: it goes to the dead-letter topic instead.
+    records = batch([b'{"a": 1}', None, b'{"a": 2}', None])
+    records.keys = [b"k" * 645, b"k" * 700, b"short", b"short"]  # 645 + 7 > 650
+    result = processor(settings, max_output_bytes=650).process(records)
+    assert [(index, reason) for index, reason, _ in result.dead_letters] == [
+        (0, "too_large"),
+        (1, "too_large"),
+    ]
+    assert "(key and value)" in orjson.loads(result.dead_letters[0][2])["message"]
+    assert result.values == [None, None, b'{"a":2}', None]
