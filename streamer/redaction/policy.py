@@ -45,6 +45,7 @@ from streamer.redaction.actions import (
 )
 from streamer.redaction.config_files import load_yaml
 from streamer.redaction.detector import Detector, PatternDetector
+from streamer.redaction.detectors.custom import CustomPatternDetector
 from streamer.redaction.detectors.deny_list import DenyListDetector
 from streamer.redaction.exceptions import PolicyError, UnsupportedLanguageError
 from streamer.redaction.languages import normalize_language
@@ -149,9 +150,6 @@ class CustomDetectorConfig(_Model):
         return value
 
     def build(self) -> PatternDetector:
-        class CustomPatternDetector(PatternDetector):
-            pass
-
         return CustomPatternDetector(
             name=self.name,
             entity_type=self.entity_type,

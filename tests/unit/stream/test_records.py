@@ -306,6 +306,25 @@ def test_a_detector_failure_is_retried_then_dead_lettered(settings: StreamerSett
     assert [(i, reason) for i, reason, _ in alone.dead_letters] == [(0, "detector_failed")]
 
 
+def test_a_custom_pattern_that_backtracks_forever_dead_letters_its_record(
+    settings: StreamerSettings,
+) -> None:
+    # (a|aa)+$ takes exponential time on a long run of "a" not at the end of the text:
+    # without a time limit this call would not return for years.
+    policy = Policy(
+        version="9",
+        custom_detectors=[{"name": "runs", "entity_type": "RUN", "pattern": "(a|aa)+$"}],
+    )
+    work = processor(settings, detectors=(), policy=policy, detector_retries=1)
+    result = work.process(batch([b'{"a": "' + b"a" * 60 + b'!"}', b'{"a": "x aa"}']))
+    [(index, reason, value)] = result.dead_letters
+    assert (index, reason) == (0, "detector_failed")
+    message = orjson.loads(value)["message"]
+    assert "custom detector 'runs'" in message and "backtracks" in message
+    assert "aaaa" not in message
+    assert result.values[1] is not None and result.values[1].startswith(b'{"a":"x [RUN_')
+
+
 def test_key_hashes_are_computed_only_when_asked(settings: StreamerSettings) -> None:
     work = processor(settings)
     assert work.process(batch([b"{}"])).key_hashes is None
