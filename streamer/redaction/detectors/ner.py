@@ -27,6 +27,7 @@ The skip rule: NER does not run on a text that
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -204,14 +205,19 @@ class NerDetector(Detector):
                     offsets.append(offset)
                     lines.append(line)
             found: dict[int, list[Span]] = {index: [] for index in indices}
-            processed = self._nlp_engine.process_batch(lines, language, batch_size=self.batch_size)
-            for owner, offset, line, (_, artifacts) in zip(
-                owners, offsets, lines, processed, strict=True
-            ):
-                found[owner].extend(
-                    Span(r.start + offset, r.end + offset, r.entity_type, r.score, self.name)
-                    for r in recognizer.analyze(line, NER_ENTITIES, artifacts)
+            # The zone frees the strings spaCy learnt from these texts once they are done:
+            # its vocabulary would otherwise grow with every new name for the worker's life.
+            with _memory_zone(self._nlp_engine.nlp[language]):
+                processed = self._nlp_engine.process_batch(
+                    lines, language, batch_size=self.batch_size
                 )
+                for owner, offset, line, (_, artifacts) in zip(
+                    owners, offsets, lines, processed, strict=True
+                ):
+                    found[owner].extend(
+                        Span(r.start + offset, r.end + offset, r.entity_type, r.score, self.name)
+                        for r in recognizer.analyze(line, NER_ENTITIES, artifacts)
+                    )
             for index in indices:
                 results[index] = [
                     span
@@ -222,6 +228,12 @@ class NerDetector(Detector):
 
     def close(self) -> None:
         self._nlp_engine.nlp = None
+
+
+def _memory_zone(nlp: Any) -> contextlib.AbstractContextManager[Any]:
+    """``nlp.memory_zone()`` (spaCy 3.8 and later), else nothing."""
+    zone = getattr(nlp, "memory_zone", None)
+    return zone() if zone is not None else contextlib.nullcontext()
 
 
 def _lean_engine_class() -> type[Any]:

@@ -43,6 +43,18 @@ def test_finds_people_places_and_organisations(ner_detector: Any, settings: Any)
     assert any(t == "ORGANIZATION" and "Siemens" in v for v, t in found.items())
 
 
+def test_new_names_do_not_grow_the_model_vocabulary(ner_detector: Any) -> None:
+    # spaCy keeps every string it has seen: a worker's memory would grow with each new
+    # name for its whole life unless batches run in a memory zone.
+    strings = ner_detector._nlp_engine.nlp["en"].vocab.strings
+    ner_detector.detect_batch(["Warm-up text for Qzxvbnm Plokijuh."])
+    before = len(strings)
+    texts = [f"Angela Merkel met Zorblax{i} and Vlimmerdorf{i} in Berlin." for i in range(50)]
+    found = ner_detector.detect_batch(texts)
+    assert any(span.entity_type == "PERSON" for spans in found for span in spans)
+    assert len(strings) == before
+
+
 def test_title_before_a_name_marks_it_a_person(ner_detector: Any, settings: Any) -> None:
     engine = _engine(ner_detector, settings)
     found = _found(engine, "Please correct it to Mrs. Zofia Wrzesniewska-Kowalczyk.")
