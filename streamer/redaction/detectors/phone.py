@@ -115,7 +115,7 @@ class PhoneDetector(PatternDetector):
     phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``,
     ``08892 63166``. A bare run of digits (no ``+``, brackets or separators) counts only
     when valid, and then at ``bare_score``, unless a phone word is nearby; a word such as
-    "order" or "invoice" just before a number rules it out. Dates, dotted quads and
+    "order" or "invoice" just before a number without its country code rules it out. Dates, dotted quads and
     social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
     plans outside ``regions``, and bare possible ones count only with a phone word nearby
@@ -224,7 +224,10 @@ class PhoneDetector(PatternDetector):
             if base is None or self._negative_word_before(text, start, context):
                 return None, None
         else:
-            if self._negative_word_before(text, start, context):
+            # "order", "ticket", "id" ... before a number make a bare or national one
+            # something else; one written with its country code (+44 ...) stays a phone.
+            with_country_code = candidate[0] == "+" or candidate.startswith("(+")
+            if not with_country_code and self._negative_word_before(text, start, context):
                 return None, None
             base = self._parsed_score(candidate, number)
             if base is None:

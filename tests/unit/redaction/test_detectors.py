@@ -49,6 +49,10 @@ POSITIVES = [
     ("<a href='tel:+1-415-555-0132'>", "PHONE_NUMBER", "+1-415-555-0132"),  # after a colon
     ("email:a@example.com,phone:+442079460958", "PHONE_NUMBER", "+442079460958"),
     ("mobile:4155550132", "PHONE_NUMBER", "4155550132"),
+    # a negative word does not rule out a number written with its country code
+    ("ticket from +44 20 7946 0958", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("Customer ID 889, +49 30 901820", "PHONE_NUMBER", "+49 30 901820"),
+    ("ref: (+33) 1 42 68 53 00", "PHONE_NUMBER", "(+33) 1 42 68 53 00"),
     ("You can call 84 23 30", "PHONE_NUMBER", "84 23 30"),  # six digits, Greenland
     ("not answering at 561 499 051", "PHONE_NUMBER", "561 499 051"),
     # US SSN
