@@ -115,8 +115,8 @@ class PhoneDetector(PatternDetector):
     phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``,
     ``08892 63166``. A bare run of digits (no ``+``, brackets or separators) counts only
     when valid, and then at ``bare_score``, unless a phone word is nearby; a word such as
-    "order" or "invoice" just before a number without its country code rules it out. Dates, dotted quads and
-    social security numbers never count.
+    "order" or "invoice" just before a number without its country code rules it out.
+    Dates, dotted quads and social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
     plans outside ``regions``, and bare possible ones count only with a phone word nearby
     (``grouped_score``), and so do six-digit numbers in groups (``84 23 30``: Greenland,
