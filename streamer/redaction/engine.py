@@ -648,12 +648,12 @@ class RedactionEngine:
             return self._redact_payloads(
                 payloads, event_format, scopes, scope_field, extra_spans, by_language
             )
-        except RedactionError:
+        except RedactionError as exc:
             if len(payloads) == 1:
-                raise
+                return [_failed(exc)]
         except _UNFORESEEN as exc:
             if len(payloads) == 1:
-                raise _unforeseen_failure(exc) from None
+                return [_failed(_unforeseen_failure(exc))]
         # One payload broke a detector: redo them one by one so only that one fails.
         outcomes = []
         for index, payload in enumerate(payloads):
@@ -671,7 +671,7 @@ class RedactionEngine:
                 )
             except (RedactionError, *_UNFORESEEN) as exc:
                 error = exc if isinstance(exc, RedactionError) else _unforeseen_failure(exc)
-                outcomes.append(PayloadOutcome(None, [], PayloadFailure(error.code, str(error))))
+                outcomes.append(_failed(error))
         return outcomes
 
     def _redact_payloads(
@@ -743,6 +743,11 @@ class RedactionEngine:
 #: one record aside rather than stop the stream. Configuration, key and I/O errors
 #: (``StreamerError``, ``OSError``) still stop it: they would hit every record alike.
 _UNFORESEEN = (ArithmeticError, AttributeError, LookupError, RecursionError, TypeError, ValueError)
+
+
+def _failed(error: RedactionError) -> PayloadOutcome:
+    """The outcome of a payload that ``error`` set aside."""
+    return PayloadOutcome(None, [], PayloadFailure(error.code, str(error)))
 
 
 def _unforeseen_failure(exc: BaseException) -> RedactionError:

@@ -29,7 +29,7 @@ class RecordTooLargeError(RedactionError):
 
 
 class InvalidEventError(RedactionError):
-    """A JSON event is not valid UTF-8 or not valid JSON."""
+    """A JSON event is not valid UTF-8 or not valid JSON, or a text is not a string."""
 
     code = "invalid_event"
 

@@ -26,6 +26,7 @@ matches a field (or a container above it) decides; fields no rule names are scan
 
 from __future__ import annotations
 
+import datetime
 import re
 from functools import cached_property
 from pathlib import Path
@@ -175,6 +176,17 @@ class Policy(_Model):
     languages: Annotated[list[str], Field(min_length=1)] = Field(default_factory=lambda: ["en"])
     allow_list: list[str] = Field(default_factory=list)
     deny_list: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _unquoted_version(cls, value: Any) -> Any:
+        """YAML reads ``version: 3`` as a number and ``version: 2026-11-01`` as a date:
+        both are the text the user wrote."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return value
 
     @field_validator("version")
     @classmethod

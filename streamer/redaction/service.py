@@ -28,10 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from streamer.errors import ConfigurationError
 from streamer.redaction.detector import Detector
 from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.engine import EventFormat, RedactionEngine
-from streamer.redaction.exceptions import RedactionError
+from streamer.redaction.exceptions import InvalidEventError, PolicyError, RedactionError
 from streamer.redaction.gc_tuning import tune_for_batches
 from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
 from streamer.redaction.policy import Policy
@@ -114,7 +115,28 @@ def coerce_policy(policy: Policy | str | Path | dict[str, Any] | None) -> Policy
         return policy
     if isinstance(policy, dict):
         return Policy.from_dict(policy)
+    if not isinstance(policy, str | os.PathLike):
+        raise PolicyError(
+            f"policy is {type(policy).__name__}; pass a Policy, a dict or a YAML file path"
+        )
     return Policy.from_file(policy)
+
+
+def _texts(texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, or one clear error when it is not a sequence of strings (a
+    lone string would otherwise be redacted character by character)."""
+    if isinstance(texts, str | bytes):
+        raise InvalidEventError(
+            "batch_redact takes a list of texts, not one text; call redact for a single text"
+        )
+    items = list(texts)
+    for index, text in enumerate(items):
+        if not isinstance(text, str):
+            raise InvalidEventError(
+                f"text {index} is {type(text).__name__}, not str; decode bytes first, "
+                "and redact JSON values with redact_event"
+            )
+    return items
 
 
 def _warn_of_skipped_defaults(settings: StreamerSettings) -> None:
@@ -157,6 +179,8 @@ class RedactionService:
         max_workers: int | None = None,
         batch_size: int = 512,
     ) -> None:
+        if batch_size < 1 or (max_workers is not None and max_workers < 1):
+            raise ConfigurationError("batch_size and max_workers must be at least 1")
         self.settings = settings or StreamerSettings()
         self.policy = coerce_policy(policy)
         self.keyring = keyring or keyring_from_settings(self.settings)
@@ -239,7 +263,7 @@ class RedactionService:
     ) -> list[RedactionResult]:
         """Redact many texts; results in input order."""
         return self._collect(
-            self._submit("redact_texts", list(texts), scope=scope, language=language)
+            self._submit("redact_texts", _texts(texts), scope=scope, language=language)
         )
 
     async def redact_async(
@@ -251,7 +275,7 @@ class RedactionService:
         self, texts: Sequence[str], *, scope: str = DEFAULT_SCOPE, language: str | None = None
     ) -> list[RedactionResult]:
         return await self._collect_async(
-            self._submit("redact_texts", list(texts), scope=scope, language=language)
+            self._submit("redact_texts", _texts(texts), scope=scope, language=language)
         )
 
     # --- events ------------------------------------------------------------------------

@@ -41,6 +41,26 @@ def test_json_lines_from_stdin_with_a_bad_line(tmp_path: Path) -> None:
     ]
 
 
+def test_a_line_a_detector_fails_on_is_an_error_record_in_a_batch_of_one(
+    tmp_path: Path,
+) -> None:
+    policy = tmp_path / "policy.yaml"  # backtracks catastrophically on a long run of "a"
+    policy.write_text(
+        "custom_detectors:\n  - {name: runs, entity_type: RUN, pattern: '(a|aa)+$'}\n"
+    )
+    lines = b'{"m": "jane@example.com"}\n{"m": "' + b"a" * 3000 + b'b"}\n{"m": "bob@example.com"}\n'
+    run = streamer(
+        "redact", "--policy", str(policy), "--batch-size", "1", stdin=lines, env_dir=tmp_path
+    )
+    assert run.returncode == 1
+    out = run.stdout.decode().splitlines()
+    assert len(out) == 2 and "@example.com" not in "".join(out)
+    errors = [
+        orjson.loads(line) for line in run.stderr.decode().splitlines() if line.startswith("{")
+    ]
+    assert [(e["line"], e["error"]) for e in errors] == [(2, "detector_failed")]
+
+
 def test_text_mode_files_and_policy(tmp_path: Path) -> None:
     source = tmp_path / "in.txt"
     source.write_text("card 4111 1111 1111 1111\nnothing here\n")

@@ -65,7 +65,9 @@ _VERDICT_CACHE_ENTRIES = 8192
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 # The parts of ``PhoneDetector.pattern``.
-_BOUNDARY = r"(?<![\w+/:-])(?<!\d[.,])"  # a comma or full stop ends a number only after one
+# A comma, full stop or colon ends a number only after one (a colon after a label starts
+# one: ``tel:+1...``, ``phone:415...``; after a digit it is a time or an address part).
+_BOUNDARY = r"(?<![\w+/-])(?<!\d[.,:])"
 _PREFIX = r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
 _NUMBER = r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
 _GROUPS = (
@@ -90,7 +92,7 @@ def _starting_with(first: str) -> re.Pattern[str]:
         r"(?<=\d)\d{0,14}",  # 089 ...
     )
     alternatives = "|".join(beginning + _GROUPS for beginning in beginnings)
-    return re.compile(first + r"(?<![\w+/:-].)(?<!\d[.,].)(?:" + alternatives + ")", re.IGNORECASE)
+    return re.compile(first + r"(?<![\w+/-].)(?<!\d[.,:].)(?:" + alternatives + ")", re.IGNORECASE)
 
 
 _CANDIDATES = _starting_with(r"[+(\d]")
@@ -99,7 +101,7 @@ _CANDIDATES = _starting_with(r"[+(\d]")
 _ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
 #: Where a match of the candidate patterns can begin: their first character, with the
 #: boundary they check behind it. A text without one (``T-0000123``) holds no candidate.
-_START = r"(?<![\w+/:-].)(?<!\d[.,].)"
+_START = r"(?<![\w+/-].)(?<!\d[.,:].)"
 _CANDIDATE_START = re.compile(r"[+(\d]" + _START)
 _ASCII_CANDIDATE_START = re.compile(r"[+(0-9]" + _START)
 
@@ -113,8 +115,8 @@ class PhoneDetector(PatternDetector):
     phone shape: ``+1 398-555-0103``, ``(398) 555-0103``, ``398-555-0103``,
     ``08892 63166``. A bare run of digits (no ``+``, brackets or separators) counts only
     when valid, and then at ``bare_score``, unless a phone word is nearby; a word such as
-    "order" or "invoice" just before a number rules it out. Dates, dotted quads and
-    social security numbers never count.
+    "order" or "invoice" just before a number without its country code rules it out.
+    Dates, dotted quads and social security numbers never count.
     Other numbers written in digit groups (``04.15.68.30.65``, ``652 912 515``), from
     plans outside ``regions``, and bare possible ones count only with a phone word nearby
     (``grouped_score``), and so do six-digit numbers in groups (``84 23 30``: Greenland,
@@ -222,7 +224,10 @@ class PhoneDetector(PatternDetector):
             if base is None or self._negative_word_before(text, start, context):
                 return None, None
         else:
-            if self._negative_word_before(text, start, context):
+            # "order", "ticket", "id" ... before a number make a bare or national one
+            # something else; one written with its country code (+44 ...) stays a phone.
+            with_country_code = candidate[0] == "+" or candidate.startswith("(+")
+            if not with_country_code and self._negative_word_before(text, start, context):
                 return None, None
             base = self._parsed_score(candidate, number)
             if base is None:

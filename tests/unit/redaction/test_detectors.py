@@ -46,6 +46,13 @@ POSITIVES = [
     ("mobile: 4155550132", "PHONE_NUMBER", "4155550132"),
     ("Office,+44 20 7946 0958-Fax", "PHONE_NUMBER", "+44 20 7946 0958"),  # after a comma
     ("fax:\\,+46 (0)8 515 691 54", "PHONE_NUMBER", "+46 (0)8 515 691 54"),
+    ("<a href='tel:+1-415-555-0132'>", "PHONE_NUMBER", "+1-415-555-0132"),  # after a colon
+    ("email:a@example.com,phone:+442079460958", "PHONE_NUMBER", "+442079460958"),
+    ("mobile:4155550132", "PHONE_NUMBER", "4155550132"),
+    # a negative word does not rule out a number written with its country code
+    ("ticket from +44 20 7946 0958", "PHONE_NUMBER", "+44 20 7946 0958"),
+    ("Customer ID 889, +49 30 901820", "PHONE_NUMBER", "+49 30 901820"),
+    ("ref: (+33) 1 42 68 53 00", "PHONE_NUMBER", "(+33) 1 42 68 53 00"),
     ("You can call 84 23 30", "PHONE_NUMBER", "84 23 30"),  # six digits, Greenland
     ("not answering at 561 499 051", "PHONE_NUMBER", "561 499 051"),
     # US SSN
@@ -114,6 +121,7 @@ HARD_NEGATIVES = [
     "SSN-like 000-12-3456, 666-12-3456, 912-12-3456, 123-00-4567, 123-45-0000",
     "the example 123-45-6789 is never issued",
     "time 10:20:30 and mac 00:1a:2b:3c:4d:5e",
+    "at 10:30:4155550132 and 12:4155550132",  # a colon after a digit joins
     "epoch 1700000000 and count 1234567",
     "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
     "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum

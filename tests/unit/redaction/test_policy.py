@@ -43,6 +43,13 @@ def test_when_the_version_is_blank_or_not_one_line_then_rejected(version: str) -
         Policy.from_dict({"version": version})
 
 
+def test_when_the_version_is_written_unquoted_then_it_is_the_text_written(tmp_path: Path) -> None:
+    for written, version in [("3", "3"), ("2026-11-01", "2026-11-01")]:
+        policy_file = tmp_path / "policy.yaml"
+        policy_file.write_text(f"version: {written}\n")
+        assert Policy.from_file(policy_file).version == version
+
+
 def test_when_a_key_is_written_twice_then_rejected_with_its_line(tmp_path: Path) -> None:
     twice = tmp_path / "policy.yaml"
     twice.write_text("entities:\n  EMAIL_ADDRESS: mask\n  EMAIL_ADDRESS: redact\n")

@@ -48,3 +48,13 @@ def test_unknown_record_language_fails_only_that_record(settings: Any) -> None:
     assert outcomes[1].failure is not None
     assert outcomes[1].failure.code == "unsupported_language"
     assert "script" not in outcomes[1].failure.message
+
+
+def test_a_single_payload_that_fails_comes_back_as_a_failure(settings: Any) -> None:
+    with _service(settings) as svc:
+        by_header = svc.redact_payloads([b'{"m": "a@example.com"}'], languages=["fr"])
+        by_field = svc.redact_payloads([b'{"lang": "de", "m": "x"}'], language_field="lang")
+    for [outcome] in (by_header, by_field):
+        assert outcome.value is None
+        assert outcome.failure is not None
+        assert outcome.failure.code == "unsupported_language"

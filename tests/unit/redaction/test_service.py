@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from streamer import RedactionService
+from streamer.errors import ConfigurationError
+from streamer.redaction.exceptions import InvalidEventError, PolicyError
 from streamer.settings import StreamerSettings
 
 TEXTS = [f"user{i}@example.com called from 415-555-01{i % 100:02d}" for i in range(300)]
@@ -119,3 +121,37 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path: Path) -> 
     error = [line for line in run.stderr.splitlines() if line.startswith(ERROR_PREFIX)]
     assert len(error) == 1, run.stderr[-2000:]
     assert 'if __name__ == "__main__":' in error[0]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda svc: svc.redact(None), "text 0 is NoneType, not str"),
+        (lambda svc: svc.batch_redact(["ok", b"raw"]), "text 1 is bytes, not str"),
+        (lambda svc: svc.batch_redact("one text"), "a list of texts, not one text"),
+        (lambda svc: asyncio.run(svc.redact_async(42)), "text 0 is int, not str"),
+    ],
+)
+def test_when_a_text_is_not_a_string_then_one_clear_error(
+    settings: StreamerSettings, call: object, message: str
+) -> None:
+    with (
+        RedactionService(settings=settings, detectors=["email"]) as svc,
+        pytest.raises(InvalidEventError, match=message),
+    ):
+        call(svc)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"policy": 42}, PolicyError, "policy is int; pass a Policy, a dict or a YAML"),
+        ({"batch_size": 0}, ConfigurationError, "batch_size and max_workers must be at least"),
+        ({"max_workers": -1}, ConfigurationError, "batch_size and max_workers must be at least"),
+    ],
+)
+def test_when_an_argument_is_wrong_then_a_streamer_error_names_it(
+    settings: StreamerSettings, options: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        RedactionService(settings=settings, detectors=["email"], **options)  # type: ignore[arg-type]
