@@ -163,6 +163,16 @@ class CustomDetectorConfig(_Model):
         )
 
 
+def version_as_written(value: Any) -> Any:
+    """A policy version as the user wrote it: YAML reads ``version: 3`` as a number and
+    ``version: 2026-11-01`` as a date; both are that text. Anything else is unchanged."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return value
+
+
 class Policy(_Model):
     """A versioned redaction policy. ``Policy()`` tokenizes everything it finds."""
 
@@ -180,13 +190,7 @@ class Policy(_Model):
     @field_validator("version", mode="before")
     @classmethod
     def _unquoted_version(cls, value: Any) -> Any:
-        """YAML reads ``version: 3`` as a number and ``version: 2026-11-01`` as a date:
-        both are the text the user wrote."""
-        if isinstance(value, int) and not isinstance(value, bool):
-            return str(value)
-        if isinstance(value, datetime.date):
-            return value.isoformat()
-        return value
+        return version_as_written(value)
 
     @field_validator("version")
     @classmethod

@@ -31,7 +31,7 @@ from streamer.redaction.config_files import load_yaml
 from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
-from streamer.redaction.policy import Policy, parse_path
+from streamer.redaction.policy import Policy, parse_path, version_as_written
 from streamer.settings import StreamerSettings
 from streamer.stream.exceptions import TopologyError
 from streamer.stream.schemas import schema_errors
@@ -144,6 +144,9 @@ class Topology(_Model):
             raise TopologyError(
                 f"{source}: (top level): expected a mapping of settings, got {type(data).__name__}"
             )
+        policy = data.get("policy")
+        if isinstance(policy, dict) and "version" in policy:
+            data = {**data, "policy": {**policy, "version": version_as_written(policy["version"])}}
         problems = schema_errors("topology", data)
         if problems:
             raise TopologyError(f"{source}: " + "; ".join(problems[:5]))

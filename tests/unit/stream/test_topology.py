@@ -46,7 +46,6 @@ BROKEN = {
     "broken_yaml.yaml": ("not valid YAML at line 2", "expected ','"),
     "missing_policy_file.yaml": ("policy", "does-not-exist.yaml"),
     "bad_custom_detector.yaml": ("policy.custom_detectors[0].entity_type", "does not match"),
-    "unquoted_date_version.yaml": ("policy.version", "quote it"),
     "bad_field_path.yaml": ("policy.fields[0].path", "customer..email"),
     "bad_cloud_provider.yaml": ("cloud.providers[0]", "'endpoint' was unexpected"),
     "unknown_policy_key.yaml": ("policy", "'entitys' was unexpected"),
@@ -103,6 +102,16 @@ def test_entity_types_from_custom_detectors_deny_lists_and_the_cloud_are_known()
         Topology.from_dict({"inputs": ["a"], "policy": cloud_unmapped})
     cloud = {"providers": [{"provider": "azure"}]}
     assert Topology.from_dict({"inputs": ["a"], "policy": cloud_unmapped, "cloud": cloud}).cloud
+
+
+@pytest.mark.parametrize(("written", "version"), [("2026-01-15", "2026-01-15"), ("3", "3")])
+def test_an_unquoted_policy_version_is_the_text_written(
+    tmp_path: Path, written: str, version: str
+) -> None:
+    # YAML reads these as a date and a number; a policy file takes them the same way.
+    path = tmp_path / "topology.yaml"
+    path.write_text(f"inputs: [orders.raw]\npolicy:\n  version: {written}\n")
+    assert Topology.from_file(path).policy.version == version
 
 
 def test_a_missing_file_says_so() -> None:
