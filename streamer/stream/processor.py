@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 
 from streamer.redaction.engine import EventFormat, RedactionEngine
-from streamer.redaction.exceptions import RedactionError
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
@@ -303,20 +302,14 @@ class BatchProcessor:
         scopes: list[str],
         extra_spans: ExtraSpans | None,
     ) -> list[PayloadOutcome]:
-        """The engine's outcomes; a failure is data here, even for a single payload (the
-        engine raises then, having no other payload to isolate it from)."""
-        try:
-            return engine.redact_payloads(
-                payloads,
-                self.spec.event_format,
-                scopes,
-                scope_field=self.spec.scope_field,
-                extra_spans=extra_spans,
-            )
-        except RedactionError as exc:
-            if len(payloads) != 1:
-                raise
-            return [PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))]
+        """The engine's outcomes, a failing payload's among them as a failure."""
+        return engine.redact_payloads(
+            payloads,
+            self.spec.event_format,
+            scopes,
+            scope_field=self.spec.scope_field,
+            extra_spans=extra_spans,
+        )
 
     def _record_scope(self, batch: RecordBatch, index: int, scopes: list[str]) -> str:
         """The key scope the engine used for this record (field beats header/default)."""
