@@ -270,3 +270,18 @@ async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
     whole = streamer(env, "unmask", token, "--scope", "tenant-a", "--partial")
     assert (whole.returncode, whole.stdout, whole.stderr) == (0, f"{email}\n", "")
     assert not find_canaries(text.stderr + event.stderr + lines.stderr)
+
+
+async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str, str]) -> None:
+    clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
+    await seed(env, [{"id": 1, "note": "mail u1@corp-mail.example.com"}], ["tenant-a"], clean)
+    inverted = streamer(env, "unmask", "--from-topic", clean, "--to-topic", restored,
+                        "--start-offset", "5", "--end-offset", "2")  # fmt: skip
+    assert inverted.returncode == 2, inverted.stderr
+    assert inverted.stderr.strip().startswith("error: the range is inverted: --start-offset 5")
+    assert "Traceback" not in inverted.stderr
+    assert await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], restored) == []
+
+    text = streamer(env, "unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--start-offset", "5")
+    assert text.returncode == 2, text.stderr
+    assert "--from-topic" in text.stderr and "Traceback" not in text.stderr
