@@ -285,3 +285,12 @@ async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str,
     text = streamer(env, "unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--start-offset", "5")
     assert text.returncode == 2, text.stderr
     assert "--from-topic" in text.stderr and "Traceback" not in text.stderr
+
+
+def test_keys_create_refuses_an_empty_scope_name(env: dict[str, str]) -> None:
+    empty = streamer(env, "keys", "create", "acme", "")
+    assert empty.returncode == 2, empty.stderr
+    assert empty.stderr.startswith("error: a key scope name is empty")
+    listed = streamer(env, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "acme" not in listed.stdout and '""' not in listed.stdout
