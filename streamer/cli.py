@@ -1730,6 +1730,11 @@ def unmask(
         raise typer.BadParameter("--from-topic and --to-topic go together")
     if from_topic is not None and text is not None:
         raise typer.BadParameter("give a TEXT or --from-topic, not both")
+    if from_topic is None and (partition or start_offset is not None or end_offset is not None):
+        raise typer.BadParameter(
+            "--partition, --start-offset and --end-offset choose records of --from-topic; "
+            "add --from-topic and --to-topic, or leave them out"
+        )
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, bootstrap_servers=bootstrap_servers,
         token_topic=token_topic, audit_topic=audit_topic, keys_topic=keys_topic,

@@ -478,14 +478,18 @@ async def _dry_run(
             "--dry-run writes nothing and saves no progress; leave out --resume and --restart"
         )
     compare_topic = request.compare_topic or topology.output_topic
-    named_by = "--compare-topic" if request.compare_topic else "the clean topic to compare with"
+    named_by = (
+        "--compare-topic"
+        if request.compare_topic
+        else "the clean topic to compare with (--compare-topic)"
+    )
     plan = await plan_range(
         settings,
         request.input_topic,
         request.start,
         request.stop,
         request.partitions,
-        must_exist={compare_topic: f"{named_by} (--compare-topic)"},
+        must_exist={compare_topic: named_by},
     )
     report = ReplayReport(
         request.input_topic,

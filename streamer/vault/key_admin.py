@@ -102,6 +102,11 @@ def resolve_scopes(
 
 def create_scopes(keyring: EnvelopeKeyring, scopes: list[str]) -> list[ScopeSummary]:
     """Create keys for scopes that have none (ahead of use, for several hosts)."""
+    if not all(scope.strip() for scope in scopes):
+        raise ConfigurationError(
+            "a key scope name is empty (an unset variable?); records with an empty scope "
+            "use the topology's default scope, so name a tenant or subject"
+        )
     for scope in scopes:
         keyring.ensure_scope(scope)
     keystore = keyring.keystore

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from streamer.errors import ConfigurationError
+from streamer.kafka_offsets import log_ends
 from streamer.vault.exceptions import TopicUnavailableError
 from streamer.vault.store import ApplyStats, TokenIndex, TopicRecord
 
@@ -112,7 +113,9 @@ class TokenTopicReader:
             return True
         stored = self.index.positions()
         beginnings = await self._consumer.beginning_offsets(wanted)
-        ends = await self._consumer.end_offsets(wanted)
+        # Exact ends: a listed end short of the last record batch would look like a
+        # recreated topic and make every run read the whole partition again.
+        ends = await log_ends(self._consumer, wanted)
         starts = {}
         for tp in wanted:
             position = stored.get(tp.partition)

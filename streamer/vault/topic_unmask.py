@@ -73,6 +73,11 @@ async def unmask_topic(
     """
     if source_topic == target_topic:
         raise ConfigurationError("--to-topic must differ from --from-topic")
+    if offsets.start is not None and offsets.end is not None and offsets.start > offsets.end:
+        raise ConfigurationError(
+            f"the range is inverted: --start-offset {offsets.start} is after --end-offset "
+            f"{offsets.end} (the end offset is not copied); swap them"
+        )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers,
         enable_auto_commit=False,

@@ -270,3 +270,27 @@ async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
     whole = streamer(env, "unmask", token, "--scope", "tenant-a", "--partial")
     assert (whole.returncode, whole.stdout, whole.stderr) == (0, f"{email}\n", "")
     assert not find_canaries(text.stderr + event.stderr + lines.stderr)
+
+
+async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str, str]) -> None:
+    clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
+    await seed(env, [{"id": 1, "note": "mail u1@corp-mail.example.com"}], ["tenant-a"], clean)
+    inverted = streamer(env, "unmask", "--from-topic", clean, "--to-topic", restored,
+                        "--start-offset", "5", "--end-offset", "2")  # fmt: skip
+    assert inverted.returncode == 2, inverted.stderr
+    assert inverted.stderr.strip().startswith("error: the range is inverted: --start-offset 5")
+    assert "Traceback" not in inverted.stderr
+    assert await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], restored) == []
+
+    text = streamer(env, "unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--start-offset", "5")
+    assert text.returncode == 2, text.stderr
+    assert "--from-topic" in text.stderr and "Traceback" not in text.stderr
+
+
+def test_keys_create_refuses_an_empty_scope_name(env: dict[str, str]) -> None:
+    empty = streamer(env, "keys", "create", "acme", "")
+    assert empty.returncode == 2, empty.stderr
+    assert empty.stderr.startswith("error: a key scope name is empty")
+    listed = streamer(env, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "acme" not in listed.stdout and '""' not in listed.stdout

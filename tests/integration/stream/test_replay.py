@@ -400,6 +400,8 @@ async def test_clear_errors_for_bad_requests(
         await replay(topology, settings, replay_id="never-ran", resume=True)
     with pytest.raises(ReplayError, match="the clean topic to compare with"):
         await replay(topology_for(topics), settings, start=start, dry_run=True)
+    with pytest.raises(ReplayError, match=r"^--compare-topic 'no-such-clean': the topic"):
+        await replay(topology, settings, start=start, dry_run=True, compare_topic="no-such-clean")
 
     # Resuming under another policy would mix two policies in one output.
     store = ReplayStateStore(tmp_path / "replays")

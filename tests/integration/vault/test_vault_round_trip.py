@@ -235,3 +235,47 @@ async def test_topic_unmask_copies_the_last_record_batch_too(
     assert (report.records, report.records_with_errors) == (6, 0)
     restored = await read_topic(vault_settings.bootstrap_servers, restored_topic)
     assert sorted((orjson.loads(r.value) for r in restored), key=lambda e: e["id"]) == events
+
+
+async def test_token_index_resumes_where_it_stopped(vault_settings: StreamerSettings) -> None:
+    """A second session reads only what is new on the token topic, even on a broker that
+    reports a partition's end as the start of its last record batch (the embedded one
+    does): it used to take that for a recreated topic and read everything again."""
+    keyring = keyring_from_settings(vault_settings)
+    staging_tokens = f"staging-tokens-{uuid.uuid4().hex[:6]}"
+    events = [{"id": i, "email": f"user{i}@corp-mail.example.com"} for i in range(6)]
+    with RedactionService(settings=vault_settings, keyring=keyring) as service:
+        batch = await publish_redacted(
+            service,
+            [orjson.dumps(e) for e in events],
+            bootstrap_servers=vault_settings.bootstrap_servers,
+            clean_topic=f"clean-{uuid.uuid4().hex[:6]}",
+            token_topic=staging_tokens,
+        )
+    mappings = await read_topic(vault_settings.bootstrap_servers, staging_tokens)
+    assert len(mappings) == len(batch.mappings) == 6
+    producer = AIOKafkaProducer(bootstrap_servers=vault_settings.bootstrap_servers)
+    await producer.start()
+    try:
+        first = mappings[0]
+        await producer.send_and_wait(
+            vault_settings.token_topic, first.value, key=first.key, partition=0
+        )
+        last_batch = producer.create_batch()
+        for record in mappings[1:]:
+            last_batch.append(key=record.key, value=record.value, timestamp=None)
+        await (await producer.send_batch(last_batch, vault_settings.token_topic, partition=0))
+    finally:
+        await producer.stop()
+
+    async with UnmaskSession(vault_settings, keyring=keyring) as session:
+        assert session.caught_up is not None
+        assert session.caught_up.records == 6
+        token = next(iter(batch.mappings))
+        assert await session.reidentifier.unmask_text(token, caller("default")) in {
+            e["email"] for e in events
+        }
+    async with UnmaskSession(vault_settings, keyring=keyring) as session:
+        assert session.caught_up is not None
+        assert session.caught_up.records == 0
+        assert len(session.index) == 6
