@@ -259,6 +259,7 @@ class ProviderGuard:
         limits = self.limits
         attempt = 0
         throttled = 0
+        cause: CloudRequestError | None = None
         while True:
             try:
                 return await self._attempt(operation, characters)
@@ -273,8 +274,11 @@ class ProviderGuard:
                 else:
                     attempt += 1
                     if not error.retriable or attempt >= limits.max_attempts:
-                        self._log_failure(error)
+                        # A retry the breaker stopped is logged as the failure before it.
+                        stopped = isinstance(error, CircuitOpenError) and cause is not None
+                        self._log_failure(cause if stopped and cause is not None else error)
                         raise
+                    cause = error
                 delay = self._retry_delay(error, max(attempt, throttled) - 1)
                 self.metrics.retry(error.kind)
                 await asyncio.sleep(delay)
