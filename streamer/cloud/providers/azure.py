@@ -19,6 +19,7 @@ import math
 import ssl
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from streamer.cloud.config import AzureProviderConfig
 from streamer.cloud.entities import azure_entity_type
@@ -86,6 +87,14 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             raise CloudConfigurationError(
                 f"cloud provider {self.name!r} has no endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
                 "(or STREAMER_AZURE_LANGUAGE_ENDPOINT) or 'endpoint' in its cloud provider section"
+            )
+        parsed = urlsplit(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            # Not echoed: a pasted connection string can hold a key.
+            raise CloudConfigurationError(
+                f"cloud provider {self.name!r}: the endpoint is not an http(s) URL; set "
+                "AZURE_TEXT_ANALYTICS_ENDPOINT (or 'endpoint' in its cloud provider section) to "
+                "https://<resource>.cognitiveservices.azure.com/"
             )
         return endpoint
 

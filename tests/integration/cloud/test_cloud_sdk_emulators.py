@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from streamer.cloud import (
     AuthenticationFailedError,
     CloudConfig,
+    CloudConfigurationError,
     CloudDetection,
     RequestRejectedError,
 )
@@ -149,6 +150,25 @@ async def test_a_wrong_aws_access_key_is_an_authentication_failure(
     async with make_detection(["aws"]) as cloud:
         result = await cloud.detect(["hello"])
     assert isinstance(result.failures[0], AuthenticationFailedError)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:5005", "not a url"])
+async def test_an_endpoint_that_is_not_a_url_is_a_configuration_error(
+    make_detection: Callable[..., CloudDetection], provider: str, endpoint: str
+) -> None:
+    # A scheme left out used to be an endless outage (Azure: every record fell back) or
+    # botocore's ValueError stopping `streamer run` with a traceback (AWS).
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": endpoint,
+    }
+    with pytest.raises(CloudConfigurationError, match=r"not a(n http\(s\)| valid) URL") as caught:
+        async with make_detection([section]):
+            pass
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert setting in str(caught.value)
+    assert endpoint not in str(caught.value)
 
 
 async def test_a_language_comprehend_refuses_is_a_rejection(
