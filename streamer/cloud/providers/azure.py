@@ -115,6 +115,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         try:
             import aiohttp
             from azure.ai.textanalytics.aio import TextAnalyticsClient
+            from azure.core.credentials import AzureKeyCredential
             from azure.core.exceptions import AzureError
             from azure.core.pipeline.transport import AioHttpTransport
         except ImportError:
@@ -125,7 +126,20 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         silence_sdk_content_logs()
         endpoint = self.endpoint
         ssl_context = self._ssl_context()
-        self._credential = self._given_credential or self._build_credential(ssl_context)
+        given = self._given_credential
+        uses_key = (
+            isinstance(given, AzureKeyCredential)
+            if given is not None
+            else self.auth_method() == "key"
+        )
+        if urlsplit(endpoint).scheme == "http" and not uses_key:
+            # azure-core refuses bearer tokens over http on every request.
+            raise CloudConfigurationError(
+                f"cloud provider {self.name!r}: Azure AD authentication needs an https "
+                "endpoint; set AZURE_TEXT_ANALYTICS_KEY (or STREAMER_AZURE_LANGUAGE_KEY) for an "
+                "http endpoint such as the emulator, or use https:// (emulator: --tls)"
+            )
+        self._credential = given or self._build_credential(ssl_context)
         connector = aiohttp.TCPConnector(
             limit=self.config.limits.max_concurrency + 4,
             ssl=ssl_context if ssl_context is not None else True,
