@@ -144,6 +144,9 @@ class CircuitBreaker:
     def record_success(self, probe: bool) -> None:
         if probe:
             self._probes = max(0, self._probes - 1)
+        elif self._state is not BreakerState.CLOSED:
+            # Sent before the breaker opened: it says nothing about the provider now.
+            return
         self._failures.clear()
         if self._state is not BreakerState.CLOSED:
             self._set(BreakerState.CLOSED)
