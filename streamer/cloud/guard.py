@@ -144,6 +144,9 @@ class CircuitBreaker:
     def record_success(self, probe: bool) -> None:
         if probe:
             self._probes = max(0, self._probes - 1)
+        elif self._state is not BreakerState.CLOSED:
+            # Sent before the breaker opened: it says nothing about the provider now.
+            return
         self._failures.clear()
         if self._state is not BreakerState.CLOSED:
             self._set(BreakerState.CLOSED)
@@ -259,6 +262,7 @@ class ProviderGuard:
         limits = self.limits
         attempt = 0
         throttled = 0
+        cause: CloudRequestError | None = None
         while True:
             try:
                 return await self._attempt(operation, characters)
@@ -273,8 +277,11 @@ class ProviderGuard:
                 else:
                     attempt += 1
                     if not error.retriable or attempt >= limits.max_attempts:
-                        self._log_failure(error)
+                        # A retry the breaker stopped is logged as the failure before it.
+                        stopped = isinstance(error, CircuitOpenError) and cause is not None
+                        self._log_failure(cause if stopped and cause is not None else error)
                         raise
+                    cause = error
                 delay = self._retry_delay(error, max(attempt, throttled) - 1)
                 self.metrics.retry(error.kind)
                 await asyncio.sleep(delay)

@@ -224,9 +224,14 @@ class Topology(_Model):
         get the defaults; ``none`` turns cloud detection off."""
         from streamer.cloud.providers import CLOUD_PROVIDERS
 
-        wanted = [name.strip() for name in names if name.strip()]
+        wanted = list(dict.fromkeys(name.strip() for name in names if name.strip()))
         if [name.lower() for name in wanted] in (["none"], ["off"]):
             return None
+        if len(wanted) > 1 and {"none", "off"} & {name.lower() for name in wanted}:
+            raise TopologyError(
+                f"--cloud-provider {','.join(wanted)}: 'none' turns cloud detection off and "
+                "cannot be combined with providers; pass 'none' alone, or only providers"
+            )
         configured = {p.label: p.model_dump() for p in self.cloud.providers} if self.cloud else {}
         providers = []
         for name in wanted:

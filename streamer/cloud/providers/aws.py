@@ -142,6 +142,14 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
                 f"cloud provider {self.name!r}: could not create the Comprehend client "
                 f"({type(exc).__name__}); check the region and endpoint_url"
             ) from None
+        except ValueError:
+            # botocore's "Invalid endpoint: <url>"; the URL is not echoed (it may hold a key).
+            await stack.aclose()
+            raise CloudConfigurationError(
+                f"cloud provider {self.name!r}: the Comprehend endpoint is not a valid URL; set "
+                "'endpoint_url' in its cloud provider section (or AWS_ENDPOINT_URL_COMPREHEND) "
+                "to http(s)://host[:port], or remove it to use the region's endpoint"
+            ) from None
         self._stack = stack
 
     async def close(self) -> None:

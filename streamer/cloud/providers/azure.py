@@ -19,6 +19,7 @@ import math
 import ssl
 from collections.abc import Sequence
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from streamer.cloud.config import AzureProviderConfig
 from streamer.cloud.entities import azure_entity_type
@@ -87,6 +88,14 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                 f"cloud provider {self.name!r} has no endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
                 "(or STREAMER_AZURE_LANGUAGE_ENDPOINT) or 'endpoint' in its cloud provider section"
             )
+        parsed = urlsplit(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            # Not echoed: a pasted connection string can hold a key.
+            raise CloudConfigurationError(
+                f"cloud provider {self.name!r}: the endpoint is not an http(s) URL; set "
+                "AZURE_TEXT_ANALYTICS_ENDPOINT (or 'endpoint' in its cloud provider section) to "
+                "https://<resource>.cognitiveservices.azure.com/"
+            )
         return endpoint
 
     def auth_method(self) -> str:
@@ -106,6 +115,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         try:
             import aiohttp
             from azure.ai.textanalytics.aio import TextAnalyticsClient
+            from azure.core.credentials import AzureKeyCredential
             from azure.core.exceptions import AzureError
             from azure.core.pipeline.transport import AioHttpTransport
         except ImportError:
@@ -116,7 +126,20 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         silence_sdk_content_logs()
         endpoint = self.endpoint
         ssl_context = self._ssl_context()
-        self._credential = self._given_credential or self._build_credential(ssl_context)
+        given = self._given_credential
+        uses_key = (
+            isinstance(given, AzureKeyCredential)
+            if given is not None
+            else self.auth_method() == "key"
+        )
+        if urlsplit(endpoint).scheme == "http" and not uses_key:
+            # azure-core refuses bearer tokens over http on every request.
+            raise CloudConfigurationError(
+                f"cloud provider {self.name!r}: Azure AD authentication needs an https "
+                "endpoint; set AZURE_TEXT_ANALYTICS_KEY (or STREAMER_AZURE_LANGUAGE_KEY) for an "
+                "http endpoint such as the emulator, or use https:// (emulator: --tls)"
+            )
+        self._credential = given or self._build_credential(ssl_context)
         connector = aiohttp.TCPConnector(
             limit=self.config.limits.max_concurrency + 4,
             ssl=ssl_context if ssl_context is not None else True,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import orjson
 import pytest
 
+from streamer.broker import free_port
 from streamer.cloud import CloudDetection, CloudRoute
 from streamer.cloud.emulators import AzureLanguageEmulator, ComprehendEmulator, Emulator
 from streamer.cloud.guard import BreakerState
@@ -304,4 +305,27 @@ async def test_refused_credentials_are_logged_once_not_only_counted(
     warned = [r for r in caplog.records if r.name == "streamer.cloud.guard"]
     assert len(warned) == 1
     assert "credentials were refused" in warned[0].getMessage()
+    assert find_canaries(caplog.text) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_unreachable_endpoint_is_named_when_the_breaker_stops_the_retries(
+    caplog: pytest.LogCaptureFixture,
+    provider: str,
+    make_detection: Callable[..., CloudDetection],
+) -> None:
+    # A wrong port opens the breaker before the retries run out: the log must still say
+    # why (the endpoint cannot be reached), not only that the breaker opened.
+    url = f"http://127.0.0.1:{free_port()}"
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": url,
+        "limits": {"max_attempts": 5, "breaker_failures": 2, **FAST_RETRIES},
+    }
+    caplog.set_level(logging.WARNING, logger="streamer.cloud")
+    async with make_detection([section], unavailable="fallback") as cloud:
+        result = await cloud.detect([CANARY_TEXT])
+    assert {f.kind for f in result.failures.values()} == {"circuit_open"}
+    messages = [r.getMessage() for r in caplog.records if r.name == "streamer.cloud.guard"]
+    assert any("could not reach the endpoint" in m for m in messages), messages
     assert find_canaries(caplog.text) == []

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from streamer.cloud import (
     AuthenticationFailedError,
     CloudConfig,
+    CloudConfigurationError,
     CloudDetection,
     RequestRejectedError,
 )
@@ -151,6 +152,25 @@ async def test_a_wrong_aws_access_key_is_an_authentication_failure(
     assert isinstance(result.failures[0], AuthenticationFailedError)
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("endpoint", ["127.0.0.1:5005", "not a url"])
+async def test_an_endpoint_that_is_not_a_url_is_a_configuration_error(
+    make_detection: Callable[..., CloudDetection], provider: str, endpoint: str
+) -> None:
+    # A scheme left out used to be an endless outage (Azure: every record fell back) or
+    # botocore's ValueError stopping `streamer run` with a traceback (AWS).
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": endpoint,
+    }
+    with pytest.raises(CloudConfigurationError, match=r"not a(n http\(s\)| valid) URL") as caught:
+        async with make_detection([section]):
+            pass
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert setting in str(caught.value)
+    assert endpoint not in str(caught.value)
+
+
 async def test_a_language_comprehend_refuses_is_a_rejection(
     make_detection: Callable[..., CloudDetection], aws_emulator: ComprehendEmulator
 ) -> None:
@@ -196,3 +216,24 @@ async def test_azure_ad_service_principal_against_the_emulator_over_tls(
     assert good.ok and good.spans[0] and len(good.spans[0]) == len(CANARIES)
     assert isinstance(bad.failures[0], AuthenticationFailedError)
     assert "wrong-secret" not in str(bad.failures[0])
+
+
+async def test_azure_ad_against_an_http_endpoint_is_a_configuration_error(
+    tmp_path: Path, azure_emulator: AzureLanguageEmulator, registry: CollectorRegistry
+) -> None:
+    # An operator who forgot AZURE_TEXT_ANALYTICS_KEY gets Azure AD, which azure-core
+    # refuses over http: every record fell back as "could not reach the endpoint".
+    settings = StreamerSettings(
+        data_dir=tmp_path,
+        azure_language_endpoint=azure_emulator.url,
+        azure_client_id="app-id",
+        azure_client_secret="principal-secret-canary",
+        azure_tenant_id="72f988bf-86f1-41af-91ab-2d7cd011db47",
+    )
+    config = CloudConfig.load({"providers": [{"provider": "azure"}]})
+    with pytest.raises(CloudConfigurationError, match="needs an https endpoint") as caught:
+        async with CloudDetection.from_config(config, settings, registry=registry):
+            pass
+    assert "AZURE_TEXT_ANALYTICS_KEY" in str(caught.value)
+    assert "principal-secret-canary" not in str(caught.value)
+    assert azure_emulator.stats.requests == 0

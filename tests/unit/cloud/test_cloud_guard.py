@@ -111,6 +111,24 @@ def test_breaker_forgets_failures_outside_the_window() -> None:
     assert breaker.state is BreakerState.CLOSED
 
 
+def test_a_success_sent_before_the_breaker_opened_does_not_close_it() -> None:
+    # A slow request answered just before an outage must not report the provider
+    # recovered (and send every waiting request into the outage); only a probe may.
+    clock = FakeClock()
+    changes: list[BreakerState] = []
+    breaker = CircuitBreaker(1, 10, 5, 1, clock=clock, on_change=changes.append)
+    early = breaker.acquire("p")
+    breaker.record_failure(breaker.acquire("p"))
+    breaker.record_success(early)
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 5
+    probe = breaker.acquire("p")
+    breaker.record_success(False)  # another early one, now while half-open
+    assert breaker.state is BreakerState.HALF_OPEN
+    breaker.record_success(probe)
+    assert changes == [BreakerState.OPEN, BreakerState.HALF_OPEN, BreakerState.CLOSED]
+
+
 def test_neutral_outcomes_give_the_probe_slot_back() -> None:
     clock = FakeClock()
     breaker = CircuitBreaker(1, 10, 5, 1, clock=clock)

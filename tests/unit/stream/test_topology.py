@@ -242,6 +242,17 @@ def test_cloud_provider_flag_picks_configured_providers_and_adds_known_kinds() -
     assert topology.with_overrides(StreamerSettings()).cloud == topology.cloud
 
 
+def test_cloud_provider_flag_repeated_or_mixed_with_none() -> None:
+    # `--cloud-provider azure --cloud-provider azure` asked for azure (it was refused as a
+    # section with two providers of one name); `aws,none` was refused with 'none' listed
+    # among the valid names.
+    topology = Topology.from_dict(CLOUD, source="t.yaml")
+    twice = topology.with_overrides(StreamerSettings(cloud_provider=["aws", "aws"]))
+    assert twice.cloud is not None and [p.provider for p in twice.cloud.providers] == ["aws"]
+    with pytest.raises(TopologyError, match="cannot be combined with providers"):
+        topology.with_overrides(StreamerSettings(cloud_provider=["aws", "none"]))
+
+
 def test_cloud_provider_variable_is_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMER_CLOUD_PROVIDER", "aws, azure")
     assert StreamerSettings().cloud_provider == ["aws", "azure"]
