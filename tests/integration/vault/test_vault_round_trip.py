@@ -193,6 +193,24 @@ async def test_topic_unmask_keeps_records_it_cannot_fully_restore(
             assert headers[ERROR_HEADER] == b"scope_not_allowed"
 
 
+async def produce_as_two_batches(
+    bootstrap_servers: str, topic: str, records: list[tuple[bytes | None, bytes]]
+) -> None:
+    """The first record alone, then the rest in one record batch, to partition 0: the
+    embedded broker reports the partition's end as the start of that last batch."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        (first_key, first_value), rest = records[0], records[1:]
+        await producer.send_and_wait(topic, first_value, key=first_key, partition=0)
+        last_batch = producer.create_batch()
+        for key, value in rest:
+            last_batch.append(key=key, value=value, timestamp=None)
+        await (await producer.send_batch(last_batch, topic, partition=0))
+    finally:
+        await producer.stop()
+
+
 async def test_topic_unmask_copies_the_last_record_batch_too(
     vault_settings: StreamerSettings,
 ) -> None:
@@ -212,16 +230,11 @@ async def test_topic_unmask_copies_the_last_record_batch_too(
             clean_topic=f"staging-{uuid.uuid4().hex[:6]}",
             token_topic=vault_settings.token_topic,
         )
-    producer = AIOKafkaProducer(bootstrap_servers=vault_settings.bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(clean_topic, batch.clean_values[0], partition=0)
-        last_batch = producer.create_batch()
-        for value in batch.clean_values[1:]:
-            last_batch.append(key=None, value=value, timestamp=None)
-        await (await producer.send_batch(last_batch, clean_topic, partition=0))
-    finally:
-        await producer.stop()
+    await produce_as_two_batches(
+        vault_settings.bootstrap_servers,
+        clean_topic,
+        [(None, value) for value in batch.clean_values],
+    )
     assert len(await read_topic(vault_settings.bootstrap_servers, clean_topic)) == 6
 
     async with UnmaskSession(vault_settings, keyring=keyring) as session:
@@ -254,19 +267,11 @@ async def test_token_index_resumes_where_it_stopped(vault_settings: StreamerSett
         )
     mappings = await read_topic(vault_settings.bootstrap_servers, staging_tokens)
     assert len(mappings) == len(batch.mappings) == 6
-    producer = AIOKafkaProducer(bootstrap_servers=vault_settings.bootstrap_servers)
-    await producer.start()
-    try:
-        first = mappings[0]
-        await producer.send_and_wait(
-            vault_settings.token_topic, first.value, key=first.key, partition=0
-        )
-        last_batch = producer.create_batch()
-        for record in mappings[1:]:
-            last_batch.append(key=record.key, value=record.value, timestamp=None)
-        await (await producer.send_batch(last_batch, vault_settings.token_topic, partition=0))
-    finally:
-        await producer.stop()
+    await produce_as_two_batches(
+        vault_settings.bootstrap_servers,
+        vault_settings.token_topic,
+        [(record.key, record.value) for record in mappings],
+    )
 
     async with UnmaskSession(vault_settings, keyring=keyring) as session:
         assert session.caught_up is not None
