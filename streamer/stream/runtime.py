@@ -261,10 +261,12 @@ class StreamRuntime:
             loop.remove_signal_handler(signum)
 
     async def _start(self) -> None:
+        # Kafka first: an unreachable cluster fails in a second, not after the workers
+        # have spent their start-up loading models.
+        await self._start_outputs()
         if self.cloud is not None:
             await self.cloud.start()
         await self.pool.start()
-        await self._start_outputs()
         await self._start_consumer()
 
     async def _start_outputs(self) -> None:
