@@ -7,60 +7,37 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streamer.broker import EmbeddedBroker, free_port
+from streamer.broker import free_port
 from streamer.cloud.emulators.server import EmulatorProcess
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.testing import CANARY_TEXT, find_canaries
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 NAME = "Quillon Vandermeer"  # only the emulator knows it is a person
 AWS_SECRET = "e2e-secret-canary-4d2b9f"
 
 
 def environment(data_dir: Path, emulator_url: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STREAMER_DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-        "STREAMER_SESSION_TIMEOUT_MS": "6000",
-        "STREAMER_HEARTBEAT_INTERVAL_MS": "500",
-        "STREAMER_REBALANCE_TIMEOUT_MS": "1000",
-        "STREAMER_COMMIT_INTERVAL_MS": "200",
-        # the AWS SDK's standard chain and endpoint override, as in production
-        "AWS_ACCESS_KEY_ID": "AKIAE2ECANARY0000000",
-        "AWS_SECRET_ACCESS_KEY": AWS_SECRET,
-        "AWS_REGION": "eu-west-1",
-        "AWS_ENDPOINT_URL_COMPREHEND": emulator_url,
-        "AWS_CONFIG_FILE": str(data_dir / "no-aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(data_dir / "no-aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def streamer(
-    *args: str, env: dict[str, str], timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True, env=env, cwd=ROOT, timeout=timeout,
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
+    """The AWS SDK's standard chain and endpoint override, as in production."""
+    return cli_environment(
+        data_dir,
+        AWS_ACCESS_KEY_ID="AKIAE2ECANARY0000000",
+        AWS_SECRET_ACCESS_KEY=AWS_SECRET,
+        AWS_REGION="eu-west-1",
+        AWS_ENDPOINT_URL_COMPREHEND=emulator_url,
+        AWS_CONFIG_FILE=str(data_dir / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(data_dir / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        PYTHONUNBUFFERED="1",
+    )
 
 
 def test_run_with_a_cloud_section_redacts_what_the_cloud_finds(
@@ -104,11 +81,12 @@ def test_run_with_a_cloud_section_redacts_what_the_cloud_finds(
         log_file = tmp_path / "run.log"  # DEBUG logs would fill a pipe nobody reads yet
         with log_file.open("wb") as log:
             runner = subprocess.Popen(
-                [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", bootstrap,
+                [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
                  "--topology", str(topology), "--workers", "1", "--log-format", "json",
                  "--log-level", "DEBUG", "--metrics-port", str(metrics_port),
                  "--metrics-host", "127.0.0.1"],
-                stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=ROOT, start_new_session=True,
+                stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=REPOSITORY_ROOT,
+                start_new_session=True,
             )  # fmt: skip
             try:
                 tailed = streamer(

@@ -12,52 +12,28 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 import yaml
 
-from streamer.broker import EmbeddedBroker, free_port
+from streamer.broker import free_port
 from streamer.observability.scrape import parse_metrics
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.samples import support_tickets
 from streamer.settings import StreamerSettings
 from streamer.stream.tools import produce_values
 from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = ROOT / "deploy/grafana/dashboards/pii-streamer.json"
-
-
-def environment(data_dir: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STREAMER_DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-        "STREAMER_SESSION_TIMEOUT_MS": "6000",
-        "STREAMER_HEARTBEAT_INTERVAL_MS": "500",
-        "STREAMER_REBALANCE_TIMEOUT_MS": "1000",
-        "STREAMER_COMMIT_INTERVAL_MS": "200",
-    }
-
-
-def streamer(*args: str, data_dir: Path, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True,
-        env=environment(data_dir),
-        cwd=ROOT,
-        timeout=timeout,
-    )
+DASHBOARD = REPOSITORY_ROOT / "deploy/grafana/dashboards/pii-streamer.json"
 
 
 def http_get(url: str) -> tuple[int, str]:
@@ -68,12 +44,6 @@ def http_get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode()
     except OSError:
         return 0, ""
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
 
 
 def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group(
@@ -94,7 +64,7 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
     )
     created = streamer(
         "topics", "--bootstrap-servers", bootstrap, "--topology", str(topology),
-        data_dir=tmp_path,
+        data_dir=tmp_path, timeout=60,
     )  # fmt: skip
     assert created.returncode == 0, created.stderr.decode()
 
@@ -118,11 +88,11 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     runner = subprocess.Popen(
-        [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", bootstrap,
+        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
          "--topology", str(topology), "--workers", "1", "--log-format", "json",
          "--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(tmp_path),
-        cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+        cwd=REPOSITORY_ROOT, start_new_session=True,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 90
@@ -179,7 +149,7 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
         # streamer status on the running group, for scripts and for people.
         report = streamer(
             "status", "--bootstrap-servers", bootstrap, "--topology", str(topology),
-            "--metrics-url", base, "--window", "1", "--json", data_dir=tmp_path,
+            "--metrics-url", base, "--window", "1", "--json", data_dir=tmp_path, timeout=60,
         )  # fmt: skip
         assert report.returncode == 0, report.stderr.decode()
         document = orjson.loads(report.stdout)
@@ -197,7 +167,7 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
 
         table = streamer(
             "status", "--bootstrap-servers", bootstrap, "--group-id", "ops-group",
-            "--input-topic", "ops.raw", "--window", "0", data_dir=tmp_path,
+            "--input-topic", "ops.raw", "--window", "0", data_dir=tmp_path, timeout=60,
         )  # fmt: skip
         assert table.returncode == 0, table.stderr.decode()
         text = table.stdout.decode()
@@ -224,7 +194,7 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
 def test_status_of_a_topic_that_does_not_exist_says_so(tmp_path: Path, bootstrap: str) -> None:
     run = streamer(
         "status", "--bootstrap-servers", bootstrap, "--group-id", "nobody",
-        "--input-topic", "no.such.topic", "--window", "0", data_dir=tmp_path,
+        "--input-topic", "no.such.topic", "--window", "0", data_dir=tmp_path, timeout=60,
     )  # fmt: skip
     assert run.returncode == 1
     assert "topic 'no.such.topic' does not exist" in run.stderr.decode()
@@ -232,7 +202,7 @@ def test_status_of_a_topic_that_does_not_exist_says_so(tmp_path: Path, bootstrap
 
 
 def test_status_without_a_pipeline_names_the_flags(tmp_path: Path) -> None:
-    run = streamer("status", "--bootstrap-servers", "127.0.0.1:9", data_dir=tmp_path)
+    run = streamer("status", "--bootstrap-servers", "127.0.0.1:9", data_dir=tmp_path, timeout=60)
     assert run.returncode == 2
     assert "--group-id" in run.stderr.decode()
 
@@ -245,7 +215,7 @@ def test_a_metrics_port_in_use_fails_at_start_with_the_fix(tmp_path: Path) -> No
         run = streamer(
             "run", "--bootstrap-servers", "127.0.0.1:9", "--input-topic", "orders",
             "--metrics-port", str(port), "--metrics-host", "127.0.0.1", "--workers", "1",
-            data_dir=tmp_path,
+            data_dir=tmp_path, timeout=60,
         )  # fmt: skip
     assert run.returncode == 2
     message = run.stderr.decode()
@@ -254,13 +224,17 @@ def test_a_metrics_port_in_use_fails_at_start_with_the_fix(tmp_path: Path) -> No
 
 
 def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
-    run = streamer("run", "--input-topic", "orders", "--log-level", "LOUD", data_dir=tmp_path)
+    run = streamer(
+        "run", "--input-topic", "orders", "--log-level", "LOUD", data_dir=tmp_path, timeout=60
+    )
     assert run.returncode == 2
     assert "--log-level" in run.stderr.decode()
 
 
 def test_an_invalid_setting_names_its_flag_and_its_variable(tmp_path: Path) -> None:
-    run = streamer("run", "--input-topic", "orders", "--workers", "0", data_dir=tmp_path)
+    run = streamer(
+        "run", "--input-topic", "orders", "--workers", "0", data_dir=tmp_path, timeout=60
+    )
     assert run.returncode == 2
     message = run.stderr.decode()
     assert "invalid setting: --workers (STREAMER_WORKERS): Input should be greater than 0" in (

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
 from streamer.redaction.tokens import TOKEN_PATTERN
+from streamer.testing.cli import streamer
 
 pytestmark = pytest.mark.e2e
 
 
-def streamer(*args: str, stdin: bytes = b"", env_dir: Path) -> subprocess.CompletedProcess[bytes]:
-    env = {"STREAMER_DATA_DIR": str(env_dir), "PATH": "/usr/bin:/bin", "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        input=stdin,
-        capture_output=True,
-        env=env,
-        timeout=120,
-    )
-
-
 def test_json_lines_from_stdin_with_a_bad_line(tmp_path: Path) -> None:
     lines = b'{"m": "mail jane@example.com"}\nnot json\n{"m": "ssn 536-22-1234"}\n'
-    run = streamer("redact", stdin=lines, env_dir=tmp_path)
+    run = streamer("redact", stdin=lines, data_dir=tmp_path)
     assert run.returncode == 1
     out = run.stdout.decode().splitlines()
     assert len(out) == 2
@@ -50,7 +38,7 @@ def test_a_line_a_detector_fails_on_is_an_error_record_in_a_batch_of_one(
     )
     lines = b'{"m": "jane@example.com"}\n{"m": "' + b"a" * 3000 + b'b"}\n{"m": "bob@example.com"}\n'
     run = streamer(
-        "redact", "--policy", str(policy), "--batch-size", "1", stdin=lines, env_dir=tmp_path
+        "redact", "--policy", str(policy), "--batch-size", "1", stdin=lines, data_dir=tmp_path
     )
     assert run.returncode == 1
     out = run.stdout.decode().splitlines()
@@ -66,7 +54,7 @@ def test_text_mode_files_and_policy(tmp_path: Path) -> None:
     source.write_text("card 4111 1111 1111 1111\nnothing here\n")
     policy = tmp_path / "policy.yaml"
     policy.write_text("entities:\n  CREDIT_CARD: {action: mask, keep_last: 4}\n")
-    run = streamer("redact", "--text", "--policy", str(policy), str(source), env_dir=tmp_path)
+    run = streamer("redact", "--text", "--policy", str(policy), str(source), data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stdout.decode().splitlines() == ["card ***************1111", "nothing here"]
 
@@ -76,7 +64,7 @@ def test_the_issue_example_loses_every_value_and_stderr_stays_quiet(tmp_path: Pa
         "Call John at +1 (415) 555-0132 or jane.doe+news@corp.example.com, card "
         "4111-1111-1111-1111, SSN 536-22-1234, IBAN DE89 3704 0044 0532 0130 00, from 2001:db8::1"
     )
-    run = streamer("redact", "--text", stdin=text.encode() + b"\n", env_dir=tmp_path)
+    run = streamer("redact", "--text", stdin=text.encode() + b"\n", data_dir=tmp_path)
     assert run.returncode == 0, run.stderr
     assert run.stderr == b""  # no warnings from the libraries NER imports
     out = run.stdout.decode()
@@ -93,21 +81,21 @@ def test_the_issue_example_loses_every_value_and_stderr_stays_quiet(tmp_path: Pa
 
 def test_same_key_same_tokens_across_runs(tmp_path: Path) -> None:
     line = b'{"m": "jane@example.com"}\n'
-    first = streamer("redact", stdin=line, env_dir=tmp_path)
-    second = streamer("redact", stdin=line, env_dir=tmp_path)
+    first = streamer("redact", stdin=line, data_dir=tmp_path)
+    second = streamer("redact", stdin=line, data_dir=tmp_path)
     assert first.stdout == second.stdout and first.returncode == 0
 
 
 def test_invalid_policy_is_one_line_error_with_exit_code(tmp_path: Path) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text("default_action: obliterate\n")
-    run = streamer("redact", "--policy", str(policy), stdin=b"{}\n", env_dir=tmp_path)
+    run = streamer("redact", "--policy", str(policy), stdin=b"{}\n", data_dir=tmp_path)
     assert run.returncode == 2
     assert "Traceback" not in run.stderr.decode()
     assert "default_action" in run.stderr.decode() and str(policy) in run.stderr.decode()
 
 
 def test_help_explains_commands(tmp_path: Path) -> None:
-    run = streamer("redact", "--help", env_dir=tmp_path)
+    run = streamer("redact", "--help", data_dir=tmp_path)
     assert run.returncode == 0
     assert b"--policy" in run.stdout and b"--text" in run.stdout

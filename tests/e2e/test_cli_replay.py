@@ -6,10 +6,8 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +15,18 @@ import orjson
 import pytest
 import yaml
 
-from streamer.broker import EmbeddedBroker
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.testing import CANARY_TEXT, find_canaries
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 #: The pattern detectors: NER is slow to load in each process.
 DETECTORS = list(PATTERN_DETECTOR_NAMES)
 
 
 def environment(data_dir: Path, bootstrap: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STREAMER_DATA_DIR": str(data_dir),
-        "STREAMER_BOOTSTRAP_SERVERS": bootstrap,
-        "STREAMER_COMMIT_INTERVAL_MS": "200",
-        "COLUMNS": "200",
-    }
-
-
-def streamer(
-    *args: str, data_dir: Path, bootstrap: str, timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True,
-        env=environment(data_dir, bootstrap),
-        cwd=ROOT,
-        timeout=timeout,
-    )
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
+    return cli_environment(data_dir, STREAMER_BOOTSTRAP_SERVERS=bootstrap)
 
 
 @pytest.fixture(scope="module")
@@ -89,31 +62,25 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, bootstrap: str) -> dict[s
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(lines) + b"\n")
     data_dir = tmp_path / "data"
-    created = streamer(
-        "topics", "--topology", str(topology), data_dir=data_dir, bootstrap=bootstrap
-    )
+    created = streamer("topics", "--topology", str(topology), env=environment(data_dir, bootstrap))
     assert created.returncode == 0, created.stderr.decode()
     produced = streamer(
         "produce", "--topic", raw, "--key-field", "customer", str(events),
-        data_dir=data_dir, bootstrap=bootstrap,
+        env=environment(data_dir, bootstrap),
     )  # fmt: skip
     assert produced.returncode == 0, produced.stderr.decode()
     return {"name": name, "raw": raw, "topology": str(topology), "data_dir": data_dir}
 
 
 def tail(topic: str, data_dir: Path, bootstrap: str) -> list[dict[str, Any]]:
-    read = streamer("tail", "--topic", topic, "--json", data_dir=data_dir, bootstrap=bootstrap)
+    read = streamer("tail", "--topic", topic, "--json", env=environment(data_dir, bootstrap))
     assert read.returncode == 0, read.stderr.decode()
     return [orjson.loads(line) for line in read.stdout.decode().splitlines()]
 
 
 def test_replay_help_explains_ranges_dry_run_rate_and_resume() -> None:
-    shown = subprocess.run(
-        [sys.executable, "-m", "streamer", "replay", "--help"],
-        capture_output=True,
-        env={"PATH": os.environ.get("PATH", ""), "COLUMNS": "200"},
-        cwd=ROOT,
-        timeout=60,
+    shown = streamer(
+        "replay", "--help", env={"PATH": os.environ.get("PATH", ""), "COLUMNS": "200"}, timeout=60
     )
     assert shown.returncode == 0
     text = shown.stdout.decode()
@@ -133,7 +100,7 @@ def test_replay_and_dry_run_as_a_user_would(
     replayed = streamer(
         "replay", "--topology", pipeline["topology"], "--from-timestamp", "-2h",
         "--output-topic", output, "--workers", "1", "--json",
-        data_dir=data_dir, bootstrap=bootstrap,
+        env=environment(data_dir, bootstrap),
     )  # fmt: skip
     assert replayed.returncode == 0, replayed.stderr.decode()[-2000:]
     report = orjson.loads(replayed.stdout)
@@ -163,7 +130,7 @@ def test_replay_and_dry_run_as_a_user_would(
     tried = streamer(
         "replay", "--topology", pipeline["topology"], "--from-offset", "0", "--dry-run",
         "--policy", str(policy), "--compare-topic", output, "--workers", "1", "--json",
-        data_dir=data_dir, bootstrap=bootstrap,
+        env=environment(data_dir, bootstrap),
     )  # fmt: skip
     assert tried.returncode == 0, tried.stderr.decode()[-2000:]
     comparison = orjson.loads(tried.stdout)["comparison"]
@@ -190,7 +157,7 @@ def test_mistakes_get_one_line_and_exit_code_2(
 ) -> None:
     result = streamer(
         "replay", "--topology", pipeline["topology"], "--output-topic", "somewhere.v2", *args,
-        data_dir=pipeline["data_dir"], bootstrap=bootstrap,
+        env=environment(pipeline["data_dir"], bootstrap),
     )  # fmt: skip
     lines = result.stderr.decode().strip().splitlines()
     assert result.returncode == 2, result.stderr.decode()
@@ -202,18 +169,18 @@ def test_a_killed_replay_resumes_at_least_once_with_identical_copies(
 ) -> None:
     name, data_dir = pipeline["name"], pipeline["data_dir"]
     output = f"{name}.clean.killed"
-    command = [
-        sys.executable, "-m", "streamer", "replay", "--topology", pipeline["topology"],
+    arguments = [
+        "replay", "--topology", pipeline["topology"],
         "--from-offset", "0", "--output-topic", output, "--replay-id", "killed",
         "--workers", "1", "--rate", "150",
     ]  # fmt: skip
     state_file = data_dir / "replays" / "killed.json"
     process = subprocess.Popen(
-        command,
+        [*STREAMER_COMMAND, *arguments],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=environment(data_dir, bootstrap),
-        cwd=ROOT,
+        cwd=REPOSITORY_ROOT,
         start_new_session=True,
     )
     try:
@@ -232,13 +199,7 @@ def test_a_killed_replay_resumes_at_least_once_with_identical_copies(
     assert state["status"] == "running"
     saved_next = {int(p): e["next"] for p, e in state["partitions"].items()}
 
-    resumed = subprocess.run(
-        [*command[:-2], "--resume"],
-        capture_output=True,
-        env=environment(data_dir, bootstrap),
-        cwd=ROOT,
-        timeout=120,
-    )
+    resumed = streamer(*arguments[:-2], "--resume", env=environment(data_dir, bootstrap))
     assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
     assert b"resuming at" in resumed.stderr
     assert orjson.loads(state_file.read_bytes())["status"] == "completed"

@@ -5,60 +5,25 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streamer.broker import EmbeddedBroker
 from streamer.samples import support_tickets
 from streamer.testing import CANARY_TEXT, find_canaries
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def environment(data_dir: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STREAMER_DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-        "STREAMER_SESSION_TIMEOUT_MS": "6000",
-        "STREAMER_HEARTBEAT_INTERVAL_MS": "500",
-        "STREAMER_REBALANCE_TIMEOUT_MS": "1000",
-        "STREAMER_COMMIT_INTERVAL_MS": "200",
-    }
-
-
-def streamer(
-    *args: str, data_dir: Path, stdin: bytes = b"", timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        input=stdin,
-        capture_output=True,
-        env=environment(data_dir),
-        cwd=ROOT,
-        timeout=timeout,
-    )
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
 
 
 def test_broker_topics_produce_run_tail_as_a_user_would(tmp_path: Path) -> None:
     broker = subprocess.Popen(
-        [sys.executable, "-m", "streamer", "broker"],
+        [*STREAMER_COMMAND, "broker"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=environment(tmp_path),
+        env=cli_environment(tmp_path),
         start_new_session=True,
     )
     runner: subprocess.Popen[bytes] | None = None
@@ -89,10 +54,10 @@ def test_broker_topics_produce_run_tail_as_a_user_would(tmp_path: Path) -> None:
         assert "produced 400 records" in produced.stderr.decode()
 
         runner = subprocess.Popen(
-            [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", address,
+            [*STREAMER_COMMAND, "run", "--bootstrap-servers", address,
              "--topology", topology, "--workers", "1", "--log-format", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(tmp_path),
-            cwd=ROOT, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+            cwd=REPOSITORY_ROOT, start_new_session=True,
         )  # fmt: skip
         tailed = streamer(
             "tail", "--bootstrap-servers", address, "--topic", "support.tickets.clean",
@@ -259,11 +224,8 @@ def test_demo_with_a_stale_bootstrap_variable_names_the_variable(tmp_path: Path)
     from streamer.broker import free_port
 
     address = f"127.0.0.1:{free_port()}"
-    run = subprocess.run(
-        [sys.executable, "-m", "streamer", "demo", "--events", "10"],
-        capture_output=True, cwd=ROOT, timeout=90,
-        env={**environment(tmp_path), "STREAMER_BOOTSTRAP_SERVERS": address},
-    )  # fmt: skip
+    environment = cli_environment(tmp_path, STREAMER_BOOTSTRAP_SERVERS=address)
+    run = streamer("demo", "--events", "10", env=environment, timeout=90)
     error = run.stderr.decode()
     assert run.returncode == 4
     assert f"broker at {address} (--bootstrap-servers / STREAMER_BOOTSTRAP_SERVERS)" in error
@@ -323,10 +285,9 @@ def test_produce_from_a_terminal_says_it_reads_standard_input(
 
     controller, terminal = pty.openpty()
     with subprocess.Popen(
-        [sys.executable, "-m", "streamer", "produce", "--bootstrap-servers", bootstrap,
-         "--topic", "typed"],
+        [*STREAMER_COMMAND, "produce", "--bootstrap-servers", bootstrap, "--topic", "typed"],
         stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=environment(tmp_path), cwd=ROOT,
+        env=cli_environment(tmp_path), cwd=REPOSITORY_ROOT,
     ) as typing:  # fmt: skip
         os.close(terminal)
         os.write(controller, b'{"typed": 1}\n\x04')  # a line, then Ctrl-D
@@ -399,7 +360,7 @@ def test_produce_help_names_the_samples_extra(tmp_path: Path) -> None:
 
 
 def test_the_readme_streaming_steps_work_when_pasted(tmp_path: Path, bootstrap: str) -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = (REPOSITORY_ROOT / "README.md").read_text()
     section = readme[readme.index("## Streaming with Kafka") :]
     block = section[section.index("```bash") + len("```bash") : section.index("```\n", 10)]
     commands = [line.split("#")[0].split() for line in block.splitlines()]

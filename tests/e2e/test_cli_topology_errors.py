@@ -5,24 +5,18 @@ or from STREAMER_TOPOLOGY. No broker is needed: nothing connects before the chec
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from streamer.testing.cli import streamer
+
 pytestmark = pytest.mark.e2e
 
 
-def streamer(*args: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "STREAMER_DATA_DIR": str(tmp_path / "data"), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-    )
+def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The user's whole environment, with a data directory of the test's own."""
+    return {**os.environ, "STREAMER_DATA_DIR": str(tmp_path / "data"), **extra}
 
 
 @pytest.mark.parametrize("command", ["run", "topics"])
@@ -38,10 +32,10 @@ def test_an_unreadable_topology_is_one_line_naming_the_file(
     for how in ("flag", "variable"):
         if how == "flag":
             run = streamer(command, "--topology", str(path), "--bootstrap-servers", "127.0.0.1:9",
-                           tmp_path=tmp_path)  # fmt: skip
+                           env=environment(tmp_path), text=True, timeout=60)  # fmt: skip
         else:
-            run = streamer(command, "--bootstrap-servers", "127.0.0.1:9", tmp_path=tmp_path,
-                           STREAMER_TOPOLOGY=str(path))  # fmt: skip
+            run = streamer(command, "--bootstrap-servers", "127.0.0.1:9", text=True, timeout=60,
+                           env=environment(tmp_path, STREAMER_TOPOLOGY=str(path)))  # fmt: skip
         assert run.returncode == 2, run.stderr
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1, run.stderr

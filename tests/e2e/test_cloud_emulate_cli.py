@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from streamer.cloud.emulators.server import EmulatorProcess
 from streamer.testing import CANARIES
+from streamer.testing.cli import REPOSITORY_ROOT, streamer
 
 pytestmark = pytest.mark.e2e
 
@@ -68,24 +68,17 @@ async def test_emulated_language_service_answers_the_azure_sdk() -> None:
 
 
 def test_an_unknown_service_names_the_valid_ones() -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "streamer", "emulate", "gcp"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    completed = streamer("emulate", "gcp", env=os.environ, text=True, timeout=60)
     assert completed.returncode == 2
     assert "valid names: aws, azure" in completed.stderr
 
 
 def test_the_demo_runs_with_emulated_cloud_providers(tmp_path: Path) -> None:
-    completed = subprocess.run(
-        [sys.executable, "-m", "streamer", "demo", "--cloud", "emulated", "--events", "200"],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    completed = streamer(
+        "demo", "--cloud", "emulated", "--events", "200",
         env={**os.environ, "STREAMER_DATA_DIR": str(tmp_path), "COLUMNS": "200"},
-    )
+        text=True, timeout=300,
+    )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
     assert "cloud detection (emulated" in completed.stdout
     assert "text_record" in completed.stdout and "unit_100_chars" in completed.stdout
@@ -95,9 +88,8 @@ def test_the_demo_runs_with_emulated_cloud_providers(tmp_path: Path) -> None:
 
 def test_make_demo_passes_the_cloud_flag_on() -> None:
     # The issue: "make demo can use them (--cloud emulated)". A dry run shows the command.
-    root = Path(__file__).resolve().parents[2]
     completed = subprocess.run(
-        ["make", "-n", "-C", str(root), "demo", "DEMO_ARGS=--cloud emulated"],
+        ["make", "-n", "-C", str(REPOSITORY_ROOT), "demo", "DEMO_ARGS=--cloud emulated"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,9 +9,7 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -19,33 +17,26 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streamer.broker import EmbeddedBroker, free_port
+from streamer.broker import free_port
 from streamer.redaction.service import RedactionService
 from streamer.settings import StreamerSettings
 from streamer.testing import CANARIES, find_canaries
+from streamer.testing.cli import STREAMER_COMMAND, streamer
 from streamer.testing.kafka import read_topic
 from streamer.testing.token_topic import publish_redacted
 from streamer.vault import keyring_from_settings
 
 pytestmark = pytest.mark.e2e
 
-STREAMER = [sys.executable, "-m", "streamer"]
-
-
-@pytest.fixture(scope="module")
-def broker() -> Iterator[EmbeddedBroker]:
-    with EmbeddedBroker() as running:
-        yield running
-
 
 @pytest.fixture
-def env(tmp_path: Path, broker: EmbeddedBroker) -> dict[str, str]:
+def env(tmp_path: Path, bootstrap: str) -> dict[str, str]:
     """The environment of a user of this test's key file, broker and topics."""
     suffix = uuid.uuid4().hex[:8]
     return {
         **os.environ,
         "STREAMER_DATA_DIR": str(tmp_path),
-        "STREAMER_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "STREAMER_BOOTSTRAP_SERVERS": bootstrap,
         "STREAMER_TOKEN_TOPIC": f"tokens-{suffix}",
         "STREAMER_AUDIT_TOPIC": f"audit-{suffix}",
         "STREAMER_KEY_REFRESH_SECONDS": "0",
@@ -58,14 +49,6 @@ def settings_of(env: dict[str, str]) -> StreamerSettings:
         bootstrap_servers=env["STREAMER_BOOTSTRAP_SERVERS"],
         token_topic=env["STREAMER_TOKEN_TOPIC"],
         audit_topic=env["STREAMER_AUDIT_TOPIC"],
-    )
-
-
-def streamer(
-    env: dict[str, str], *args: str, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*STREAMER, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120
     )
 
 
@@ -89,38 +72,42 @@ async def test_unmask_text_scope_errors_and_key_commands(env: dict[str, str]) ->
                        ["tenant-a", "tenant-b"], f"clean-{uuid.uuid4().hex[:6]}")  # fmt: skip
     text_a, text_b = (orjson.loads(v)["m"] for v in batch.clean_values)
 
-    done = streamer(env, "unmask", text_a, "--scope", "tenant-a")
+    done = streamer("unmask", text_a, "--scope", "tenant-a", env=env, text=True)
     assert (done.returncode, done.stdout) == (0, f"mail {email}\n")
-    refused = streamer(env, "unmask", f"{text_a} {text_b}", "--scope", "tenant-a")
+    refused = streamer("unmask", f"{text_a} {text_b}", "--scope", "tenant-a", env=env, text=True)
     assert refused.returncode == 8
     assert "scope" in refused.stderr and not find_canaries(refused.stdout + refused.stderr)
-    unknown = streamer(env, "unmask", "[EMAIL_ADDRESS_0000000000000abc]", "--scope", "*")
+    unknown = streamer(
+        "unmask", "[EMAIL_ADDRESS_0000000000000abc]", "--scope", "*", env=env, text=True
+    )
     assert unknown.returncode == 4 and "not in token topic" in unknown.stderr
-    lines = streamer(env, "unmask", "--json", "--scope", "tenant-*", "--partial",
-                     stdin=f'{{"x": "{text_a}"}}\n\nnot json\n')  # fmt: skip
+    lines = streamer("unmask", "--json", "--scope", "tenant-*", "--partial",
+                     stdin=f'{{"x": "{text_a}"}}\n\nnot json\n', env=env, text=True)  # fmt: skip
     assert lines.stdout.splitlines()[:2] == [orjson.dumps({"x": f"mail {email}"}).decode(), ""]
     assert lines.returncode == 3 and '"line":3' in lines.stderr
 
-    listed = orjson.loads(streamer(env, "keys", "list", "--json").stdout)
+    listed = orjson.loads(streamer("keys", "list", "--json", env=env, text=True).stdout)
     assert [(s["scope"], s["state"]) for s in listed] == [
         ("tenant-a", "active"), ("tenant-b", "active")]  # fmt: skip
-    rotated = streamer(env, "keys", "rotate", "tenant-a")
+    rotated = streamer("keys", "rotate", "tenant-a", env=env, text=True)
     assert rotated.returncode == 0 and "->" in rotated.stdout
-    redacted = streamer(env, "redact", "--text", "--scope", "tenant-a", stdin=f"mail {email}\n")
+    redacted = streamer(
+        "redact", "--text", "--scope", "tenant-a", stdin=f"mail {email}\n", env=env, text=True
+    )
     assert redacted.stdout == text_a + "\n", "tokens do not change on rotation"
-    assert streamer(env, "unmask", text_a, "--scope", "tenant-a").returncode == 0
+    assert streamer("unmask", text_a, "--scope", "tenant-a", env=env, text=True).returncode == 0
 
-    assert streamer(env, "keys", "shred", "tenant-b", stdin="n\n").returncode == 1
-    shred = streamer(env, "keys", "shred", "tenant-b", "--yes")
+    assert streamer("keys", "shred", "tenant-b", stdin="n\n", env=env, text=True).returncode == 1
+    shred = streamer("keys", "shred", "tenant-b", "--yes", env=env, text=True)
     assert shred.returncode == 0 and "shredded 2 key(s)" in shred.stdout
-    gone = streamer(env, "unmask", text_b, "--scope", "tenant-b")
+    gone = streamer("unmask", text_b, "--scope", "tenant-b", env=env, text=True)
     assert gone.returncode == 7 and "shredded" in gone.stderr
-    listed = orjson.loads(streamer(env, "keys", "list", "--json").stdout)
+    listed = orjson.loads(streamer("keys", "list", "--json", env=env, text=True).stdout)
     assert {s["scope"]: s["state"] for s in listed} == {
         "tenant-a": "active",
         "tenant-b": "shredded",
     }
-    missing = streamer(env, "keys", "rotate", "tenant-zzz")
+    missing = streamer("keys", "rotate", "tenant-zzz", env=env, text=True)
     assert missing.returncode == 2 and "streamer keys list" in missing.stderr
 
     audit = await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], env["STREAMER_AUDIT_TOPIC"])
@@ -142,8 +129,8 @@ async def test_unmask_a_clean_topic_range_into_another_topic(env: dict[str, str]
     events = [{"id": i, "note": f"ssn {CANARIES['US_SSN']} mail u{i}@corp-mail.example.com"}
               for i in range(8)]  # fmt: skip
     await seed(env, events, ["tenant-a"] * 8, clean)
-    done = streamer(env, "unmask", "--from-topic", clean, "--to-topic", restored, "--json",
-                    "--scope", "tenant-a")  # fmt: skip
+    done = streamer("unmask", "--from-topic", clean, "--to-topic", restored, "--json",
+                    "--scope", "tenant-a", env=env, text=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "8 record(s) copied" in done.stderr
     records = await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], restored)
@@ -157,8 +144,8 @@ async def test_unmask_a_clean_topic_range_into_another_topic(env: dict[str, str]
     document["ciphertext"] = document["ciphertext"][:-8] + "AAAAAAA="
     await producer.send_and_wait(env["STREAMER_TOKEN_TOPIC"], orjson.dumps(document), key=first.key)
     await producer.stop()
-    broken = streamer(env, "unmask", "--from-topic", clean, "--to-topic", tampered_topic,
-                      "--json", "--scope", "tenant-a")  # fmt: skip
+    broken = streamer("unmask", "--from-topic", clean, "--to-topic", tampered_topic,
+                      "--json", "--scope", "tenant-a", env=env, text=True)  # fmt: skip
     assert broken.returncode == 6, broken.stderr
     assert "tampered_ciphertext" in broken.stderr
     assert len(await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], tampered_topic)) == 8
@@ -174,7 +161,7 @@ async def test_serve_answers_with_auth_and_stops_on_sigterm(
     clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
     port = free_port()
     server = subprocess.Popen(
-        [*STREAMER, "serve", "--port", str(port), "--clients-file", str(clients)],
+        [*STREAMER_COMMAND, "serve", "--port", str(port), "--clients-file", str(clients)],
         env=env, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -207,7 +194,7 @@ async def test_two_hosts_share_keys_through_the_keys_topic(
               "STREAMER_KEY_PROVIDER": "env", "STREAMER_KEK": "7a" * 32}  # fmt: skip
     stream_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "stream-host")}
     analyst_host = {**env, **shared, "STREAMER_DATA_DIR": str(tmp_path / "analyst-host")}
-    assert streamer(stream_host, "keys", "create", "acme").returncode == 0
+    assert streamer("keys", "create", "acme", env=stream_host, text=True).returncode == 0
     settings = StreamerSettings(**{
         **settings_of(stream_host).model_dump(), "key_provider": "env",
         "kek": stream_host["STREAMER_KEK"], "keys_topic": shared["STREAMER_KEYS_TOPIC"],
@@ -220,10 +207,10 @@ async def test_two_hosts_share_keys_through_the_keys_topic(
             scopes=["acme"],
         )  # fmt: skip
     token = orjson.loads(batch.clean_values[0])["m"]
-    done = streamer(analyst_host, "unmask", token, "--scope", "acme")
+    done = streamer("unmask", token, "--scope", "acme", env=analyst_host, text=True)
     assert (done.returncode, done.stdout) == (0, CANARIES["EMAIL_ADDRESS"] + "\n"), done.stderr
-    assert streamer(analyst_host, "keys", "shred", "acme", "--yes").returncode == 0
-    gone = streamer(stream_host, "unmask", token, "--scope", "acme")
+    assert streamer("keys", "shred", "acme", "--yes", env=analyst_host, text=True).returncode == 0
+    gone = streamer("unmask", token, "--scope", "acme", env=stream_host, text=True)
     assert gone.returncode == 7, "the shred made on one host reached the other"
 
 
@@ -234,16 +221,18 @@ def test_serve_on_a_port_in_use_fails_in_one_line(env: dict[str, str], tmp_path:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = streamer(env, "serve", "--port", str(port), "--clients-file", str(clients))
+        busy = streamer(
+            "serve", "--port", str(port), "--clients-file", str(clients), env=env, text=True
+        )
     assert busy.returncode == 2, busy.stderr
     assert "Traceback" not in busy.stderr
     assert busy.stderr.startswith("error: cannot listen on") and "--port" in busy.stderr
 
 
 def test_a_key_provider_error_names_only_real_options(env: dict[str, str]) -> None:
-    kms = streamer(env, "keys", "create", "acme", "--key-provider", "aws-kms")
+    kms = streamer("keys", "create", "acme", "--key-provider", "aws-kms", env=env, text=True)
     assert kms.returncode == 2 and "STREAMER_AWS_KMS_KEY_ID" in kms.stderr
-    options = streamer(env, "keys", "create", "--help").stdout
+    options = streamer("keys", "create", "--help", env=env, text=True).stdout
     named = re.findall(r"--[a-z][a-z-]+", kms.stderr)
     assert all(option in options for option in named), f"{named} are not options of keys create"
 
@@ -256,18 +245,20 @@ async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
     token = orjson.loads(batch.clean_values[0])["m"].removeprefix("mail ")
     unknown = "[EMAIL_ADDRESS_0000000000000abc]"
 
-    text = streamer(env, "unmask", f"{token} {unknown}", "--scope", "tenant-a", "--partial")
+    text = streamer(
+        "unmask", f"{token} {unknown}", "--scope", "tenant-a", "--partial", env=env, text=True
+    )
     assert text.stdout == f"{email} {unknown}\n"
     assert text.returncode == 4 and "not in token topic" in text.stderr
-    event = streamer(env, "unmask", "--json", orjson.dumps({"to": [token, unknown]}).decode(),
-                     "--scope", "tenant-a", "--partial")  # fmt: skip
+    event = streamer("unmask", "--json", orjson.dumps({"to": [token, unknown]}).decode(),
+                     "--scope", "tenant-a", "--partial", env=env, text=True)  # fmt: skip
     assert orjson.loads(event.stdout) == {"to": [email, unknown]}
     assert event.returncode == 4
-    lines = streamer(env, "unmask", "--scope", "tenant-a", "--partial",
-                     stdin=f"{token}\n{token} {unknown}\n")  # fmt: skip
+    lines = streamer("unmask", "--scope", "tenant-a", "--partial",
+                     stdin=f"{token}\n{token} {unknown}\n", env=env, text=True)  # fmt: skip
     assert lines.stdout == f"{email}\n{email} {unknown}\n"
     assert lines.returncode == 4 and '"line":2' in lines.stderr
-    whole = streamer(env, "unmask", token, "--scope", "tenant-a", "--partial")
+    whole = streamer("unmask", token, "--scope", "tenant-a", "--partial", env=env, text=True)
     assert (whole.returncode, whole.stdout, whole.stderr) == (0, f"{email}\n", "")
     assert not find_canaries(text.stderr + event.stderr + lines.stderr)
 
@@ -275,22 +266,24 @@ async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
 async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str, str]) -> None:
     clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
     await seed(env, [{"id": 1, "note": "mail u1@corp-mail.example.com"}], ["tenant-a"], clean)
-    inverted = streamer(env, "unmask", "--from-topic", clean, "--to-topic", restored,
-                        "--start-offset", "5", "--end-offset", "2")  # fmt: skip
+    inverted = streamer("unmask", "--from-topic", clean, "--to-topic", restored,
+                        "--start-offset", "5", "--end-offset", "2", env=env, text=True)  # fmt: skip
     assert inverted.returncode == 2, inverted.stderr
     assert inverted.stderr.strip().startswith("error: the range is inverted: --start-offset 5")
     assert "Traceback" not in inverted.stderr
     assert await read_topic(env["STREAMER_BOOTSTRAP_SERVERS"], restored) == []
 
-    text = streamer(env, "unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--start-offset", "5")
+    text = streamer(
+        "unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--start-offset", "5", env=env, text=True
+    )
     assert text.returncode == 2, text.stderr
     assert "--from-topic" in text.stderr and "Traceback" not in text.stderr
 
 
 def test_keys_create_refuses_an_empty_scope_name(env: dict[str, str]) -> None:
-    empty = streamer(env, "keys", "create", "acme", "")
+    empty = streamer("keys", "create", "acme", "", env=env, text=True)
     assert empty.returncode == 2, empty.stderr
     assert empty.stderr.startswith("error: a key scope name is empty")
-    listed = streamer(env, "keys", "list", "--json")
+    listed = streamer("keys", "list", "--json", env=env, text=True)
     assert listed.returncode == 0, listed.stderr
     assert "acme" not in listed.stdout and '""' not in listed.stdout

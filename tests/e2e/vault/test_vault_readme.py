@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from streamer.testing.cli import REPOSITORY_ROOT
+
 pytestmark = pytest.mark.e2e
 
-README = Path(__file__).parents[3] / "README.md"
+README = REPOSITORY_ROOT / "README.md"
 
 
 def walkthrough() -> str:
