@@ -497,6 +497,7 @@ def run(
     import logging
 
     from streamer.observability.logging import configure_logging
+    from streamer.stream.connection import client_options
     from streamer.stream.runtime import run_pipeline
     from streamer.stream.topology import Topology
 
@@ -512,6 +513,7 @@ def run(
         metrics_port=metrics_port, metrics_host=metrics_host,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
+    client_options(settings)  # bad Kafka security settings: one line, before anything starts
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
     if fmt not in ("json", "text"):
         raise typer.BadParameter("use json or text", param_hint="--log-format")

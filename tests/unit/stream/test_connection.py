@@ -185,3 +185,14 @@ def test_bootstrap_servers_in_every_form_aiokafka_reads_are_taken(servers: str) 
     assert client_options(StreamerSettings(bootstrap_servers=servers))["bootstrap_servers"] == (
         servers
     )
+
+
+def test_a_runtime_with_bad_security_settings_fails_when_built(tmp_path: Path) -> None:
+    # It failed only once running, after the worker pool had started and loaded its models.
+    from streamer.stream import StreamRuntime, Topology
+
+    settings = StreamerSettings(
+        data_dir=tmp_path, input_topic=["orders"], security_protocol="SASL_SSL", workers=1
+    )
+    with pytest.raises(ConfigurationError, match="--sasl-username"):
+        StreamRuntime(Topology.load(settings), settings)
