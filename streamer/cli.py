@@ -315,6 +315,28 @@ SslKeyfileOption = Annotated[
 ]
 
 
+def _vault_kafka_options(settings: StreamerSettings) -> dict[str, Any]:
+    """Security settings (and client id) for the vault's Kafka clients, which take the
+    bootstrap servers on their own."""
+    from streamer.stream.connection import client_options
+
+    options = client_options(settings)
+    del options["bootstrap_servers"]
+    return options
+
+
+def _sync_key_store(settings: StreamerSettings) -> None:
+    """Exchange key changes with the keys topic, when there is one (STREAMER_KEYS_TOPIC)."""
+    from streamer.vault.keyring import run_blocking, sync_key_store
+
+    run_blocking(sync_key_store(settings, **_keys_topic_options(settings)))
+
+
+def _keys_topic_options(settings: StreamerSettings) -> dict[str, Any]:
+    """Kafka security settings for the keys topic; none without one (a local key file)."""
+    return _vault_kafka_options(settings) if settings.keys_topic else {}
+
+
 def _kafka_overrides(
     bootstrap_servers: str | None,
     security_protocol: str | None,
@@ -1444,12 +1466,12 @@ def keys_list(
     """List key scopes and their keys (ids only, never key material)."""
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import list_scopes
-    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+    from streamer.vault.keyring import require_key_store
 
     settings = build_settings(key_file=key_file, keys_topic=keys_topic,
                               bootstrap_servers=bootstrap_servers)  # fmt: skip
     require_key_store(settings)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         scopes = list_scopes(keystore, patterns)
@@ -1487,14 +1509,14 @@ def keys_create(
     Needed when several hosts share a key file, or with STREAMER_KEY_SCOPE_AUTOCREATE=false.
     """
     from streamer.vault.key_admin import create_scopes
-    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+    from streamer.vault.keyring import key_store_keyring
 
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
         bootstrap_servers=bootstrap_servers,
     )  # fmt: skip
-    summaries = create_scopes(key_store_keyring(settings), scopes)
-    run_blocking(sync_key_store(settings))
+    summaries = create_scopes(key_store_keyring(settings, **_keys_topic_options(settings)), scopes)
+    _sync_key_store(settings)
     for summary in summaries:
         stdout.print(
             f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
@@ -1544,13 +1566,13 @@ def keys_rotate(
         rotate_kek_file,
         rotate_scopes,
     )
-    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+    from streamer.vault.keyring import key_store_keyring
 
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
         bootstrap_servers=bootstrap_servers,
     )  # fmt: skip
-    keyring = key_store_keyring(settings)
+    keyring = key_store_keyring(settings, **_keys_topic_options(settings))
     if kek:
         if scopes or all_scopes:
             raise typer.BadParameter("--kek re-wraps the root key; give no scopes with it")
@@ -1563,7 +1585,7 @@ def keys_rotate(
                 wrapping = rotate_kek(keyring, provider)
             finally:
                 provider.close()
-        run_blocking(sync_key_store(settings))
+        _sync_key_store(settings)
         stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
                      highlight=False, soft_wrap=True)  # fmt: skip
         if target != settings.resolved_key_provider():
@@ -1577,7 +1599,7 @@ def keys_rotate(
         else resolve_scopes(keyring.keystore, scopes or [])
     )
     rotations = rotate_scopes(keyring, chosen)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     for rotation in rotations:
         stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
                      highlight=False, soft_wrap=True)  # fmt: skip
@@ -1608,14 +1630,14 @@ def keys_shred(
     """
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import resolve_scopes, shred_scopes
-    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+    from streamer.vault.keyring import require_key_store
 
     if not scopes and prefix is None:
         raise typer.BadParameter("name scopes to shred, or give --prefix")
     settings = build_settings(key_file=key_file, keys_topic=keys_topic,
                               bootstrap_servers=bootstrap_servers)  # fmt: skip
     require_key_store(settings)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         chosen = resolve_scopes(keystore, scopes or [], prefix=prefix)
@@ -1625,7 +1647,7 @@ def keys_shred(
         ):
             raise typer.Exit(1)
         shredded = shred_scopes(keystore, chosen)
-        run_blocking(sync_key_store(settings))  # every host forgets them on its next pull
+        _sync_key_store(settings)  # every host forgets them on its next pull
         for scope, key_ids in shredded.items():
             stdout.print(
                 f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
@@ -1744,7 +1766,8 @@ def unmask(
     caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
 
     async def run() -> int:
-        async with UnmaskSession(settings, rebuild_index=rebuild_index) as session:
+        options = _vault_kafka_options(settings)
+        async with UnmaskSession(settings, rebuild_index=rebuild_index, **options) as session:
             reidentifier = session.reidentifier
             if from_topic is not None:
                 assert to_topic is not None
@@ -1822,7 +1845,7 @@ async def _unmask_topic(
             reidentifier, caller, bootstrap_servers=settings.bootstrap_servers,
             source_topic=from_topic, target_topic=to_topic, partitions=partitions,
             offsets=OffsetRange(start_offset, end_offset), event_format=event_format,
-            on_progress=lambda n: progress.advance(task, n),
+            on_progress=lambda n: progress.advance(task, n), **_vault_kafka_options(settings),
         )  # fmt: skip
     stderr.print(
         f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
@@ -1913,7 +1936,7 @@ def serve(
         from streamer.vault.server import DetokenizeServer
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
-    from streamer.vault import keyring_from_settings
+    from streamer.vault.keyring import open_keyring, run_blocking
 
     settings = build_settings(
         serve_host=host, serve_port=port, api_clients_file=clients_file,
@@ -1921,14 +1944,17 @@ def serve(
         bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
-    keyring = keyring_from_settings(settings)
+    options = _vault_kafka_options(settings)
+    keyring = run_blocking(open_keyring(settings, **options))
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        async with DetokenizeServer(settings, keyring, rebuild_index=rebuild_index) as server:
+        async with DetokenizeServer(
+            settings, keyring, rebuild_index=rebuild_index, **options
+        ) as server:
             stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
                          f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
                          highlight=False, soft_wrap=True)  # fmt: skip

@@ -81,3 +81,29 @@ def test_a_security_mistake_is_one_line_and_exit_code_2(
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
     assert named in lines[0]
+
+
+VAULT_COMMANDS = {
+    "unmask": ["unmask", "[EMAIL_ADDRESS_0123456789abcdef]"],
+    "unmask a topic": ["unmask", "--from-topic", "t.clean", "--to-topic", "t.restored"],
+    "serve": ["serve", "--clients-file", "clients.yaml", "--port", "18087"],
+    "keys create": ["keys", "create", "acme"],
+    "keys rotate": ["keys", "rotate", "acme"],
+    "keys list": ["keys", "list"],
+}
+
+
+@pytest.mark.parametrize("command", list(VAULT_COMMANDS))
+def test_the_vault_commands_use_the_kafka_security_settings(command: str, tmp_path: Path) -> None:
+    # Their token-topic reader, audit producer and keys-topic clients were built without
+    # the security settings: on a SASL or TLS cluster they connected in plaintext.
+    clients = tmp_path / "clients.yaml"
+    clients.write_text(
+        "clients: [{name: desk, token: abcdefghijklmnopqrstuvwxyz0123, scopes: [a]}]"
+    )
+    args = [arg.replace("clients.yaml", str(clients)) for arg in VAULT_COMMANDS[command]]
+    env = {"STREAMER_SECURITY_PROTOCOL": "SASL_SSL", "STREAMER_KEYS_TOPIC": "pii.keys"}
+    result = streamer(args, env, tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--sasl-username and --sasl-password" in lines[0], result.stderr
