@@ -514,6 +514,10 @@ def run(
     Every flag is also a STREAMER_* variable (--group-id is STREAMER_GROUP_ID) and
     overrides the topology file. With --metrics-port it serves Prometheus metrics at
     /metrics, liveness at /healthz and readiness at /readyz.
+
+    Exit codes: 0 stopped by a signal, 2 a configuration error, 4 Kafka unreachable or a
+    record not acknowledged, 1 anything else (missing output topics with
+    --no-create-topics, an unexpected error).
     """
     import asyncio
     import logging
