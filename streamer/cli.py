@@ -315,6 +315,28 @@ SslKeyfileOption = Annotated[
 ]
 
 
+def _vault_kafka_options(settings: StreamerSettings) -> dict[str, Any]:
+    """Security settings (and client id) for the vault's Kafka clients, which take the
+    bootstrap servers on their own."""
+    from streamer.stream.connection import client_options
+
+    options = client_options(settings)
+    del options["bootstrap_servers"]
+    return options
+
+
+def _sync_key_store(settings: StreamerSettings) -> None:
+    """Exchange key changes with the keys topic, when there is one (STREAMER_KEYS_TOPIC)."""
+    from streamer.vault.keyring import run_blocking, sync_key_store
+
+    run_blocking(sync_key_store(settings, **_keys_topic_options(settings)))
+
+
+def _keys_topic_options(settings: StreamerSettings) -> dict[str, Any]:
+    """Kafka security settings for the keys topic; none without one (a local key file)."""
+    return _vault_kafka_options(settings) if settings.keys_topic else {}
+
+
 def _kafka_overrides(
     bootstrap_servers: str | None,
     security_protocol: str | None,
@@ -492,11 +514,16 @@ def run(
     Every flag is also a STREAMER_* variable (--group-id is STREAMER_GROUP_ID) and
     overrides the topology file. With --metrics-port it serves Prometheus metrics at
     /metrics, liveness at /healthz and readiness at /readyz.
+
+    Exit codes: 0 stopped by a signal, 2 a configuration error, 4 Kafka unreachable or a
+    record not acknowledged, 1 anything else (missing output topics with
+    --no-create-topics, an unexpected error).
     """
     import asyncio
     import logging
 
     from streamer.observability.logging import configure_logging
+    from streamer.stream.connection import client_options
     from streamer.stream.runtime import run_pipeline
     from streamer.stream.topology import Topology
 
@@ -512,6 +539,7 @@ def run(
         metrics_port=metrics_port, metrics_host=metrics_host,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
+    client_options(settings)  # bad Kafka security settings: one line, before anything starts
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
     if fmt not in ("json", "text"):
         raise typer.BadParameter("use json or text", param_hint="--log-format")
@@ -1442,12 +1470,12 @@ def keys_list(
     """List key scopes and their keys (ids only, never key material)."""
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import list_scopes
-    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+    from streamer.vault.keyring import require_key_store
 
     settings = build_settings(key_file=key_file, keys_topic=keys_topic,
                               bootstrap_servers=bootstrap_servers)  # fmt: skip
     require_key_store(settings)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         scopes = list_scopes(keystore, patterns)
@@ -1485,14 +1513,14 @@ def keys_create(
     Needed when several hosts share a key file, or with STREAMER_KEY_SCOPE_AUTOCREATE=false.
     """
     from streamer.vault.key_admin import create_scopes
-    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+    from streamer.vault.keyring import key_store_keyring
 
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
         bootstrap_servers=bootstrap_servers,
     )  # fmt: skip
-    summaries = create_scopes(key_store_keyring(settings), scopes)
-    run_blocking(sync_key_store(settings))
+    summaries = create_scopes(key_store_keyring(settings, **_keys_topic_options(settings)), scopes)
+    _sync_key_store(settings)
     for summary in summaries:
         stdout.print(
             f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
@@ -1542,13 +1570,13 @@ def keys_rotate(
         rotate_kek_file,
         rotate_scopes,
     )
-    from streamer.vault.keyring import key_store_keyring, run_blocking, sync_key_store
+    from streamer.vault.keyring import key_store_keyring
 
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
         bootstrap_servers=bootstrap_servers,
     )  # fmt: skip
-    keyring = key_store_keyring(settings)
+    keyring = key_store_keyring(settings, **_keys_topic_options(settings))
     if kek:
         if scopes or all_scopes:
             raise typer.BadParameter("--kek re-wraps the root key; give no scopes with it")
@@ -1561,7 +1589,7 @@ def keys_rotate(
                 wrapping = rotate_kek(keyring, provider)
             finally:
                 provider.close()
-        run_blocking(sync_key_store(settings))
+        _sync_key_store(settings)
         stdout.print(f"root key re-wrapped by {wrapping.provider} ({wrapping.kek_id})",
                      highlight=False, soft_wrap=True)  # fmt: skip
         if target != settings.resolved_key_provider():
@@ -1575,7 +1603,7 @@ def keys_rotate(
         else resolve_scopes(keyring.keystore, scopes or [])
     )
     rotations = rotate_scopes(keyring, chosen)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     for rotation in rotations:
         stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
                      highlight=False, soft_wrap=True)  # fmt: skip
@@ -1606,14 +1634,14 @@ def keys_shred(
     """
     from streamer.redaction.keystore import Keystore
     from streamer.vault.key_admin import resolve_scopes, shred_scopes
-    from streamer.vault.keyring import require_key_store, run_blocking, sync_key_store
+    from streamer.vault.keyring import require_key_store
 
     if not scopes and prefix is None:
         raise typer.BadParameter("name scopes to shred, or give --prefix")
     settings = build_settings(key_file=key_file, keys_topic=keys_topic,
                               bootstrap_servers=bootstrap_servers)  # fmt: skip
     require_key_store(settings)
-    run_blocking(sync_key_store(settings))
+    _sync_key_store(settings)
     keystore = Keystore.open(settings.resolved_key_file(), create=False)
     try:
         chosen = resolve_scopes(keystore, scopes or [], prefix=prefix)
@@ -1623,7 +1651,7 @@ def keys_shred(
         ):
             raise typer.Exit(1)
         shredded = shred_scopes(keystore, chosen)
-        run_blocking(sync_key_store(settings))  # every host forgets them on its next pull
+        _sync_key_store(settings)  # every host forgets them on its next pull
         for scope, key_ids in shredded.items():
             stdout.print(
                 f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
@@ -1742,7 +1770,8 @@ def unmask(
     caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
 
     async def run() -> int:
-        async with UnmaskSession(settings, rebuild_index=rebuild_index) as session:
+        options = _vault_kafka_options(settings)
+        async with UnmaskSession(settings, rebuild_index=rebuild_index, **options) as session:
             reidentifier = session.reidentifier
             if from_topic is not None:
                 assert to_topic is not None
@@ -1820,7 +1849,7 @@ async def _unmask_topic(
             reidentifier, caller, bootstrap_servers=settings.bootstrap_servers,
             source_topic=from_topic, target_topic=to_topic, partitions=partitions,
             offsets=OffsetRange(start_offset, end_offset), event_format=event_format,
-            on_progress=lambda n: progress.advance(task, n),
+            on_progress=lambda n: progress.advance(task, n), **_vault_kafka_options(settings),
         )  # fmt: skip
     stderr.print(
         f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
@@ -1911,7 +1940,7 @@ def serve(
         from streamer.vault.server import DetokenizeServer
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
-    from streamer.vault import keyring_from_settings
+    from streamer.vault.keyring import open_keyring, run_blocking
 
     settings = build_settings(
         serve_host=host, serve_port=port, api_clients_file=clients_file,
@@ -1919,14 +1948,17 @@ def serve(
         bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
-    keyring = keyring_from_settings(settings)
+    options = _vault_kafka_options(settings)
+    keyring = run_blocking(open_keyring(settings, **options))
 
     async def run() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        async with DetokenizeServer(settings, keyring, rebuild_index=rebuild_index) as server:
+        async with DetokenizeServer(
+            settings, keyring, rebuild_index=rebuild_index, **options
+        ) as server:
             stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
                          f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
                          highlight=False, soft_wrap=True)  # fmt: skip

@@ -5,6 +5,7 @@ Settings pass straight through to aiokafka; this is the one place that maps them
 
 from __future__ import annotations
 
+import ssl
 from typing import Any
 
 from aiokafka.helpers import create_ssl_context
@@ -66,26 +67,59 @@ def client_options(settings: StreamerSettings) -> dict[str, Any]:
             "SASL_SSL (STREAMER_SECURITY_PROTOCOL)"
         )
     if protocol in ("SSL", "SASL_SSL"):
-        try:
-            options["ssl_context"] = create_ssl_context(
-                cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
-                certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
-                keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
-                password=settings.ssl_key_password.get_secret_value()
-                if settings.ssl_key_password
-                else None,
-            )
-        except (OSError, ValueError) as exc:
-            raise ConfigurationError(
-                f"cannot load the TLS files (--ssl-cafile, --ssl-certfile, --ssl-keyfile): "
-                f"{getattr(exc, 'strerror', None) or exc}"
-            ) from None
+        options["ssl_context"] = _ssl_context(settings)
     elif settings.ssl_cafile or settings.ssl_certfile or settings.ssl_keyfile:
         raise ConfigurationError(
             "TLS files were given but the security protocol is "
             f"{protocol}; set --security-protocol SSL or SASL_SSL"
         )
     return options
+
+
+def _ssl_context(settings: StreamerSettings) -> ssl.SSLContext:
+    """The TLS context for ``SSL``/``SASL_SSL``; an error names the file and its setting."""
+    if settings.ssl_keyfile and not settings.ssl_certfile:
+        raise ConfigurationError(
+            "--ssl-keyfile (STREAMER_SSL_KEYFILE) was given without --ssl-certfile "
+            "(STREAMER_SSL_CERTFILE); pass the client certificate too, or neither for TLS "
+            "without a client certificate"
+        )
+    files = {
+        "--ssl-cafile (STREAMER_SSL_CAFILE)": settings.ssl_cafile,
+        "--ssl-certfile (STREAMER_SSL_CERTFILE)": settings.ssl_certfile,
+        "--ssl-keyfile (STREAMER_SSL_KEYFILE)": settings.ssl_keyfile,
+    }
+    for setting, path in files.items():
+        if path is not None and not path.is_file():
+            raise ConfigurationError(
+                f"{setting}: {path} does not exist or is not a file; fix the path (a PEM file)"
+            )
+    try:
+        context: ssl.SSLContext = create_ssl_context(
+            cafile=str(settings.ssl_cafile) if settings.ssl_cafile else None,
+        )
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(
+            f"--ssl-cafile (STREAMER_SSL_CAFILE): cannot load {settings.ssl_cafile} as CA "
+            f"certificates ({getattr(exc, 'strerror', None) or exc}); give a PEM bundle"
+        ) from None
+    if settings.ssl_certfile:
+        password = settings.ssl_key_password
+        try:
+            context.load_cert_chain(
+                str(settings.ssl_certfile),
+                str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+                password.get_secret_value() if password else None,
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(
+                "--ssl-certfile (STREAMER_SSL_CERTFILE) / --ssl-keyfile (STREAMER_SSL_KEYFILE): "
+                f"cannot load the client certificate and its key "
+                f"({getattr(exc, 'strerror', None) or exc}); give the PEM certificate and the "
+                "PEM private key that belongs to it (STREAMER_SSL_KEY_PASSWORD if it is "
+                "encrypted)"
+            ) from None
+    return context
 
 
 def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavailableError:

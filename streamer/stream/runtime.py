@@ -111,6 +111,7 @@ class StreamRuntime:
         #: Where this runtime's metrics (and its cloud detectors') are registered.
         self.registry = registry if registry is not None else CollectorRegistry()
         self.settings = topology.engine_settings(settings)
+        client_options(self.settings)  # bad Kafka settings fail now, not after models load
         self.keyring = keyring or keyring_from_settings(self.settings)
         limits = topology.limits
         self.max_dead_letter_payload = max(

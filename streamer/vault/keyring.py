@@ -93,14 +93,14 @@ async def sync_key_store(settings: StreamerSettings, **client_options: Any) -> i
 
 
 def keyring_from_settings(
-    settings: StreamerSettings, *, provider: KeyProvider | None = None
+    settings: StreamerSettings, *, provider: KeyProvider | None = None, **client_options: Any
 ) -> EnvelopeKeyring | LocalKeyring:
     """The keyring of ``settings``' key file, its root key unwrapped by ``provider``
     (default: the one ``STREAMER_KEY_PROVIDER`` names), caught up with the keys topic when
     ``STREAMER_KEYS_TOPIC`` is set; or, when ``STREAMER_TOKEN_KEY`` is set, the stateless
     keyring derived from it, as the engine's default does. Safe to call from inside a
     running event loop (it then blocks it while the provider answers)."""
-    return run_blocking(open_keyring(settings, provider=provider))
+    return run_blocking(open_keyring(settings, provider=provider, **client_options))
 
 
 def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -137,9 +137,9 @@ def require_key_store(settings: StreamerSettings) -> None:
         )
 
 
-def key_store_keyring(settings: StreamerSettings) -> EnvelopeKeyring:
-    """The key store's keyring, for managing keys."""
+def key_store_keyring(settings: StreamerSettings, **client_options: Any) -> EnvelopeKeyring:
+    """The key store's keyring, for managing keys (``client_options`` for the keys topic)."""
     require_key_store(settings)
-    keyring = keyring_from_settings(settings)
+    keyring = keyring_from_settings(settings, **client_options)
     assert isinstance(keyring, EnvelopeKeyring)
     return keyring

@@ -218,3 +218,20 @@ def test_readme_documents_every_exported_metric() -> None:
     operations = readme[readme.index("## Operations") :]
     missing = [s.exported_name for s in STREAM_METRICS if f"`{s.exported_name}`" not in operations]
     assert not missing, f"README's Operations section does not list: {missing}"
+
+
+def test_kustomize_reads_only_files_inside_its_directory() -> None:
+    # `kubectl apply -k` refuses files outside the kustomization's directory ("security;
+    # file ... is not in or below ..."); the topology was ../../topologies/support-tickets.yaml.
+    directory = ROOT / "deploy/kubernetes"
+    kustomization = MANIFESTS["kustomization.yaml"][0]
+    paths = list(kustomization["resources"])
+    for generator in kustomization["configMapGenerator"]:
+        paths += [entry.split("=")[-1] for entry in generator["files"]]
+    for path in paths:
+        resolved = (directory / path).resolve()
+        assert resolved.is_relative_to(directory) and resolved.is_file(), path
+    copy = directory / "support-tickets.yaml"
+    assert copy.read_text() == (ROOT / "topologies/support-tickets.yaml").read_text(), (
+        "deploy/kubernetes/support-tickets.yaml must stay a copy of the topology it mounts"
+    )

@@ -94,11 +94,79 @@ def test_sasl_credentials_without_a_sasl_protocol_are_refused(protocol: str) -> 
     assert "s3cret" not in str(info.value)
 
 
-def test_an_unreadable_tls_file_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="cannot load the TLS files"):
+@pytest.mark.parametrize("setting", ["ssl_cafile", "ssl_certfile"])
+@pytest.mark.parametrize("problem", ["missing", "directory"])
+def test_a_missing_tls_file_names_its_setting_and_path(
+    tmp_path: Path, setting: str, problem: str
+) -> None:
+    # It said "cannot load the TLS files (--ssl-cafile, --ssl-certfile, --ssl-keyfile):
+    # No such file or directory", leaving the user to guess which of the three.
+    path = tmp_path / "missing.pem" if problem == "missing" else tmp_path
+    _, key = self_signed(tmp_path)
+    extra = {"ssl_keyfile": key} if setting == "ssl_certfile" else {}
+    with pytest.raises(ConfigurationError) as raised:
+        client_options(StreamerSettings(security_protocol="SSL", **{setting: path}, **extra))
+    message = str(raised.value)
+    assert message.startswith(f"--{setting.replace('_', '-')} (STREAMER_{setting.upper()})")
+    assert str(path) in message
+
+
+def test_a_missing_key_file_names_its_setting(tmp_path: Path) -> None:
+    cert, _ = self_signed(tmp_path)
+    settings = StreamerSettings(
+        security_protocol="SASL_SSL",
+        sasl_username="pipeline",
+        sasl_password="s3cret",
+        ssl_certfile=cert,
+        ssl_keyfile=tmp_path / "nope.key",
+    )
+    with pytest.raises(ConfigurationError, match=r"^--ssl-keyfile \(STREAMER_SSL_KEYFILE\)"):
+        client_options(settings)
+
+
+def test_a_key_file_without_a_certificate_is_refused(tmp_path: Path) -> None:
+    # aiokafka loads a client key only with a certificate: the key was ignored silently and
+    # the client went on without mTLS.
+    _, key = self_signed(tmp_path)
+    with pytest.raises(ConfigurationError, match="without --ssl-certfile"):
+        client_options(StreamerSettings(security_protocol="SSL", ssl_keyfile=key))
+
+
+def test_a_ca_file_that_is_not_pem_names_the_setting(tmp_path: Path) -> None:
+    not_pem = tmp_path / "ca.txt"
+    not_pem.write_text("just text\n")
+    with pytest.raises(ConfigurationError, match=r"^--ssl-cafile .*cannot load") as raised:
+        client_options(StreamerSettings(security_protocol="SSL", ssl_cafile=not_pem))
+    assert str(not_pem) in str(raised.value)
+
+
+def test_a_key_that_does_not_match_the_certificate_names_both_settings(tmp_path: Path) -> None:
+    cert, _ = self_signed(tmp_path)
+    (tmp_path / "other").mkdir()
+    _, other_key = self_signed(tmp_path / "other")
+    with pytest.raises(ConfigurationError) as raised:
         client_options(
-            StreamerSettings(security_protocol="SSL", ssl_cafile=tmp_path / "missing.pem")
+            StreamerSettings(security_protocol="SSL", ssl_certfile=cert, ssl_keyfile=other_key)
         )
+    assert "--ssl-certfile" in str(raised.value) and "--ssl-keyfile" in str(raised.value)
+
+
+def test_an_encrypted_key_takes_its_password_from_the_setting(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    private = serialization.load_pem_private_key(key.read_bytes(), None)
+    key.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"key-pass"),
+        )
+    )
+    base = {"security_protocol": "SSL", "ssl_certfile": cert, "ssl_keyfile": key}
+    options = client_options(StreamerSettings(**base, ssl_key_password="key-pass"))
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    with pytest.raises(ConfigurationError, match="STREAMER_SSL_KEY_PASSWORD") as raised:
+        client_options(StreamerSettings(**base, ssl_key_password="wrong"))
+    assert "wrong" not in str(raised.value)
 
 
 @pytest.mark.parametrize(
@@ -117,3 +185,14 @@ def test_bootstrap_servers_in_every_form_aiokafka_reads_are_taken(servers: str) 
     assert client_options(StreamerSettings(bootstrap_servers=servers))["bootstrap_servers"] == (
         servers
     )
+
+
+def test_a_runtime_with_bad_security_settings_fails_when_built(tmp_path: Path) -> None:
+    # It failed only once running, after the worker pool had started and loaded its models.
+    from streamer.stream import StreamRuntime, Topology
+
+    settings = StreamerSettings(
+        data_dir=tmp_path, input_topic=["orders"], security_protocol="SASL_SSL", workers=1
+    )
+    with pytest.raises(ConfigurationError, match="--sasl-username"):
+        StreamRuntime(Topology.load(settings), settings)
