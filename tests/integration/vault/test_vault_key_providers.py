@@ -9,16 +9,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import orjson
 import pytest
-from moto.server import ThreadedMotoServer
 
-from streamer.broker import free_port
 from streamer.redaction.envelope import open_envelope_keyring
 from streamer.redaction.keystore import Keystore
 from streamer.redaction.service import RedactionService
 from streamer.settings import StreamerSettings
+from streamer.testing.kms import KMS_TEST_REGION, create_kms_key, moto_kms
 from streamer.testing.token_topic import publish_redacted
 from streamer.vault import Actor, Caller, UnmaskSession, keyring_from_settings
 from streamer.vault.emulators.azure_keyvault import AzureKeyVaultEmulator
@@ -30,19 +28,14 @@ from streamer.vault.providers.azure_keyvault import AzureKeyVaultProvider
 
 pytestmark = pytest.mark.integration
 
-REGION = "eu-west-1"
+REGION = KMS_TEST_REGION
 
 
 @pytest.fixture(scope="module")
 def kms_endpoint() -> Iterator[str]:
     """moto's KMS in server mode, on a free port of this machine."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_kms() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(autouse=True)
@@ -50,17 +43,6 @@ def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-def create_kms_key(endpoint: str) -> str:
-    kms = boto3.client(
-        "kms", endpoint_url=endpoint, region_name=REGION,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
-    )  # fmt: skip
-    key_id = kms.create_key(Description="pii-streamer test KEK")["KeyMetadata"]["KeyId"]
-    alias = f"alias/pii-{uuid.uuid4().hex[:8]}"
-    kms.create_alias(AliasName=alias, TargetKeyId=key_id)
-    return alias
 
 
 def kms_settings(base: StreamerSettings, endpoint: str, key_id: str) -> StreamerSettings:
