@@ -118,6 +118,7 @@ def redact(
     its file and line number; the rest goes on, and the exit code is 1 at the end.
     """
     from streamer.redaction.service import RedactionService
+    from streamer.vault.keyring import keyring_from_settings
 
     settings = build_settings(
         key_file=key_file,
@@ -132,7 +133,9 @@ def redact(
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
     failures = 0
     out = sys.stdout.buffer
-    with RedactionService(policy, settings=settings, parallel=parallel) as service:
+    # Any key provider (a KMS too), with the keys other hosts published to the keys topic.
+    keyring = keyring_from_settings(settings, **_keys_topic_options(settings))
+    with RedactionService(policy, settings=settings, keyring=keyring, parallel=parallel) as service:
         progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=stderr, transient=True,
@@ -163,6 +166,7 @@ def redact(
                         out.flush()
                         if task is not None:
                             progress.advance(task, sum(len(raw) + 1 for raw in batch))
+    _sync_key_store(settings)  # the scopes created here, for the hosts that unmask
     if failures:
         stderr.print(f"{failures} line(s) could not be redacted; see the error records above")
         raise typer.Exit(1)
@@ -315,16 +319,6 @@ SslKeyfileOption = Annotated[
 ]
 
 
-def _vault_kafka_options(settings: StreamerSettings) -> dict[str, Any]:
-    """Security settings (and client id) for the vault's Kafka clients, which take the
-    bootstrap servers on their own."""
-    from streamer.stream.connection import client_options
-
-    options = client_options(settings)
-    del options["bootstrap_servers"]
-    return options
-
-
 def _sync_key_store(settings: StreamerSettings) -> None:
     """Exchange key changes with the keys topic, when there is one (STREAMER_KEYS_TOPIC)."""
     from streamer.vault.keyring import run_blocking, sync_key_store
@@ -334,7 +328,9 @@ def _sync_key_store(settings: StreamerSettings) -> None:
 
 def _keys_topic_options(settings: StreamerSettings) -> dict[str, Any]:
     """Kafka security settings for the keys topic; none without one (a local key file)."""
-    return _vault_kafka_options(settings) if settings.keys_topic else {}
+    from streamer.stream.connection import security_options
+
+    return security_options(settings) if settings.keys_topic else {}
 
 
 def _kafka_overrides(
@@ -1752,6 +1748,7 @@ def unmask(
     import asyncio
     import getpass
 
+    from streamer.stream.connection import security_options
     from streamer.vault import Actor, Caller, PartlyRestored, UnmaskSession
 
     if (from_topic is None) != (to_topic is None):
@@ -1770,7 +1767,7 @@ def unmask(
     caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
 
     async def run() -> int:
-        options = _vault_kafka_options(settings)
+        options = security_options(settings)
         async with UnmaskSession(settings, rebuild_index=rebuild_index, **options) as session:
             reidentifier = session.reidentifier
             if from_topic is not None:
@@ -1838,6 +1835,7 @@ async def _unmask_topic(
     partitions: list[int] | None, start_offset: int | None, end_offset: int | None,
     event_format: Any,
 ) -> int:  # fmt: skip
+    from streamer.stream.connection import security_options
     from streamer.vault import OffsetRange, unmask_topic
     from streamer.vault.exceptions import ERROR_EXIT_CODES
 
@@ -1849,7 +1847,7 @@ async def _unmask_topic(
             reidentifier, caller, bootstrap_servers=settings.bootstrap_servers,
             source_topic=from_topic, target_topic=to_topic, partitions=partitions,
             offsets=OffsetRange(start_offset, end_offset), event_format=event_format,
-            on_progress=lambda n: progress.advance(task, n), **_vault_kafka_options(settings),
+            on_progress=lambda n: progress.advance(task, n), **security_options(settings),
         )  # fmt: skip
     stderr.print(
         f"{report.records} record(s) copied to {to_topic}, {report.restored_tokens} token(s) "
@@ -1940,6 +1938,7 @@ def serve(
         from streamer.vault.server import DetokenizeServer
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
+    from streamer.stream.connection import security_options
     from streamer.vault.keyring import open_keyring, run_blocking
 
     settings = build_settings(
@@ -1948,7 +1947,7 @@ def serve(
         bootstrap_servers=bootstrap_servers, token_topic=token_topic, audit_topic=audit_topic,
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
-    options = _vault_kafka_options(settings)
+    options = security_options(settings)
     keyring = run_blocking(open_keyring(settings, **options))
 
     async def run() -> None:

@@ -122,6 +122,14 @@ def _ssl_context(settings: StreamerSettings) -> ssl.SSLContext:
     return context
 
 
+def security_options(settings: StreamerSettings) -> dict[str, Any]:
+    """:func:`client_options` without the bootstrap servers, for the vault's Kafka clients
+    (token topic, audit topic, keys topic), which take those on their own."""
+    options = client_options(settings)
+    del options["bootstrap_servers"]
+    return options
+
+
 def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavailableError:
     """The error for a cluster that cannot be reached, naming where we looked."""
     return KafkaUnavailableError(

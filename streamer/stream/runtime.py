@@ -40,7 +40,7 @@ from aiokafka.errors import (
 from prometheus_client import CollectorRegistry
 
 from streamer.redaction.detector import Detector
-from streamer.redaction.keys import Keyring, keyring_from_settings
+from streamer.redaction.keys import Keyring
 from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
 from streamer.stream.admin import dead_letter_message_bytes, ensure_topics
@@ -53,9 +53,14 @@ from streamer.stream.checkpoint import (
     TransactionCommitter,
 )
 from streamer.stream.cloud_stage import CloudStage, fallback_engine, worker_detectors
-from streamer.stream.connection import client_options, unavailable
+from streamer.stream.connection import client_options, security_options, unavailable
 from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
-from streamer.stream.exceptions import ExactlyOnceUnsupportedError, ProduceError, StreamError
+from streamer.stream.exceptions import (
+    ExactlyOnceUnsupportedError,
+    KafkaUnavailableError,
+    ProduceError,
+    StreamError,
+)
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
 from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
@@ -63,6 +68,9 @@ from streamer.stream.processor import BatchResult, ProcessorSpec, RecordBatch
 from streamer.stream.sinks import OutputSinks, OutputTopics
 from streamer.stream.stats import StreamStats
 from streamer.stream.topology import Topology
+from streamer.vault.exceptions import TopicUnavailableError
+from streamer.vault.key_topic import KeyTopicSync
+from streamer.vault.keyring import key_topic_sync, keyring_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +119,9 @@ class StreamRuntime:
         #: Where this runtime's metrics (and its cloud detectors') are registered.
         self.registry = registry if registry is not None else CollectorRegistry()
         self.settings = topology.engine_settings(settings)
-        client_options(self.settings)  # bad Kafka settings fail now, not after models load
-        self.keyring = keyring or keyring_from_settings(self.settings)
+        # Bad Kafka settings fail now, not after models load.
+        self._security = security_options(self.settings)
+        self.keyring = keyring or self._open_keyring()
         limits = topology.limits
         self.max_dead_letter_payload = max(
             DEFAULT_MAX_PAYLOAD_BYTES, self.settings.max_record_bytes
@@ -155,6 +164,16 @@ class StreamRuntime:
         self._started = asyncio.Event()
         self._abandon_drain = False
         self._draining: asyncio.Future[bool] | None = None
+        self._key_sync: KeyTopicSync | None = None
+        self._key_sync_task: asyncio.Task[None] | None = None
+
+    def _open_keyring(self) -> Keyring:
+        """The settings' keyring with any key provider (a KMS too), caught up with the keys
+        other hosts published to the keys topic."""
+        try:
+            return keyring_from_settings(self.settings, **self._security)
+        except TopicUnavailableError as exc:  # the keys topic: Kafka unreachable, exit 4
+            raise KafkaUnavailableError(str(exc)) from None
 
     # --- cloud detection (topology.cloud; see streamer.stream.cloud_stage) ---------------
 
@@ -265,10 +284,42 @@ class StreamRuntime:
         # Kafka first: an unreachable cluster fails in a second, not after the workers
         # have spent their start-up loading models.
         await self._start_outputs()
+        await self._start_key_sync()
         if self.cloud is not None:
             await self.cloud.start()
         await self.pool.start()
         await self._start_consumer()
+
+    async def _start_key_sync(self) -> None:
+        """With a keys topic (STREAMER_KEYS_TOPIC): publish the scopes this host creates
+        and apply other hosts' keys, rotations and shreds, every ``key_refresh_seconds``."""
+        self._key_sync = key_topic_sync(self.settings, **self._security)
+        if self._key_sync is None:
+            return
+        await self._key_sync.start()
+        self._key_sync_task = asyncio.create_task(
+            self._key_sync.run(max(self.settings.key_refresh_seconds, 1.0)), name="keys-topic-sync"
+        )
+
+    async def _stop_key_sync(self) -> None:
+        """Publish what the last batches created, then stop syncing."""
+        sync, task = self._key_sync, self._key_sync_task
+        self._key_sync = self._key_sync_task = None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if sync is None:
+            return
+        try:
+            await sync.sync()
+        except (KafkaError, TopicUnavailableError) as exc:
+            log.warning(
+                "could not publish the last key changes to the keys topic; the next run does",
+                extra={"error": type(exc).__name__},
+            )
+        finally:
+            await sync.stop()
 
     async def _start_outputs(self) -> None:
         """Create missing output topics, start the producer and the sinks."""
@@ -666,6 +717,7 @@ class StreamRuntime:
                     await self.cloud.close()
             finally:
                 self.pool.close(abandon=left_in_flight)
+                await self._stop_key_sync()
         stats = self.stats
         log.info(
             f"pipeline stopped: {stats.processed} records processed, {stats.clean_out} clean, "

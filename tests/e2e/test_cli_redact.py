@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from streamer.redaction.tokens import TOKEN_PATTERN
-from streamer.testing.cli import streamer
+from streamer.testing.cli import cli_environment, streamer
+from streamer.testing.kms import KMS_TEST_REGION, create_kms_key, moto_kms
 
 pytestmark = pytest.mark.e2e
 
@@ -99,3 +100,28 @@ def test_help_explains_commands(tmp_path: Path) -> None:
     run = streamer("redact", "--help", data_dir=tmp_path)
     assert run.returncode == 0
     assert b"--policy" in run.stdout and b"--text" in run.stdout
+
+
+def test_a_key_file_wrapped_by_kms_redacts_and_gives_the_same_tokens_again(
+    tmp_path: Path,
+) -> None:
+    """STREAMER_KEY_PROVIDER=aws-kms, against moto's KMS through the real SDK: the key file
+    is made once, its root key unwrapped by KMS again on the second run."""
+    with moto_kms() as endpoint:
+        env = cli_environment(
+            tmp_path,
+            STREAMER_KEY_PROVIDER="aws-kms",
+            STREAMER_AWS_KMS_KEY_ID=create_kms_key(endpoint),
+            STREAMER_AWS_REGION=KMS_TEST_REGION,
+            STREAMER_AWS_ENDPOINT_URL=endpoint,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+        )
+        line = b'{"m": "mail kms.user@corp-mail.example.com"}\n'
+        first = streamer("redact", stdin=line, env=env)
+        again = streamer("redact", stdin=line, env=env)
+    assert first.returncode == 0, first.stderr.decode()
+    assert TOKEN_PATTERN.search(first.stdout.decode())
+    assert b"kms.user" not in first.stdout
+    assert again.stdout == first.stdout
+    assert (tmp_path / "keystore.db").exists() and not list(tmp_path.glob("*.kek"))
