@@ -4,46 +4,27 @@ real run: a configuration error, an unreachable broker, and missing output topic
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from streamer.broker import EmbeddedBroker, free_port
+from streamer.broker import free_port
+from streamer.testing.cli import REPOSITORY_ROOT, cli_environment, streamer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
-
 
 def run(servers: str, *args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", "run", "--workers", "1", "--log-format", "text", *args],
-        capture_output=True,
-        text=True,
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "STREAMER_DATA_DIR": str(data_dir),
-            "STREAMER_BOOTSTRAP_SERVERS": servers,
-            "COLUMNS": "400",
-        },
-        cwd=ROOT,
-        timeout=120,
-    )
+    env = cli_environment(data_dir, STREAMER_BOOTSTRAP_SERVERS=servers, COLUMNS="400")
+    return streamer(
+        "run", "--workers", "1", "--log-format", "text", *args, env=env, text=True
+    )  # fmt: skip
 
 
 def documented_exit_codes() -> str:
-    readme = (ROOT / "README.md").read_text()
+    readme = (REPOSITORY_ROOT / "README.md").read_text()
     match = re.search(r"Exit codes of `streamer run`:(.*?)\n\n", readme, re.S)
     assert match, "README does not list streamer run's exit codes"
     return " ".join(match.group(1).split())

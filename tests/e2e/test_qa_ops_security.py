@@ -4,16 +4,16 @@ model or dials a broker (nothing listens on the bootstrap address given here).""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from streamer.testing.cli import cli_environment
+from streamer.testing.cli import streamer as run_streamer
+
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 NOWHERE = "127.0.0.1:1"  # a connection attempt would fail with exit code 4, not 2
 
 COMMANDS = {
@@ -51,21 +51,10 @@ MISTAKES = {
 def streamer(
     args: list[str], env: dict[str, str], data_dir: Path
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True,
-        text=True,
-        input="",
-        env={
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "STREAMER_DATA_DIR": str(data_dir),
-            "STREAMER_BOOTSTRAP_SERVERS": NOWHERE,
-            "COLUMNS": "400",
-            **env,
-        },
-        cwd=ROOT,
-        timeout=120,
+    environment = cli_environment(
+        data_dir, STREAMER_BOOTSTRAP_SERVERS=NOWHERE, COLUMNS="400", **env
     )
+    return run_streamer(*args, env=environment, stdin="", text=True)
 
 
 @pytest.mark.parametrize("mistake", list(MISTAKES))
