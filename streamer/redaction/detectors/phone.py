@@ -17,7 +17,7 @@ _CONTEXT = (
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
     "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
-    "ringing",
+    "ringing", "reachable",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",

@@ -76,3 +76,8 @@ def test_access_log_status_and_size_are_not_a_phone_number(
 def test_phone_number_after_a_url_is_still_found(engine: RedactionEngine) -> None:
     text = "see http://help.example/contact or call 415-555-0132"
     assert ("PHONE_NUMBER", "415-555-0132") in found(engine, text)
+
+
+def test_reachable_is_a_phone_word(engine: RedactionEngine) -> None:
+    text = "Promoted in Q3. Reachable at 070-123 45 67; SSN on file."
+    assert ("PHONE_NUMBER", "070-123 45 67") in found(engine, text)
