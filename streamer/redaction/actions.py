@@ -64,8 +64,15 @@ class MaskAction(Action):
         self.mask_char = mask_char
 
     def apply(self, value: str, entity_type: str, keyring: Keyring, scope: str) -> str:
-        keep = min(self.keep_last, len(value) // 2) if self.keep_last else 0
-        return self.mask_char * (len(value) - keep) + (value[-keep:] if keep else "")
+        """``value`` masked but for its last ``keep_last`` letters and digits (at most half
+        of them), and the spaces or dashes between those: ``**********************30 00``
+        for an IBAN written in groups, ``***************1111`` for a card."""
+        keep = min(self.keep_last, sum(c.isalnum() for c in value) // 2) if self.keep_last else 0
+        start = len(value)
+        while keep and start > 0:
+            start -= 1
+            keep -= value[start].isalnum()
+        return self.mask_char * start + value[start:]
 
 
 class HashAction(Action):

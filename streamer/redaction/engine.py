@@ -140,6 +140,9 @@ class _BatchPrefilter:
         if len(triggers) == 1:
             trigger = triggers[0]
             candidates = [i for i in candidates if trigger in texts[i]]
+        elif len(triggers) == 2:  # "@" or "%40": two tests inline cost less than any()
+            first, second = triggers
+            candidates = [i for i in candidates if first in texts[i] or second in texts[i]]
         elif triggers:
             candidates = [i for i in candidates if any(map(texts[i].__contains__, triggers))]
         if prefilter.context is not None:

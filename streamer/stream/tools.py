@@ -233,14 +233,25 @@ async def read_topic(
         await consumer.stop()
 
 
+#: Twenty digits in a row, after ``_DIGITS_AS_ZEROS``: where an integer may be over 64 bits.
+_LONG_DIGIT_RUN = b"0" * 20
+_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+
 def describe_record(record: Any) -> dict[str, Any]:
     """A record as plain data for printing: value as JSON when it is JSON (and shallow
-    enough to print: orjson writes at most 254 levels), else text."""
+    enough to print: orjson writes at most 254 levels; holding no integer over 64 bits,
+    which orjson reads as a float: ``12345678901234567890123`` would print as
+    ``1.2345678901234568e+22``), else text."""
     value: Any = None
     if record.value is not None:
         try:
             value = orjson.loads(record.value)
             orjson.dumps(value)
+            if _LONG_DIGIT_RUN in record.value.translate(_DIGITS_AS_ZEROS) and _has_wide_float(
+                value
+            ):
+                raise orjson.JSONDecodeError("an integer over 64 bits", "", 0)
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             try:
                 value = record.value.decode("utf-8")
@@ -261,6 +272,18 @@ def describe_record(record: Any) -> dict[str, Any]:
         "headers": decode_headers(record.headers),
         "value": value,
     }
+
+
+def _has_wide_float(value: Any) -> bool:
+    """Whether ``value``, a JSON document as orjson read it, holds a whole float beyond
+    64-bit integers: what orjson makes of a longer integer."""
+    if isinstance(value, float):
+        return value.is_integer() and abs(value) >= 2**63
+    if isinstance(value, dict):
+        return any(_has_wide_float(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_has_wide_float(item) for item in value)
+    return False
 
 
 async def read_all(

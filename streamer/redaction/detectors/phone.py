@@ -17,13 +17,17 @@ _CONTEXT = (
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
     "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
-    "ringing",
+    "ringing", "reachable",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
 )  # fmt: skip
+
+#: The end of an access log's request line: the status and size after it
+#: (``"GET /a HTTP/1.1" 200 5123``) are not a phone number (lower-cased text before one).
+_AFTER_REQUEST_LINE = re.compile(r"http/\d(?:\.\d)?\"?\s+$")
 
 #: The shortest national numbers (six digits: Greenland, the Faroe Islands, ...).
 MIN_DIGITS = 6
@@ -102,6 +106,8 @@ _ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
 #: Where a match of the candidate patterns can begin: their first character, with the
 #: boundary they check behind it. A text without one (``T-0000123``) holds no candidate.
 _START = r"(?<![\w+/-].)(?<!\d[.,:].)"
+#: A space or plus sign percent-encoded in a URL (``?phone=%2B44%2020%207946%200958``).
+_PERCENT_ENCODED = re.compile(r"%2[0Bb]")
 _CANDIDATE_START = re.compile(r"[+(\d]" + _START)
 _ASCII_CANDIDATE_START = re.compile(r"[+(0-9]" + _START)
 
@@ -243,11 +249,12 @@ class PhoneDetector(PatternDetector):
         return base, base
 
     def _negative_word_before(self, text: str, start: int, context: str) -> bool:
-        """Whether a ``negative_context`` word is just before ``start`` or in the path."""
-        return self._negative is not None and (
-            self._negative.search(self._before(text, start, self.negative_window, context))
-            is not None
-        )
+        """Whether a ``negative_context`` word is just before ``start`` or in the path, or
+        ``start`` follows an HTTP request line."""
+        before = self._before(text, start, self.negative_window, context)
+        return (
+            self._negative is not None and self._negative.search(before) is not None
+        ) or _AFTER_REQUEST_LINE.search(before) is not None
 
     def _split_merged(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
         """Numbers inside a candidate that ran two numbers together (``555-0132 555-0199``)."""
@@ -262,6 +269,22 @@ class PhoneDetector(PatternDetector):
         return found
 
     def find(self, text: str, context: str = "") -> list[Span]:
+        if "%2" in text and _PERCENT_ENCODED.search(text) is not None:
+            return self._find_percent_decoded(text, context)
+        return self._find(text, context)
+
+    def _find_percent_decoded(self, text: str, context: str) -> list[Span]:
+        """Numbers in a text holding percent-encoded spaces or plus signs (a URL query),
+        found in the text as decoded and placed back on the encoded characters."""
+        decoded, starts, ends = _percent_decoded(text)
+        return [
+            Span(
+                starts[span.start], ends[span.end - 1], span.entity_type, span.score, span.detector
+            )
+            for span in self._find(decoded, context)
+        ]
+
+    def _find(self, text: str, context: str) -> list[Span]:
         if not self._restated:
             return self._spans(text, context, self._regex.finditer(text))
         # A text where no candidate can begin is passed over at C speed; the candidates
@@ -335,6 +358,28 @@ class PhoneDetector(PatternDetector):
         return self._labels.search(before) is not None or bool(
             context and self._labels.search(context.lower())
         )
+
+
+def _percent_decoded(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` with ``%20`` and ``%2B`` read as a space and a plus sign, and where each
+    of its characters starts and ends in ``text``."""
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    position = 0
+    for match in _PERCENT_ENCODED.finditer(text):
+        start, end = match.span()
+        pieces.append(text[position:start])
+        starts.extend(range(position, start))
+        ends.extend(range(position + 1, start + 1))
+        pieces.append(" " if text[end - 1] == "0" else "+")
+        starts.append(start)
+        ends.append(end)
+        position = end
+    pieces.append(text[position:])
+    starts.extend(range(position, len(text)))
+    ends.extend(range(position + 1, len(text) + 1))
+    return "".join(pieces), starts, ends
 
 
 def _may_hold_two_numbers(value: str) -> bool:
