@@ -3,21 +3,16 @@ text format, and a JSON event with an integer over 64 bits read back with ``tail
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streamer.broker import EmbeddedBroker
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
-
-ROOT = Path(__file__).resolve().parents[2]
 
 LOG_TOPOLOGY = """\
 name: app-logs
@@ -35,36 +30,6 @@ LOG_LINES = [
     '304 187 "-" "Mozilla/5.0"',
 ]
 PERSONAL = [b"jose.alvarez", b"612%20345", b"2079460958", b"203.0.113.45", b"198.51.100.7"]
-
-
-def environment(data_dir: Path) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "STREAMER_DATA_DIR": str(data_dir),
-        "COLUMNS": "200",
-        "STREAMER_SESSION_TIMEOUT_MS": "6000",
-        "STREAMER_HEARTBEAT_INTERVAL_MS": "500",
-        "STREAMER_REBALANCE_TIMEOUT_MS": "1000",
-        "STREAMER_COMMIT_INTERVAL_MS": "200",
-    }
-
-
-def streamer(
-    *args: str, data_dir: Path, timeout: float = 120
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "streamer", *args],
-        capture_output=True,
-        env=environment(data_dir),
-        cwd=ROOT,
-        timeout=timeout,
-    )
-
-
-@pytest.fixture(scope="module")
-def bootstrap() -> Iterator[str]:
-    with EmbeddedBroker() as broker:
-        yield broker.bootstrap_servers
 
 
 def test_access_log_topic_loses_its_personal_data_and_keeps_status_and_size(
@@ -85,10 +50,10 @@ def test_access_log_topic_loses_its_personal_data_and_keeps_status_and_size(
     assert produced.returncode == 0, produced.stderr.decode()
 
     runner = subprocess.Popen(
-        [sys.executable, "-m", "streamer", "run", "--bootstrap-servers", bootstrap,
+        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
          "--topology", str(topology), "--workers", "1", "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment(tmp_path),
-        cwd=ROOT, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+        cwd=REPOSITORY_ROOT, start_new_session=True,
     )  # fmt: skip
     try:
         tailed = streamer(
