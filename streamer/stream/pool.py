@@ -104,6 +104,12 @@ def _run(batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
     return _processor.process(batch, extra)
 
 
+def _retrieved(future: asyncio.Future[BatchResult]) -> None:
+    """Mark a batch's error as seen, so asyncio does not log it as never retrieved."""
+    if not future.cancelled():
+        future.exception()
+
+
 class PoolLoad:
     """How busy the pool is, for metrics: batches in it, and worker-seconds spent busy.
 
@@ -230,7 +236,13 @@ class RedactionPool:
         if self._executor is None:
             raise StreamError("the worker pool is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _run, batch, extra)
+        # Shielded: a cancelled caller leaves the batch to run (or to be dropped when the
+        # pool shuts down). Cancelling a queued batch's future instead would make the
+        # executor fail with InvalidStateError, in a thread of its own, if a worker then
+        # died (a second signal kills them), and the other batches would never finish.
+        running = loop.run_in_executor(self._executor, _run, batch, extra)
+        running.add_done_callback(_retrieved)  # nobody awaits it once its caller is gone
+        return await asyncio.shield(running)
 
     async def _isolate(self, batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
         """Retry a batch a worker died on, halving it until the culprit is alone."""

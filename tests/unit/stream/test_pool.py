@@ -4,8 +4,11 @@ is found, dead-lettered, and does not stop the rest."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import orjson
@@ -29,6 +32,11 @@ def spec(tmp_path: Path, *detectors: object, policy: Policy | None = None) -> Pr
     return ProcessorSpec(
         EngineSpec(policy or Policy(), ("email", *detectors), KEYRING, settings)  # type: ignore[arg-type]
     )
+
+
+def executor_threads() -> list[threading.Thread]:
+    """The threads that run process pools' bookkeeping (one per live pool)."""
+    return [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"]
 
 
 def batch(payloads: list[bytes]) -> RecordBatch:
@@ -152,3 +160,30 @@ def test_worker_processes_log_through_the_redacting_filter(tmp_path: Path) -> No
     [logged] = [line for line in lines if line["logger"] == "third.party.detector"]
     assert logged["message"].startswith("looking at Canary record: write to <EMAIL_ADDRESS>")
     assert find_canaries(done.stderr) == []
+
+
+async def test_a_worker_dying_after_its_callers_were_cancelled_breaks_no_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second signal cancels the callers of queued batches, then kills the workers. The
+    executor used to hold the cancelled futures; on the dead worker its manager thread
+    failed on them (InvalidStateError), printing a traceback and leaving the rest pending."""
+    thread_errors: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args.exc_type))
+    pool = RedactionPool(spec(tmp_path, SlowDetector(0.3)), workers=1)
+    await pool.start()
+    try:
+        payloads = [orjson.dumps({"m": f"slow {i}"}) for i in range(3)]
+        callers = [asyncio.create_task(pool.process(batch(payloads))) for _ in range(6)]
+        await asyncio.sleep(0.2)  # one batch on the worker, the others queued
+        for caller in callers:
+            caller.cancel()
+        await asyncio.gather(*callers, return_exceptions=True)
+        (manager,) = executor_threads()
+        (pid,) = pool.worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.to_thread(manager.join, 30)  # it fails the batches it held, and ends
+        assert not manager.is_alive()
+        assert thread_errors == []
+    finally:
+        pool.close(abandon=True)
