@@ -12,6 +12,7 @@ import pytest
 from streamer.broker import EmbeddedBroker
 from streamer.settings import StreamerSettings
 from streamer.testing.kafka import FAST_GROUP_SETTINGS, running_broker
+from streamer.testing.kms import moto_kms
 
 
 @pytest.fixture(scope="session")
@@ -61,3 +62,18 @@ def stream_settings(tmp_path: Path, bootstrap: str) -> StreamerSettings:
         shutdown_timeout=15,
         **FAST_GROUP_SETTINGS,
     )
+
+
+@pytest.fixture(scope="module")
+def kms_endpoint() -> Iterator[str]:
+    """moto's KMS in server mode, on a free port of this machine."""
+    with moto_kms() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials for the AWS SDK's default chain (moto takes any)."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +18,13 @@ from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream import StreamRuntime, Topology
 from streamer.testing.kafka import create_topics, end_offsets, produce_values, read_all
-from streamer.testing.kms import KMS_TEST_REGION, create_kms_key, moto_kms
+from streamer.testing.kms import KMS_TEST_REGION, create_kms_key
 from streamer.vault.keyring import open_keyring
 from streamer.vault.mapping import TokenMapping
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("aws_test_credentials")]
 
 EMAILS = [f"replica.user{n}@corp-mail.example.com" for n in range(3)]
-
-
-@pytest.fixture(scope="module")
-def kms_endpoint() -> Iterator[str]:
-    with moto_kms() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(autouse=True)
-def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def topology_for(topics: Any) -> Topology:

@@ -16,7 +16,7 @@ from streamer.redaction.envelope import open_envelope_keyring
 from streamer.redaction.keystore import Keystore
 from streamer.redaction.service import RedactionService
 from streamer.settings import StreamerSettings
-from streamer.testing.kms import KMS_TEST_REGION, create_kms_key, moto_kms
+from streamer.testing.kms import KMS_TEST_REGION, create_kms_key
 from streamer.testing.token_topic import publish_redacted
 from streamer.vault import Actor, Caller, UnmaskSession, keyring_from_settings
 from streamer.vault.emulators.azure_keyvault import AzureKeyVaultEmulator
@@ -26,23 +26,9 @@ from streamer.vault.providers import KEY_PROVIDERS
 from streamer.vault.providers.aws_kms import AwsKmsProvider
 from streamer.vault.providers.azure_keyvault import AzureKeyVaultProvider
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("aws_test_credentials")]
 
 REGION = KMS_TEST_REGION
-
-
-@pytest.fixture(scope="module")
-def kms_endpoint() -> Iterator[str]:
-    """moto's KMS in server mode, on a free port of this machine."""
-    with moto_kms() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(autouse=True)
-def _aws_test_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
 
 
 def kms_settings(base: StreamerSettings, endpoint: str, key_id: str) -> StreamerSettings:
