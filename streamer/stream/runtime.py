@@ -631,8 +631,11 @@ class StreamRuntime:
             log.info("commit skipped during a rebalance", extra={"error": type(exc).__name__})
             return
         except (KafkaError, TimeoutError) as exc:
-            if self.settings.exactly_once and isinstance(exc, KafkaError):
-                self._fail(exc)
+            if self.settings.exactly_once:  # a transaction that did not commit cannot go on
+                if isinstance(exc, KafkaError):
+                    self._fail(exc)
+                else:
+                    self._commit_failed(exc, last=True)
                 return
             self.stats.commit_failures += 1
             log.warning("commit failed; retrying later", extra={"error": type(exc).__name__})
