@@ -8,11 +8,13 @@ groups, admin, headers and compression do.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +26,16 @@ class BrokerError(StreamerError):
     """The embedded broker could not be found or did not start."""
 
     code = "broker"
+
+
+#: ``prctl`` option: the signal a process gets when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
+
+
+def _exit_with_parent() -> None:
+    """In the broker's process, before it starts: die with the process that started it, so
+    that a ``kill -9`` of ``streamer broker`` does not leave the broker on its port."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def resolve_broker_binary() -> str:
@@ -64,8 +76,13 @@ class EmbeddedBroker:
         *,
         log_file: Path | None = None,
         startup_timeout: float = 15.0,
+        exit_with_parent: bool = False,
     ) -> None:
         self.host = host
+        #: On Linux, the broker dies with this process even when it is killed (``SIGKILL``).
+        #: Only for a process that starts it from its main thread (``streamer broker``):
+        #: the kernel ties it to the starting thread, not the process.
+        self.exit_with_parent = exit_with_parent and sys.platform == "linux"
         self.port = port or free_port(host)
         self.log_file = log_file
         self.startup_timeout = startup_timeout
@@ -104,6 +121,7 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=_exit_with_parent if self.exit_with_parent else None,
             )
         finally:
             if log is not None:

@@ -977,7 +977,7 @@ def broker(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
-    embedded = EmbeddedBroker(port=port, host=host)
+    embedded = EmbeddedBroker(port=port, host=host, exit_with_parent=True)
     embedded.start()
     try:
         stderr.print("embedded broker running (in memory); Ctrl-C to stop", highlight=False)

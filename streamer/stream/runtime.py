@@ -166,6 +166,7 @@ class StreamRuntime:
         self._draining: asyncio.Future[bool] | None = None
         self._key_sync: KeyTopicSync | None = None
         self._key_sync_task: asyncio.Task[None] | None = None
+        self._commits_failing_since: float | None = None
 
     def _open_keyring(self) -> Keyring:
         """The settings' keyring with any key provider (a KMS too), caught up with the keys
@@ -616,24 +617,50 @@ class StreamRuntime:
 
     # --- committing --------------------------------------------------------------------
 
-    async def _commit(self) -> None:
+    async def _commit(self, *, last: bool = False) -> None:
         assert self.checkpoint is not None
+        # aiokafka retries a commit for as long as the coordinator is unknown or answers
+        # with a retriable error (an input topic gone); bounded here, so that the loop
+        # still sees signals and a cluster that stays away stops the run (exit 4).
+        timeout = self.settings.session_timeout_ms / 1000
         try:
-            committed = await self.checkpoint.commit()
+            committed = await asyncio.wait_for(self.checkpoint.commit(), timeout)
         except (CommitFailedError, RebalanceInProgressError, IllegalStateError) as exc:
             # The group is rebalancing; the revocation handler commits what it owns.
             self.stats.commit_failures += 1
             log.info("commit skipped during a rebalance", extra={"error": type(exc).__name__})
             return
-        except KafkaError as exc:
-            if self.settings.exactly_once:
-                self._fail(exc)
+        except (KafkaError, TimeoutError) as exc:
+            if self.settings.exactly_once:  # a transaction that did not commit cannot go on
+                if isinstance(exc, KafkaError):
+                    self._fail(exc)
+                else:
+                    self._commit_failed(exc, last=True)
                 return
             self.stats.commit_failures += 1
             log.warning("commit failed; retrying later", extra={"error": type(exc).__name__})
+            self._commit_failed(exc, last=last)
             return
+        self._commits_failing_since = None
         if committed:
             self.stats.commits += 1
+
+    def _commit_failed(self, error: BaseException, *, last: bool) -> None:
+        """Stop with exit 4 once commits have failed for three session timeouts in a row
+        (by then the group has given this instance's partitions away, or the cluster or
+        an input topic is gone), or when the ``last`` commit, at shutdown, failed."""
+        now = time.monotonic()
+        if self._commits_failing_since is None:
+            self._commits_failing_since = now
+        if last or now - self._commits_failing_since >= 3 * self.settings.session_timeout_ms / 1000:
+            self._fail(
+                KafkaUnavailableError(
+                    f"could not commit offsets to Kafka at {self.settings.bootstrap_servers} "
+                    f"({type(error).__name__}); check that the brokers run and the input "
+                    f"topics ({', '.join(self.topology.inputs)}) exist. Records after the "
+                    "last commit are processed again after a restart"
+                )
+            )
 
     # --- rebalancing -------------------------------------------------------------------
 
@@ -701,14 +728,21 @@ class StreamRuntime:
                         extra={"shutdown_timeout": self.settings.shutdown_timeout},
                     )
                 if drained is not None:
-                    await self._commit()
+                    await self._commit(last=True)
         finally:
             for lane in list(self._lanes.values()):
                 for task in list(lane.tasks):
                     task.cancel()
             if self.consumer is not None:
-                with contextlib.suppress(KafkaError):
-                    await self.consumer.stop()
+                try:
+                    with contextlib.suppress(KafkaError):
+                        await self.consumer.stop()
+                except asyncio.CancelledError:
+                    # aiokafka's fetcher re-raises the cancellation of a fetch it had in
+                    # flight (Kafka unreachable); only a cancellation of this task goes on.
+                    current = asyncio.current_task()
+                    if current is not None and current.cancelling():
+                        raise
             if self.producer is not None:
                 with contextlib.suppress(KafkaError):
                     await self.producer.stop()
