@@ -621,8 +621,10 @@ class StreamRuntime:
         assert self.checkpoint is not None
         # aiokafka retries a commit for as long as the coordinator is unknown or answers
         # with a retriable error (an input topic gone); bounded here, so that the loop
-        # still sees signals and a cluster that stays away stops the run (exit 4).
-        timeout = self.settings.session_timeout_ms / 1000
+        # still sees signals and a cluster that stays away stops the run (exit 4). A
+        # transaction commit first waits for every published record's ack, and cancelling
+        # it would leave the transaction in doubt: it is not bounded.
+        timeout = None if self.settings.exactly_once else self.settings.session_timeout_ms / 1000
         try:
             committed = await asyncio.wait_for(self.checkpoint.commit(), timeout)
         except (CommitFailedError, RebalanceInProgressError, IllegalStateError) as exc:
@@ -632,10 +634,7 @@ class StreamRuntime:
             return
         except (KafkaError, TimeoutError) as exc:
             if self.settings.exactly_once:  # a transaction that did not commit cannot go on
-                if isinstance(exc, KafkaError):
-                    self._fail(exc)
-                else:
-                    self._commit_failed(exc, last=True)
+                self._fail(exc)
                 return
             self.stats.commit_failures += 1
             log.warning("commit failed; retrying later", extra={"error": type(exc).__name__})
