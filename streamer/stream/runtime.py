@@ -313,8 +313,8 @@ class StreamRuntime:
         if sync is None:
             return
         try:
-            await sync.sync()
-        except (KafkaError, TopicUnavailableError) as exc:
+            await asyncio.wait_for(sync.sync(), self.settings.session_timeout_ms / 1000)
+        except (KafkaError, TopicUnavailableError, TimeoutError) as exc:
             log.warning(
                 "could not publish the last key changes to the keys topic; the next run does",
                 extra={"error": type(exc).__name__},
