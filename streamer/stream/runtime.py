@@ -226,7 +226,7 @@ class StreamRuntime:
         """Run until stopped; returns the counters. Raises what made it stop, if anything.
 
         With ``handle_signals`` the first SIGTERM/SIGINT drains and stops; a second one
-        abandons the drain.
+        abandons the drain. During start-up the first one stops it at once.
         """
         task = asyncio.current_task()
         if handle_signals:
@@ -258,6 +258,8 @@ class StreamRuntime:
         loop = asyncio.get_running_loop()
 
         def on_signal(signum: int) -> None:
+            if self._abandon_drain:
+                return  # already stopping without a drain
             if self._stop.is_set():
                 log.warning(
                     "second signal: abandoning the drain; uncommitted records are processed "
@@ -270,8 +272,14 @@ class StreamRuntime:
                     task.cancel()  # still starting (loading models, joining): stop that
                 return
             name = signal.Signals(signum).name
-            log.info(f"{name} received; draining in-flight work", extra={"signal": name})
             self.request_stop()
+            if not self._started.is_set() and task is not None:
+                # Still starting (loading models, joining the group): nothing is in flight.
+                log.info(f"{name} received while starting; stopping", extra={"signal": name})
+                self._abandon_drain = True
+                task.cancel()
+                return
+            log.info(f"{name} received; draining in-flight work", extra={"signal": name})
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, on_signal, signum)

@@ -369,3 +369,33 @@ def test_the_readme_streaming_steps_work_when_pasted(tmp_path: Path, bootstrap: 
     for step in steps:
         done = streamer(*step, "--bootstrap-servers", bootstrap, data_dir=tmp_path)
         assert done.returncode == 0, f"streamer {' '.join(step)}: {done.stderr.decode()}"
+
+
+def test_a_signal_while_the_models_load_stops_without_finishing_the_start(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    """SIGTERM while the workers load the NER model (seconds, with the default detectors):
+    nothing is in flight yet, so it stops there, exit 0, instead of first finishing the
+    start-up and joining the group."""
+    runner = subprocess.Popen(
+        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
+         "--input-topic", "starting.raw", "--workers", "1", "--log-format", "json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+        cwd=REPOSITORY_ROOT, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert runner.stderr is not None
+        banner = runner.stderr.readline().decode()  # printed before anything starts
+        assert "starting.raw" in banner
+        time.sleep(1.0)  # the output topics are made; the worker is loading the model
+        runner.send_signal(signal.SIGTERM)
+        _, rest = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    output = rest.decode()
+    assert runner.returncode == 0, output[-2000:]
+    assert "SIGTERM received while starting; stopping" in output
+    assert "pipeline started" not in output
+    assert "Traceback" not in output
