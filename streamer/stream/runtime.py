@@ -686,7 +686,13 @@ class StreamRuntime:
             )
         self.stats.rebalances += 1
         names = sorted(map(_name, assigned))
-        log.info(f"partitions assigned: {', '.join(names)}", extra={"partitions": names})
+        log.info(
+            f"partitions assigned: {', '.join(names)}"
+            if names
+            else "no partitions assigned: more instances in the group than input partitions; "
+            "this one stands by",
+            extra={"partitions": names},
+        )
 
     async def _partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         assert self.checkpoint is not None

@@ -429,3 +429,31 @@ async def test_several_input_topics_feed_one_clean_topic(
             assert record.partition == partition
         else:  # 2 partitions: by key
             assert record.partition == key_hash(record.key) % 3
+
+
+async def test_an_instance_without_partitions_says_it_stands_by(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    await create_topics(bootstrap, {topics.raw: 1})
+    first = StreamRuntime(topology_for(topics), stream_settings)
+    second = StreamRuntime(topology_for(topics), stream_settings)
+    runs = [asyncio.create_task(runtime.run()) for runtime in (first, second)]
+
+    async def standing_by() -> None:  # one instance owns the partition, the other waits
+        while not (
+            any(r.getMessage().startswith("no partitions") for r in caplog.records)
+            and any(r.getMessage().endswith(f"{topics.raw}[0]") for r in caplog.records)
+        ):
+            await asyncio.sleep(0.1)
+
+    try:
+        with caplog.at_level("INFO", logger="streamer.stream.runtime"):
+            await asyncio.wait_for(standing_by(), 60)
+    finally:
+        for runtime in (first, second):
+            runtime.request_stop()
+        await asyncio.wait_for(asyncio.gather(*runs), 60)
+    messages = [r.getMessage() for r in caplog.records if "assigned" in r.getMessage()]
+    assert f"partitions assigned: {topics.raw}[0]" in messages
+    assert any(m.startswith("no partitions assigned: more instances") for m in messages)
+    assert "partitions assigned: " not in messages  # no empty list
