@@ -99,6 +99,10 @@ class LoggingSetup:
 
 _active: LoggingSetup | None = None
 
+#: Libraries whose INFO lines say nothing to an operator (Presidio announces each
+#: recognizer it loads, in every worker); shown from DEBUG on.
+QUIET_AT_INFO = ("presidio-analyzer",)
+
 
 def active_logging() -> LoggingSetup | None:
     """The setup of the last :func:`configure_logging` call to stderr in this process."""
@@ -131,4 +135,7 @@ def configure_logging(
             root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    quiet = logging.NOTSET if root.level <= logging.DEBUG else max(root.level, logging.WARNING)
+    for name in QUIET_AT_INFO:
+        logging.getLogger(name).setLevel(quiet)
     return handler

@@ -388,7 +388,7 @@ def test_a_signal_while_the_models_load_stops_without_finishing_the_start(
         assert runner.stderr is not None
         banner = runner.stderr.readline().decode()  # printed before anything starts
         assert "starting.raw" in banner
-        time.sleep(1.0)  # the output topics are made; the worker is loading the model
+        time.sleep(0.3)  # making the output topics, or the worker loading the model
         runner.send_signal(signal.SIGTERM)
         _, rest = runner.communicate(timeout=120)
     finally:

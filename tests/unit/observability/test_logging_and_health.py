@@ -109,3 +109,22 @@ def test_an_unexpected_crash_of_streamer_run_is_logged_through_the_filter(
     assert "the pipeline stopped on an unexpected ValueError" in outcome.output
     assert "unexpected value Canary record: write to <EMAIL_ADDRESS>" in outcome.output
     assert find_canaries(outcome.output) == []
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+def test_presidio_announcing_its_recognizers_is_shown_only_when_debugging(
+    level: str, shown: bool
+) -> None:
+    stream = io.StringIO()
+    handler = configure_logging(level, "json", stream)
+    try:
+        logging.getLogger("presidio-analyzer").info("Loaded recognizer: SpacyRecognizer")
+        logging.getLogger("presidio-analyzer").warning("a recognizer failed to load")
+        logging.getLogger("streamer.stream.runtime").info("pipeline started")
+    finally:
+        logging.getLogger().removeHandler(handler)
+        logging.getLogger("presidio-analyzer").setLevel(logging.NOTSET)
+    lines = stream.getvalue()
+    assert ("Loaded recognizer" in lines) is shown
+    assert "a recognizer failed to load" in lines
+    assert "pipeline started" in lines
