@@ -1939,7 +1939,7 @@ def serve(
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
     from streamer.stream.connection import security_options
-    from streamer.vault.keyring import open_keyring, run_blocking
+    from streamer.vault.keyring import keyring_from_settings
 
     settings = build_settings(
         serve_host=host, serve_port=port, api_clients_file=clients_file,
@@ -1948,7 +1948,7 @@ def serve(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
     options = security_options(settings)
-    keyring = run_blocking(open_keyring(settings, **options))
+    keyring = keyring_from_settings(settings, **options)
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -70,7 +70,7 @@ from streamer.stream.stats import StreamStats
 from streamer.stream.topology import Topology
 from streamer.vault.exceptions import TopicUnavailableError
 from streamer.vault.key_topic import KeyTopicSync
-from streamer.vault.keyring import key_topic_sync, keyring_from_settings
+from streamer.vault.keyring import following_key_sync, keyring_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,6 @@ class StreamRuntime:
         self._abandon_drain = False
         self._draining: asyncio.Future[bool] | None = None
         self._key_sync: KeyTopicSync | None = None
-        self._key_sync_task: asyncio.Task[None] | None = None
         self._commits_failing_since: float | None = None
 
     def _open_keyring(self) -> Keyring:
@@ -293,33 +292,20 @@ class StreamRuntime:
         # Kafka first: an unreachable cluster fails in a second, not after the workers
         # have spent their start-up loading models.
         await self._start_outputs()
-        await self._start_key_sync()
+        # With a keys topic (STREAMER_KEYS_TOPIC): the scopes this host creates reach the
+        # other hosts, and their keys, rotations and shreds reach this one.
+        self._key_sync = await following_key_sync(self.settings, **self._security)
         if self.cloud is not None:
             await self.cloud.start()
         await self.pool.start()
         await self._start_consumer()
 
-    async def _start_key_sync(self) -> None:
-        """With a keys topic (STREAMER_KEYS_TOPIC): publish the scopes this host creates
-        and apply other hosts' keys, rotations and shreds, every ``key_refresh_seconds``."""
-        self._key_sync = key_topic_sync(self.settings, **self._security)
-        if self._key_sync is None:
-            return
-        await self._key_sync.start()
-        self._key_sync_task = asyncio.create_task(
-            self._key_sync.run(max(self.settings.key_refresh_seconds, 1.0)), name="keys-topic-sync"
-        )
-
     async def _stop_key_sync(self) -> None:
         """Publish what the last batches created, then stop syncing."""
-        sync, task = self._key_sync, self._key_sync_task
-        self._key_sync = self._key_sync_task = None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        sync, self._key_sync = self._key_sync, None
         if sync is None:
             return
+        await sync.stop_following()
         try:
             await asyncio.wait_for(sync.sync(), self.settings.session_timeout_ms / 1000)
         except (KafkaError, TopicUnavailableError, TimeoutError) as exc:

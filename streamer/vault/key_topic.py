@@ -135,6 +135,7 @@ class KeyTopicSync:
         self._consumer: AIOKafkaConsumer | None = None
         self._partition = TopicPartition(topic, 0)
         self._lock = asyncio.Lock()
+        self._following: asyncio.Task[None] | None = None
 
     @property
     def replica(self) -> KeystoreReplica:
@@ -166,6 +167,7 @@ class KeyTopicSync:
             ) from None
 
     async def stop(self) -> None:
+        await self.stop_following()
         producer, self._producer = self._producer, None
         consumer, self._consumer = self._consumer, None
         if producer is not None:
@@ -272,3 +274,14 @@ class KeyTopicSync:
             except (KafkaError, TopicUnavailableError) as exc:
                 log.warning("keys topic sync failed; retrying", extra={"error": type(exc).__name__})
             await asyncio.sleep(interval)
+
+    def follow(self, interval: float) -> None:
+        """:meth:`run` in the background, until :meth:`stop_following` or :meth:`stop`."""
+        self._following = asyncio.create_task(self.run(interval), name="keys-topic-sync")
+
+    async def stop_following(self) -> None:
+        task, self._following = self._following, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

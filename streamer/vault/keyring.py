@@ -82,6 +82,20 @@ async def open_keyring(
         return keyring
 
 
+async def following_key_sync(
+    settings: StreamerSettings, **client_options: Any
+) -> KeyTopicSync | None:
+    """For long-running processes: the keys topic sync the settings ask for, started and
+    syncing every ``key_refresh_seconds`` (at least 1 s) in the background, so that the
+    scopes this host creates reach the others and theirs (rotations, shreds) reach it;
+    ``None`` without a keys topic. :meth:`KeyTopicSync.stop` ends it."""
+    sync = key_topic_sync(settings, **client_options)
+    if sync is not None:
+        await sync.start()
+        sync.follow(max(settings.key_refresh_seconds, 1.0))
+    return sync
+
+
 async def sync_key_store(settings: StreamerSettings, **client_options: Any) -> int:
     """Publish this host's key changes to the keys topic and apply the others'; returns how
     many records changed the key file (0, and nothing done, without a keys topic)."""

@@ -51,7 +51,7 @@ from streamer.vault.exceptions import (
     WrongKeyError,
 )
 from streamer.vault.key_topic import KeyTopicSync
-from streamer.vault.keyring import key_topic_sync
+from streamer.vault.keyring import following_key_sync
 from streamer.vault.rate_limit import RateLimiter
 from streamer.vault.reidentify import Caller, Reidentifier
 from streamer.vault.store import TokenIndex
@@ -252,7 +252,6 @@ class DetokenizeServer:
         self._runner: web.AppRunner | None = None
         self._follow: asyncio.Task[None] | None = None
         self._key_sync: KeyTopicSync | None = None
-        self._key_sync_task: asyncio.Task[None] | None = None
         self._index: TokenIndex | None = None
         self._reader: TokenTopicReader | None = None
         self._audit: KafkaAuditLog | None = None
@@ -276,12 +275,8 @@ class DetokenizeServer:
         await self._audit.start()
         await self._reader.catch_up(require_topic=False)
         self._follow = asyncio.create_task(self._reader.follow(), name="token-topic-follow")
-        self._key_sync = key_topic_sync(settings, **self._client_options)
-        if self._key_sync is not None:  # rotations and shreds made on other hosts
-            await self._key_sync.start()
-            self._key_sync_task = asyncio.create_task(
-                self._key_sync.run(max(settings.key_refresh_seconds, 1.0)), name="keys-topic-sync"
-            )
+        # rotations and shreds made on other hosts
+        self._key_sync = await following_key_sync(settings, **self._client_options)
         reidentifier = Reidentifier(self.keyring, self._index, self._audit, reader=self._reader)
         handlers = DetokenizeApp(
             reidentifier,
@@ -305,12 +300,11 @@ class DetokenizeServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        for task in (self._follow, self._key_sync_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._follow = self._key_sync_task = None
+        if self._follow is not None:
+            self._follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._follow
+            self._follow = None
         if self._key_sync is not None:
             await self._key_sync.stop()
             self._key_sync = None
