@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import orjson
@@ -193,6 +194,29 @@ async def test_topic_unmask_keeps_records_it_cannot_fully_restore(
             assert headers[ERROR_HEADER] == b"scope_not_allowed"
 
 
+def six_events() -> list[dict]:
+    return [{"id": i, "email": f"user{i}@corp-mail.example.com"} for i in range(6)]
+
+
+async def redact_events(
+    settings: StreamerSettings,
+    keyring: Any,
+    events: list[dict],
+    *,
+    clean_topic: str,
+    token_topic: str | None = None,
+) -> Any:
+    """``events`` redacted and published (the token topic: the settings' by default)."""
+    with RedactionService(settings=settings, keyring=keyring) as service:
+        return await publish_redacted(
+            service,
+            [orjson.dumps(e) for e in events],
+            bootstrap_servers=settings.bootstrap_servers,
+            clean_topic=clean_topic,
+            token_topic=token_topic or settings.token_topic,
+        )
+
+
 async def produce_as_two_batches(
     bootstrap_servers: str, topic: str, records: list[tuple[bytes | None, bytes]]
 ) -> None:
@@ -221,15 +245,10 @@ async def test_topic_unmask_copies_the_last_record_batch_too(
         f"clean-{uuid.uuid4().hex[:6]}",
         f"restored-{uuid.uuid4().hex[:6]}",
     )
-    events = [{"id": i, "email": f"user{i}@corp-mail.example.com"} for i in range(6)]
-    with RedactionService(settings=vault_settings, keyring=keyring) as service:
-        batch = await publish_redacted(
-            service,
-            [orjson.dumps(e) for e in events],
-            bootstrap_servers=vault_settings.bootstrap_servers,
-            clean_topic=f"staging-{uuid.uuid4().hex[:6]}",
-            token_topic=vault_settings.token_topic,
-        )
+    events = six_events()
+    batch = await redact_events(
+        vault_settings, keyring, events, clean_topic=f"staging-{uuid.uuid4().hex[:6]}"
+    )
     await produce_as_two_batches(
         vault_settings.bootstrap_servers,
         clean_topic,
@@ -256,15 +275,11 @@ async def test_token_index_resumes_where_it_stopped(vault_settings: StreamerSett
     does): it used to take that for a recreated topic and read everything again."""
     keyring = keyring_from_settings(vault_settings)
     staging_tokens = f"staging-tokens-{uuid.uuid4().hex[:6]}"
-    events = [{"id": i, "email": f"user{i}@corp-mail.example.com"} for i in range(6)]
-    with RedactionService(settings=vault_settings, keyring=keyring) as service:
-        batch = await publish_redacted(
-            service,
-            [orjson.dumps(e) for e in events],
-            bootstrap_servers=vault_settings.bootstrap_servers,
-            clean_topic=f"clean-{uuid.uuid4().hex[:6]}",
-            token_topic=staging_tokens,
-        )
+    events = six_events()
+    batch = await redact_events(
+        vault_settings, keyring, events, clean_topic=f"clean-{uuid.uuid4().hex[:6]}",
+        token_topic=staging_tokens,
+    )  # fmt: skip
     mappings = await read_topic(vault_settings.bootstrap_servers, staging_tokens)
     assert len(mappings) == len(batch.mappings) == 6
     await produce_as_two_batches(
