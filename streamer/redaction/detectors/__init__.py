@@ -15,6 +15,8 @@ name                   entity                  how it decides
 ``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+``field_name``         ``PERSON``,             a JSON field named for a person's name
+                       ``LOCATION``            (``first_name``) or a street or town
 ``street_address``     ``LOCATION``            street, house number, unit, box, and the
                        (addresses)             place names and postcodes after them
 ``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),
@@ -32,6 +34,7 @@ from streamer.redaction.detectors.address import StreetAddressDetector
 from streamer.redaction.detectors.credit_card import CreditCardDetector
 from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
 from streamer.redaction.detectors.email import EmailDetector
+from streamer.redaction.detectors.field_name import FieldNameDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
@@ -77,6 +80,9 @@ for _cls in _PATTERN_DETECTORS:
     DETECTORS.register(str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),))
 
 DETECTORS.register(
+    "field_name", lambda _settings: FieldNameDetector(), entities=FieldNameDetector.entities
+)
+DETECTORS.register(
     "street_address", lambda _settings: StreetAddressDetector(), entities=("LOCATION",)
 )
 DETECTORS.register(
@@ -119,6 +125,7 @@ DETECTORS.register(
 #: Names of the pattern (non-NER) detectors, in registration order.
 PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
     *(str(c.name) for c in _PATTERN_DETECTORS),
+    "field_name",
     "street_address",
     "phone",
 )
@@ -130,6 +137,7 @@ __all__ = [
     "DateOfBirthDetector",
     "Detector",
     "EmailDetector",
+    "FieldNameDetector",
     "IPv4Detector",
     "IPv6Detector",
     "IbanDetector",

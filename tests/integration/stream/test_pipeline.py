@@ -67,7 +67,12 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
 ) -> None:
     await create_topics(bootstrap, {topics.raw: 3})
     events = [orjson.dumps(e) for e in support_tickets(300, customers=40)]
-    events += [orjson.dumps({"ticket_id": f"C-{i}", "message": CANARY_TEXT}) for i in range(20)]
+    # A first name alone says nothing; its field name does (the field_name detector).
+    names = {"first_name": "Zorabel", "last_name": "Quintrell"}
+    events += [
+        orjson.dumps({"ticket_id": f"C-{i}", "customer": names, "message": CANARY_TEXT})
+        for i in range(20)
+    ]
     poison = {
         b'{"message": "unterminated ' + CANARIES["US_SSN"].encode(): "invalid_event",
         b'{"message": "bad utf-8 \xff ' + CANARIES["EMAIL_ADDRESS"].encode() + b'"}': (
@@ -101,7 +106,7 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
 
     # No canary in any topic: values, keys or headers.
     for records in (clean, tokens, dlq):
-        assert find_canaries(record_bytes(records)) == []
+        assert find_canaries(record_bytes(records), [*CANARIES.values(), *names.values()]) == []
 
     # Clean records: same key, same partition number, provenance headers, input timestamp.
     raw = {(r.partition, r.offset): r for r in await read_all(bootstrap, topics.raw)}
@@ -136,6 +141,7 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
     assert used == set(mappings)
     originals = {mapping.open(keyring) for mapping in mappings.values()}
     assert set(CANARIES.values()) - {CANARIES["IP_ADDRESS"]} <= originals | {CANARIES["IP_ADDRESS"]}
+    assert set(names.values()) <= originals
     assert stats.token_records == len(tokens)
 
     # Dead letters: reason, coordinates, schema, payload only encrypted.

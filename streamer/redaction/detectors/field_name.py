@@ -1,0 +1,107 @@
+"""Values whose JSON field name says what they are: a first name, a surname, a street."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from streamer.redaction.detector import Detector
+from streamer.redaction.spans import Span
+
+# Field names compare with case and separators dropped: firstName, first_name and
+# First-Name are all "firstname".
+_SEPARATORS = re.compile(r"[\W_]+")
+
+# A person's name, whatever comes before it (billingFirstName, contact_surname).
+_NAME_PARTS = frozenset(
+    {
+        "firstname", "lastname", "middlename", "fullname", "givenname", "familyname",
+        "surname", "forename", "maidenname", "legalname", "birthname", "preferredname",
+        "nameoncard", "cardholdername", "accountholdername", "vorname", "nachname",
+        "familienname", "prenom", "prénom", "apellido", "apellidos", "cognome", "sobrenome",
+    }
+)  # fmt: skip
+# A person's name when a name field belongs to someone (customer_name, patientName);
+# alone, "name" may name anything (a product, a file, an event).
+_PEOPLE = frozenset(
+    {
+        "customer", "client", "patient", "contact", "person", "employee", "member",
+        "applicant", "tenant", "guest", "passenger", "student", "recipient", "sender",
+        "payee", "payer", "beneficiary", "guardian", "spouse", "mother", "father",
+        "parent", "cardholder", "holder", "accountholder", "driver", "traveler",
+        "traveller", "subscriber", "buyer", "seller", "emergencycontact", "nextofkin",
+        "doctor", "physician", "nurse",
+    }
+)  # fmt: skip
+# A street, an address line or a town; alone or owned (billing_street, homeCity).
+_PLACES = frozenset(
+    {
+        "street", "streetname", "streetaddress", "street1", "street2", "address", "address1",
+        "address2", "address3", "addressline", "addressline1", "addressline2",
+        "addressline3", "city", "town", "cityname", "hometown", "birthplace",
+        "placeofbirth", "cityofbirth", "strasse", "ort", "ville", "rue", "calle", "ciudad",
+    }
+)  # fmt: skip
+_PLACE_OWNERS = frozenset(
+    {
+        "home", "billing", "shipping", "mailing", "postal", "delivery", "residential",
+        "residence", "permanent", "physical", "current", "previous", "customer", "user",
+        "contact", "patient", "employee", "member",
+    }
+)  # fmt: skip
+
+# A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
+_WORD = r"[^\W\d_]+(?:['’.\-][^\W\d_]*)*"
+_NAME = re.compile(rf"{_WORD}(?:,?\s+{_WORD}){{0,5}}")
+_PLACEHOLDERS = frozenset(
+    {"unknown", "none", "null", "nil", "undefined", "anonymous", "redacted", "tbd", "test"}
+)
+_MAX_CHARS = 200
+
+
+@lru_cache(maxsize=4096)
+def field_entity(field: str) -> str | None:
+    """The entity type the field name ``field`` says its values are, or ``None``."""
+    key = _SEPARATORS.sub("", field.casefold())
+    if any(key.endswith(part) for part in _NAME_PARTS):
+        return "PERSON"
+    if key.endswith("name") and key[:-4] in _PEOPLE:
+        return "PERSON"
+    for place in _PLACES:
+        if key.endswith(place) and (key == place or key[: -len(place)] in _PLACE_OWNERS):
+            return "LOCATION"
+    return None
+
+
+class FieldNameDetector(Detector):
+    """``PERSON`` for the values of name fields (``first_name``, ``lastName``, ``surname``,
+    ``customer_name``) and ``LOCATION`` for street, address line and town fields
+    (``street``, ``address_line1``, ``billing_city``), when the value looks like one.
+
+    In a JSON event the field name is the best evidence there is: a first name alone
+    (``"first_name": "Priya"``) is too short for NER to recognise, and pattern detectors
+    have no shape to match. A plain ``name`` field is left to the other detectors, since
+    products and files have names too. The context the engine passes is the nearest key.
+    """
+
+    name = "field_name"
+    entities = ("PERSON", "LOCATION")
+    score = 0.9
+
+    def applies_to(self, text: str, context: str = "") -> bool:
+        return bool(context) and field_entity(context) is not None
+
+    def detect(self, text: str, context: str = "") -> list[Span]:
+        entity = field_entity(context) if context else None
+        if entity is None:
+            return []
+        stripped = text.strip()
+        if not stripped or len(stripped) > _MAX_CHARS or stripped.casefold() in _PLACEHOLDERS:
+            return []
+        if entity == "PERSON":
+            if _NAME.fullmatch(stripped) is None:
+                return []
+        elif not any(c.isalpha() for c in stripped) or "@" in stripped or "://" in stripped:
+            return []
+        start = text.index(stripped)
+        return [Span(start, start + len(stripped), entity, self.score, self.name)]

@@ -1,0 +1,101 @@
+"""The field name detector: a JSON field named for a person's name or a place says what
+its value is, where the value alone (one first name) gives detectors nothing to go on."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from streamer.redaction.detectors import DETECTORS, PATTERN_DETECTOR_NAMES, FieldNameDetector
+from streamer.redaction.detectors.field_name import field_entity
+from streamer.redaction.engine import RedactionEngine
+from streamer.redaction.policy import Policy
+from streamer.settings import StreamerSettings
+
+
+@pytest.mark.parametrize(
+    ("field", "entity"),
+    [
+        ("first_name", "PERSON"),
+        ("firstName", "PERSON"),
+        ("Last-Name", "PERSON"),
+        ("surname", "PERSON"),
+        ("billing_first_name", "PERSON"),
+        ("customerFullName", "PERSON"),
+        ("customer_name", "PERSON"),
+        ("patientName", "PERSON"),
+        ("cardholder_name", "PERSON"),
+        ("Vorname", "PERSON"),
+        ("street", "LOCATION"),
+        ("address_line1", "LOCATION"),
+        ("billing_city", "LOCATION"),
+        ("homeAddress", "LOCATION"),
+        ("city", "LOCATION"),
+        # Names of things, handles and look-alike endings are not people or places.
+        ("name", None),
+        ("product_name", None),
+        ("file_name", None),
+        ("username", None),
+        ("hostname", None),
+        ("ethnicity", None),
+        ("capacity", None),
+        ("email_address", None),
+        ("ip_address", None),
+        ("port", None),
+        ("", None),
+    ],
+)
+def test_field_names_say_what_their_values_are(field: str, entity: str | None) -> None:
+    assert field_entity(field) == entity
+
+
+@pytest.mark.parametrize(
+    ("text", "context", "expected"),
+    [
+        ("Priya", "first_name", [("PERSON", "Priya")]),
+        ("  O'Neil-Smith ", "lastName", [("PERSON", "O'Neil-Smith")]),
+        ("Doe, Jane", "customer_name", [("PERSON", "Doe, Jane")]),
+        ("María José", "nombre_y_apellidos", [("PERSON", "María José")]),
+        ("Springfield", "billing_city", [("LOCATION", "Springfield")]),
+        ("Flat 2, 10 Downing St", "address_line1", [("LOCATION", "Flat 2, 10 Downing St")]),
+        # Placeholders, codes and values of another kind stay for the other detectors.
+        ("unknown", "first_name", []),
+        ("N/A", "surname", []),
+        ("user42", "first_name", []),
+        ("jane@example.com", "address", []),
+        ("12345", "city", []),
+        ("Priya", "name", []),
+        ("Priya", "", []),
+    ],
+)
+def test_values_that_look_like_their_field(
+    text: str, context: str, expected: list[tuple[str, str]]
+) -> None:
+    detector = FieldNameDetector()
+    found = detector.detect(text, context) if detector.applies_to(text, context) else []
+    assert [(s.entity_type, text[s.start : s.end]) for s in found] == expected
+
+
+def test_it_runs_by_default_and_with_the_pattern_detectors() -> None:
+    assert "field_name" in PATTERN_DETECTOR_NAMES
+    assert "field_name" in DETECTORS.default_names()
+
+
+def test_a_json_event_keeps_no_name_that_only_its_field_gave_away(tmp_path) -> None:
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "user": {"first_name": "Zorabel", "lastName": "Quintrell", "username": "zq7"},
+        "product": {"name": "Premium Plan"},
+        "shipping": {"street": "Rue Zorabelle", "city": "Vasko"},
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    clean = orjson.loads(outcome.value)
+    for value in (b"Zorabel", b"Quintrell", b"Vasko"):
+        assert value not in outcome.value
+    assert clean["user"]["first_name"].startswith("[PERSON_")
+    assert clean["user"]["lastName"].startswith("[PERSON_")
+    assert clean["shipping"]["city"].startswith("[LOCATION_")
+    assert clean["user"]["username"] == "zq7"
+    assert clean["product"]["name"] == "Premium Plan"
