@@ -51,7 +51,7 @@ _PLACE_OWNERS = frozenset(
 )  # fmt: skip
 
 # A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
-_WORD = r"[^\W\d_]+(?:['’.\-][^\W\d_]*)*"
+_WORD = r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]*)*"
 _NAME = re.compile(rf"{_WORD}(?:,?\s+{_WORD}){{0,5}}")
 _PLACEHOLDERS = frozenset(
     {"unknown", "none", "null", "nil", "undefined", "anonymous", "redacted", "tbd", "test"}
