@@ -169,3 +169,20 @@ def test_a_long_word_and_a_full_stop_before_an_address_do_not_stall_the_detector
     text = "Ref " + "ae" * 18 + ".2925 Tyrsova 1808, 12000 Praha"
     spans = StreetAddressDetector().detect(text)
     assert any(text[s.start : s.end].startswith("2925 Tyrsova") for s in spans)
+
+
+@pytest.mark.parametrize(
+    ("text", "address"),
+    [
+        ("I live at 742 Evergreen Terrace, Springfield.", "742 Evergreen Terrace, Springfield"),
+        ('He wrote "send it to 12 Oak Avenue, Shelbyville."', "12 Oak Avenue, Shelbyville"),
+        ("Ship to 10 Main Street.\nThanks", "10 Main Street"),
+        ("Ship to 10 Main St.", "10 Main St."),
+        ("Ship to 5 Sunset Blvd.", "5 Sunset Blvd."),
+    ],
+)
+def test_the_full_stop_ending_a_text_or_line_is_not_part_of_the_address(
+    text: str, address: str
+) -> None:
+    [span] = StreetAddressDetector().detect(text)
+    assert text[span.start : span.end] == address
