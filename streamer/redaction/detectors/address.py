@@ -567,9 +567,7 @@ def recipient_lines(text: str, block_start: int, detector: str = "street_address
 
 # A full stop after a word that is no abbreviation, then a capital or the end of the line
 # or text: the sentence ends (``... O Saviñao Spain. Please call``), and so does the address.
-_SENTENCE_END = re.compile(
-    rf"(?<=[^\W\d_]{{4}})\.(?=[ \t]+{_UPPER}|[\"')\]]*[ \t]*(?:[\r\n]|$))"
-)
+_SENTENCE_END = re.compile(rf"(?<=[^\W\d_]{{4}})\.(?=[ \t]+{_UPPER}|[\"')\]]*[ \t]*(?:[\r\n]|$))")
 _LONG_ABBREVIATIONS = frozenset(
     {
         "ctra", "crta", "blvd", "avda", "apto", "pkwy", "expy", "tpke", "bldg", "prof", "proc",
