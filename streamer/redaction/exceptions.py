@@ -34,6 +34,21 @@ class InvalidEventError(RedactionError):
     code = "invalid_event"
 
 
+class KeyCollisionError(RedactionError):
+    """Two keys of one JSON object would be the same once redacted (masked, say)."""
+
+    code = "key_collision"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "two keys of one JSON object redact to the same key; give the entity types "
+            "found in keys the tokenize or hash action, which keep distinct values distinct"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (type(self), ())
+
+
 class DetectorError(RedactionError):
     """A detector failed on a record (after any retries)."""
 

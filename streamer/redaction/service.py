@@ -37,7 +37,7 @@ from streamer.redaction.gc_tuning import tune_for_batches
 from streamer.redaction.keys import DEFAULT_SCOPE, Keyring, keyring_from_settings
 from streamer.redaction.policy import Policy
 from streamer.redaction.result import EventResult, PayloadOutcome, RedactionResult, Token
-from streamer.redaction.structured import FieldRules, collect_leaves, copy_json
+from streamer.redaction.structured import FieldRules, KeyLeaf, collect_leaves, copy_json
 from streamer.settings import StreamerSettings
 
 log = logging.getLogger(__name__)
@@ -401,7 +401,7 @@ class RedactionService:
                 leaf.container = holder
             original = unmasker.unmask(leaf.text, tokens, scope, lookup)
             if original != leaf.text:
-                number_type = numbers.get(leaf.text)
+                number_type = None if isinstance(leaf, KeyLeaf) else numbers.get(leaf.text)
                 leaf.replace(number_type(original) if number_type else original)
         return holder[0]
 

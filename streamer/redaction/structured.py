@@ -1,19 +1,26 @@
 """Walking JSON events: which values get scanned, forced or skipped, and where they go.
 
 Every string at any depth is scanned by default; whole numbers of seven digits or more
-are scanned too (a phone number or account stored as a number). Field rules from the
-policy override that per JSON path. Keys are never changed.
+are scanned too (a phone number or account stored as a number), and so are object keys
+that are more than a field name (``jane@example.com``, ``+1 415 555 2671``, ``Jane Doe``).
+Field rules from the policy override that per JSON path.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from streamer.redaction.exceptions import KeyCollisionError
 from streamer.redaction.policy import FieldRule, path_matches
 
 _MIN_SCANNED_INT = 1_000_000
+# A key of letters, underscores and hyphens (first_name, ticketId) is a field name; any
+# other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
+_FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
+_field_names: dict[str, bool] = {}
 
 
 @dataclass(slots=True)
@@ -40,6 +47,37 @@ class Leaf:
 
     def replace(self, value: str) -> None:
         self.container[self.key] = value
+
+
+@dataclass(slots=True)
+class KeyLeaf(Leaf):
+    """An object key that may be a value (``{"jane@example.com": 3}``); replacing it
+    renames the key where it stands. It comes after the leaves of its value, which
+    are replaced under the original key first."""
+
+    @property
+    def original(self) -> Any:
+        return self.key
+
+    def replace(self, value: str) -> None:
+        container = self.container
+        if value == self.key:
+            return
+        if value in container:
+            raise KeyCollisionError()
+        items = list(container.items())
+        container.clear()
+        container.update((value if key == self.key else key, item) for key, item in items)
+
+
+def is_field_name(key: str) -> bool:
+    """Whether ``key`` is only a field name (letters, ``_``, ``-``), never scanned."""
+    plain = _field_names.get(key)
+    if plain is None:
+        if len(_field_names) >= 65536:
+            _field_names.clear()
+        plain = _field_names[key] = _FIELD_NAME.fullmatch(key) is not None
+    return plain
 
 
 class FieldRules:
@@ -121,6 +159,8 @@ def _walk(
             _walk(child, child_path, child_context, child_rule, rules, leaves)
         else:
             _add_leaf(leaves, container, key, child, child_path, child_context, child_rule)
+        if keyed and type(key) is str and not is_field_name(key):
+            leaves.append(KeyLeaf(container, key, child_path, key, None, context))
 
 
 def _add_leaf(

@@ -111,11 +111,12 @@ def find_replacements(texts: Iterable[str]) -> list[str]:
 
 
 def json_strings(value: Any) -> Iterable[str]:
-    """Every string value in a JSON document (keys are never redacted)."""
+    """Every string in a JSON document, keys included (a key may have been redacted)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
-        for item in value.values():
+        for key, item in value.items():
+            yield key
             yield from json_strings(item)
     elif isinstance(value, list):
         for item in value:
@@ -123,11 +124,11 @@ def json_strings(value: Any) -> Iterable[str]:
 
 
 def map_json_strings(value: Any, change: Callable[[str], str]) -> Any:
-    """A copy of a JSON document with ``change`` applied to every string value."""
+    """A copy of a JSON document with ``change`` applied to every string, keys included."""
     if isinstance(value, str):
         return change(value)
     if isinstance(value, dict):
-        return {key: map_json_strings(item, change) for key, item in value.items()}
+        return {change(key): map_json_strings(item, change) for key, item in value.items()}
     if isinstance(value, list):
         return [map_json_strings(item, change) for item in value]
     return value

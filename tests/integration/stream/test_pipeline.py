@@ -68,9 +68,13 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
     await create_topics(bootstrap, {topics.raw: 3})
     events = [orjson.dumps(e) for e in support_tickets(300, customers=40)]
     # A first name alone says nothing; its field name does (the field_name detector).
+    # A value used as an object key is scanned like any other.
     names = {"first_name": "Zorabel", "last_name": "Quintrell"}
+    opens = {CANARIES["EMAIL_ADDRESS"]: 3, CANARIES["PHONE_NUMBER"]: 1}
     events += [
-        orjson.dumps({"ticket_id": f"C-{i}", "customer": names, "message": CANARY_TEXT})
+        orjson.dumps(
+            {"ticket_id": f"C-{i}", "customer": names, "opens": opens, "message": CANARY_TEXT}
+        )
         for i in range(20)
     ]
     poison = {

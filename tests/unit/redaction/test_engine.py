@@ -50,10 +50,12 @@ def test_token_positions_point_into_the_original(tmp_path: Path) -> None:
         assert ISSUE_TEXT[token.position : token.metadata["end"]] == token.original_value
 
 
-def test_event_every_string_scanned_keys_kept(tmp_path: Path) -> None:
+def test_event_every_string_and_every_key_holding_a_value_scanned(tmp_path: Path) -> None:
     event = {"jane@example.com": "x", "a": {"b": ["call 415-555-0132", {"c": "jane@example.com"}]}}
     [result] = engine(tmp_path).redact_events([event])
-    assert list(result.event) == ["jane@example.com", "a"]  # keys never change
+    token = result.event["a"]["b"][1]["c"]
+    assert list(result.event) == [token, "a"]  # the key is the same value, the same token
+    assert list(event) == ["jane@example.com", "a"]
     assert "415-555-0132" not in orjson.dumps(result.event).decode()
     assert result.event["a"]["b"][1]["c"].startswith("[EMAIL_ADDRESS_")
     assert event["a"]["b"][1]["c"] == "jane@example.com"  # the input is not changed

@@ -240,3 +240,16 @@ async def test_a_stateless_token_key_unmasks_tokens_and_inline_ciphertexts(tmp_p
     assert restored == f"{CANARIES['EMAIL_ADDRESS']} {CANARIES['US_SSN']}"
     with pytest.raises(UnmaskError):
         await reidentifier.unmask_text(inline, Caller(Actor("analyst", "cli"), ("t*",)))
+
+
+async def test_tokens_in_object_keys_are_restored(
+    settings: StreamerSettings, tmp_path: Path
+) -> None:
+    reidentifier, token, _ = indexed(settings, tmp_path)
+    caller = Caller(Actor("analyst", "cli"), ("tenant-a",))
+    event = {"opens": {token: 3, "total": 3}}
+    assert await reidentifier.unmask_event(event, caller) == {
+        "opens": {CANARIES["EMAIL_ADDRESS"]: 3, "total": 3}
+    }
+    [line] = await reidentifier.unmask_lines([json.dumps(event)], caller, json_events=True)
+    assert json.loads(str(line)) == {"opens": {CANARIES["EMAIL_ADDRESS"]: 3, "total": 3}}
