@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from streamer.redaction.exceptions import KeyCollisionError
@@ -20,7 +21,6 @@ _MIN_SCANNED_INT = 1_000_000
 # A key of letters, underscores and hyphens (first_name, ticketId) is a field name; any
 # other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
 _FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
-_field_names: dict[str, bool] = {}
 
 
 @dataclass(slots=True)
@@ -70,14 +70,10 @@ class KeyLeaf(Leaf):
         container.update((value if key == self.key else key, item) for key, item in items)
 
 
+@lru_cache(maxsize=65536)
 def is_field_name(key: str) -> bool:
     """Whether ``key`` is only a field name (letters, ``_``, ``-``), never scanned."""
-    plain = _field_names.get(key)
-    if plain is None:
-        if len(_field_names) >= 65536:
-            _field_names.clear()
-        plain = _field_names[key] = _FIELD_NAME.fullmatch(key) is not None
-    return plain
+    return _FIELD_NAME.fullmatch(key) is not None
 
 
 class FieldRules:
