@@ -140,9 +140,9 @@ class EmittedTokens:
 
     def __init__(self, max_entries: int) -> None:
         self.max_entries = max_entries
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[str | bytes, None] = OrderedDict()
 
-    def first_time(self, token_id: str) -> bool:
+    def first_time(self, token_id: str | bytes) -> bool:
         """True (and remembered) when ``token_id`` was not emitted recently."""
         seen = self._seen
         if token_id in seen:

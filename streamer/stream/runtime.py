@@ -64,7 +64,7 @@ from streamer.stream.exceptions import (
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
 from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
-from streamer.stream.processor import BatchResult, ProcessorSpec, RecordBatch
+from streamer.stream.processor import BatchResult, EmittedTokens, ProcessorSpec, RecordBatch
 from streamer.stream.sinks import OutputSinks, OutputTopics
 from streamer.stream.stats import StreamStats
 from streamer.stream.topology import Topology
@@ -333,7 +333,7 @@ class StreamRuntime:
             log.warning(f"input topic {name} does not exist yet; waiting for it")
         self.producer = await self._start_producer()
         topics = await self._output_topics()
-        self.sinks = OutputSinks(self.producer, topics)
+        self.sinks = OutputSinks(self.producer, topics, EmittedTokens(settings.token_cache_size))
 
     async def _start_consumer(self) -> None:
         """Join the topology's consumer group with the commit protocol on top."""

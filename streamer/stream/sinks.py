@@ -23,7 +23,7 @@ from typing import Any
 
 from streamer.stream.dead_letter import dead_letter_key
 from streamer.stream.headers import Header, ProvenanceHeaders
-from streamer.stream.processor import BatchResult, RecordBatch
+from streamer.stream.processor import BatchResult, EmittedTokens, RecordBatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +46,18 @@ class PublishStats:
 
 
 class OutputSinks:
-    """Publishes a batch's records; returns the delivery futures the checkpoint waits on."""
+    """Publishes a batch's records; returns the delivery futures the checkpoint waits on.
 
-    def __init__(self, producer: Any, topics: OutputTopics) -> None:
+    Token records pass through ``emitted``: each worker process remembers only the tokens
+    it published itself, so a token first met by two workers would be published twice.
+    """
+
+    def __init__(
+        self, producer: Any, topics: OutputTopics, emitted: EmittedTokens | None = None
+    ) -> None:
         self._producer = producer
         self.topics = topics
+        self._emitted = emitted if emitted is not None else EmittedTokens(0)
 
     def hash_keys_for(self, input_partitions: int) -> bool:
         """Whether records of an input topic with ``input_partitions`` need key hashes."""
@@ -100,15 +107,17 @@ class OutputSinks:
                     headers.dead_letter(offsets[index], reason),
                 )
             await dlq.flush()
+        token_count = 0
         if result.token_records:
             token_batches = _Batches(self._producer, topics.tokens, futures)
             partitions = topics.token_partitions
+            first_time = self._emitted.first_time
             for key, value, hashed in result.token_records:
-                await token_batches.append(hashed % partitions, None, key, value, [])
+                if first_time(key):
+                    await token_batches.append(hashed % partitions, None, key, value, [])
+                    token_count += 1
             await token_batches.flush()
-        return futures, PublishStats(
-            clean_count, len(result.dead_letters), len(result.token_records)
-        )
+        return futures, PublishStats(clean_count, len(result.dead_letters), token_count)
 
     @staticmethod
     def _partitioner(batch: RecordBatch, result: BatchResult, partitions: int) -> Any:

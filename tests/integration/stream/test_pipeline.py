@@ -160,6 +160,27 @@ async def test_end_to_end_counts_tokens_dead_letters_and_no_canaries_anywhere(
     assert dict(stats.dead_letters) == dict(reasons)
 
 
+async def test_a_token_met_by_several_workers_is_published_once(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # Five customers in small batches over four partitions: both workers meet each of them.
+    await create_topics(bootstrap, {topics.raw: 4})
+    emails = [f"customer{i}@shop.example" for i in range(5)]
+    values = [orjson.dumps({"n": i, "email": emails[i % 5]}) for i in range(400)]
+    metadata = await produce_values(bootstrap, topics.raw, values)
+    settings = stream_settings.model_copy(update={"workers": 2, "batch_records": 4})
+    stats = await run_until_committed(StreamRuntime(topology_for(topics), settings), metadata)
+    await read_all(bootstrap, topics.clean, expected=len(values))
+    tokens = await read_all(bootstrap, topics.tokens)
+    assert (
+        sorted(
+            TokenMapping.from_json(r.value).open(keyring_from_settings(settings)) for r in tokens
+        )
+        == emails
+    )
+    assert stats.token_records == len(emails)
+
+
 async def test_poison_records_never_block_their_partition(
     bootstrap: str, topics: Any, stream_settings: StreamerSettings
 ) -> None:
