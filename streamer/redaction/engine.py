@@ -617,7 +617,7 @@ class RedactionEngine:
         for payload in payloads:
             try:
                 self._check_size(len(payload))
-                holder = [_decode(payload, event_format)]
+                holder = [decode_event(payload, event_format)]
             except RedactionError:
                 result.append(None)
                 continue
@@ -694,7 +694,7 @@ class RedactionEngine:
         for index, payload in enumerate(payloads):
             try:
                 self._check_size(len(payload))
-                event = _decode(payload, event_format)
+                event = decode_event(payload, event_format)
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
                 continue
@@ -844,7 +844,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _decode(payload: bytes, event_format: EventFormat) -> Any:
+def decode_event(payload: bytes, event_format: EventFormat) -> Any:
+    """A record value as the engine reads it: text, or any valid UTF-8 JSON document
+    (orjson first; a byte order mark, lone surrogates and integers over 64 bits by the
+    standard library). Raises :class:`InvalidEventError` otherwise."""
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
     reason = None

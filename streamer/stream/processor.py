@@ -11,9 +11,8 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
-from streamer.redaction.engine import EventFormat, RedactionEngine
+from streamer.redaction.engine import EventFormat, RedactionEngine, decode_event
+from streamer.redaction.exceptions import InvalidEventError
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
@@ -315,9 +314,9 @@ class BatchProcessor:
         """The key scope the engine used for this record (field beats header/default)."""
         if self.spec.scope_field is None:
             return scopes[index]
-        try:
-            document = orjson.loads(batch.payloads[index] or b"")
-        except orjson.JSONDecodeError:
+        try:  # read as the engine read it (a byte order mark, say, which orjson refuses)
+            document = decode_event(batch.payloads[index] or b"", self.spec.event_format)
+        except InvalidEventError:
             return scopes[index]
         return scope_from_field(document, self.spec.scope_field) or scopes[index]
 
