@@ -700,7 +700,7 @@ class RedactionEngine:
                 continue
             holders.append([event])
             decoded.append(index)
-            scope = _field_value(event, scope_field) if scope_field else None
+            scope = scope_from_field(event, scope_field) if scope_field else None
             holder_scopes.append(scope or scopes[index])
             if holder_languages is not None:
                 holder_languages.append(by_language.of(index, event))
@@ -790,6 +790,19 @@ class _LanguageOptions:
     def only(self, index: int) -> _LanguageOptions:
         languages = [self.languages[index]] if self.languages is not None else None
         return _LanguageOptions(languages, self.field)
+
+
+def scope_from_field(event: Any, dotted_path: str) -> str | None:
+    """The key scope at ``dotted_path`` in ``event``: a non-empty string, or a whole number
+    as written (numeric tenant ids), else ``None``."""
+    value = event
+    for key in dotted_path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    if type(value) is int:
+        return str(value)
+    return value if isinstance(value, str) and value else None
 
 
 def _field_value(event: Any, dotted_path: str) -> str | None:

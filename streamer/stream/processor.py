@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
-from streamer.redaction.engine import EventFormat, RedactionEngine, decode_event
+from streamer.redaction.engine import (
+    EventFormat,
+    RedactionEngine,
+    decode_event,
+    scope_from_field,
+)
 from streamer.redaction.exceptions import InvalidEventError
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
@@ -410,14 +414,3 @@ def _output_too_large(size: int, spec: ProcessorSpec) -> PayloadFailure:
         f"{spec.max_output_bytes} bytes (replacements can be longer than what they replace); "
         "raise STREAMER_MAX_RECORD_BYTES and the topics' max.message.bytes, or split the record",
     )
-
-
-def scope_from_field(document: Any, dotted_path: str) -> str | None:
-    """The non-empty string at ``dotted_path`` in a JSON document, or ``None`` (the same
-    rule as the engine's ``scope_field``)."""
-    value = document
-    for key in dotted_path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value if isinstance(value, str) and value else None

@@ -304,6 +304,16 @@ def test_token_mappings_carry_the_scope_the_engine_used_for_events_orjson_refuse
     assert TokenMapping.from_json(value).open(KEYRING) == "a@example.com"
 
 
+def test_a_whole_number_in_the_scope_field_is_the_scope(settings: StreamerSettings) -> None:
+    # Numeric tenant ids: tenants 42 and 7 get their own tokens, not the default scope's.
+    events = [b'{"tenant": %d, "mail": "a@example.com"}' % n for n in (42, 7)]
+    events.append(b'{"tenant": true, "mail": "a@example.com"}')
+    result = processor(settings, scope_field="tenant").process(batch(events))
+    assert len(set(result.values)) == 3
+    scopes = [orjson.loads(value)["scope"] for _, value, _ in result.token_records]
+    assert scopes == ["42", "7", "default"]
+
+
 def test_a_detector_failure_is_retried_then_dead_lettered(settings: StreamerSettings) -> None:
     flaky = processor(
         settings,
