@@ -617,7 +617,7 @@ class RedactionEngine:
         for payload in payloads:
             try:
                 self._check_size(len(payload))
-                holder = [_decode(payload, event_format)]
+                holder = [decode_event(payload, event_format)]
             except RedactionError:
                 result.append(None)
                 continue
@@ -694,13 +694,13 @@ class RedactionEngine:
         for index, payload in enumerate(payloads):
             try:
                 self._check_size(len(payload))
-                event = _decode(payload, event_format)
+                event = decode_event(payload, event_format)
             except RedactionError as exc:
                 outcomes[index] = PayloadOutcome(None, [], PayloadFailure(exc.code, str(exc)))
                 continue
             holders.append([event])
             decoded.append(index)
-            scope = _field_value(event, scope_field) if scope_field else None
+            scope = scope_from_field(event, scope_field) if scope_field else None
             holder_scopes.append(scope or scopes[index])
             if holder_languages is not None:
                 holder_languages.append(by_language.of(index, event))
@@ -792,6 +792,19 @@ class _LanguageOptions:
         return _LanguageOptions(languages, self.field)
 
 
+def scope_from_field(event: Any, dotted_path: str) -> str | None:
+    """The key scope at ``dotted_path`` in ``event``: a non-empty string, or a whole number
+    as written (numeric tenant ids), else ``None``."""
+    value = event
+    for key in dotted_path.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    if type(value) is int:
+        return str(value)
+    return value if isinstance(value, str) and value else None
+
+
 def _field_value(event: Any, dotted_path: str) -> str | None:
     """The string at ``dotted_path`` in ``event``, or ``None``."""
     value = event
@@ -844,7 +857,10 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _decode(payload: bytes, event_format: EventFormat) -> Any:
+def decode_event(payload: bytes, event_format: EventFormat) -> Any:
+    """A record value as the engine reads it: text, or any valid UTF-8 JSON document
+    (orjson first; a byte order mark, lone surrogates and integers over 64 bits by the
+    standard library). Raises :class:`InvalidEventError` otherwise."""
     if event_format == "text":
         return payload.decode("utf-8", "surrogateescape")
     reason = None

@@ -156,7 +156,9 @@ def _walk(
         else:
             _add_leaf(leaves, container, key, child, child_path, child_context, child_rule)
         if keyed and type(key) is str and not is_field_name(key):
-            leaves.append(KeyLeaf(container, key, child_path, key, None, context))
+            # The object's field name says what its values are, not its keys: under
+            # "address", "line1" is no street.
+            leaves.append(KeyLeaf(container, key, child_path, key, None, ""))
 
 
 def _add_leaf(

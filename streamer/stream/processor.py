@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
-import orjson
-
-from streamer.redaction.engine import EventFormat, RedactionEngine
+from streamer.redaction.engine import (
+    EventFormat,
+    RedactionEngine,
+    decode_event,
+    scope_from_field,
+)
+from streamer.redaction.exceptions import InvalidEventError
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
@@ -315,9 +318,9 @@ class BatchProcessor:
         """The key scope the engine used for this record (field beats header/default)."""
         if self.spec.scope_field is None:
             return scopes[index]
-        try:
-            document = orjson.loads(batch.payloads[index] or b"")
-        except orjson.JSONDecodeError:
+        try:  # read as the engine read it (a byte order mark, say, which orjson refuses)
+            document = decode_event(batch.payloads[index] or b"", self.spec.event_format)
+        except InvalidEventError:
             return scopes[index]
         return scope_from_field(document, self.spec.scope_field) or scopes[index]
 
@@ -411,14 +414,3 @@ def _output_too_large(size: int, spec: ProcessorSpec) -> PayloadFailure:
         f"{spec.max_output_bytes} bytes (replacements can be longer than what they replace); "
         "raise STREAMER_MAX_RECORD_BYTES and the topics' max.message.bytes, or split the record",
     )
-
-
-def scope_from_field(document: Any, dotted_path: str) -> str | None:
-    """The non-empty string at ``dotted_path`` in a JSON document, or ``None`` (the same
-    rule as the engine's ``scope_field``)."""
-    value = document
-    for key in dotted_path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value if isinstance(value, str) and value else None

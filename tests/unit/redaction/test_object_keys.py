@@ -94,3 +94,24 @@ def test_unmask_event_restores_keys(settings: StreamerSettings) -> None:
     redacted = service.redact_event(event)
     assert EMAIL not in orjson.dumps(redacted.event).decode()
     assert service.unmask_event(redacted.event, redacted.tokens) == event
+
+
+def test_keys_under_an_address_field_are_field_names_not_places(
+    settings: StreamerSettings,
+) -> None:
+    # A Stripe-shaped address: the field name "address" says what the values are; the
+    # keys line1 and line2 stay, and a policy that redacts places does not merge them.
+    policy = Policy.model_validate({"entities": {"LOCATION": "redact"}})
+    event = {
+        "billing_details": {
+            "address": {"line1": "12 Rue de la Paix", "line2": "Apt 3", "city": "Paris"}
+        },
+        "phones": {"4155552671": "home"},
+    }
+    for engine in (engine_with(settings), engine_with(settings, policy)):
+        [outcome] = engine.redact_payloads([orjson.dumps(event)])
+        assert outcome.failure is None
+        clean = orjson.loads(outcome.value)
+        assert list(clean["billing_details"]["address"]) == ["line1", "line2", "city"]
+        assert b"Rue de la Paix" not in outcome.value and b"Paris" not in outcome.value
+        assert next(iter(clean["phones"])).startswith("[PHONE_NUMBER_")

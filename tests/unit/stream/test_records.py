@@ -285,6 +285,35 @@ def test_scope_from_a_header_or_a_field_keys_the_tokens(settings: StreamerSettin
     assert mapping.open(KEYRING) == "a@example.com"
 
 
+@pytest.mark.parametrize(
+    "event",
+    [
+        b'\xef\xbb\xbf{"tenant": "acme", "mail": "a@example.com"}',  # a UTF-8 byte order mark
+        b'{"tenant": "acme", "mail": "a@example.com", "note": "\\ud800"}',  # a lone surrogate
+    ],
+)
+def test_token_mappings_carry_the_scope_the_engine_used_for_events_orjson_refuses(
+    settings: StreamerSettings, event: bytes
+) -> None:
+    # The engine reads these with the standard library's JSON; the mapping's scope must
+    # be the field's too, or a caller of the default scope could unmask acme's values.
+    result = processor(settings, scope_field="tenant").process(batch([event]))
+    assert result.dead_letters == [] and b"a@example.com" not in (result.values[0] or b"")
+    [(_, value, _)] = result.token_records
+    assert orjson.loads(value)["scope"] == "acme"
+    assert TokenMapping.from_json(value).open(KEYRING) == "a@example.com"
+
+
+def test_a_whole_number_in_the_scope_field_is_the_scope(settings: StreamerSettings) -> None:
+    # Numeric tenant ids: tenants 42 and 7 get their own tokens, not the default scope's.
+    events = [b'{"tenant": %d, "mail": "a@example.com"}' % n for n in (42, 7)]
+    events.append(b'{"tenant": true, "mail": "a@example.com"}')
+    result = processor(settings, scope_field="tenant").process(batch(events))
+    assert len(set(result.values)) == 3
+    scopes = [orjson.loads(value)["scope"] for _, value, _ in result.token_records]
+    assert scopes == ["42", "7", "default"]
+
+
 def test_a_detector_failure_is_retried_then_dead_lettered(settings: StreamerSettings) -> None:
     flaky = processor(
         settings,
