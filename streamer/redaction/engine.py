@@ -795,11 +795,7 @@ class _LanguageOptions:
 def scope_from_field(event: Any, dotted_path: str) -> str | None:
     """The key scope at ``dotted_path`` in ``event``: a non-empty string, or a whole number
     as written (numeric tenant ids), else ``None``."""
-    value = event
-    for key in dotted_path.split("."):
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
+    value = _value_at(event, dotted_path)
     if type(value) is int:
         return str(value)
     return value if isinstance(value, str) and value else None
@@ -807,12 +803,18 @@ def scope_from_field(event: Any, dotted_path: str) -> str | None:
 
 def _field_value(event: Any, dotted_path: str) -> str | None:
     """The string at ``dotted_path`` in ``event``, or ``None``."""
+    value = _value_at(event, dotted_path)
+    return value if isinstance(value, str) and value else None
+
+
+def _value_at(event: Any, dotted_path: str) -> Any:
+    """The value at ``dotted_path`` (keys of nested objects) in ``event``, or ``None``."""
     value = event
     for key in dotted_path.split("."):
         if not isinstance(value, dict):
             return None
         value = value.get(key)
-    return value if isinstance(value, str) and value else None
+    return value
 
 
 #: Values shorter than this are not looked for again (``Al``, ``12``).
