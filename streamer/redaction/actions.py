@@ -59,7 +59,7 @@ class EncryptAction(Action):
 class MaskAction(Action):
     name = "mask"
 
-    def __init__(self, keep_last: int = 4, mask_char: str = "*") -> None:
+    def __init__(self, keep_last: int = 0, mask_char: str = "*") -> None:
         self.keep_last = keep_last
         self.mask_char = mask_char
 

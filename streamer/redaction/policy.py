@@ -65,7 +65,7 @@ class EntityRule(_Model):
     """What happens to one entity type."""
 
     action: ActionName = "tokenize"
-    keep_last: Annotated[int, Field(ge=0)] = 4
+    keep_last: Annotated[int, Field(ge=0)] = 0
     mask_char: Annotated[str, Field(min_length=1, max_length=1)] = "*"
     label: str | None = None
     threshold: Annotated[float, Field(ge=0, le=1)] | None = None
@@ -96,7 +96,7 @@ class FieldRule(_Model):
     path: Annotated[str, Field(min_length=1)]
     action: Literal["scan", "skip"] | ActionName = "scan"
     entity_type: str = "SENSITIVE_FIELD"
-    keep_last: Annotated[int, Field(ge=0)] = 4
+    keep_last: Annotated[int, Field(ge=0)] = 0
     label: str | None = None
 
     @field_validator("entity_type")

@@ -377,7 +377,10 @@ async def test_a_policy_from_the_topology_is_applied_and_stamped(
     policy = Policy(
         version="2026-11-01",
         detectors=list(PATTERN_DETECTOR_NAMES),
-        entities={"CREDIT_CARD": {"action": "mask"}, "US_SSN": {"action": "redact"}},
+        entities={
+            "CREDIT_CARD": {"action": "mask", "keep_last": 4},
+            "US_SSN": {"action": "redact"},
+        },
         fields=[{"path": "id", "action": "skip"}],
     )
     metadata = await produce_values(

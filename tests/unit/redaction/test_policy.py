@@ -7,14 +7,36 @@ from pathlib import Path
 import pytest
 
 from streamer.redaction.exceptions import PolicyError
+from streamer.redaction.keys import keyring_from_settings
 from streamer.redaction.policy import Policy, parse_path, path_matches
+from streamer.settings import StreamerSettings
 
 
 def test_when_shorthand_actions_then_expanded() -> None:
     policy = Policy.from_dict({"entities": {"US_SSN": "redact", "CREDIT_CARD": {"action": "mask"}}})
     assert policy.rule_for("US_SSN").action == "redact"
-    assert policy.rule_for("CREDIT_CARD").keep_last == 4
+    assert policy.rule_for("CREDIT_CARD").action == "mask"
     assert policy.rule_for("EMAIL_ADDRESS").action == "tokenize"
+
+
+def test_mask_hides_the_whole_value_unless_keep_last_is_given(settings: StreamerSettings) -> None:
+    # Keeping the last four by default left "hán" of a masked "Siobhán" in the clean event.
+    policy = Policy.from_dict(
+        {
+            "entities": {"PERSON": "mask", "CREDIT_CARD": {"action": "mask", "keep_last": 4}},
+            "fields": [{"path": "customer.surname", "action": "mask"}],
+        }
+    )
+    keyring = keyring_from_settings(settings)
+    person = policy.rule_for("PERSON").build().apply("Siobhán", "PERSON", keyring, "default")
+    card = (
+        policy.rule_for("CREDIT_CARD").build().apply("4111 1111 1111 1111", "", keyring, "default")
+    )
+    forced = policy.fields[0].forced_action()
+    assert forced is not None
+    assert person == "*******"
+    assert forced.apply("Raghunathan", "SENSITIVE_FIELD", keyring, "default") == "*" * 11
+    assert card == "***************1111"
 
 
 def test_when_file_invalid_then_error_names_file_path_and_reason(tmp_path: Path) -> None:
