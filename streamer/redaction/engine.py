@@ -617,11 +617,11 @@ class RedactionEngine:
         for payload in payloads:
             try:
                 self._check_size(len(payload))
-                holder = [decode_event(payload, event_format)]
+                scanned = self.scanned_leaves([decode_event(payload, event_format)])[1]
             except RedactionError:
                 result.append(None)
                 continue
-            result.append([(leaf.text, leaf.context) for leaf in self.scanned_leaves(holder)[1]])
+            result.append([(leaf.text, leaf.context) for leaf in scanned])
         return result
 
     def redact_payloads(

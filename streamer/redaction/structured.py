@@ -8,13 +8,14 @@ Field rules from the policy override that per JSON path.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from streamer.redaction.exceptions import KeyCollisionError
+from streamer.redaction.exceptions import InvalidEventError, KeyCollisionError
 from streamer.redaction.policy import FieldRule, path_matches
 
 _MIN_SCANNED_INT = 1_000_000
@@ -179,5 +180,11 @@ def _add_leaf(
     elif isinstance(value, int):
         if forced or abs(value) >= _MIN_SCANNED_INT:
             leaves.append(Leaf(container, key, path, str(value), rule, context))
-    elif isinstance(value, float) and forced:
-        leaves.append(Leaf(container, key, path, repr(value), rule, context))
+    elif isinstance(value, float):
+        if not math.isfinite(value):  # NaN is refused when read; 1e400 is read as infinity
+            raise InvalidEventError(
+                "a number in the event is too large for a 64-bit float and would be written "
+                "as null; produce such numbers as strings"
+            )
+        if forced:
+            leaves.append(Leaf(container, key, path, repr(value), rule, context))
