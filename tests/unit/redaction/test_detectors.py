@@ -71,6 +71,13 @@ POSITIVES = [
     ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("to GB82WEST12345698765432.", "IBAN_CODE", "GB82WEST12345698765432"),
     ("IBAN DE89 3704 0044 0532 0130 00 FROM ME", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    # IBAN: a second one, after an IBAN or a look-alike whose candidate ran on over it
+    ("NL91ABNA0417164300 and ES9121000418450200051332", "IBAN_CODE", "ES9121000418450200051332"),
+    (
+        "ref AB12 3456 7890 1234 to DE89 3704 0044 0532 0130 00",
+        "IBAN_CODE",
+        "DE89 3704 0044 0532 0130 00",
+    ),
     # IP addresses
     ("from 2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
     ("host 10.20.30.40 responded", "IP_ADDRESS", "10.20.30.40"),
