@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
 from streamer.redaction.validators import digits_only, luhn
 
 # Issuer prefixes: Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover 6011/64/65,
@@ -62,3 +63,20 @@ class CreditCardDetector(PatternDetector):
         if score is not None and score <= self.score:
             return None  # a 12-digit Maestro-like number without a card word nearby
         return score
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        first = self.first_start(text)
+        if first < 0:
+            return []
+        spans = []
+        for match in self._regex.finditer(text, first):
+            start, end = match.span()
+            score = self.score_candidate(text, start, end, context)
+            # A number written after the card ran on into the candidate: the expiry or
+            # the security code (4111 1111 1111 1111 05/27, 4111111111111111 123). The
+            # card is the longest part before a space that scores.
+            while score is None and (end := text.rfind(" ", start, end)) > start:
+                score = self.score_candidate(text, start, end, context)
+            if score is not None:
+                spans.append(Span(start, end, self.entity_type, score, self.name))
+        return spans

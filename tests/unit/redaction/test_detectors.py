@@ -67,6 +67,9 @@ POSITIVES = [
     ("amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005"),
     ("mc 5555555555554444", "CREDIT_CARD", "5555555555554444"),
     ("Please block card no 501803075628", "CREDIT_CARD", "501803075628"),  # 12-digit Maestro
+    # cards: the expiry or security code written right after the number
+    ("card 4111 1111 1111 1111 05/27 123", "CREDIT_CARD", "4111 1111 1111 1111"),
+    ("visa 4111111111111111 123", "CREDIT_CARD", "4111111111111111"),
     # IBAN: mod 97, spaces
     ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("to GB82WEST12345698765432.", "IBAN_CODE", "GB82WEST12345698765432"),
@@ -121,6 +124,7 @@ HARD_NEGATIVES = [
     "created 2026-01-01T10:20:30Z, updated 2026-01-02 08:00:00+01:00",
     "ISBN 978-3-16-148410-0 and 0-306-40615-2",
     "ref 4111111111111112 failed",  # card length, invalid Luhn
+    "ids 4111-1111-1111-1111-05 and 1234 5678 9012 3456 7890",  # no card at the start
     "number 1234567812345678",  # invalid Luhn
     "sha1 356a192b7913b04c54574d18c28d46e6395428ab",
     "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
