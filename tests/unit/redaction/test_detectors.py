@@ -106,6 +106,11 @@ POSITIVES = [
     # "sep" + "ember" (both were a KeyError that failed the detector)
     ("born \u017fept 3, 1990", "DATE_TIME", "\u017fept 3, 1990"),
     ("born sepember 3, 1990", "DATE_TIME", "sepember 3, 1990"),
+    # dates of birth: year first with slashes, day-month-year with dashes, other languages
+    ("date of birth 1985/03/14", "DATE_TIME", "1985/03/14"),
+    ("DOB 14-Mar-1985", "DATE_TIME", "14-Mar-1985"),
+    ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
+    ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
 ]
 
 
@@ -155,6 +160,12 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
     assert found(engine, "1985-03-14", "due_date") == []
+    # a date serialised as a timestamp at midnight: the timestamp is the birth date
+    assert found(engine, "1985-03-14T00:00:00.000Z", "birth_date") == [
+        ("DATE_TIME", "1985-03-14T00:00:00.000Z")
+    ]
+    assert found(engine, "2024-03-14T00:00:00Z", "created_at") == []
+    assert found(engine, "1985-03-14T10:22:33Z", "birth_date") == []  # a time of day: an event
 
 
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
