@@ -159,6 +159,7 @@ def test_when_look_alike_then_untouched(engine: RedactionEngine, text: str) -> N
 def test_when_field_name_gives_context_then_bare_values_detected(engine: RedactionEngine) -> None:
     assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
+    assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
     # a date serialised as a timestamp at midnight: the timestamp is the birth date
     assert found(engine, "1985-03-14T00:00:00.000Z", "birth_date") == [
@@ -237,6 +238,7 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("Can someone call me on +34 800243077?", "+34 800243077"),  # long national group
         ("Phone: 67213657", "67213657"),  # a bare number of another plan, labelled
         ("Mobile: 49849120\nDesk", "49849120"),
+        ("MSISDN 919876543210", "919876543210"),  # telecom records: the number, no plus
     ],
 )
 def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
