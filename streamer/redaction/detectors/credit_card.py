@@ -35,7 +35,11 @@ class CreditCardDetector(PatternDetector):
     name = "credit_card"
     entity_type = "CREDIT_CARD"
     pattern = r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)"
-    negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
+    negative_context = (
+        "order", "invoice", "tracking", "isbn", "serial", "iban",
+        # product barcodes: one EAN-13 in about fourteen passes as a card
+        "ean", "ean13", "gtin", "gtin13", "upc", "barcode",
+    )  # fmt: skip
     context_words = ("card", "cards", "cc", "credit", "debit", "maestro", "payment")
     min_digits = 12
     #: Every span starts with four digits (``_GROUPS``), though not every match does.

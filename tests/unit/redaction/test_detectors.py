@@ -130,6 +130,7 @@ HARD_NEGATIVES = [
     "ISBN 978-3-16-148410-0 and 0-306-40615-2",
     "ref 4111111111111112 failed",  # card length, invalid Luhn
     "ids 4111-1111-1111-1111-05 and 1234 5678 9012 3456 7890",  # no card at the start
+    "scanned barcode 5901234123457 (ean 5901234123457)",  # a Luhn-valid product barcode
     "number 1234567812345678",  # invalid Luhn
     "sha1 356a192b7913b04c54574d18c28d46e6395428ab",
     "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -161,6 +162,7 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
     assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
+    assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
     # a date serialised as a timestamp at midnight: the timestamp is the birth date
     assert found(engine, "1985-03-14T00:00:00.000Z", "birth_date") == [
         ("DATE_TIME", "1985-03-14T00:00:00.000Z")
