@@ -20,6 +20,9 @@ _GROUPS = re.compile(
     r"^(?:\d+|\d{4}([ -])\d{4}\1\d{4}(?:\1\d{4})?(?:\1\d{1,4})?|\d{4}([ -])\d{6}\2\d{4,5})$"
 )
 
+# The country and check digits of an IBAN written in groups (DE36 5673 ...).
+_IBAN_HEAD = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}[ -]$")
+
 
 class CreditCardDetector(PatternDetector):
     """``CREDIT_CARD``: 13 to 19 digits, spaces or dashes between groups; 12-digit Maestro
@@ -78,9 +81,11 @@ class CreditCardDetector(PatternDetector):
             score = self.score_candidate(text, start, end, context)
             # A number written after the card ran on into the candidate: the expiry or
             # the security code (4111 1111 1111 1111 05/27, 4111111111111111 123). The
-            # card is the longest part before a space that scores.
-            while score is None and (end := text.rfind(" ", start, end)) > start:
-                score = self.score_candidate(text, start, end, context)
+            # card is the longest part before a space that scores; not in an IBAN, whose
+            # groups of four after the country and check digits look the same.
+            if score is None and _IBAN_HEAD.search(text, max(0, start - 5), start) is None:
+                while score is None and (end := text.rfind(" ", start, end)) > start:
+                    score = self.score_candidate(text, start, end, context)
             if score is not None:
                 spans.append(Span(start, end, self.entity_type, score, self.name))
         return spans

@@ -249,3 +249,10 @@ def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value:
 
 def test_bare_numbers_need_a_phone_word_right_before(engine: RedactionEngine) -> None:
     assert found(engine, "Ticket number 12345678 and order 87654321") == []
+
+
+def test_card_groups_inside_an_iban_are_not_a_card() -> None:
+    # The groups after "DE56 " fail as one candidate; the card shape at their start passes
+    # Luhn, and is still no card.
+    detector = DETECTORS.create("credit_card", StreamerSettings())
+    assert detector.detect("Wire the money to DE56 2590 5591 5306 3349 30 by Friday.") == []
