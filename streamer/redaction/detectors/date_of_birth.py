@@ -82,9 +82,9 @@ class DateOfBirthDetector(PatternDetector):
     name = "date_of_birth"
     entity_type = "DATE_TIME"
     pattern = (
-        rf"(?i)(?<![\w./-])(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}{_MIDNIGHT}|\d{{4}}[/.]\d{{1,2}}[/.]\d{{1,2}}"
+        rf"(?i)(?<![\w./-])(?:\d{{4}}(?:-\d{{1,2}}-\d{{1,2}}{_MIDNIGHT}|[/.]\d{{1,2}}[/.]\d{{1,2}})"
         rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
-        rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}|\d{{1,2}}-{_MONTH}-\d{{4}}"
+        rf"|\d{{1,2}}(?:(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+|-{_MONTH}-)\d{{4}}"
         rf"|{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?![\w]|[./-]\d|:\d)"
     )
     context_words = (
