@@ -57,8 +57,11 @@ log = logging.getLogger(__name__)
 #: Texts up to this long have their spans cached; longer ones rarely repeat.
 CACHE_MAX_CHARS = 512
 # Whole values that never hold personal data: timestamps, UUIDs, hex ids, our own tokens.
+# Not a timestamp at midnight UTC: a date alone serialised (a birth date), as in
+# detectors.hard_negatives.
 _INERT_VALUE = re.compile(
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"\d{4}-\d{2}-\d{2}[T ](?!00:00(?::00(?:[.,]0+)?)?(?:Z|[+-]00:?00)?$)"
+    r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"|[0-9a-f]{32,128}|[0-9A-F]{32,128}"
     r"|\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
 from streamer.redaction.validators import digits_only, luhn
 
 # Issuer prefixes: Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover 6011/64/65,
@@ -18,6 +19,9 @@ _MAESTRO = re.compile(r"^(?:50|5[6-9]|6)")
 _GROUPS = re.compile(
     r"^(?:\d+|\d{4}([ -])\d{4}\1\d{4}(?:\1\d{4})?(?:\1\d{1,4})?|\d{4}([ -])\d{6}\2\d{4,5})$"
 )
+
+# The country and check digits of an IBAN written in groups (DE36 5673 ...).
+_IBAN_HEAD = re.compile(r"(?<![\w-])[A-Za-z]{2}\d{2}[ -]$")
 
 
 class CreditCardDetector(PatternDetector):
@@ -34,7 +38,11 @@ class CreditCardDetector(PatternDetector):
     name = "credit_card"
     entity_type = "CREDIT_CARD"
     pattern = r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)"
-    negative_context = ("order", "invoice", "tracking", "isbn", "serial", "iban")
+    negative_context = (
+        "order", "invoice", "tracking", "isbn", "serial", "iban",
+        # product barcodes: one EAN-13 in about fourteen passes as a card
+        "ean", "ean13", "gtin", "gtin13", "upc", "barcode",
+    )  # fmt: skip
     context_words = ("card", "cards", "cc", "credit", "debit", "maestro", "payment")
     min_digits = 12
     #: Every span starts with four digits (``_GROUPS``), though not every match does.
@@ -62,3 +70,22 @@ class CreditCardDetector(PatternDetector):
         if score is not None and score <= self.score:
             return None  # a 12-digit Maestro-like number without a card word nearby
         return score
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        first = self.first_start(text)
+        if first < 0:
+            return []
+        spans = []
+        for match in self._regex.finditer(text, first):
+            start, end = match.span()
+            score = self.score_candidate(text, start, end, context)
+            # A number written after the card ran on into the candidate: the expiry or
+            # the security code (4111 1111 1111 1111 05/27, 4111111111111111 123). The
+            # card is the longest part before a space that scores; not in an IBAN, whose
+            # groups of four after the country and check digits look the same.
+            if score is None and _IBAN_HEAD.search(text, max(0, start - 5), start) is None:
+                while score is None and (end := text.rfind(" ", start, end)) > start:
+                    score = self.score_candidate(text, start, end, context)
+            if score is not None:
+                spans.append(Span(start, end, self.entity_type, score, self.name))
+        return spans

@@ -24,8 +24,11 @@ _MONTH = (
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
 _NUMERIC = re.compile(r"^(\d{1,4})[-/.](\d{1,2})[-/.](\d{1,4})$")
+#: Midnight after an ISO date: a date serialised as a timestamp (1985-03-14T00:00:00.000Z).
+_MIDNIGHT = r"(?:[T ]00:00(?::00(?:[.,]0+)?)?(?:Z|[+-]00:?00)?)?"
 _WORDS = re.compile(
-    rf"(?i)^(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<m1>{_MONTH})\.?,?\s+(?P<y1>\d{{4}})"
+    rf"(?i)^(?:(?P<d1>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?:of\s+)?|-)(?P<m1>{_MONTH})\.?(?:,?\s+|-)"
+    rf"(?P<y1>\d{{4}})"
     rf"|(?P<m2>{_MONTH})\.?\s+(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y2>\d{{4}}))$"
 )
 
@@ -46,6 +49,8 @@ def _month_number(name: str) -> int:
 
 
 def _is_real_date(value: str) -> bool:
+    if len(value) > 10 and value[10] in "T ":
+        value = value[:10]  # the date of a midnight timestamp
     numeric = _NUMERIC.match(value)
     if numeric:
         a, b, c = (int(g) for g in numeric.groups())
@@ -77,13 +82,15 @@ class DateOfBirthDetector(PatternDetector):
     name = "date_of_birth"
     entity_type = "DATE_TIME"
     pattern = (
-        rf"(?i)(?<![\w./-])(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
-        rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+\d{{4}}"
+        rf"(?i)(?<![\w./-])(?:\d{{4}}(?:-\d{{1,2}}-\d{{1,2}}{_MIDNIGHT}|[/.]\d{{1,2}}[/.]\d{{1,2}})"
+        rf"|\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}"
+        rf"|\d{{1,2}}(?:(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\.?,?\s+|-{_MONTH}-)\d{{4}}"
         rf"|{_MONTH}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})(?![\w]|[./-]\d|:\d)"
     )
     context_words = (
         "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "d.o.b.", "b-day", "bday",
-        "date of birth", "geboren", "née", "nee",
+        "date of birth", "geboren", "née", "nee", "geburtsdatum", "geb", "né", "naissance",
+        "nacimiento",
     )  # fmt: skip
     context_required = True
     context_window = 48

@@ -24,8 +24,13 @@ _KINDS: tuple[tuple[int, str], ...] = (
     # upper-case of 32+ (shorter upper-case runs can be IBANs: DE89...)
     (_HEX, r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{16,}\b"),
     (_HEX, r"\b(?=[0-9A-F]*[A-F])(?=[0-9A-F]*\d)[0-9A-F]{32,}\b"),
-    # ISO 8601 timestamps (a date with a time)
-    (_TIME, r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"),
+    # ISO 8601 timestamps (a date with a time); not at midnight UTC, how a date alone is
+    # often serialised (a birth date: "1985-03-14T00:00:00.000Z")
+    (
+        _TIME,
+        r"\b\d{4}-\d{2}-\d{2}[T ](?!00:00(?::00(?:[.,]0+)?)?(?:Z|[+-]00:?00)?(?![\d:.,+-]))"
+        r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?",
+    ),
     # version strings: v1.2.3, 1.2.3-beta, 2.0.0+build
     (_VERSION, r"\b[vV]\d+(?:\.\d+){1,3}\b|\b\d+\.\d+\.\d+(?:[-+][\w.]+)\b"),
     # pii-streamer's own replacements: tokens, hashes, inline ciphertexts

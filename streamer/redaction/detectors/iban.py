@@ -34,8 +34,13 @@ class IbanDetector(PatternDetector):
         if first < 0:
             return []
         spans = []
-        for match in self._regex.finditer(text, first):
+        search = self._regex.search
+        position = first
+        # A candidate runs on over the words after it ("... 1234 and DE89 ..."), so the
+        # next one is searched for from where this one was cut, or right after its start.
+        while (match := search(text, position)) is not None:
             start = match.start()
+            position = start + 1
             length = IBAN_LENGTHS.get(text[start : start + 2].upper())
             if length is None:
                 continue
@@ -47,4 +52,5 @@ class IbanDetector(PatternDetector):
                 continue
             if mod97(text[start:end]):
                 spans.append(Span(start, end, self.entity_type, self.score, self.name))
+                position = end
         return spans

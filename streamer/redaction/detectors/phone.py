@@ -17,7 +17,7 @@ _CONTEXT = (
     "fax", "contact", "whatsapp", "sms", "text", "txt", "dial", "number", "ph", "mob",
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
     "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
-    "ringing", "reachable",
+    "ringing", "reachable", "msisdn",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
@@ -62,6 +62,7 @@ _PAREN_COUNTRY = re.compile(r"^\(\+(\d{1,3})\)")
 _PHONE_LABELS = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp",
     "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
+    "msisdn",
 )  # fmt: skip
 _LABEL_WINDOW = 24
 #: ``phonenumbers`` verdicts remembered (a stream repeats its customers' numbers).

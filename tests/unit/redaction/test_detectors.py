@@ -67,10 +67,20 @@ POSITIVES = [
     ("amex 3782 822463 10005", "CREDIT_CARD", "3782 822463 10005"),
     ("mc 5555555555554444", "CREDIT_CARD", "5555555555554444"),
     ("Please block card no 501803075628", "CREDIT_CARD", "501803075628"),  # 12-digit Maestro
+    # cards: the expiry or security code written right after the number
+    ("card 4111 1111 1111 1111 05/27 123", "CREDIT_CARD", "4111 1111 1111 1111"),
+    ("visa 4111111111111111 123", "CREDIT_CARD", "4111111111111111"),
     # IBAN: mod 97, spaces
     ("IBAN DE89 3704 0044 0532 0130 00 please", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
     ("to GB82WEST12345698765432.", "IBAN_CODE", "GB82WEST12345698765432"),
     ("IBAN DE89 3704 0044 0532 0130 00 FROM ME", "IBAN_CODE", "DE89 3704 0044 0532 0130 00"),
+    # IBAN: a second one, after an IBAN or a look-alike whose candidate ran on over it
+    ("NL91ABNA0417164300 and ES9121000418450200051332", "IBAN_CODE", "ES9121000418450200051332"),
+    (
+        "ref AB12 3456 7890 1234 to DE89 3704 0044 0532 0130 00",
+        "IBAN_CODE",
+        "DE89 3704 0044 0532 0130 00",
+    ),
     # IP addresses
     ("from 2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
     ("host 10.20.30.40 responded", "IP_ADDRESS", "10.20.30.40"),
@@ -96,6 +106,11 @@ POSITIVES = [
     # "sep" + "ember" (both were a KeyError that failed the detector)
     ("born \u017fept 3, 1990", "DATE_TIME", "\u017fept 3, 1990"),
     ("born sepember 3, 1990", "DATE_TIME", "sepember 3, 1990"),
+    # dates of birth: year first with slashes, day-month-year with dashes, other languages
+    ("date of birth 1985/03/14", "DATE_TIME", "1985/03/14"),
+    ("DOB 14-Mar-1985", "DATE_TIME", "14-Mar-1985"),
+    ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
+    ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
 ]
 
 
@@ -114,6 +129,8 @@ HARD_NEGATIVES = [
     "created 2026-01-01T10:20:30Z, updated 2026-01-02 08:00:00+01:00",
     "ISBN 978-3-16-148410-0 and 0-306-40615-2",
     "ref 4111111111111112 failed",  # card length, invalid Luhn
+    "ids 4111-1111-1111-1111-05 and 1234 5678 9012 3456 7890",  # no card at the start
+    "scanned barcode 5901234123457 (ean 5901234123457)",  # a Luhn-valid product barcode
     "number 1234567812345678",  # invalid Luhn
     "sha1 356a192b7913b04c54574d18c28d46e6395428ab",
     "sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -143,7 +160,15 @@ def test_when_look_alike_then_untouched(engine: RedactionEngine, text: str) -> N
 def test_when_field_name_gives_context_then_bare_values_detected(engine: RedactionEngine) -> None:
     assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
+    assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
+    assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
+    # a date serialised as a timestamp at midnight: the timestamp is the birth date
+    assert found(engine, "1985-03-14T00:00:00.000Z", "birth_date") == [
+        ("DATE_TIME", "1985-03-14T00:00:00.000Z")
+    ]
+    assert found(engine, "2024-03-14T00:00:00Z", "created_at") == []
+    assert found(engine, "1985-03-14T10:22:33Z", "birth_date") == []  # a time of day: an event
 
 
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
@@ -215,6 +240,7 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("Can someone call me on +34 800243077?", "+34 800243077"),  # long national group
         ("Phone: 67213657", "67213657"),  # a bare number of another plan, labelled
         ("Mobile: 49849120\nDesk", "49849120"),
+        ("MSISDN 919876543210", "919876543210"),  # telecom records: the number, no plus
     ],
 )
 def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
@@ -223,3 +249,10 @@ def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value:
 
 def test_bare_numbers_need_a_phone_word_right_before(engine: RedactionEngine) -> None:
     assert found(engine, "Ticket number 12345678 and order 87654321") == []
+
+
+def test_card_groups_inside_an_iban_are_not_a_card() -> None:
+    # The groups after "DE56 " fail as one candidate; the card shape at their start passes
+    # Luhn, and is still no card.
+    detector = DETECTORS.create("credit_card", StreamerSettings())
+    assert detector.detect("Wire the money to DE56 2590 5591 5306 3349 30 by Friday.") == []
