@@ -74,8 +74,9 @@ CREATE TABLE IF NOT EXISTS scope_keys (
 );
 CREATE INDEX IF NOT EXISTS scope_keys_by_scope ON scope_keys (scope, purpose);
 """
-#: Published rows first, in topic order; then local ones, oldest first.
-_ORDER = "(topic_offset IS NULL), topic_offset, created_ms, key_id"
+#: Published rows first, in topic order; then local ones, oldest first: by version, since
+#: a scope created and rotated within one millisecond has two keys of the same age.
+_ORDER = "(topic_offset IS NULL), topic_offset, version, created_ms, key_id"
 
 
 def now_ms() -> int:

@@ -129,6 +129,23 @@ def test_rotation_keeps_tokens_and_old_ciphertexts_readable(settings: StreamerSe
     assert fresh.encrypt(EMAIL.encode(), scope="t", associated_data=b"a") == new_blob
 
 
+def test_a_rotation_in_the_millisecond_the_scope_was_created_takes_effect(
+    settings: StreamerSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Keys of one age were ordered by their random ids: about one rotation in nine made
+    # right after the scope's first use left the old key active. The clock is held still
+    # so that the two keys surely share a millisecond.
+    monkeypatch.setattr("streamer.redaction.envelope.now_ms", lambda: 1_700_000_000_000)
+    for scope in [f"t{i}" for i in range(20)]:
+        keyring = keyring_for(settings)
+        keyring.encrypt(b"v", scope=scope)
+        (rotation,) = rotate_scopes(keyring, [scope])
+        assert unpack_blob(keyring.encrypt(b"v", scope=scope))[0] == rotation.new_key_id
+        assert unpack_blob(keyring_for(settings).encrypt(b"v", scope=scope))[0] == (
+            rotation.new_key_id
+        )
+
+
 def test_running_keyring_picks_up_rotation_made_elsewhere(settings: StreamerSettings) -> None:
     running = keyring_for(settings)  # key_refresh_seconds is 5: refresh is forced below
     before = running.encrypt(b"v", scope="t")
