@@ -22,6 +22,14 @@ _MIN_SCANNED_INT = 1_000_000
 # A key of letters, underscores and hyphens (first_name, ticketId) is a field name; any
 # other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
 _FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
+# Keys that say little alone and much with their owner: customer.name is a person,
+# product.name is not; name.given and name.family (FHIR) are a person's names. Their
+# context is the parent's key joined to them.
+_OWNED_KEYS = frozenset(
+    word
+    for base in ("name", "first", "last", "given", "family", "middle")
+    for word in (base, base.capitalize(), base.upper())
+)
 
 
 @dataclass(slots=True)
@@ -34,7 +42,7 @@ class Leaf:
     text: str
     rule: FieldRule | None
     #: The nearest key name in ``path`` (list indices skipped), which detectors treat
-    #: like words next to the value.
+    #: like words next to the value; ``customer.name`` for a key that needs its owner.
     context: str = ""
 
     @property
@@ -140,7 +148,12 @@ def _walk(
     for key, child in items:
         if keyed:
             segment = key if isinstance(key, str) else str(key)
-            child_context = context if segment.isdigit() else segment
+            if segment.isdigit():
+                child_context = context
+            elif segment in _OWNED_KEYS and context:  # the owner's own key, not its path
+                child_context = f"{context.rpartition('.')[2]}.{segment}"
+            else:
+                child_context = segment
         else:  # a list index is never a context
             segment, child_context = str(key), context
         child_path = (*path, segment)

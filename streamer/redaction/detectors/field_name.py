@@ -33,6 +33,8 @@ _PEOPLE = frozenset(
         "doctor", "physician", "nurse",
     }
 )  # fmt: skip
+# The parts of a name object: {"name": {"given": [...], "family": ...}} (FHIR), name.first.
+_NAME_OWNED = frozenset({"first", "last", "given", "family", "middle"})
 # A street, an address line or a town; alone or owned (billing_street, homeCity).
 _PLACES = frozenset(
     {
@@ -67,6 +69,8 @@ def field_entity(field: str) -> str | None:
         return "PERSON"
     if key.endswith("name") and key[:-4] in _PEOPLE:
         return "PERSON"
+    if key.startswith("name") and key[4:] in _NAME_OWNED:  # name.given, name.family
+        return "PERSON"
     for place in _PLACES:
         if key.endswith(place) and (key == place or key[: -len(place)] in _PLACE_OWNERS):
             return "LOCATION"
@@ -81,7 +85,8 @@ class FieldNameDetector(Detector):
     In a JSON event the field name is the best evidence there is: a first name alone
     (``"first_name": "Priya"``) is too short for NER to recognise, and pattern detectors
     have no shape to match. A plain ``name`` field is left to the other detectors, since
-    products and files have names too. The context the engine passes is the nearest key.
+    products and files have names too; ``customer.name`` is not. The context the engine
+    passes is the nearest key, with its owner's for a key such as ``name``.
     """
 
     name = "field_name"

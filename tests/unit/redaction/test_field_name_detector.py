@@ -23,7 +23,10 @@ from streamer.settings import StreamerSettings
         ("billing_first_name", "PERSON"),
         ("customerFullName", "PERSON"),
         ("customer_name", "PERSON"),
+        ("customer.name", "PERSON"),
         ("patientName", "PERSON"),
+        ("name.given", "PERSON"),
+        ("name.family", "PERSON"),
         ("cardholder_name", "PERSON"),
         ("Vorname", "PERSON"),
         ("street", "LOCATION"),
@@ -34,6 +37,7 @@ from streamer.settings import StreamerSettings
         # Names of things, handles and look-alike endings are not people or places.
         ("name", None),
         ("product_name", None),
+        ("product.name", None),
         ("file_name", None),
         ("username", None),
         ("hostname", None),
@@ -99,3 +103,25 @@ def test_a_json_event_keeps_no_name_that_only_its_field_gave_away(tmp_path) -> N
     assert clean["shipping"]["city"].startswith("[LOCATION_")
     assert clean["user"]["username"] == "zq7"
     assert clean["product"]["name"] == "Premium Plan"
+
+
+def test_a_name_key_speaks_with_its_owner_in_a_json_event(tmp_path) -> None:
+    # {"customer": {"name": ...}} left a two-word name to NER, which missed it; a FHIR
+    # patient's name parts (given, family) were left as they were.
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "customer": {"name": "Priya Raghunathan", "id": "C-1"},
+        "contact": {"Name": "李伟"},
+        "patient": {"name": [{"use": "official", "family": "Chalmers", "given": ["Peter"]}]},
+        "profile": {"name": {"first": "Zorabel", "last": "Quintrell"}},
+        "product": {"name": "Premium Plan", "family": "Widgets"},
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    for value in ("Priya", "李伟", "Chalmers", "Peter", "Zorabel", "Quintrell"):
+        assert value.encode() not in outcome.value
+    clean = orjson.loads(outcome.value)
+    assert clean["customer"]["name"].startswith("[PERSON_")
+    assert clean["patient"]["name"][0]["use"] == "official"
+    assert clean["product"] == event["product"]
