@@ -1044,20 +1044,24 @@ def produce(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
     )  # fmt: skip
-    sources = [p for p in _expand_globs(files or []) if str(p) != "-"]
+    expanded = _expand_globs(files or []) or [Path("-")]
+    sources = [p for p in expanded if str(p) != "-"]
     for path in sources:
         if not path.is_file():
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
-    read_stdin = not files or any(str(p) == "-" for p in files)
+    read_stdin = len(sources) < len(expanded)
     total = sum(path.stat().st_size for path in sources) if not read_stdin else None
-    handles: list[BinaryIO] = [path.open("rb") for path in sources]
-    if read_stdin:
-        handles.append(sys.stdin.buffer)
-        if sys.stdin.isatty():  # nothing piped in: say what it waits for
-            stderr.print(
-                "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
-                highlight=False,
-            )
+    handles: list[BinaryIO] = []  # in command-line order, standard input where '-' stands
+    for path in expanded:
+        if str(path) != "-":
+            handles.append(path.open("rb"))
+        elif sys.stdin.buffer not in handles:
+            handles.append(sys.stdin.buffer)
+    if read_stdin and sys.stdin.isatty():  # nothing piped in: say what it waits for
+        stderr.print(
+            "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
+            highlight=False,
+        )
     progress = Progress(
         TextColumn(f"producing to {topic}"), BarColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(), console=stderr, transient=True,

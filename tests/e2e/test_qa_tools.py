@@ -38,3 +38,21 @@ def test_tail_from_the_end_shows_only_records_produced_after_it_started(
         output, error = tailing.communicate(timeout=30)
     assert tailing.returncode == 0, error.decode()
     assert [orjson.loads(line)["value"]["n"] for line in output.splitlines()] == ["new"]
+
+
+def test_produce_reads_standard_input_where_the_dash_stands_among_files(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Standard input was read after every file, wherever '-' stood: one key's events
+    # reached the topic out of order.
+    (tmp_path / "first.jsonl").write_bytes(b'{"k": "a", "n": 1}\n')
+    (tmp_path / "last.jsonl").write_bytes(b'{"k": "a", "n": 3}\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "dash.order",
+                        "--key-field", "k", str(tmp_path / "first.jsonl"), "-",
+                        str(tmp_path / "last.jsonl"), data_dir=tmp_path,
+                        stdin=b'{"k": "a", "n": 2}\n')  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "dash.order",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    assert [r["value"]["n"] for r in sorted(records, key=lambda r: r["offset"])] == [1, 2, 3]
