@@ -377,7 +377,10 @@ def run(
     output_topic: Annotated[
         str | None,
         typer.Option(
-            "--output-topic", show_default=False, help="Clean topic. \\[default: <input>.clean]"
+            "--output-topic",
+            show_default=False,
+            help="Clean topic. \\[default: the topology's; else <input>.clean, a trailing "
+            ".raw dropped]",
         ),
     ] = None,
     token_topic: Annotated[
@@ -385,13 +388,15 @@ def run(
         typer.Option(
             "--token-topic",
             show_default=False,
-            help="Token mapping topic, compacted. \\[default: <input>.tokens]",
+            help="Token mapping topic, compacted. \\[default: the topology's; else <input>.tokens]",
         ),
     ] = None,
     dlq_topic: Annotated[
         str | None,
         typer.Option(
-            "--dlq-topic", show_default=False, help="Dead-letter topic. \\[default: <input>.dlq]"
+            "--dlq-topic",
+            show_default=False,
+            help="Dead-letter topic. \\[default: the topology's; else <input>.dlq]",
         ),
     ] = None,
     group_id: Annotated[
@@ -399,7 +404,9 @@ def run(
         typer.Option(
             "--group-id",
             show_default=False,
-            help="Consumer group shared by all instances of the pipeline.",
+            help="Consumer group shared by all instances of the pipeline. \\[default: the "
+            "topology's group_id, else pii-streamer.<topology name>, or "
+            "pii-streamer.<clean topic> without a topology file]",
         ),
     ] = None,
     event_format: Annotated[

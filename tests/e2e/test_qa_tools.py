@@ -56,3 +56,18 @@ def test_produce_reads_standard_input_where_the_dash_stands_among_files(
                       "--json", data_dir=tmp_path)  # fmt: skip
     records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
     assert [r["value"]["n"] for r in sorted(records, key=lambda r: r["offset"])] == [1, 2, 3]
+
+
+def test_run_help_states_the_output_topics_and_group_it_derives(tmp_path: Path) -> None:
+    # The help said <input>.clean and gave no group default: a user reading it could not
+    # tell that orders.raw gives orders.clean, nor which group two such runs share.
+    from streamer.broker import free_port
+
+    helped = streamer("run", "--help", data_dir=tmp_path, text=True)
+    assert "<input>.clean, a trailing .raw dropped" in helped.stdout
+    assert "pii-streamer.<clean topic> without a topology file" in helped.stdout
+    started = streamer("run", "--input-topic", "orders.raw", "--bootstrap-servers",
+                       f"127.0.0.1:{free_port()}", data_dir=tmp_path, text=True)  # fmt: skip
+    assert started.returncode == 4, started.stderr
+    assert "orders.raw -> orders.clean" in started.stderr
+    assert "group pii-streamer.orders.clean;" in started.stderr
