@@ -473,7 +473,8 @@ def run(
         typer.Option(
             "--create-topics/--no-create-topics",
             show_default=False,
-            help="Create missing clean, token and DLQ topics. \\[default: create]",
+            help="Create missing clean, token and DLQ topics, and missing inputs with as "
+            "many partitions. \\[default: create]",
         ),
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",

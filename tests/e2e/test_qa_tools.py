@@ -71,3 +71,51 @@ def test_run_help_states_the_output_topics_and_group_it_derives(tmp_path: Path) 
     assert started.returncode == 4, started.stderr
     assert "orders.raw -> orders.clean" in started.stderr
     assert "group pii-streamer.orders.clean;" in started.stderr
+
+
+def test_run_creates_a_missing_input_with_as_many_partitions_as_its_outputs(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # `streamer run --input-topic orders` before anything was produced made the clean and
+    # dead-letter topics with 6 partitions; the broker then made the input on subscription
+    # with its own default (4), so records no longer kept their partition number.
+    import asyncio
+    import os
+    import signal
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    runner = subprocess.Popen(
+        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
+         "--input-topic", "unborn.raw", "--workers", "1", "--log-format", "json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+        cwd=REPOSITORY_ROOT, start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert runner.stderr is not None
+        for raw in runner.stderr:
+            lines.append(raw.decode())
+            if "partitions assigned" in lines[-1] or runner.poll() is not None:
+                break
+        runner.send_signal(signal.SIGTERM)
+        _, rest = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    output = "".join(lines) + rest.decode()
+    assert runner.returncode == 0, output[-2000:]
+
+    async def partitions() -> dict[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = ["unborn.raw", "unborn.clean", "unborn.dlq"]
+            return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
+        finally:
+            await admin.close()
+
+    counts = asyncio.run(partitions())
+    assert counts["unborn.raw"] == counts["unborn.clean"] == counts["unborn.dlq"], counts
+    assert "input topic unborn.raw did not exist; created it" in output
