@@ -377,7 +377,10 @@ def run(
     output_topic: Annotated[
         str | None,
         typer.Option(
-            "--output-topic", show_default=False, help="Clean topic. \\[default: <input>.clean]"
+            "--output-topic",
+            show_default=False,
+            help="Clean topic. \\[default: the topology's; else <input>.clean, a trailing "
+            ".raw dropped]",
         ),
     ] = None,
     token_topic: Annotated[
@@ -385,13 +388,15 @@ def run(
         typer.Option(
             "--token-topic",
             show_default=False,
-            help="Token mapping topic, compacted. \\[default: <input>.tokens]",
+            help="Token mapping topic, compacted. \\[default: the topology's; else <input>.tokens]",
         ),
     ] = None,
     dlq_topic: Annotated[
         str | None,
         typer.Option(
-            "--dlq-topic", show_default=False, help="Dead-letter topic. \\[default: <input>.dlq]"
+            "--dlq-topic",
+            show_default=False,
+            help="Dead-letter topic. \\[default: the topology's; else <input>.dlq]",
         ),
     ] = None,
     group_id: Annotated[
@@ -399,7 +404,9 @@ def run(
         typer.Option(
             "--group-id",
             show_default=False,
-            help="Consumer group shared by all instances of the pipeline.",
+            help="Consumer group shared by all instances of the pipeline. \\[default: the "
+            "topology's group_id, else pii-streamer.<topology name>, or "
+            "pii-streamer.<clean topic> without a topology file]",
         ),
     ] = None,
     event_format: Annotated[
@@ -466,7 +473,8 @@ def run(
         typer.Option(
             "--create-topics/--no-create-topics",
             show_default=False,
-            help="Create missing clean, token and DLQ topics. \\[default: create]",
+            help="Create missing clean, token and DLQ topics, and missing inputs with as "
+            "many partitions. \\[default: create]",
         ),
     ] = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
@@ -1044,20 +1052,24 @@ def produce(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
     )  # fmt: skip
-    sources = [p for p in _expand_globs(files or []) if str(p) != "-"]
+    expanded = _expand_globs(files or []) or [Path("-")]
+    sources = [p for p in expanded if str(p) != "-"]
     for path in sources:
         if not path.is_file():
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
-    read_stdin = not files or any(str(p) == "-" for p in files)
+    read_stdin = len(sources) < len(expanded)
     total = sum(path.stat().st_size for path in sources) if not read_stdin else None
-    handles: list[BinaryIO] = [path.open("rb") for path in sources]
-    if read_stdin:
-        handles.append(sys.stdin.buffer)
-        if sys.stdin.isatty():  # nothing piped in: say what it waits for
-            stderr.print(
-                "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
-                highlight=False,
-            )
+    handles: list[BinaryIO] = []  # in command-line order, standard input where '-' stands
+    for path in expanded:
+        if str(path) != "-":
+            handles.append(path.open("rb"))
+        elif sys.stdin.buffer not in handles:
+            handles.append(sys.stdin.buffer)
+    if read_stdin and sys.stdin.isatty():  # nothing piped in: say what it waits for
+        stderr.print(
+            "reading JSON lines from standard input; Ctrl-D ends (or pass files)",
+            highlight=False,
+        )
     progress = Progress(
         TextColumn(f"producing to {topic}"), BarColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(), console=stderr, transient=True,

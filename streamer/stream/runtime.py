@@ -317,20 +317,29 @@ class StreamRuntime:
             await sync.stop()
 
     async def _start_outputs(self) -> None:
-        """Create missing output topics, start the producer and the sinks."""
+        """Create missing topics, start the producer and the sinks."""
         settings = self.settings
         topology = self.topology
+        # Missing inputs too: left to the broker, they got its default partition count
+        # (the embedded broker creates them on subscription), unlike the outputs made here.
         report = await ensure_topics(
             settings,
             topology,
+            include_inputs=settings.create_topics,
             dead_letter_payload_bytes=self.max_dead_letter_payload,
             max_output_bytes=self.max_output_bytes,
             create=settings.create_topics,
         )
         for warning in report.warnings:
             log.warning(warning)
+        created = {plan.name: plan.partitions for plan in report.created}
         for name in report.missing_inputs:
-            log.warning(f"input topic {name} does not exist yet; waiting for it")
+            if name in created:
+                log.info(
+                    f"input topic {name} did not exist; created it ({created[name]} partitions)"
+                )
+            else:
+                log.warning(f"input topic {name} does not exist yet; waiting for it")
         self.producer = await self._start_producer()
         topics = await self._output_topics()
         self.sinks = OutputSinks(self.producer, topics, EmittedTokens(settings.token_cache_size))

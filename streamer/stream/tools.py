@@ -14,6 +14,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
+from streamer.kafka_offsets import log_ends
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError
@@ -212,8 +213,9 @@ async def read_topic(
         consumer.assign(tps)
         if from_beginning:
             await consumer.seek_to_beginning(*tps)
-        else:
-            await consumer.seek_to_end(*tps)
+        else:  # not seek_to_end: ListOffsets under-reports ends on some brokers
+            for tp, end in (await log_ends(consumer, tps)).items():
+                consumer.seek(tp, end)
         count = 0
         loop = asyncio.get_running_loop()
         last_record = loop.time()

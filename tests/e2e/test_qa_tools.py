@@ -1,0 +1,121 @@
+"""``streamer produce | tail | topics | run`` flags as a new user tries them (QA pass)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
+
+pytestmark = pytest.mark.e2e
+
+
+def test_tail_from_the_end_shows_only_records_produced_after_it_started(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # The embedded broker under-reports a partition's end in ListOffsets: tail --from-end
+    # printed the last records already there (one batch of one key) as if they were new.
+    old = b'{"k": "a", "n": "old"}\n' * 3
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "tail.end",
+                        "--key-field", "k", data_dir=tmp_path, stdin=old)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    with subprocess.Popen(
+        [*STREAMER_COMMAND, "tail", "--bootstrap-servers", bootstrap, "--topic", "tail.end",
+         "--from-end", "--follow", "--limit", "1", "--json"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=cli_environment(tmp_path), cwd=REPOSITORY_ROOT,
+    ) as tailing:  # fmt: skip
+        deadline = time.monotonic() + 60
+        while tailing.poll() is None and time.monotonic() < deadline:
+            streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "tail.end",
+                     "--key-field", "k", data_dir=tmp_path,
+                     stdin=b'{"k": "a", "n": "new"}\n')  # fmt: skip
+            time.sleep(0.5)
+        output, error = tailing.communicate(timeout=30)
+    assert tailing.returncode == 0, error.decode()
+    assert [orjson.loads(line)["value"]["n"] for line in output.splitlines()] == ["new"]
+
+
+def test_produce_reads_standard_input_where_the_dash_stands_among_files(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Standard input was read after every file, wherever '-' stood: one key's events
+    # reached the topic out of order.
+    (tmp_path / "first.jsonl").write_bytes(b'{"k": "a", "n": 1}\n')
+    (tmp_path / "last.jsonl").write_bytes(b'{"k": "a", "n": 3}\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "dash.order",
+                        "--key-field", "k", str(tmp_path / "first.jsonl"), "-",
+                        str(tmp_path / "last.jsonl"), data_dir=tmp_path,
+                        stdin=b'{"k": "a", "n": 2}\n')  # fmt: skip
+    assert produced.returncode == 0, produced.stderr.decode()
+    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "dash.order",
+                      "--json", data_dir=tmp_path)  # fmt: skip
+    records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    assert [r["value"]["n"] for r in sorted(records, key=lambda r: r["offset"])] == [1, 2, 3]
+
+
+def test_run_help_states_the_output_topics_and_group_it_derives(tmp_path: Path) -> None:
+    # The help said <input>.clean and gave no group default: a user reading it could not
+    # tell that orders.raw gives orders.clean, nor which group two such runs share.
+    from streamer.broker import free_port
+
+    helped = streamer("run", "--help", data_dir=tmp_path, text=True)
+    assert "<input>.clean, a trailing .raw dropped" in helped.stdout
+    assert "pii-streamer.<clean topic> without a topology file" in helped.stdout
+    started = streamer("run", "--input-topic", "orders.raw", "--bootstrap-servers",
+                       f"127.0.0.1:{free_port()}", data_dir=tmp_path, text=True)  # fmt: skip
+    assert started.returncode == 4, started.stderr
+    assert "orders.raw -> orders.clean" in started.stderr
+    assert "group pii-streamer.orders.clean;" in started.stderr
+
+
+def test_run_creates_a_missing_input_with_as_many_partitions_as_its_outputs(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # `streamer run --input-topic orders` before anything was produced made the clean and
+    # dead-letter topics with 6 partitions; the broker then made the input on subscription
+    # with its own default (4), so records no longer kept their partition number.
+    import asyncio
+    import os
+    import signal
+
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    runner = subprocess.Popen(
+        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
+         "--input-topic", "unborn.raw", "--workers", "1", "--log-format", "json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
+        cwd=REPOSITORY_ROOT, start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        assert runner.stderr is not None
+        for raw in runner.stderr:
+            lines.append(raw.decode())
+            if "partitions assigned" in lines[-1] or runner.poll() is not None:
+                break
+        runner.send_signal(signal.SIGTERM)
+        _, rest = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    output = "".join(lines) + rest.decode()
+    assert runner.returncode == 0, output[-2000:]
+
+    async def partitions() -> dict[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = ["unborn.raw", "unborn.clean", "unborn.dlq"]
+            return {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(names)}
+        finally:
+            await admin.close()
+
+    counts = asyncio.run(partitions())
+    assert counts["unborn.raw"] == counts["unborn.clean"] == counts["unborn.dlq"], counts
+    assert "input topic unborn.raw did not exist; created it" in output
