@@ -192,8 +192,8 @@ class RedactionPool:
         except BrokenProcessPool:
             self.close()
             raise StreamError(
-                "the redaction worker processes could not start; run with --workers 0 to see "
-                "the error in this process"
+                "the redaction worker processes could not start: one died while building its "
+                "engine (killed, or out of memory); lower --workers or free memory"
             ) from None
         except StreamerError:
             self.close()
