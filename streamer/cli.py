@@ -1145,12 +1145,25 @@ def tail(
     limit: Annotated[
         int | None,
         typer.Option(
-            "--limit", "-n", min=1, show_default=False, help="Stop after this many records."
+            "--limit",
+            "-n",
+            min=1,
+            show_default=False,
+            help="Stop after this many records (the first; --last N for the last).",
         ),
     ] = None,
     from_end: Annotated[
         bool, typer.Option("--from-end", help="Only records produced from now on.")
     ] = False,
+    last: Annotated[
+        int | None,
+        typer.Option(
+            "--last",
+            min=1,
+            show_default=False,
+            help="Start at the last N records of each partition (as tail -n does).",
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per record, for scripts.")
     ] = False,
@@ -1165,9 +1178,12 @@ def tail(
 ) -> None:
     """Print a topic's records with their headers; JSON values pretty-printed.
 
-    Reads every partition from the beginning without joining a group (nothing is
-    committed) and stops when no record arrived for two seconds, unless --follow.
+    Reads every partition from the beginning (or its last N records, or only new ones)
+    without joining a group (nothing is committed) and stops when no record arrived for
+    two seconds, unless --follow.
     """
+    if last is not None and from_end:
+        raise typer.BadParameter("give --last or --from-end, not both", param_hint="--last")
     import asyncio
 
     from rich.json import JSON
@@ -1182,7 +1198,7 @@ def tail(
     async def show() -> int:
         count = 0
         async for record in read_topic(
-            settings, topic, from_beginning=not from_end, follow=follow, limit=limit
+            settings, topic, from_beginning=not from_end, follow=follow, limit=limit, last=last
         ):
             count += 1
             described = describe_record(record)

@@ -193,8 +193,10 @@ async def read_topic(
     follow: bool = False,
     idle_timeout: float = 2.0,
     limit: int | None = None,
+    last: int | None = None,
 ) -> AsyncIterator[Any]:
-    """Records of every partition of ``topic``, without joining a group or committing.
+    """Records of every partition of ``topic``, without joining a group or committing:
+    from the beginning, from the end, or from the ``last`` records of each partition.
 
     Without ``follow`` it stops after ``idle_timeout`` seconds without a new record (end
     offsets are not trusted: some brokers under-report them), or after ``limit`` records.
@@ -211,11 +213,13 @@ async def read_topic(
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
-        if from_beginning:
+        if from_beginning and last is None:
             await consumer.seek_to_beginning(*tps)
         else:  # not seek_to_end: ListOffsets under-reports ends on some brokers
-            for tp, end in (await log_ends(consumer, tps)).items():
-                consumer.seek(tp, end)
+            ends = await log_ends(consumer, tps)
+            firsts = await consumer.beginning_offsets(tps) if last is not None else ends
+            for tp, end in ends.items():
+                consumer.seek(tp, end if last is None else max(firsts[tp], end - last))
         count = 0
         loop = asyncio.get_running_loop()
         last_record = loop.time()
