@@ -6,6 +6,8 @@ name                   entity                  how it decides
 ``email``              ``EMAIL_ADDRESS``       address shape, letter TLD
 ``phone``              ``PHONE_NUMBER``        ``phonenumbers`` validity, default regions
 ``us_ssn``             ``US_SSN``              issuing rules; bare digits need context
+``us_itin``            ``US_ITIN``             9xx and the ITIN groups; bare digits need
+                                               context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``iban``               ``IBAN_CODE``           country length, mod 97
 ``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
@@ -50,7 +52,7 @@ from streamer.redaction.detectors.us_ids import (
     UsDriverLicenseDetector,
     UsPassportDetector,
 )
-from streamer.redaction.detectors.us_ssn import UsSsnDetector
+from streamer.redaction.detectors.us_ssn import UsItinDetector, UsSsnDetector
 from streamer.redaction.registry import DetectorFactory, DetectorRegistry
 from streamer.settings import StreamerSettings
 
@@ -60,6 +62,7 @@ DETECTORS = DetectorRegistry()
 _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     EmailDetector,
     UsSsnDetector,
+    UsItinDetector,
     CreditCardDetector,
     IbanDetector,
     IPv4Detector,
@@ -147,6 +150,7 @@ __all__ = [
     "UrlDetector",
     "UsBankNumberDetector",
     "UsDriverLicenseDetector",
+    "UsItinDetector",
     "UsPassportDetector",
     "UsSsnDetector",
     "find_hard_negatives",

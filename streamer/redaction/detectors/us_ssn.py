@@ -1,4 +1,4 @@
-"""US social security numbers."""
+"""US taxpayer numbers: social security numbers and individual taxpayer numbers."""
 
 from __future__ import annotations
 
@@ -41,6 +41,29 @@ class UsSsnDetector(PatternDetector):
             for span in super().find(text, context)
             if span.score >= 1.0  # an SSN word nearby
             or not _bare_or_example(text[span.start : span.end])
+        ]
+
+
+class UsItinDetector(PatternDetector):
+    """``US_ITIN``: ``9AA-GG-SSSS``, the IRS's numbers for taxpayers without an SSN, whose
+    group is 50-65, 70-88, 90-92 or 94-99. Dashes or spaces count on their own; a bare
+    run of nine digits needs a word such as "ITIN" or "taxpayer" nearby."""
+
+    name = "us_itin"
+    entity_type = "US_ITIN"
+    pattern = r"(?<![\w-])9\d\d([- ]?)(?:5\d|6[0-5]|7\d|8[0-8]|9[0-24-9])\1\d{4}(?![\w]|-\d)"
+    context_words = ("itin", "itins", "taxpayer", "tin", "tax", "irs", "w-7")
+    negative_context = UsSsnDetector.negative_context
+    min_digits = 9
+    shape_pattern = UsSsnDetector.shape_pattern
+    score = 0.85
+    context_boost = 0.15
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        return [
+            span
+            for span in super().find(text, context)
+            if span.score >= 1.0 or not text[span.start : span.end].isdigit()
         ]
 
 

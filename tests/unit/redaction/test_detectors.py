@@ -61,6 +61,11 @@ POSITIVES = [
     ("SSN: 123-45-6789", "US_SSN", "123-45-6789"),  # an example number, labelled
     ("my ssn is 078-05-1120", "US_SSN", "078-05-1120"),
     ("social security number 536221234", "US_SSN", "536221234"),
+    # US ITIN (area 9xx, which no SSN has; Presidio finds these as US_ITIN)
+    ("ITIN 912-70-1234 on the W-7", "US_ITIN", "912-70-1234"),
+    ("filed with 958-55-1234 last year", "US_ITIN", "958-55-1234"),
+    ("taxpayer number 987 65 4321", "US_ITIN", "987 65 4321"),
+    ("my itin is 912701234", "US_ITIN", "912701234"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
@@ -147,6 +152,7 @@ HARD_NEGATIVES = [
     "ref 501803075628 and invoice 501803075628",  # 12 digits, Luhn-valid, no card word
     "the scores were 12 34 56 today",  # six digits in groups, no phone word
     "bare 9 digits 536221234 without context",
+    "bare 9 digits 912701234 without context, order 912-70-1234",
     "std::vector and a::b",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
 ]
