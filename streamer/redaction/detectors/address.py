@@ -108,7 +108,7 @@ _COMPOUND_STREET = rf"[^\W\d_]{{2,}}{word_alternation(COMPOUND_STREET_ENDINGS)}"
 # The three ways a street is written, each tried only on texts holding its words.
 _NAMED_STREET = rf"(?:(?-i:{_NAME})|{_ORDINAL})[ \t]+{_STREET_TYPES}\b\.?"  # Meadow Drive
 _PREFIXED_STREET = rf"\b{_STREET_PREFIXES}[ \t]+(?:{_PARTICLE}[ \t]+)*(?-i:{_NAME})"  # Via Leopardi
-_ONE_WORD_STREET = rf"(?:(?-i:{_WORD})[ \t]+){{0,2}}{_COMPOUND_STREET}\b"  # Hadikgasse
+_ONE_WORD_STREET = rf"(?:(?-i:{_WORD})[ \t]+){{0,2}}{_COMPOUND_STREET}(?:\b|(?<=\.))"  # Hadikgasse
 
 
 @functools.cache
@@ -365,6 +365,8 @@ _POSTCODE_CUE = re.compile(
     r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5
+# The place after a postcode, up to a comma, a line or a sentence's end.
+_PLACE_AFTER_POSTCODE = re.compile(rf"[ \t]+({_NAME})(?=[ \t]*(?:[,;!?)\n\r]|\.?[ \t]*$|\.[ \t]))")
 _REGION_CODE = re.compile(r"[A-Z]{2,3}")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
@@ -479,7 +481,14 @@ class StreetAddressDetector(Detector):
                 break  # "Thanks", "Regards", ...: the letter goes on, not the address
             end = match.end()
             if match.group("code") or match.group("uk") or match.group("postcode"):
-                break  # a postcode ends an address
+                # A postcode ends an address, but for the place it stands before, in the
+                # European order: Königstraße 12, 70173 Stuttgart; Kalverstraat 92, 1012 PH
+                # Amsterdam.
+                if not match.group("code"):
+                    place = _PLACE_AFTER_POSTCODE.match(text, end)
+                    if place is not None and place.group(1).split()[0].lower() not in NOT_NAMES:
+                        end = place.end()
+                break
         return end
 
 

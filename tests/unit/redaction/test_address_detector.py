@@ -24,6 +24,12 @@ def _found(text: str) -> list[str]:
         ("the box is P.O. Box 63", "P.O. Box 63"),
         ("deliver to 2456 Norrbyvägen 21 Suite 060", "2456 Norrbyvägen 21 Suite 060"),
         ("to 706 Ctra. de Siles 80 Lugo Spain. Please call", "706 Ctra. de Siles 80 Lugo Spain"),
+        # The place after a postcode, in the European order; a street written "str."
+        ("Hans Günther, Königstraße 12, 70173 Stuttgart", "Königstraße 12, 70173 Stuttgart"),
+        ("ship to Musterstraße 12a, 80331 München, Germany", "Musterstraße 12a, 80331 München"),
+        ("Kalverstraat 92, 1012 PH Amsterdam.", "Kalverstraat 92, 1012 PH Amsterdam"),
+        ("Lieferung an Hauptstr. 5a, 10115 Berlin", "Hauptstr. 5a, 10115 Berlin"),
+        ("at 9 Elm St, Springfield, IL 62704 Thanks!", "9 Elm St, Springfield, IL 62704"),
     ],
 )
 def test_addresses_are_found_whole(text: str, address: str) -> None:
