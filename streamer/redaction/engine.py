@@ -551,6 +551,11 @@ class RedactionEngine:
         if extra_spans is not None:
             self._add_extra_spans(walked, found, extra_spans)
         # ``found`` follows the scanned leaves in order; the other leaves are forced.
+        position = 0
+        for _, scanned_leaves in walked:
+            if len(scanned_leaves) > 1:
+                self._spread_names(scanned_leaves, found, position)
+            position += len(scanned_leaves)
         spans_of_scanned = iter(found)
         token_lists = []
         for (leaves, scanned_leaves), scope in zip(walked, scopes, strict=True):
@@ -565,6 +570,32 @@ class RedactionEngine:
                     tokens.extend(self._redact_leaf(leaf, None, scope))
             token_lists.append(tokens)
         return token_lists
+
+    def _spread_names(self, leaves: list[Leaf], found: list[list[Span]], position: int) -> None:
+        """A person's name found in one value of an event is found wherever else it stands
+        in the event as a whole word: ``{"customer": {"first": "Anika"}, "note": "Happy
+        birthday Anika!"}``, where the note alone gives nothing away. ``found[position:]``
+        holds the spans of ``leaves``; lists are replaced, never changed (the cache)."""
+        names: dict[str, tuple[Span, int]] = {}  # with the leaf it was found in
+        for offset in range(len(leaves)):
+            for span in found[position + offset]:
+                if span.entity_type == "PERSON" and span.end - span.start >= _MIN_REPEATED_CHARS:
+                    names.setdefault(leaves[offset].text[span.start : span.end], (span, offset))
+        if not names:
+            return
+        for offset, leaf in enumerate(leaves):
+            text = leaf.text
+            for name, (span, source) in names.items():
+                if source == offset or name not in text:  # its own text: see _repeats
+                    continue
+                spans = found[position + offset]
+                extra = [
+                    repeat
+                    for repeat in _occurrences(text, name, span)
+                    if not any(s.start < repeat.end and repeat.start < s.end for s in spans)
+                ]
+                if extra:  # thresholds, allow list and hard negatives passed at the source
+                    found[position + offset] = resolve_overlaps([*spans, *extra], text)
 
     def _add_extra_spans(
         self,
@@ -833,18 +864,25 @@ def _repeats(text: str, spans: list[Span]) -> list[Span]:
     values = {text[s.start : s.end]: s for s in spans if s.end - s.start >= _MIN_REPEATED_CHARS}
     if len(text) < 2 * _MIN_REPEATED_CHARS + 1 or not values:
         return []
+    return [
+        repeat
+        for value, span in values.items()
+        for repeat in _occurrences(text, value, span)
+        if repeat.start != span.start
+    ]
+
+
+def _occurrences(text: str, value: str, like: Span) -> list[Span]:
+    """Where ``value`` stands in ``text`` as a whole word, as spans of ``like``'s type."""
     found = []
-    for value, span in values.items():
-        start = text.find(value)
-        while start != -1:
-            end = start + len(value)
-            if (
-                start != span.start
-                and (start == 0 or not text[start - 1].isalnum())
-                and (end == len(text) or not text[end].isalnum())
-            ):
-                found.append(Span(start, end, span.entity_type, span.score, span.detector))
-            start = text.find(value, end)
+    start = text.find(value)
+    while start != -1:
+        end = start + len(value)
+        if (start == 0 or not text[start - 1].isalnum()) and (
+            end == len(text) or not text[end].isalnum()
+        ):
+            found.append(Span(start, end, like.entity_type, like.score, like.detector))
+        start = text.find(value, end)
     return found
 
 

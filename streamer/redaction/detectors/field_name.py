@@ -33,7 +33,7 @@ _PEOPLE = frozenset(
         "doctor", "physician", "nurse",
     }
 )  # fmt: skip
-# The parts of a name object: {"name": {"given": [...], "family": ...}} (FHIR), name.first.
+# The parts of a name: {"name": {"given": [...], "family": ...}} (FHIR), customer.first.
 _NAME_OWNED = frozenset({"first", "last", "given", "family", "middle"})
 # A street, an address line or a town; alone or owned (billing_street, homeCity).
 _PLACES = frozenset(
@@ -69,8 +69,9 @@ def field_entity(field: str) -> str | None:
         return "PERSON"
     if key.endswith("name") and key[:-4] in _PEOPLE:
         return "PERSON"
-    if key.startswith("name") and key[4:] in _NAME_OWNED:  # name.given, name.family
-        return "PERSON"
+    for part in _NAME_OWNED:  # name.given, name.family, customer.first
+        if key.endswith(part) and (key[: -len(part)] == "name" or key[: -len(part)] in _PEOPLE):
+            return "PERSON"
     for place in _PLACES:
         if key.endswith(place) and (key == place or key[: -len(place)] in _PLACE_OWNERS):
             return "LOCATION"

@@ -190,6 +190,27 @@ def test_a_value_found_once_in_a_text_is_replaced_wherever_it_recurs(tmp_path: P
     assert result.redacted_text.endswith("(not 01/18/19420).")  # whole words only
 
 
+def test_a_name_found_in_one_field_is_replaced_wherever_it_stands_in_the_event(
+    tmp_path: Path,
+) -> None:
+    # The note alone gives a first name away to nothing: neither NER nor a field name.
+    event = {
+        "customer": {"first": "Anika", "last": "Sørensen", "id": "C-1"},
+        "items": [{"gift_message": "Happy birthday Anika! Love, Grandma"}],
+        "note": "Anikas order, not Anika's",
+    }
+    detectors = {"detectors": ["field_name", "email"]}
+    [outcome] = engine(tmp_path, detectors).redact_payloads([orjson.dumps(event)])
+    clean = orjson.loads(outcome.value)
+    first = clean["customer"]["first"]
+    assert first.startswith("[PERSON_")
+    assert clean["items"][0]["gift_message"] == f"Happy birthday {first}! Love, Grandma"
+    assert clean["note"] == f"Anikas order, not {first}'s"  # whole words only
+    other = {"customer": {"first": "Anika"}}, {"note": "Happy birthday Anika!"}
+    outcomes = engine(tmp_path, detectors).redact_payloads([orjson.dumps(e) for e in other])
+    assert orjson.loads(outcomes[1].value) == other[1]  # another event's name stays its own
+
+
 def test_integers_over_64_bits_stay_exact(tmp_path: Path) -> None:
     payload = b'{"account": 12345678901234567890123, "m": "mail jane@example.com"}'
     [outcome] = engine(tmp_path).redact_payloads([payload])
