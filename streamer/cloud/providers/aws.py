@@ -208,6 +208,16 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
                 )
             if code in _DOCUMENT:
                 return DocumentRejected(code)
+            if status == 404:
+                # No such path: the endpoint is wrong, not the record; an outage, so that
+                # `unavailable: block` waits instead of dead-lettering every record.
+                return ConnectionFailedError(
+                    name,
+                    "the endpoint is not an AWS Comprehend endpoint; set 'endpoint_url' in its "
+                    "cloud provider section (or AWS_ENDPOINT_URL_COMPREHEND), or remove it to "
+                    "use the region's endpoint",
+                    status=status,
+                )
             if (status is not None and status >= 500) or code == "InternalServerException":
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after

@@ -291,6 +291,10 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                 return AuthenticationFailedError(name, f"access denied ({code})", status=status)
             if status == 408:
                 return RequestTimeoutError(name, "the service timed out", status=status)
+            if status == 404:
+                # No such path: the endpoint is wrong, not the record; an outage, so that
+                # `unavailable: block` waits instead of dead-lettering every record.
+                return ConnectionFailedError(name, _WRONG_ENDPOINT, status=status)
             if status is not None and status >= 500:
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after
@@ -309,6 +313,12 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
     def billed_units(self, documents: Sequence[str]) -> float:
         """Text records: each document, per started 1,000 characters."""
         return float(sum(max(1, math.ceil(len(text) / TEXT_RECORD_CHARS)) for text in documents))
+
+
+_WRONG_ENDPOINT = (
+    "the endpoint is not an Azure AI Language endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
+    "(or 'endpoint' in its cloud provider section) to https://<resource>.cognitiveservices.azure.com/"
+)
 
 
 def _error_code(exc: Any) -> str:

@@ -247,6 +247,28 @@ async def test_a_rejected_record_is_dead_lettered_even_under_block(
     assert batch.failures[0] is not None and batch.failures[0].code == "cloud_rejected"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_wrong_endpoint_blocks_under_block_rather_than_rejecting_records(
+    emulators: dict[str, Emulator], make_detection: Callable[..., CloudDetection], provider: str
+) -> None:
+    # The endpoints swapped (each answers the other's requests with 404) used to be
+    # "request rejected (404)": every record dead-lettered as cloud_rejected under block.
+    other = emulators["aws" if provider == "azure" else "azure"]
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": other.url,
+        "limits": {"max_attempts": 1, "breaker_failures": 1},
+    }
+    async with make_detection([section], unavailable="block") as cloud:
+        batch = await cloud.detect_payloads([[("mail " + CANARIES["EMAIL_ADDRESS"], "note")]])
+    assert batch.routes == [CloudRoute.BLOCKED]
+    (failure,) = batch.failures
+    assert failure is not None and failure.code == "cloud_unavailable"
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert "not an" in failure.message and setting in failure.message
+    assert other.url not in failure.message
+
+
 async def test_sequential_failover_uses_the_next_provider(
     azure_emulator: AzureLanguageEmulator,
     aws_emulator: ComprehendEmulator,
