@@ -235,7 +235,10 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
             return RequestTimeoutError(name, "the response timed out")
         if isinstance(exc, boto.HTTPClientError | boto.EndpointConnectionError | OSError):
             return ConnectionFailedError(
-                name, f"could not reach the endpoint ({type(exc).__name__})"
+                name,
+                f"could not reach the endpoint ({type(exc).__name__}); check the region, "
+                "'endpoint_url' in its cloud provider section (or AWS_ENDPOINT_URL_COMPREHEND) "
+                "and the network",
             )
         return ConnectionFailedError(name, f"the request failed ({type(exc).__name__})")
 

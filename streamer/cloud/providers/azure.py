@@ -304,7 +304,10 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             return RequestTimeoutError(name, "the response timed out")
         if isinstance(exc, ServiceRequestError | ServiceResponseError):
             return ConnectionFailedError(
-                name, f"could not reach the endpoint ({type(exc).__name__})"
+                name,
+                f"could not reach the endpoint ({type(exc).__name__}); check "
+                "AZURE_TEXT_ANALYTICS_ENDPOINT (or 'endpoint' in its cloud provider section) "
+                "and the network",
             )
         if isinstance(exc, TimeoutError):
             return RequestTimeoutError(name, "the request timed out")

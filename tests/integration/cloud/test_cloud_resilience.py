@@ -352,4 +352,7 @@ async def test_an_unreachable_endpoint_is_named_when_the_breaker_stops_the_retri
     assert {f.kind for f in result.failures.values()} == {"circuit_open"}
     messages = [r.getMessage() for r in caplog.records if r.name == "streamer.cloud.guard"]
     assert any("could not reach the endpoint" in m for m in messages), messages
+    # ... and which setting to fix (it said only "(ServiceRequestError)").
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert any(setting in m for m in messages), messages
     assert find_canaries(caplog.text) == []
