@@ -273,8 +273,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         if isinstance(exc, ClientAuthenticationError):
             return AuthenticationFailedError(
                 name,
-                "credentials were refused or could not be obtained; check the key or the "
-                "Azure AD identity and its 'Cognitive Services User' role",
+                f"credentials were refused or could not be obtained; {_CHECK_CREDENTIALS}",
                 status=exc.status_code,
             )
         if isinstance(exc, HttpResponseError):
@@ -288,7 +287,9 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                     name, "throttled (429)", status=status, retry_after=retry_after
                 )
             if status in (401, 403):
-                return AuthenticationFailedError(name, f"access denied ({code})", status=status)
+                return AuthenticationFailedError(
+                    name, f"access denied ({code}); {_CHECK_CREDENTIALS}", status=status
+                )
             if status == 408:
                 return RequestTimeoutError(name, "the service timed out", status=status)
             if status == 404:
@@ -318,6 +319,10 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         return float(sum(max(1, math.ceil(len(text) / TEXT_RECORD_CHARS)) for text in documents))
 
 
+_CHECK_CREDENTIALS = (
+    "check AZURE_TEXT_ANALYTICS_KEY (or STREAMER_AZURE_LANGUAGE_KEY), or the Azure AD "
+    "identity and its 'Cognitive Services User' role"
+)
 _WRONG_ENDPOINT = (
     "the endpoint is not an Azure AI Language endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
     "(or 'endpoint' in its cloud provider section) to https://<resource>.cognitiveservices.azure.com/"
