@@ -116,13 +116,13 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             import aiohttp
             from azure.ai.textanalytics.aio import TextAnalyticsClient
             from azure.core.credentials import AzureKeyCredential
-            from azure.core.exceptions import AzureError
+            from azure.core.exceptions import AzureError, DeserializationError
             from azure.core.pipeline.transport import AioHttpTransport
         except ImportError:
             raise DependencyMissingError(
                 "the Azure AI Language provider", "azure-ai-textanalytics", "cloud"
             ) from None
-        self._sdk_errors = (AzureError, OSError)
+        self._sdk_errors = (AzureError, DeserializationError, OSError)
         silence_sdk_content_logs()
         endpoint = self.endpoint
         ssl_context = self._ssl_context()
@@ -263,6 +263,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         """The :class:`CloudRequestError` for an SDK exception, without its message."""
         from azure.core.exceptions import (
             ClientAuthenticationError,
+            DeserializationError,
             HttpResponseError,
             ServiceRequestError,
             ServiceResponseError,
@@ -270,6 +271,9 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         )
 
         name = self.name
+        if isinstance(exc, DeserializationError):
+            # An answer that is not the service's (a web server or proxy at the endpoint).
+            return ConnectionFailedError(name, _WRONG_ENDPOINT)
         if isinstance(exc, ClientAuthenticationError):
             return AuthenticationFailedError(
                 name,

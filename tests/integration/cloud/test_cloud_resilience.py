@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import orjson
 import pytest
+from aiohttp import web
 
 from streamer.broker import free_port
 from streamer.cloud import CloudDetection, CloudRoute
@@ -245,6 +246,39 @@ async def test_a_rejected_record_is_dead_lettered_even_under_block(
         batch = await cloud.detect_payloads([[("bonjour", "")]])
     assert batch.routes == [CloudRoute.DEAD_LETTER]
     assert batch.failures[0] is not None and batch.failures[0].code == "cloud_rejected"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_web_page_at_the_endpoint_is_an_outage_not_an_answer(
+    make_detection: Callable[..., CloudDetection], provider: str
+) -> None:
+    # A web server or proxy at the endpoint answering 200 with a page (a real server, not
+    # a mock): AWS took it as "no entities", so cloud-only mode let every text through
+    # unredacted; Azure's DeserializationError stopped `streamer run` with a traceback.
+    async def page(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="<html><body>Welcome</body></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
+        "limits": {"max_attempts": 1, "breaker_failures": 1},
+    }
+    try:
+        async with make_detection([section], mode="cloud-only", unavailable="block") as cloud:
+            batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
+    finally:
+        await runner.cleanup()
+    assert batch.routes == [CloudRoute.BLOCKED]
+    (failure,) = batch.failures
+    assert failure is not None and "not an" in failure.message
+    assert find_canaries(failure.message) == []
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
