@@ -64,6 +64,10 @@ _AUTH = {
 }
 #: Errors about the document itself: the other documents are fine.
 _DOCUMENT = {"TextSizeLimitExceededException", "UnsupportedLanguageException"}
+_WRONG_ENDPOINT = (
+    "the endpoint is not an AWS Comprehend endpoint; set 'endpoint_url' in its cloud provider "
+    "section (or AWS_ENDPOINT_URL_COMPREHEND), or remove it to use the region's endpoint"
+)
 
 
 class ComprehendProvider(CloudProvider[AwsProviderConfig]):
@@ -174,6 +178,10 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
             if isinstance(translated, DocumentRejected):
                 return translated
             raise translated from None
+        if "Entities" not in response:
+            # An answer that is not the service's (a web server or proxy at the endpoint):
+            # taken as "no entities", it let every text through unredacted in cloud-only mode.
+            raise ConnectionFailedError(self.name, _WRONG_ENDPOINT)
         return [
             Entity(
                 int(entity["BeginOffset"]),
@@ -208,6 +216,10 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
                 )
             if code in _DOCUMENT:
                 return DocumentRejected(code)
+            if status == 404:
+                # No such path: the endpoint is wrong, not the record; an outage, so that
+                # `unavailable: block` waits instead of dead-lettering every record.
+                return ConnectionFailedError(name, _WRONG_ENDPOINT, status=status)
             if (status is not None and status >= 500) or code == "InternalServerException":
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after
@@ -225,7 +237,10 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
             return RequestTimeoutError(name, "the response timed out")
         if isinstance(exc, boto.HTTPClientError | boto.EndpointConnectionError | OSError):
             return ConnectionFailedError(
-                name, f"could not reach the endpoint ({type(exc).__name__})"
+                name,
+                f"could not reach the endpoint ({type(exc).__name__}); check the region, "
+                "'endpoint_url' in its cloud provider section (or AWS_ENDPOINT_URL_COMPREHEND) "
+                "and the network",
             )
         return ConnectionFailedError(name, f"the request failed ({type(exc).__name__})")
 

@@ -116,13 +116,13 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             import aiohttp
             from azure.ai.textanalytics.aio import TextAnalyticsClient
             from azure.core.credentials import AzureKeyCredential
-            from azure.core.exceptions import AzureError
+            from azure.core.exceptions import AzureError, DeserializationError
             from azure.core.pipeline.transport import AioHttpTransport
         except ImportError:
             raise DependencyMissingError(
                 "the Azure AI Language provider", "azure-ai-textanalytics", "cloud"
             ) from None
-        self._sdk_errors = (AzureError, OSError)
+        self._sdk_errors = (AzureError, DeserializationError, OSError)
         silence_sdk_content_logs()
         endpoint = self.endpoint
         ssl_context = self._ssl_context()
@@ -263,6 +263,7 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         """The :class:`CloudRequestError` for an SDK exception, without its message."""
         from azure.core.exceptions import (
             ClientAuthenticationError,
+            DeserializationError,
             HttpResponseError,
             ServiceRequestError,
             ServiceResponseError,
@@ -270,11 +271,13 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
         )
 
         name = self.name
+        if isinstance(exc, DeserializationError):
+            # An answer that is not the service's (a web server or proxy at the endpoint).
+            return ConnectionFailedError(name, _WRONG_ENDPOINT)
         if isinstance(exc, ClientAuthenticationError):
             return AuthenticationFailedError(
                 name,
-                "credentials were refused or could not be obtained; check the key or the "
-                "Azure AD identity and its 'Cognitive Services User' role",
+                f"credentials were refused or could not be obtained; {_CHECK_CREDENTIALS}",
                 status=exc.status_code,
             )
         if isinstance(exc, HttpResponseError):
@@ -288,9 +291,15 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                     name, "throttled (429)", status=status, retry_after=retry_after
                 )
             if status in (401, 403):
-                return AuthenticationFailedError(name, f"access denied ({code})", status=status)
+                return AuthenticationFailedError(
+                    name, f"access denied ({code}); {_CHECK_CREDENTIALS}", status=status
+                )
             if status == 408:
                 return RequestTimeoutError(name, "the service timed out", status=status)
+            if status == 404:
+                # No such path: the endpoint is wrong, not the record; an outage, so that
+                # `unavailable: block` waits instead of dead-lettering every record.
+                return ConnectionFailedError(name, _WRONG_ENDPOINT, status=status)
             if status is not None and status >= 500:
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after
@@ -300,7 +309,10 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             return RequestTimeoutError(name, "the response timed out")
         if isinstance(exc, ServiceRequestError | ServiceResponseError):
             return ConnectionFailedError(
-                name, f"could not reach the endpoint ({type(exc).__name__})"
+                name,
+                f"could not reach the endpoint ({type(exc).__name__}); check "
+                "AZURE_TEXT_ANALYTICS_ENDPOINT (or 'endpoint' in its cloud provider section) "
+                "and the network",
             )
         if isinstance(exc, TimeoutError):
             return RequestTimeoutError(name, "the request timed out")
@@ -309,6 +321,16 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
     def billed_units(self, documents: Sequence[str]) -> float:
         """Text records: each document, per started 1,000 characters."""
         return float(sum(max(1, math.ceil(len(text) / TEXT_RECORD_CHARS)) for text in documents))
+
+
+_CHECK_CREDENTIALS = (
+    "check AZURE_TEXT_ANALYTICS_KEY (or STREAMER_AZURE_LANGUAGE_KEY), or the Azure AD "
+    "identity and its 'Cognitive Services User' role"
+)
+_WRONG_ENDPOINT = (
+    "the endpoint is not an Azure AI Language endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
+    "(or 'endpoint' in its cloud provider section) to https://<resource>.cognitiveservices.azure.com/"
+)
 
 
 def _error_code(exc: Any) -> str:

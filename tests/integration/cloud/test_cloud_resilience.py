@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import orjson
 import pytest
+from aiohttp import web
 
 from streamer.broker import free_port
 from streamer.cloud import CloudDetection, CloudRoute
@@ -247,6 +248,61 @@ async def test_a_rejected_record_is_dead_lettered_even_under_block(
     assert batch.failures[0] is not None and batch.failures[0].code == "cloud_rejected"
 
 
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_web_page_at_the_endpoint_is_an_outage_not_an_answer(
+    make_detection: Callable[..., CloudDetection], provider: str
+) -> None:
+    # A web server or proxy at the endpoint answering 200 with a page (a real server, not
+    # a mock): AWS took it as "no entities", so cloud-only mode let every text through
+    # unredacted; Azure's DeserializationError stopped `streamer run` with a traceback.
+    async def page(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(text="<html><body>Welcome</body></html>", content_type="text/html")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
+        "limits": {"max_attempts": 1, "breaker_failures": 1},
+    }
+    try:
+        async with make_detection([section], mode="cloud-only", unavailable="block") as cloud:
+            batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
+    finally:
+        await runner.cleanup()
+    assert batch.routes == [CloudRoute.BLOCKED]
+    (failure,) = batch.failures
+    assert failure is not None and "not an" in failure.message
+    assert find_canaries(failure.message) == []
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_wrong_endpoint_blocks_under_block_rather_than_rejecting_records(
+    emulators: dict[str, Emulator], make_detection: Callable[..., CloudDetection], provider: str
+) -> None:
+    # The endpoints swapped (each answers the other's requests with 404) used to be
+    # "request rejected (404)": every record dead-lettered as cloud_rejected under block.
+    other = emulators["aws" if provider == "azure" else "azure"]
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": other.url,
+        "limits": {"max_attempts": 1, "breaker_failures": 1},
+    }
+    async with make_detection([section], unavailable="block") as cloud:
+        batch = await cloud.detect_payloads([[("mail " + CANARIES["EMAIL_ADDRESS"], "note")]])
+    assert batch.routes == [CloudRoute.BLOCKED]
+    (failure,) = batch.failures
+    assert failure is not None and failure.code == "cloud_unavailable"
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert "not an" in failure.message and setting in failure.message
+    assert other.url not in failure.message
+
+
 async def test_sequential_failover_uses_the_next_provider(
     azure_emulator: AzureLanguageEmulator,
     aws_emulator: ComprehendEmulator,
@@ -330,4 +386,7 @@ async def test_an_unreachable_endpoint_is_named_when_the_breaker_stops_the_retri
     assert {f.kind for f in result.failures.values()} == {"circuit_open"}
     messages = [r.getMessage() for r in caplog.records if r.name == "streamer.cloud.guard"]
     assert any("could not reach the endpoint" in m for m in messages), messages
+    # ... and which setting to fix (it said only "(ServiceRequestError)").
+    setting = "AZURE_TEXT_ANALYTICS_ENDPOINT" if provider == "azure" else "endpoint_url"
+    assert any(setting in m for m in messages), messages
     assert find_canaries(caplog.text) == []

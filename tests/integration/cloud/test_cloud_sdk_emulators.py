@@ -140,6 +140,7 @@ async def test_a_wrong_azure_key_is_an_authentication_failure(
         result = await cloud.detect(["hello " + CANARIES["US_SSN"]])
     assert isinstance(result.failures[0], AuthenticationFailedError)
     assert azure_emulator.stats.unauthorized == 1  # not retried
+    assert "AZURE_TEXT_ANALYTICS_KEY" in str(result.failures[0])  # the setting to fix
     assert "not-the-key" not in str(result.failures[0])
 
 
