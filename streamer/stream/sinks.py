@@ -74,8 +74,26 @@ class OutputSinks:
         passed_headers: Sequence[list[Header]] | None = None,
     ) -> tuple[list[asyncio.Future[Any]], PublishStats]:
         """Hand every record of ``batch`` to the producer, in record order per partition."""
-        topics = self.topics
         futures: list[asyncio.Future[Any]] = []
+        try:
+            return await self._publish(batch, result, headers, passed_headers, futures)
+        except BaseException:
+            # Cancelled or failed half-way (the producer blocked on a lost broker): the
+            # futures handed out so far are never sealed; retrieve their errors so they do
+            # not end the run with "Future exception was never retrieved" tracebacks.
+            for future in futures:
+                future.add_done_callback(_retrieve_exception)
+            raise
+
+    async def _publish(
+        self,
+        batch: RecordBatch,
+        result: BatchResult,
+        headers: ProvenanceHeaders,
+        passed_headers: Sequence[list[Header]] | None,
+        futures: list[asyncio.Future[Any]],
+    ) -> tuple[list[asyncio.Future[Any]], PublishStats]:
+        topics = self.topics
         offsets, timestamps, keys = batch.offsets, batch.timestamps, batch.keys
         clean = _Batches(self._producer, topics.clean, futures)
         clean_partition = self._partitioner(batch, result, topics.clean_partitions)
@@ -127,6 +145,11 @@ class OutputSinks:
             return lambda index: same
         fallback = batch.partition % partitions
         return lambda index: fallback if hashes[index] < 0 else hashes[index] % partitions
+
+
+def _retrieve_exception(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 class _Batches:
