@@ -573,8 +573,9 @@ def run(
         )
         raise typer.Exit(1) from None
     stderr.print(
-        f"stopped: {stats.processed:,} records processed, {stats.clean_out:,} clean, "
-        f"{stats.dead_letters.total():,} dead letters, {stats.token_records:,} token mappings",
+        f"stopped: {stats.processed:,} records processed (outputs acknowledged); published "
+        f"{stats.clean_out:,} clean, {stats.dead_letters.total():,} dead letters, "
+        f"{stats.token_records:,} token mappings",
         highlight=False,
     )
 

@@ -762,8 +762,9 @@ class StreamRuntime:
                 await self._stop_key_sync()
         stats = self.stats
         log.info(
-            f"pipeline stopped: {stats.processed} records processed, {stats.clean_out} clean, "
-            f"{stats.dead_letters.total()} dead letters, {stats.token_records} token mappings",
+            f"pipeline stopped: {stats.processed} records processed (outputs acknowledged); "
+            f"published {stats.clean_out} clean, {stats.dead_letters.total()} dead letters, "
+            f"{stats.token_records} token mappings",
             extra={"processed": stats.processed},
         )
 
