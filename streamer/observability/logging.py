@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +70,37 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RepeatLimiter(logging.Filter):
+    """Lets a library's line through once per ``interval`` seconds, then says how many like
+    it were held back: while Kafka is unreachable, aiokafka logs the same failure dozens
+    of times a second. Lines are alike when their logger and template (before the
+    arguments) are."""
+
+    def __init__(self, prefixes: tuple[str, ...] = ("aiokafka",), interval: float = 10.0):
+        super().__init__()
+        self.prefixes = prefixes
+        self.interval = interval
+        self._shown: dict[tuple[str, str], tuple[float, int]] = {}  # when shown, held back
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(self.prefixes):
+            return True
+        key = (record.name, str(record.msg))
+        now = time.monotonic()
+        shown = self._shown.get(key)
+        if shown is not None and now - shown[0] < self.interval:
+            self._shown[key] = (shown[0], shown[1] + 1)
+            return False
+        if len(self._shown) >= 1000:  # lines written whole, not from a template
+            self._shown.clear()
+        self._shown[key] = (now, 0)
+        if shown is not None and shown[1]:
+            record.msg = record.getMessage()
+            record.args = None
+            record.msg += f" ({shown[1]} more like it in the last {now - shown[0]:.0f} s)"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, and the ``extra`` fields."""
 
@@ -123,6 +155,7 @@ def configure_logging(
     logging.captureWarnings(True)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.set_name("pii-streamer")
+    handler.addFilter(RepeatLimiter())  # first: it compares templates, before redaction
     handler.addFilter(RedactingFilter())
     handler.setFormatter(
         JsonFormatter()

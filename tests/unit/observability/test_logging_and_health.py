@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 
 import aiohttp
 import orjson
@@ -11,6 +12,7 @@ import pytest
 from prometheus_client import CollectorRegistry, Counter
 
 from streamer.observability import HealthServer, configure_logging
+from streamer.observability.logging import RepeatLimiter
 from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
 
 
@@ -32,6 +34,32 @@ def test_canaries_in_messages_extras_and_tracebacks_are_redacted() -> None:
     assert lines[0]["record_value"] == "<US_SSN>"
     assert "ValueError" in lines[1]["exception"]
     assert find_canaries(out.getvalue()) == []
+
+
+def test_a_library_repeating_itself_is_shown_once_per_interval_with_a_count() -> None:
+    # While Kafka is unreachable aiokafka logs "Unable connect to node" dozens of times a
+    # second; our own lines and other libraries' are never held back.
+    out = io.StringIO()
+    handler = configure_logging("INFO", "json", out)
+    limiter = next(f for f in handler.filters if isinstance(f, RepeatLimiter))
+    limiter.interval = 0.2
+    try:
+        kafka = logging.getLogger("aiokafka.conn")
+        for attempt in range(50):
+            kafka.error("Unable connect to node with id %s: attempt %s", 1, attempt)
+            logging.getLogger("streamer.stream").warning("ours %s", attempt)
+        kafka.error("Unable to update metadata")
+        time.sleep(0.25)
+        kafka.error("Unable connect to node with id %s: attempt %s", 1, 50)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    messages = [orjson.loads(line)["message"] for line in out.getvalue().splitlines()]
+    assert [m for m in messages if m.startswith("ours")] == [f"ours {n}" for n in range(50)]
+    assert [m for m in messages if not m.startswith("ours")] == [
+        "Unable connect to node with id 1: attempt 0",
+        "Unable to update metadata",
+        "Unable connect to node with id 1: attempt 50 (49 more like it in the last 0 s)",
+    ]
 
 
 async def test_health_server_serves_metrics_liveness_and_readiness() -> None:
