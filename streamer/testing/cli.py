@@ -19,7 +19,9 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
+
+import orjson
 
 #: The command line that starts ``streamer`` with this interpreter (for ``Popen`` too).
 STREAMER_COMMAND = (sys.executable, "-m", "streamer")
@@ -112,3 +114,11 @@ def streamer(
         cwd=cwd,
         timeout=timeout,
     )
+
+
+def tail_json(bootstrap: str, topic: str, *flags: str, data_dir: Path) -> list[dict[str, Any]]:
+    """Every record ``streamer tail --json`` prints for ``topic`` (it must exit 0)."""
+    run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", topic, "--json", *flags,
+                   data_dir=data_dir)  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()[-500:]
+    return [orjson.loads(line) for line in run.stdout.splitlines()]

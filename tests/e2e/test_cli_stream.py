@@ -14,7 +14,13 @@ import pytest
 
 from streamer.samples import support_tickets
 from streamer.testing import CANARY_TEXT, find_canaries
-from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
+from streamer.testing.cli import (
+    REPOSITORY_ROOT,
+    STREAMER_COMMAND,
+    cli_environment,
+    streamer,
+    tail_json,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -312,9 +318,7 @@ def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(
                         str(tmp_path / "second.jsonl"), data_dir=tmp_path)  # fmt: skip
     assert produced.returncode == 0, produced.stderr.decode()
     assert "without a key" not in produced.stderr.decode()
-    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "with.bom",
-                      "--json", data_dir=tmp_path)  # fmt: skip
-    records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    records = tail_json(bootstrap, "with.bom", data_dir=tmp_path)
     assert sorted((r["key"], r["value"]["id"]) for r in records) == [
         ("a1", "a1"), ("a2", "a2"), ("b1", "b1")
     ]  # fmt: skip
@@ -410,14 +414,7 @@ def test_tail_last_shows_the_last_records_of_each_partition(tmp_path: Path, boot
     produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "tail.last",
                         data_dir=tmp_path, stdin=lines)  # fmt: skip
     assert produced.returncode == 0, produced.stderr.decode()
-
-    def tail(*flags: str) -> list[dict[str, Any]]:
-        run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.last",
-                       "--json", *flags, data_dir=tmp_path)  # fmt: skip
-        assert run.returncode == 0, run.stderr.decode()[-500:]
-        return [orjson.loads(line) for line in run.stdout.splitlines()]
-
-    everything = tail()
+    everything = tail_json(bootstrap, "tail.last", data_dir=tmp_path)
     assert len(everything) == 1500
     by_partition: dict[int, list[dict[str, Any]]] = {}
     for record in everything:
@@ -427,7 +424,7 @@ def test_tail_last_shows_the_last_records_of_each_partition(tmp_path: Path, boot
         for records in by_partition.values()
         for record in sorted(records, key=lambda r: r["offset"])[-3:]
     )
-    last = tail("--last", "3")
+    last = tail_json(bootstrap, "tail.last", "--last", "3", data_dir=tmp_path)
     assert sorted((r["partition"], r["offset"], r["value"]["n"]) for r in last) == expected
     both = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.last",
                     "--last", "3", "--from-end", data_dir=tmp_path)  # fmt: skip

@@ -9,7 +9,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
+from streamer.testing.cli import (
+    REPOSITORY_ROOT,
+    STREAMER_COMMAND,
+    cli_environment,
+    streamer,
+    tail_json,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -52,9 +58,7 @@ def test_produce_reads_standard_input_where_the_dash_stands_among_files(
                         str(tmp_path / "last.jsonl"), data_dir=tmp_path,
                         stdin=b'{"k": "a", "n": 2}\n')  # fmt: skip
     assert produced.returncode == 0, produced.stderr.decode()
-    tailed = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "dash.order",
-                      "--json", data_dir=tmp_path)  # fmt: skip
-    records = [orjson.loads(line) for line in tailed.stdout.splitlines()]
+    records = tail_json(bootstrap, "dash.order", data_dir=tmp_path)
     assert [r["value"]["n"] for r in sorted(records, key=lambda r: r["offset"])] == [1, 2, 3]
 
 
