@@ -116,6 +116,22 @@ def streamer(
     )
 
 
+def start_streamer(
+    *args: str, data_dir: Path, stdout: int = subprocess.PIPE, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """Start ``streamer *args`` in the background (``streamer run``, say) in
+    ``cli_environment(data_dir)``, in a session of its own so that a test can signal it
+    and its workers as a terminal would."""
+    return subprocess.Popen(
+        [*STREAMER_COMMAND, *args],
+        stdout=stdout,
+        stderr=stderr,
+        env=cli_environment(data_dir),
+        cwd=REPOSITORY_ROOT,
+        start_new_session=True,
+    )
+
+
 def tail_json(bootstrap: str, topic: str, *flags: str, data_dir: Path) -> list[dict[str, Any]]:
     """Every record ``streamer tail --json`` prints for ``topic`` (it must exit 0)."""
     run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", topic, "--json", *flags,

@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +28,11 @@ from streamer.samples import support_tickets
 from streamer.settings import StreamerSettings
 from streamer.stream.tools import produce_values
 from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
-from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
+from streamer.testing.cli import (
+    REPOSITORY_ROOT,
+    start_streamer,
+    streamer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -87,13 +90,10 @@ def test_metrics_during_a_run_match_what_was_produced_and_status_reads_the_group
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    runner = subprocess.Popen(
-        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
-         "--topology", str(topology), "--workers", "1", "--log-format", "json",
-         "--metrics-port", str(port), "--metrics-host", "127.0.0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
-        cwd=REPOSITORY_ROOT, start_new_session=True,
-    )  # fmt: skip
+    runner = start_streamer("run", "--bootstrap-servers", bootstrap, "--topology",
+                            str(topology), "--workers", "1", "--log-format", "json",
+                            "--metrics-port", str(port), "--metrics-host", "127.0.0.1",
+                            data_dir=tmp_path)  # fmt: skip
     try:
         deadline = time.monotonic() + 90
         ready_seen = False

@@ -18,6 +18,7 @@ from streamer.testing.cli import (
     REPOSITORY_ROOT,
     STREAMER_COMMAND,
     cli_environment,
+    start_streamer,
     streamer,
     tail_json,
 )
@@ -60,12 +61,9 @@ def test_broker_topics_produce_run_tail_as_a_user_would(tmp_path: Path) -> None:
         assert produced.returncode == 0, produced.stderr.decode()
         assert "produced 400 records" in produced.stderr.decode()
 
-        runner = subprocess.Popen(
-            [*STREAMER_COMMAND, "run", "--bootstrap-servers", address,
-             "--topology", topology, "--workers", "1", "--log-format", "json"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
-            cwd=REPOSITORY_ROOT, start_new_session=True,
-        )  # fmt: skip
+        runner = start_streamer("run", "--bootstrap-servers", address, "--topology", topology,
+                                "--workers", "1", "--log-format", "json",
+                                data_dir=tmp_path)  # fmt: skip
         tailed = streamer(
             "tail", "--bootstrap-servers", address, "--topic", "support.tickets.clean",
             "--json", "--follow", "--limit", "399", data_dir=tmp_path, timeout=90,
@@ -383,12 +381,9 @@ def test_a_signal_while_the_models_load_stops_without_finishing_the_start(
     """SIGTERM while the workers load the NER model (seconds, with the default detectors):
     nothing is in flight yet, so it stops there, exit 0, instead of first finishing the
     start-up and joining the group."""
-    runner = subprocess.Popen(
-        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
-         "--input-topic", "starting.raw", "--workers", "1", "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
-        cwd=REPOSITORY_ROOT, start_new_session=True,
-    )  # fmt: skip
+    runner = start_streamer("run", "--bootstrap-servers", bootstrap, "--input-topic",
+                            "starting.raw", "--workers", "1", "--log-format", "json",
+                            data_dir=tmp_path, stdout=subprocess.DEVNULL)  # fmt: skip
     try:
         assert runner.stderr is not None
         banner = runner.stderr.readline().decode()  # printed before anything starts

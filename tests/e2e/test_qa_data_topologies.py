@@ -4,13 +4,15 @@ text format, and a JSON event with an integer over 64 bits read back with ``tail
 from __future__ import annotations
 
 import signal
-import subprocess
 from pathlib import Path
 
 import orjson
 import pytest
 
-from streamer.testing.cli import REPOSITORY_ROOT, STREAMER_COMMAND, cli_environment, streamer
+from streamer.testing.cli import (
+    start_streamer,
+    streamer,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -49,12 +51,9 @@ def test_access_log_topic_loses_its_personal_data_and_keeps_status_and_size(
     )  # fmt: skip
     assert produced.returncode == 0, produced.stderr.decode()
 
-    runner = subprocess.Popen(
-        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
-         "--topology", str(topology), "--workers", "1", "--log-format", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
-        cwd=REPOSITORY_ROOT, start_new_session=True,
-    )  # fmt: skip
+    runner = start_streamer("run", "--bootstrap-servers", bootstrap, "--topology",
+                            str(topology), "--workers", "1", "--log-format", "json",
+                            data_dir=tmp_path)  # fmt: skip
     try:
         tailed = streamer(
             "tail", "--bootstrap-servers", bootstrap, "--topic", "app.logs.clean", "--json",

@@ -13,6 +13,7 @@ from streamer.testing.cli import (
     REPOSITORY_ROOT,
     STREAMER_COMMAND,
     cli_environment,
+    start_streamer,
     streamer,
     tail_json,
 )
@@ -89,12 +90,9 @@ def test_run_creates_a_missing_input_with_as_many_partitions_as_its_outputs(
 
     from aiokafka.admin import AIOKafkaAdminClient
 
-    runner = subprocess.Popen(
-        [*STREAMER_COMMAND, "run", "--bootstrap-servers", bootstrap,
-         "--input-topic", "unborn.raw", "--workers", "1", "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=cli_environment(tmp_path),
-        cwd=REPOSITORY_ROOT, start_new_session=True,
-    )  # fmt: skip
+    runner = start_streamer("run", "--bootstrap-servers", bootstrap, "--input-topic",
+                            "unborn.raw", "--workers", "1", "--log-format", "json",
+                            data_dir=tmp_path, stdout=subprocess.DEVNULL)  # fmt: skip
     lines: list[str] = []
     try:
         assert runner.stderr is not None
