@@ -216,10 +216,12 @@ async def read_topic(
         if from_beginning and last is None:
             await consumer.seek_to_beginning(*tps)
         else:  # not seek_to_end: ListOffsets under-reports ends on some brokers
-            ends = await log_ends(consumer, tps)
-            firsts = await consumer.beginning_offsets(tps) if last is not None else ends
-            for tp, end in ends.items():
-                consumer.seek(tp, end if last is None else max(firsts[tp], end - last))
+            starts = await log_ends(consumer, tps)
+            if last is not None:
+                firsts = await consumer.beginning_offsets(tps)
+                starts = {tp: max(firsts[tp], end - last) for tp, end in starts.items()}
+            for tp, start in starts.items():
+                consumer.seek(tp, start)
         count = 0
         loop = asyncio.get_running_loop()
         last_record = loop.time()
