@@ -26,6 +26,7 @@ from streamer.observability.logging import LoggingSetup, active_logging, configu
 from streamer.redaction.gc_tuning import tune_for_batches
 from streamer.redaction.result import PayloadFailure
 from streamer.stream.exceptions import StreamError
+from streamer.stream.futures import mark_retrieved
 from streamer.stream.processor import (
     BatchProcessor,
     BatchResult,
@@ -102,12 +103,6 @@ def _run(batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:
         raise _startup_error
     assert _processor is not None, "worker was not initialised"
     return _processor.process(batch, extra)
-
-
-def _retrieved(future: asyncio.Future[BatchResult]) -> None:
-    """Mark a batch's error as seen, so asyncio does not log it as never retrieved."""
-    if not future.cancelled():
-        future.exception()
 
 
 class PoolLoad:
@@ -241,7 +236,7 @@ class RedactionPool:
         # executor fail with InvalidStateError, in a thread of its own, if a worker then
         # died (a second signal kills them), and the other batches would never finish.
         running = loop.run_in_executor(self._executor, _run, batch, extra)
-        running.add_done_callback(_retrieved)  # nobody awaits it once its caller is gone
+        running.add_done_callback(mark_retrieved)  # nobody awaits it once its caller is gone
         return await asyncio.shield(running)
 
     async def _isolate(self, batch: RecordBatch, extra: ExternalDetection | None) -> BatchResult:

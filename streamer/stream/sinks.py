@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from streamer.stream.dead_letter import dead_letter_key
+from streamer.stream.futures import mark_retrieved
 from streamer.stream.headers import Header, ProvenanceHeaders
 from streamer.stream.processor import BatchResult, EmittedTokens, RecordBatch
 
@@ -82,7 +83,7 @@ class OutputSinks:
             # futures handed out so far are never sealed; retrieve their errors so they do
             # not end the run with "Future exception was never retrieved" tracebacks.
             for future in futures:
-                future.add_done_callback(_retrieve_exception)
+                future.add_done_callback(mark_retrieved)
             raise
 
     async def _publish(
@@ -145,11 +146,6 @@ class OutputSinks:
             return lambda index: same
         fallback = batch.partition % partitions
         return lambda index: fallback if hashes[index] < 0 else hashes[index] % partitions
-
-
-def _retrieve_exception(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()
 
 
 class _Batches:
