@@ -26,6 +26,12 @@ class KafkaUnavailableError(StreamError):
     exit_code = 4
 
 
+class TopicNameError(ConfigurationError):
+    """A topic name Kafka refuses (``--topic 'orders raw'``); the message names the flag."""
+
+    code = "invalid_topic_name"
+
+
 class ExactlyOnceUnsupportedError(ConfigurationError):
     """``--exactly-once`` was asked for, but the broker does not support transactions."""
 

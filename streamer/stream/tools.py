@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -17,7 +18,7 @@ from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from streamer.kafka_offsets import log_ends
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
-from streamer.stream.exceptions import StreamError
+from streamer.stream.exceptions import StreamError, TopicNameError
 from streamer.stream.headers import decode_headers
 
 #: aiokafka's (and Kafka's) default ``max.request.size``: one record can be no larger.
@@ -35,6 +36,21 @@ class ProduceReport:
     #: The topic was not on the cluster before the first record: a broker that creates
     #: topics on first use made it with its own defaults (partitions, retention).
     topic_was_missing: bool = False
+
+
+#: The names Kafka accepts for a topic.
+_TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]{1,249}")
+
+
+def check_topic_name(topic: str, flag: str = "--topic") -> None:
+    """Raise :class:`TopicNameError` for a name Kafka refuses: a client sending to one
+    retries until its timeout (aiokafka logs each attempt) and then blames the topic's
+    existence."""
+    if not _TOPIC_NAME.fullmatch(topic) or topic in (".", ".."):
+        raise TopicNameError(
+            f"{flag} {topic!r}: not a valid Kafka topic name; use 1 to 249 letters, digits, "
+            "'.', '_' or '-'"
+        )
 
 
 #: The UTF-8 byte order mark Windows editors and PowerShell put at the start of a file.
@@ -62,6 +78,7 @@ async def produce_lines(
     field (dotted path) whose value (a string, or a number as written) becomes the record
     key. ``on_missing_topic`` is called before the first record when ``topic`` does not
     exist yet."""
+    check_topic_name(topic)
     producer = AIOKafkaProducer(
         **client_options(settings), linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
     )
@@ -201,6 +218,7 @@ async def read_topic(
     Without ``follow`` it stops after ``idle_timeout`` seconds without a new record (end
     offsets are not trusted: some brokers under-report them), or after ``limit`` records.
     """
+    check_topic_name(topic)
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
     try:
         await consumer.start()
