@@ -219,6 +219,7 @@ def demo(
     produces sample events, runs the processor until every event is committed, prints
     a few before/after pairs and a summary, and stops everything.
     """
+    _kafka_failures_as_one_line()
     import asyncio
 
     from streamer.redaction.policy import Policy
@@ -1040,6 +1041,7 @@ def produce(
     ] = None,
 ) -> None:
     """Produce each line of JSON-lines files (or stdin) as one record, as is."""
+    _kafka_failures_as_one_line()
     import asyncio
 
     from streamer.stream.tools import produce_lines
@@ -1183,6 +1185,7 @@ def tail(
     without joining a group (nothing is committed) and stops when no record arrived for
     two seconds, unless --follow.
     """
+    _kafka_failures_as_one_line()
     if last is not None and from_end:
         raise typer.BadParameter("give --last or --from-end, not both", param_hint="--last")
     import asyncio
@@ -1260,6 +1263,7 @@ def topics(
     The token topic is compacted; the clean and dead-letter topics get the input's
     partition count. Existing topics are left alone (and checked).
     """
+    _kafka_failures_as_one_line()
     import asyncio
 
     from streamer.stream.admin import ensure_topics
@@ -1337,6 +1341,7 @@ def status(
     With --metrics-url it also reads each processor's /metrics and /readyz: readiness,
     records/s, in-flight work and the cloud circuit breakers.
     """  # fmt: skip
+    _kafka_failures_as_one_line()
     import asyncio
 
     from streamer.stream.status import group_status
@@ -1774,6 +1779,7 @@ def unmask(
     Exit codes: 4 unknown token, 5 wrong key, 6 tampered ciphertext, 7 shredded key,
     8 scope not allowed, 9 audit topic unavailable, 10 key provider unavailable.
     """
+    _kafka_failures_as_one_line()
     import asyncio
     import getpass
 
@@ -2151,6 +2157,15 @@ def emulate(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); choose another --port "
             "or 0 for a free one"
         ) from None
+
+
+def _kafka_failures_as_one_line() -> None:
+    """For a short command that sets up no logging and turns a Kafka client's failure into
+    one error line: without a handler of their own, Python would print aiokafka's log
+    records on stderr too ("Unable connect to ..."), above that line."""
+    import logging
+
+    logging.getLogger("aiokafka").addHandler(logging.NullHandler())
 
 
 def _print_error(message: str) -> None:

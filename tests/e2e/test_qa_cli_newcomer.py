@@ -33,3 +33,26 @@ def test_produce_to_a_topic_name_kafka_refuses_is_one_line_and_exit_2(
                     data_dir=tmp_path)  # fmt: skip
     assert tail.returncode == 2
     assert "'orders/raw': not a valid Kafka topic name" in tail.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("produce", "--topic", "orders.raw"),
+        ("tail", "--topic", "orders.clean"),
+        ("topics", "--input-topic", "orders.raw"),
+        ("status", "--group-id", "pii-streamer.orders"),
+    ],
+)
+def test_a_tool_without_a_broker_prints_only_its_error_line(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    # aiokafka's own "Unable connect to ..." log record was printed above the error line.
+    from streamer.broker import free_port
+
+    run = streamer(*command, "--bootstrap-servers", f"127.0.0.1:{free_port()}",
+                   data_dir=tmp_path, stdin=b'{"id": 1}\n')  # fmt: skip
+    assert run.returncode == 4
+    lines = _error_lines(run.stderr)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: cannot reach Kafka at 127.0.0.1:")
