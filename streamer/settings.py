@@ -51,7 +51,7 @@ class StreamerSettings(BaseSettings):
         env_prefix="STREAMER_",
         frozen=True,
         extra="ignore",
-        env_parse_none_str="",
+        env_ignore_empty=True,  # STREAMER_X= (a blank in a compose or .env file) is unset
     )
 
     # --- keys (engine; the vault adds providers) -------------------------------------

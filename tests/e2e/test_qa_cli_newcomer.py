@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streamer.testing.cli import streamer
+from streamer.testing.cli import cli_environment, streamer
 
 pytestmark = pytest.mark.e2e
 
@@ -56,3 +56,22 @@ def test_a_tool_without_a_broker_prints_only_its_error_line(
     lines = _error_lines(run.stderr)
     assert len(lines) == 1, lines
     assert lines[0].startswith("error: cannot reach Kafka at 127.0.0.1:")
+
+
+def test_blank_streamer_variables_are_unset_as_for_every_setting(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # A compose or .env file with `STREAMER_INPUT_TOPIC=` (a variable templated from an
+    # unset one) stopped with "Input should be a valid list"; STREAMER_TOKEN_TOPIC= and
+    # STREAMER_WORKERS= likewise, while a blank STREAMER_OUTPUT_TOPIC= was taken as unset.
+    topology = tmp_path / "orders.yaml"
+    topology.write_text("name: orders\ninputs: [blank.orders.raw]\n"
+                        "outputs: {tokens: blank.orders.mappings}\n")  # fmt: skip
+    blank = {name: "" for name in ("STREAMER_INPUT_TOPIC", "STREAMER_TOKEN_TOPIC",
+                                    "STREAMER_WORKERS", "STREAMER_OUTPUT_TOPIC")}  # fmt: skip
+    environment = cli_environment(tmp_path, STREAMER_BOOTSTRAP_SERVERS=bootstrap, **blank)
+    run = streamer("topics", "--topology", str(topology), env=environment)
+    assert run.returncode == 0, run.stderr.decode()
+    created = run.stdout.decode()
+    for topic in ("blank.orders.raw", "blank.orders.clean", "blank.orders.mappings"):
+        assert topic in created
