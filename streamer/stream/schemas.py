@@ -88,6 +88,10 @@ def _reason(error: ValidationError) -> str:
         together = error.validator_value.get("required")
         if together:
             return f"give only one of {', '.join(together)}, not all of them"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        types = [e.validator_value for e in error.context if e.validator == "type"]
+        if len(types) == len(error.context):  # the value is of none of the branches' types
+            return f"{error.instance!r} is not of type {' or '.join(map(repr, types))}"
     message = str(error.message)
     if error.validator == "type" and isinstance(error.instance, date):
         message = f"{error.instance.isoformat()} is a date, expected a string; quote it"

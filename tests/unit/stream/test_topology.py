@@ -54,6 +54,8 @@ BROKEN = {
     "unknown_entity_type.yaml": ("policy.entities.EMAIL", "no detector reports this entity"),
     "unknown_entity_rule_key.yaml": ("policy.entities.CREDIT_CARD", "'actoin' was unexpected"),
     "duplicate_key.yaml": ("not valid YAML at line 5", "the key 'inputs' is written twice"),
+    "empty_key_scope.yaml": ("key_scope", "None is not of type 'object'"),
+    "empty_policy.yaml": ("policy", "None is not of type 'string' or 'object'"),
 }
 
 
@@ -67,6 +69,16 @@ def test_a_broken_topology_names_the_file_the_path_and_the_reason(name: str) -> 
     assert where in message
     assert why in message
     assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize("name", ["empty_key_scope.yaml", "empty_policy.yaml"])
+def test_an_empty_section_is_reported_as_empty_and_nothing_else(name: str) -> None:
+    # Was: "key_scope: ...; key_scope: give only one of header, field, not all of them"
+    # and "policy: None is not valid under any of the given schemas".
+    with pytest.raises(TopologyError) as caught:
+        Topology.from_file(FIXTURES / name)
+    where, why = BROKEN[name]
+    assert str(caught.value) == f"{FIXTURES / name}: {where}: {why}"
 
 
 def test_every_broken_fixture_is_covered() -> None:
