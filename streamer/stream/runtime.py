@@ -797,8 +797,10 @@ class _RebalanceListener(ConsumerRebalanceListener):
 
 
 def _header_scope(headers: Sequence[tuple[str, bytes]], name: str, default: str) -> str:
+    """The key scope a header names; bytes that are not UTF-8 are kept as escapes
+    (``\\xff``), so two such tenants never share one scope (and its keys)."""
     value = header_value(headers, name)
-    return value.decode("utf-8", "replace") if value else default
+    return value.decode("utf-8", "backslashreplace") if value else default
 
 
 def _name(tp: TopicPartition) -> str:

@@ -3,11 +3,17 @@ variables and events of their own (QA pass)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from streamer.testing.cli import cli_environment, streamer
+from streamer.testing.cli import cli_environment, start_streamer, streamer, tail_json
+from streamer.testing.kafka import produce_values
 
 pytestmark = pytest.mark.e2e
 
@@ -75,3 +81,44 @@ def test_blank_streamer_variables_are_unset_as_for_every_setting(
     created = run.stdout.decode()
     for topic in ("blank.orders.raw", "blank.orders.clean", "blank.orders.mappings"):
         assert topic in created
+
+
+def _run_until(
+    tmp_path: Path, bootstrap: str, topology: Path, clean_topic: str, count: int
+) -> list[dict[str, Any]]:
+    """``streamer topics`` and ``streamer run --topology`` until ``count`` clean records
+    are out; them, as ``tail --json`` prints them. The run must stop on SIGTERM with exit
+    code 0."""
+    created = streamer("topics", "--bootstrap-servers", bootstrap, "--topology", str(topology),
+                       data_dir=tmp_path)  # fmt: skip
+    assert created.returncode == 0, created.stderr.decode()
+    runner = start_streamer("run", "--bootstrap-servers", bootstrap, "--topology",
+                            str(topology), "--workers", "1", "--log-format", "json",
+                            data_dir=tmp_path, stdout=subprocess.DEVNULL)  # fmt: skip
+    try:
+        clean = tail_json(bootstrap, clean_topic, "--follow", "--limit", str(count),
+                          data_dir=tmp_path)  # fmt: skip
+        runner.send_signal(signal.SIGTERM)
+        _, stderr = runner.communicate(timeout=120)
+    finally:
+        if runner.poll() is None:
+            os.killpg(runner.pid, signal.SIGKILL)
+            runner.wait()
+    assert runner.returncode == 0, stderr.decode()[-2000:]
+    return clean
+
+
+def test_tenants_in_headers_that_are_not_utf8_keep_scopes_of_their_own(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Both tenant ids were read as '\ufffd1': one scope, one set of keys and the same
+    # token for the same value, so shredding one tenant shredded the other.
+    topology = tmp_path / "scoped.yaml"
+    topology.write_text("name: scoped\ninputs: [scoped.raw]\nkey_scope: {header: tenant}\n")
+    same = b'{"email": "same.person@example.com"}'
+    tenants = [[("tenant", b"\xff1")], [("tenant", b"\xfe1")]]
+    asyncio.run(produce_values(bootstrap, "scoped.raw", [same, same], headers=tenants))
+    clean = _run_until(tmp_path, bootstrap, topology, "scoped.clean", 2)
+    assert len({record["value"]["email"] for record in clean}) == 2
+    mappings = tail_json(bootstrap, "scoped.tokens", data_dir=tmp_path)
+    assert sorted(m["value"]["scope"] for m in mappings) == ["\\xfe1", "\\xff1"]
