@@ -290,6 +290,13 @@ class Topology(_Model):
                 f"{self.source}: inputs: no input topic; pass --input-topic (repeatable), "
                 "set STREAMER_INPUT_TOPIC, or list inputs in the topology file"
             )
+        if self.format == "text" and self.key_scope.field is not None:
+            # Every record would fall back to the default scope: tenants share keys.
+            raise TopologyError(
+                f"{self.source}: key_scope.field: {self.key_scope.field!r} needs JSON events, "
+                "but the format is text (format, --format or STREAMER_FORMAT); take the "
+                "scope from a header (key_scope.header) or read json"
+            )
         outputs = {"output": self.output_topic, "tokens": self.token_topic, "dlq": self.dlq_topic}
         for role, topic in outputs.items():
             if topic in self.inputs:

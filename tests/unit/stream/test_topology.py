@@ -11,7 +11,7 @@ import pytest
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
 from streamer.stream.schemas import SCHEMA_DIR, load_schema
-from streamer.stream.topology import Topology, TopologyError
+from streamer.stream.topology import KeyScope, Topology, TopologyError
 
 ROOT = Path(__file__).resolve().parents[3]
 FIXTURES = ROOT / "tests" / "fixtures" / "topologies"
@@ -161,6 +161,22 @@ def test_an_output_that_is_also_an_input_is_refused() -> None:
         Topology(
             inputs=["a", "b"], outputs={"output": "b", "tokens": "t", "dlq": "d"}
         ).check_runnable()
+
+
+def test_a_key_scope_field_needs_json_events() -> None:
+    # With text events every record fell back to the default scope: tenants shared keys.
+    logs = Topology.from_dict(
+        {"inputs": ["logs.raw"], "format": "text", "key_scope": {"field": "tenant"}},
+        source="logs.yaml",
+    )
+    with pytest.raises(TopologyError, match=r"^logs.yaml: key_scope.field: 'tenant' needs JSON"):
+        logs.check_runnable()
+    orders = Topology(inputs=["orders.raw"], key_scope=KeyScope(field="customer.tenant"))
+    orders.check_runnable()
+    with pytest.raises(TopologyError, match=r"the format is text \(format, --format"):
+        orders.with_overrides(StreamerSettings(format="text")).check_runnable()
+    tickets = Topology.from_file(ROOT / "topologies" / "support-tickets.yaml")
+    tickets.with_overrides(StreamerSettings(format="text")).check_runnable()  # a header: fine
 
 
 def test_flags_and_variables_override_the_file(
