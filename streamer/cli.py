@@ -1076,6 +1076,7 @@ def produce(
     progress = Progress(
         TextColumn(f"producing to {topic}"), BarColumn(), TransferSpeedColumn(),
         TimeRemainingColumn(), console=stderr, transient=True,
+        disable=not stderr.is_terminal,  # off a terminal it only left an empty line
     )  # fmt: skip
     try:
         with progress:

@@ -122,3 +122,15 @@ def test_tenants_in_headers_that_are_not_utf8_keep_scopes_of_their_own(
     assert len({record["value"]["email"] for record in clean}) == 2
     mappings = tail_json(bootstrap, "scoped.tokens", data_dir=tmp_path)
     assert sorted(m["value"]["scope"] for m in mappings) == ["\\xfe1", "\\xff1"]
+
+
+def test_produce_in_a_script_writes_only_its_summary_to_stderr(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Off a terminal, the (invisible) progress bar left an empty line before the summary.
+    streamer("topics", "--bootstrap-servers", bootstrap, "--input-topic", "quiet.raw",
+             data_dir=tmp_path)  # fmt: skip
+    run = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "quiet.raw",
+                   data_dir=tmp_path, stdin=b'{"n": 1}\n{"n": 2}\n')  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()
+    assert run.stderr == b"produced 2 records (18 bytes) to quiet.raw\n"
