@@ -1219,10 +1219,14 @@ def tail(
             for name, value in described["headers"].items():
                 stdout.print(f"  [dim]{name}:[/dim] {value}", highlight=False)
             value = described["value"]
-            if isinstance(value, dict | list):
+            if record.value is None:
+                stdout.print("(no value: a tombstone)", style="dim", highlight=False)
+            elif isinstance(value, dict | list):
                 stdout.print(JSON.from_data(value))
-            else:
-                stdout.print(repr(value) if not isinstance(value, str) else value, markup=False)
+            elif isinstance(value, str):
+                stdout.print(value, markup=False, highlight=False)
+            else:  # a JSON number, true, false or null, as written in JSON
+                stdout.print(orjson.dumps(value).decode(), highlight=False)
             stdout.print()
         return count
 

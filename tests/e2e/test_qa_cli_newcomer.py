@@ -134,3 +134,16 @@ def test_produce_in_a_script_writes_only_its_summary_to_stderr(
                    data_dir=tmp_path, stdin=b'{"n": 1}\n{"n": 2}\n')  # fmt: skip
     assert run.returncode == 0, run.stderr.decode()
     assert run.stderr == b"produced 2 records (18 bytes) to quiet.raw\n"
+
+
+def test_tail_prints_json_scalars_as_json_and_says_what_a_tombstone_is(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # A tombstone and a JSON null both printed as Python's "None", true as "True".
+    asyncio.run(produce_values(bootstrap, "scalars", [b"true", b"null", None, b"1.5"],
+                               keys=[b"a", b"a", b"a", b"a"]))  # fmt: skip
+    run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "scalars",
+                   data_dir=tmp_path, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    values = run.stdout.splitlines()[1::3]  # a heading, the value, an empty line
+    assert values == ["true", "null", "(no value: a tombstone)", "1.5"]
