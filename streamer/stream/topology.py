@@ -165,6 +165,7 @@ class Topology(_Model):
         except ValidationError as exc:
             raise TopologyError(f"{source}: {_describe(exc)}") from None
         _check_policy(topology.policy, source)
+        _check_pass_headers(topology.pass_headers, source)
         if topology.cloud is None:  # its services may report types no table names
             _check_entity_types(topology.policy, source)
         return topology
@@ -342,6 +343,17 @@ def _check_policy(policy: Policy, source: str) -> None:
                 f"{source}: policy.custom_detectors[{index}].pattern: not a valid regular "
                 f"expression ({exc.msg})"
             ) from None
+
+
+def _check_pass_headers(names: list[str], source: str) -> None:
+    """The ``pii.`` headers are pii-streamer's provenance: one passed from the input would
+    stand after (and, for readers taking the last header of a name, over) its own."""
+    for index, name in enumerate(names):
+        if name.lower().startswith("pii."):
+            raise TopologyError(
+                f"{source}: pass_headers[{index}]: {name!r} is a header pii-streamer writes "
+                "itself (provenance); an input's copy cannot pass, so remove it"
+            )
 
 
 def _check_entity_types(policy: Policy, source: str) -> None:

@@ -56,6 +56,7 @@ BROKEN = {
     "duplicate_key.yaml": ("not valid YAML at line 5", "the key 'inputs' is written twice"),
     "empty_key_scope.yaml": ("key_scope", "None is not of type 'object'"),
     "empty_policy.yaml": ("policy", "None is not of type 'string' or 'object'"),
+    "pass_provenance_header.yaml": ("pass_headers[1]", "'pii.policy.version' is a header"),
 }
 
 
