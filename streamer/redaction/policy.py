@@ -94,7 +94,7 @@ class FieldRule(_Model):
     """
 
     path: Annotated[str, Field(min_length=1)]
-    action: Literal["scan", "skip"] | ActionName = "scan"
+    action: Literal["scan", "skip", ActionName] = "scan"  # one Literal: one error naming all
     entity_type: str = "SENSITIVE_FIELD"
     keep_last: Annotated[int, Field(ge=0)] = 0
     label: str | None = None

@@ -52,6 +52,21 @@ def test_when_file_invalid_then_error_names_file_path_and_reason(tmp_path: Path)
     )
 
 
+def test_when_a_field_action_is_unknown_then_one_reason_lists_every_valid_action(
+    tmp_path: Path,
+) -> None:
+    # Was two reasons, one per half of the type: "fields.0.action.literal['scan','skip']:
+    # Input should be 'scan' or 'skip'; fields.0.action.literal['tokenize',...]: ...".
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("fields:\n  - {path: customer.email, action: zap}\n")
+    with pytest.raises(PolicyError) as error:
+        Policy.from_file(bad)
+    assert str(error.value) == (
+        f"{bad}: fields.0.action: Input should be 'scan', 'skip', 'tokenize', 'encrypt', "
+        "'mask', 'hash', 'redact' or 'preserve'"
+    )
+
+
 def test_when_yaml_broken_then_error_has_line(tmp_path: Path) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text("entities:\n  - [unclosed\n")
