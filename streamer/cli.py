@@ -415,7 +415,7 @@ def run(
         typer.Option(
             "--format",
             show_default=False,
-            help="Input event format: json or text. \\[default: json]",
+            help="Input event format: json or text. \\[default: the topology's; else json]",
         ),
     ] = None,
     max_record_bytes: MaxBytesOption = None,
@@ -426,7 +426,7 @@ def run(
             min=1,
             show_default=False,
             help="Records fetched but not committed, at most; partitions "
-            "ahead are paused beyond it. \\[default: 20000]",
+            "ahead are paused beyond it. \\[default: the topology's; else 20000]",
         ),
     ] = None,
     max_in_flight_bytes: Annotated[
@@ -435,7 +435,8 @@ def run(
             "--max-in-flight-bytes",
             min=1,
             show_default=False,
-            help="Bytes fetched but not committed, at most. \\[default: 64 MiB]",
+            help="Bytes fetched but not committed, at most. \\[default: the topology's; else "
+            "64 MiB]",
         ),
     ] = None,
     batch_records: Annotated[
@@ -444,7 +445,7 @@ def run(
             "--batch-records",
             min=1,
             show_default=False,
-            help="Records per batch handed to a worker. \\[default: 500]",
+            help="Records per batch handed to a worker. \\[default: the topology's; else 500]",
         ),
     ] = None,
     workers: WorkersOption = None,
@@ -746,7 +747,7 @@ def replay(
             "--batch-records",
             min=1,
             show_default=False,
-            help="Records per batch handed to a worker. \\[default: 500]",
+            help="Records per batch handed to a worker. \\[default: the topology's; else 500]",
         ),
     ] = None,
     max_in_flight_records: Annotated[

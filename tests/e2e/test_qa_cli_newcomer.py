@@ -147,3 +147,14 @@ def test_tail_prints_json_scalars_as_json_and_says_what_a_tombstone_is(
     assert run.returncode == 0, run.stderr
     values = run.stdout.splitlines()[1::3]  # a heading, the value, an empty line
     assert values == ["true", "null", "(no value: a tombstone)", "1.5"]
+
+
+def test_run_help_says_the_topology_sets_the_format_and_limits_a_flag_overrides(
+    tmp_path: Path,
+) -> None:
+    # The help gave json, 20000, 64 MiB and 500 as the defaults, though a topology's
+    # format: text or limits: apply when the flag is not given.
+    helped = streamer("run", "--help", data_dir=tmp_path, text=True).stdout
+    assert "Input event format: json or text. [default: the topology's; else json]" in helped
+    for default in ("20000", "64 MiB", "500"):
+        assert f"[default: the topology's; else {default}]" in helped
