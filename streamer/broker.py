@@ -9,6 +9,7 @@ groups, admin, headers and compression do.
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import shutil
 import signal
@@ -58,8 +59,19 @@ def resolve_broker_binary() -> str:
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on ``host`` that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+        try:
+            sock.bind((host, 0))
+        except OSError as exc:
+            raise _cannot_listen(host, exc) from None
         return int(sock.getsockname()[1])
+
+
+def _cannot_listen(host: str, exc: OSError) -> BrokerError:
+    """Why nothing can listen on ``host``: not an address of this machine (or no name)."""
+    return BrokerError(
+        f"cannot listen on {host} ({exc.strerror or exc}); pass --host with an IPv4 address "
+        "of this machine (127.0.0.1, the default, or 0.0.0.0 for all)"
+    )
 
 
 class EmbeddedBroker:
@@ -83,10 +95,10 @@ class EmbeddedBroker:
         #: Only for a process that starts it from its main thread (``streamer broker``):
         #: the kernel ties it to the starting thread, not the process.
         self.exit_with_parent = exit_with_parent and sys.platform == "linux"
+        self._process: subprocess.Popen[bytes] | None = None
         self.port = port or free_port(host)
         self.log_file = log_file
         self.startup_timeout = startup_timeout
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -137,6 +149,8 @@ class EmbeddedBroker:
             try:
                 sock.bind((self.host, self.port))
             except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    raise _cannot_listen(self.host, exc) from None
                 raise BrokerError(
                     f"cannot start the embedded broker on {self.bootstrap_servers} "
                     f"({exc.strerror}); pass another --port, or none for a free one"

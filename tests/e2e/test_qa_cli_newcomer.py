@@ -158,3 +158,15 @@ def test_run_help_says_the_topology_sets_the_format_and_limits_a_flag_overrides(
     assert "Input event format: json or text. [default: the topology's; else json]" in helped
     for default in ("20000", "64 MiB", "500"):
         assert f"[default: the topology's; else {default}]" in helped
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "192.0.2.1"])
+def test_broker_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path, host: str) -> None:
+    # Was a traceback (socket.gaierror, or OSError 'Cannot assign requested address'),
+    # then a second one from EmbeddedBroker.__del__.
+    run = streamer("broker", "--host", host, data_dir=tmp_path, timeout=60)
+    assert run.returncode == 1
+    lines = _error_lines(run.stderr)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"error: cannot listen on {host} (")
+    assert "pass --host with an IPv4 address of this machine" in lines[0]
