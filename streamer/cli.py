@@ -4,6 +4,7 @@ into the packages. Every ``StreamerError`` becomes one line on stderr and its ex
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -1212,20 +1213,23 @@ def tail(
                 sys.stdout.write(orjson.dumps(described).decode() + "\n")
                 sys.stdout.flush()
                 continue
+            key = _terminal_safe(repr(described["key"]))
             stdout.print(
                 f"[bold]{topic}[/bold] partition {record.partition} offset {record.offset} "
-                f"key {described['key']!r} timestamp {record.timestamp}",
+                f"key {escape(key)} timestamp {record.timestamp}",
                 highlight=False,
             )
             for name, value in described["headers"].items():
-                stdout.print(f"  [dim]{name}:[/dim] {value}", highlight=False)
+                header = escape(_terminal_safe(f"{name}:"))
+                stdout.print(f"  [dim]{header}[/dim] {escape(_terminal_safe(value))}",
+                             highlight=False)  # fmt: skip
             value = described["value"]
             if record.value is None:
                 stdout.print("(no value: a tombstone)", style="dim", highlight=False)
             elif isinstance(value, dict | list):
                 stdout.print(JSON.from_data(value))
             elif isinstance(value, str):
-                stdout.print(value, markup=False, highlight=False)
+                stdout.print(_terminal_safe(value), markup=False, highlight=False)
             else:  # a JSON number, true, false or null, as written in JSON
                 stdout.print(orjson.dumps(value).decode(), highlight=False)
             stdout.print()
@@ -1237,6 +1241,16 @@ def tail(
         return
     if not as_json:
         stderr.print(f"{count:,} record(s)", highlight=False)
+
+
+#: Control characters but newline and tab: an event's text may hold escape sequences
+#: that retitle, clear or otherwise drive the reader's terminal.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _terminal_safe(text: str) -> str:
+    """``text`` with its control characters shown as ``\\x1b`` escapes."""
+    return _CONTROL_CHARACTERS.sub(lambda found: f"\\x{ord(found.group()):02x}", text)
 
 
 @app.command()

@@ -170,3 +170,25 @@ def test_broker_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path, ho
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"error: cannot listen on {host} (")
     assert "pass --host with an IPv4 address of this machine" in lines[0]
+
+
+def test_tail_prints_brackets_and_escape_sequences_of_records_as_text(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # A header or key holding '[/...]' (a path in brackets) stopped tail with rich's
+    # MarkupError traceback; '[bold]' in one was taken as a style and vanished; escape
+    # sequences in a value reached the terminal (retitle it, clear it).
+    headers = [[("route", b"[/api/v1]"), ("x", b"[bold]b[/bold]")]]
+    value = b"plain \x1b]0;pwned\x07 \x1b[2J text"
+    key = b"[/tenant]"
+    asyncio.run(produce_values(bootstrap, "brackets", [value], keys=[key], headers=headers))
+    run = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "brackets",
+                   data_dir=tmp_path, text=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert "key '[/tenant]'" in lines[0]
+    assert lines[1:4] == [
+        "  route: [/api/v1]",
+        "  x: [bold]b[/bold]",
+        "plain \\x1b]0;pwned\\x07 \\x1b[2J text",
+    ]
