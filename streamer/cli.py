@@ -556,7 +556,7 @@ def run(
     stderr.print(
         f"[bold]pii-streamer[/bold] {', '.join(pipeline.inputs)} -> {pipeline.output_topic} "
         f"(tokens {pipeline.token_topic}, dead letters {pipeline.dlq_topic}), "
-        f"group {pipeline.group}; Ctrl-C to stop",
+        f"group {escape(pipeline.group)}; Ctrl-C to stop",  # any text: '[/x]' is no markup
         highlight=False,
     )
     if pipeline.cloud is not None:

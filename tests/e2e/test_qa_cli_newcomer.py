@@ -192,3 +192,16 @@ def test_tail_prints_brackets_and_escape_sequences_of_records_as_text(
         "  x: [bold]b[/bold]",
         "plain \\x1b]0;pwned\\x07 \\x1b[2J text",
     ]
+
+
+def test_run_takes_a_group_id_with_brackets(tmp_path: Path) -> None:
+    # The start banner read the group id as rich markup: '[/x]' stopped run with a
+    # MarkupError traceback before it started.
+    from streamer.broker import free_port
+
+    run = streamer("run", "--bootstrap-servers", f"127.0.0.1:{free_port()}", "--input-topic",
+                   "orders.raw", "--group-id", "[/ops]orders", data_dir=tmp_path, text=True,
+                   timeout=90)  # fmt: skip
+    assert run.returncode == 4, run.stderr[-2000:]
+    assert "group [/ops]orders; Ctrl-C to stop" in run.stderr
+    assert "Traceback" not in run.stderr
