@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from streamer.errors import ConfigurationError, StreamerError
 from streamer.settings import StreamerSettings
@@ -1545,8 +1546,9 @@ def keys_list(
         table.add_column(column)
     for s in scopes:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(s.created_ms / 1000))
-        table.add_row(s.scope, s.state, s.active_key_id or "-", str(len(s.data_key_ids)),
-                      str(len(s.shredded_key_ids)), created)  # fmt: skip
+        # A scope is a tenant id or a header's value, any text: '[/x]' is no markup.
+        table.add_row(Text(_terminal_safe(s.scope)), s.state, s.active_key_id or "-",
+                      str(len(s.data_key_ids)), str(len(s.shredded_key_ids)), created)  # fmt: skip
     stdout.print(table)
 
 
@@ -1573,7 +1575,9 @@ def keys_create(
     _sync_key_store(settings)
     for summary in summaries:
         stdout.print(
-            f"{summary.scope}: active key {summary.active_key_id}", highlight=False, soft_wrap=True
+            f"{escape(_terminal_safe(summary.scope))}: active key {summary.active_key_id}",
+            highlight=False,
+            soft_wrap=True,
         )
 
 
@@ -1655,7 +1659,8 @@ def keys_rotate(
     rotations = rotate_scopes(keyring, chosen)
     _sync_key_store(settings)
     for rotation in rotations:
-        stdout.print(f"{rotation.scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
+        scope = escape(_terminal_safe(rotation.scope))
+        stdout.print(f"{scope}: {rotation.old_key_id} -> {rotation.new_key_id}",
                      highlight=False, soft_wrap=True)  # fmt: skip
 
 
@@ -1704,7 +1709,9 @@ def keys_shred(
         _sync_key_store(settings)  # every host forgets them on its next pull
         for scope, key_ids in shredded.items():
             stdout.print(
-                f"{scope}: shredded {len(key_ids)} key(s)", highlight=False, soft_wrap=True
+                f"{escape(_terminal_safe(scope))}: shredded {len(key_ids)} key(s)",
+                highlight=False,
+                soft_wrap=True,
             )
     finally:
         keystore.close()

@@ -205,3 +205,18 @@ def test_run_takes_a_group_id_with_brackets(tmp_path: Path) -> None:
     assert run.returncode == 4, run.stderr[-2000:]
     assert "group [/ops]orders; Ctrl-C to stop" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_keys_commands_print_a_scope_with_brackets_as_written(tmp_path: Path) -> None:
+    # A scope is any tenant header or field value a producer sent; keys list, create,
+    # rotate and shred read '[/tenant]' as rich markup and stopped with a traceback.
+    scope = "[/tenant]"
+    for command, printed in [
+        (("keys", "create", scope), f"{scope}: active key k"),
+        (("keys", "list"), f"│ {scope} "),
+        (("keys", "rotate", scope), f"{scope}: k"),
+        (("keys", "shred", scope, "--yes"), f"{scope}: shredded"),
+    ]:
+        run = streamer(*command, data_dir=tmp_path, text=True)
+        assert run.returncode == 0, run.stderr[-2000:]
+        assert printed in run.stdout, run.stdout
