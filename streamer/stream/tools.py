@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 
 from streamer.kafka_offsets import log_ends
+from streamer.redaction.engine import may_hold_wide_integer
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError, TopicNameError
@@ -259,11 +260,6 @@ async def read_topic(
         await consumer.stop()
 
 
-#: Twenty digits in a row, after ``_DIGITS_AS_ZEROS``: where an integer may be over 64 bits.
-_LONG_DIGIT_RUN = b"0" * 20
-_DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
-
-
 def describe_record(record: Any) -> dict[str, Any]:
     """A record as plain data for printing: value as JSON when it is JSON (and shallow
     enough to print: orjson writes at most 254 levels; holding no integer over 64 bits,
@@ -274,9 +270,7 @@ def describe_record(record: Any) -> dict[str, Any]:
         try:
             value = orjson.loads(record.value)
             orjson.dumps(value)
-            if _LONG_DIGIT_RUN in record.value.translate(_DIGITS_AS_ZEROS) and _has_wide_float(
-                value
-            ):
+            if may_hold_wide_integer(record.value) and _has_wide_float(value):
                 raise orjson.JSONDecodeError("an integer over 64 bits", "", 0)
         except (orjson.JSONDecodeError, orjson.JSONEncodeError):
             try:

@@ -221,6 +221,15 @@ def test_integers_over_64_bits_stay_exact(tmp_path: Path) -> None:
     assert bad.failure is not None and bad.failure.code == "invalid_event"
 
 
+@pytest.mark.parametrize(
+    "number", [b"-9223372036854775809", b"-9999999999999999999", b"18446744073709551616"]
+)
+def test_integers_just_beyond_64_bits_stay_exact(tmp_path: Path, number: bytes) -> None:
+    # Below the smallest 64-bit integer with 19 digits: orjson reads it as a float.
+    [outcome] = engine(tmp_path).redact_payloads([b'{"id": ' + number + b', "n": 1}'])
+    assert outcome.value == b'{"id":' + number + b',"n":1}'
+
+
 class _BuggyDetector(Detector):
     """Returns a malformed span for texts holding "boom": a bug the engine did not foresee."""
 
