@@ -37,7 +37,7 @@ from streamer.redaction.exceptions import (
     UnknownKeyScopeError,
     WrongKeyError,
 )
-from streamer.redaction.keys import derive_key, pack_blob, unpack_blob
+from streamer.redaction.keys import check_scope, derive_key, pack_blob, unpack_blob
 from streamer.redaction.keystore import Keystore, Purpose, RootWrapping, ScopeKeyRecord, now_ms
 from streamer.redaction.tokens import HmacSha256
 
@@ -406,6 +406,7 @@ class EnvelopeKeyring:
             return keys
 
     def _load_scope(self, scope: str) -> _ScopeKeys:
+        check_scope(scope)
         live = [r for r in self.keystore.scope_keys(scope) if not r.shredded]
         token = [r for r in live if r.purpose == "token"]
         data = [r for r in live if r.purpose == "data"]

@@ -49,6 +49,20 @@ class KeyCollisionError(RedactionError):
         return (type(self), ())
 
 
+class InvalidKeyScopeError(InvalidEventError):
+    """A record's key scope is not valid Unicode text: no key can be stored or derived
+    for it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the record's key scope is not valid Unicode text (a lone surrogate such as "
+            "\\ud800 in the key_scope field or header); fix the producer of the record"
+        )
+
+    def __reduce__(self) -> tuple[type, tuple[()]]:
+        return (type(self), ())
+
+
 class DetectorError(RedactionError):
     """A detector failed on a record (after any retries)."""
 

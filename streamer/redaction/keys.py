@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from streamer.errors import ConfigurationError
 from streamer.redaction.exceptions import (
+    InvalidKeyScopeError,
     KeyMaterialError,
     TamperedCiphertextError,
     WrongKeyError,
@@ -77,8 +78,18 @@ class Keyring(Protocol):
         ...
 
 
+def check_scope(scope: str) -> None:
+    """Raise :class:`InvalidKeyScopeError` when ``scope`` cannot be encoded as UTF-8 (a
+    lone surrogate, as a JSON ``\\ud800`` escape in a scope field gives)."""
+    try:
+        scope.encode()
+    except UnicodeEncodeError:
+        raise InvalidKeyScopeError() from None
+
+
 def derive_key(root: bytes, purpose: str, scope: str) -> bytes:
     """A 32-byte key for one purpose (token, hash, encrypt, nonce) and scope, by HKDF."""
+    check_scope(scope)
     info = f"pii-streamer/v1/{purpose}/{scope}".encode()
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(root)
 

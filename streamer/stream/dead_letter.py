@@ -73,9 +73,11 @@ class DeadLetter:
         keyring: Keyring,
         policy_version: str,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        omit_payload: str | None = None,
     ) -> DeadLetter:
         """A dead letter with ``payload`` encrypted, or left out (and said so) when it is
-        over ``max_payload_bytes``; it then stays only at its source coordinates."""
+        over ``max_payload_bytes`` or ``omit_payload`` says why (``no_key_for_scope``: no
+        key to encrypt it with); it then stays only at its source coordinates."""
         kept_key = dead_letter_key(key)
         common: dict[str, Any] = {
             "reason": reason,
@@ -91,7 +93,9 @@ class DeadLetter:
             "payload_size": len(payload),
         }
         if len(payload) > max_payload_bytes:
-            return cls(**common, payload_omitted="too_large_for_dead_letter")
+            omit_payload = "too_large_for_dead_letter"
+        if omit_payload is not None:
+            return cls(**common, payload_omitted=omit_payload)
         blob = keyring.encrypt(
             payload,
             scope=scope,
@@ -103,7 +107,7 @@ class DeadLetter:
         """The original payload; raises ``UnmaskError`` on a wrong key or tampering."""
         if self.ciphertext is None:
             raise StreamError(
-                "this dead letter holds no payload (it was too large); read the record at "
+                f"this dead letter holds no payload ({self.payload_omitted}); read the record at "
                 f"its source coordinates, offset {self.offset} of partition {self.partition}"
             )
         return keyring.decrypt(

@@ -16,7 +16,11 @@ from streamer.redaction.engine import (
     decode_event,
     scope_from_field,
 )
-from streamer.redaction.exceptions import InvalidEventError
+from streamer.redaction.exceptions import (
+    InvalidEventError,
+    InvalidKeyScopeError,
+    UnknownKeyScopeError,
+)
 from streamer.redaction.result import PayloadFailure, PayloadOutcome
 from streamer.redaction.service import EngineSpec
 from streamer.redaction.spans import Span
@@ -370,21 +374,36 @@ def dead_letter_value(
     scope: str,
     failure: PayloadFailure,
 ) -> bytes:
-    """The dead-letter record value for record ``index`` of ``batch``."""
-    return DeadLetter.seal(
-        reason=failure.code,
-        message=failure.message,
-        topic=batch.topic,
-        partition=batch.partition,
-        offset=batch.offsets[index],
-        timestamp=batch.timestamps[index],
-        key=batch.keys[index],
-        payload=batch.payloads[index] or b"",
-        scope=scope,
-        keyring=processor.keyring,
-        policy_version=processor.policy_version,
-        max_payload_bytes=processor.spec.max_dead_letter_payload,
-    ).to_json()
+    """The dead-letter record value for record ``index`` of ``batch``, its payload sealed
+    under ``scope``; under the default scope when ``scope`` has no usable keys (unknown
+    with key scope creation off, or not valid Unicode: the record's failure, likely), and
+    left out when neither has."""
+
+    def seal(sealing_scope: str, omit_payload: str | None = None) -> bytes:
+        return DeadLetter.seal(
+            reason=failure.code,
+            message=failure.message,
+            topic=batch.topic,
+            partition=batch.partition,
+            offset=batch.offsets[index],
+            timestamp=batch.timestamps[index],
+            key=batch.keys[index],
+            payload=batch.payloads[index] or b"",
+            scope=sealing_scope,
+            keyring=processor.keyring,
+            policy_version=processor.policy_version,
+            max_payload_bytes=processor.spec.max_dead_letter_payload,
+            omit_payload=omit_payload,
+        ).to_json()
+
+    for sealing_scope in dict.fromkeys((scope, processor.spec.default_scope)):
+        try:
+            return seal(sealing_scope)
+        except UnknownKeyScopeError:
+            continue
+        except InvalidKeyScopeError:
+            scope = processor.spec.default_scope  # nor can it be written in the dead letter
+    return seal(scope, omit_payload="no_key_for_scope")
 
 
 class DeadLetterSealer:

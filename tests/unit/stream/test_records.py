@@ -13,12 +13,14 @@ import pytest
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
+from streamer.redaction.envelope import EnvelopeKeyring
 from streamer.redaction.exceptions import UnmaskError
-from streamer.redaction.keys import LocalKeyring
+from streamer.redaction.keys import LocalKeyring, keyring_from_settings
 from streamer.redaction.policy import Policy
 from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
 from streamer.stream.dead_letter import MAX_KEY_BYTES, DeadLetter
+from streamer.stream.exceptions import StreamError
 from streamer.stream.headers import (
     DLQ_REASON,
     SOURCE_OFFSET,
@@ -312,6 +314,60 @@ def test_a_whole_number_in_the_scope_field_is_the_scope(settings: StreamerSettin
     assert len(set(result.values)) == 3
     scopes = [orjson.loads(value)["scope"] for _, value, _ in result.token_records]
     assert scopes == ["42", "7", "default"]
+
+
+def test_a_scope_field_that_is_not_valid_unicode_dead_letters_only_its_record(
+    settings: StreamerSettings,
+) -> None:
+    # {"tenant": "\ud800"} is valid JSON; its scope can be neither stored nor derived
+    # from. It stopped the pipeline: sealing its dead letter under that scope failed too.
+    poison = b'{"tenant": "\\ud800", "mail": "%s"}' % CANARIES["EMAIL_ADDRESS"].encode()
+    events = [b'{"tenant": "acme", "mail": "a@example.com"}', poison, b'{"tenant": "acme"}']
+    result = processor(settings, scope_field="tenant").process(batch(events))
+    [(index, reason, value)] = result.dead_letters
+    assert (index, reason) == (1, "invalid_event")
+    assert result.values[0] is not None and result.values[2] == b'{"tenant":"acme"}'
+    document = orjson.loads(value)
+    assert schema_errors("dead_letter", document) == []
+    assert "key scope is not valid Unicode" in document["message"]
+    assert document["scope"] == "default" and find_canaries(value) == []
+    assert DeadLetter.from_json(value).open(KEYRING) == poison
+
+
+def key_file_keyring(settings: StreamerSettings, *scopes: str) -> EnvelopeKeyring:
+    """The key file's keyring with key scope creation off, holding only ``scopes``."""
+    creating = keyring_from_settings(settings)
+    assert isinstance(creating, EnvelopeKeyring)
+    for scope in scopes:
+        creating.ensure_scope(scope)
+    keyring = keyring_from_settings(settings.model_copy(update={"key_scope_autocreate": False}))
+    assert isinstance(keyring, EnvelopeKeyring)
+    return keyring
+
+
+@pytest.mark.parametrize("known", [("acme", "default"), ("acme",)])
+def test_a_record_of_a_scope_without_keys_is_dead_lettered_and_the_rest_goes_on(
+    settings: StreamerSettings, known: tuple[str, ...]
+) -> None:
+    # STREAMER_KEY_SCOPE_AUTOCREATE=false and a tenant header nobody created keys for:
+    # the dead letter cannot be sealed under that scope either. It stopped the pipeline.
+    keyring = key_file_keyring(settings, *known)
+    spec = ProcessorSpec(EngineSpec(Policy(version="9"), ("email",), keyring, settings))
+    event = b'{"mail": "%s"}' % CANARIES["EMAIL_ADDRESS"].encode()
+    result = spec.build().process(batch([event, event], scopes=["acme", "globex"]))
+    assert result.values[0] is not None
+    [(index, reason, value)] = result.dead_letters
+    assert (index, reason) == (1, "unknown_key_scope")
+    document = orjson.loads(value)
+    assert schema_errors("dead_letter", document) == [] and find_canaries(value) == []
+    letter = DeadLetter.from_json(value)
+    if "default" in known:  # sealed under the default scope instead
+        assert letter.scope == "default" and letter.open(keyring) == event
+    else:  # no key to seal it with: it stays at its source coordinates
+        assert document["payload_omitted"] == "no_key_for_scope" and "payload" not in document
+        assert letter.scope == "globex"
+        with pytest.raises(StreamError, match="no_key_for_scope"):
+            letter.open(keyring)
 
 
 def test_a_detector_failure_is_retried_then_dead_lettered(settings: StreamerSettings) -> None:
