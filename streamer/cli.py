@@ -2001,7 +2001,7 @@ def serve(
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
     from streamer.stream.connection import security_options
-    from streamer.vault.keyring import keyring_from_settings
+    from streamer.vault.keyring import keyring_from_settings, require_existing_key_file
 
     settings = build_settings(
         serve_host=host, serve_port=port, api_clients_file=clients_file,
@@ -2010,6 +2010,7 @@ def serve(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
     )  # fmt: skip
     options = security_options(settings)
+    require_existing_key_file(settings)
     keyring = keyring_from_settings(settings, **options)
 
     async def run() -> None:

@@ -151,6 +151,19 @@ def require_key_store(settings: StreamerSettings) -> None:
         )
 
 
+def require_existing_key_file(settings: StreamerSettings) -> None:
+    """Refuse to start a new key file where only an existing one can help (``unmask``,
+    ``serve``): its keys would be new, so no token or ciphertext could be restored with it.
+    A keys topic fills a new key file, and ``STREAMER_TOKEN_KEY`` needs none."""
+    key_file = settings.resolved_key_file()
+    if settings.token_key is None and not settings.keys_topic and not key_file.exists():
+        raise ConfigurationError(
+            f"key file {key_file} does not exist, and a new one could restore nothing; point "
+            "STREAMER_KEY_FILE (--key-file) or STREAMER_DATA_DIR at the key file the tokens "
+            "were made with (or share keys through STREAMER_KEYS_TOPIC)"
+        )
+
+
 def key_store_keyring(settings: StreamerSettings, **client_options: Any) -> EnvelopeKeyring:
     """The key store's keyring, for managing keys (``client_options`` for the keys topic)."""
     require_key_store(settings)

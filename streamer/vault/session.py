@@ -8,7 +8,7 @@ from typing import Any
 from streamer.redaction.keys import Keyring
 from streamer.settings import StreamerSettings
 from streamer.vault.audit import KafkaAuditLog
-from streamer.vault.keyring import open_keyring
+from streamer.vault.keyring import open_keyring, require_existing_key_file
 from streamer.vault.reidentify import Reidentifier
 from streamer.vault.store import TokenIndex
 from streamer.vault.token_topic import CatchUpStats, TokenTopicReader
@@ -43,6 +43,8 @@ class UnmaskSession:
     async def __aenter__(self) -> UnmaskSession:
         settings = self.settings
         try:
+            if self.keyring is None:
+                require_existing_key_file(settings)
             keyring = self.keyring or await open_keyring(settings, **self.client_options)
             self.index = TokenIndex(settings.resolved_vault_index(), settings.token_topic)
             if self.rebuild_index:

@@ -217,6 +217,7 @@ async def test_two_hosts_share_keys_through_the_keys_topic(
 def test_serve_on_a_port_in_use_fails_in_one_line(env: dict[str, str], tmp_path: Path) -> None:
     clients = tmp_path / "clients.yaml"
     clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
+    assert streamer("keys", "create", "tenant-a", env=env).returncode == 0  # the key file
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -287,3 +288,19 @@ def test_keys_create_refuses_an_empty_scope_name(env: dict[str, str]) -> None:
     listed = streamer("keys", "list", "--json", env=env, text=True)
     assert listed.returncode == 0, listed.stderr
     assert "acme" not in listed.stdout and '""' not in listed.stdout
+
+
+def test_unmask_and_serve_with_a_key_file_that_is_not_there_say_so_and_create_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # A mistyped --key-file (or a host without the key file) made a new, empty key store
+    # and KEK there, then failed with 'wrong key' (exit 5), as if the tokens were forged.
+    missing = tmp_path / "typo" / "keystore.db"
+    unmask = streamer("unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--key-file", str(missing),
+                      env=env, text=True)  # fmt: skip
+    serve = streamer("serve", "--key-file", str(missing), env=env, text=True)
+    for run in (unmask, serve):
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.startswith(f"error: key file {missing} does not exist")
+        assert "--key-file" in run.stderr and "Traceback" not in run.stderr
+    assert not missing.parent.exists()
