@@ -60,17 +60,26 @@ class UnknownTokenError(UnmaskError):
     code = "unknown_token"
     exit_code = 4
 
-    def __init__(self, token: str, token_topic: str) -> None:
-        super().__init__(
-            f"token {token} is not in token topic {token_topic!r}; check --token-topic and "
-            "--bootstrap-servers (if the topic was recreated, add --rebuild-index), or whether "
-            "the record it came from was redacted by another pipeline"
-        )
+    def __init__(self, token: str, token_topic: str, topic_exists: bool = True) -> None:
+        if topic_exists:
+            message = (
+                f"token {token} is not in token topic {token_topic!r}; check --token-topic and "
+                "--bootstrap-servers (if the topic was recreated, add --rebuild-index), or "
+                "whether the record it came from was redacted by another pipeline"
+            )
+        else:
+            message = (
+                f"token {token} cannot be looked up: token topic {token_topic!r} does not "
+                "exist; name the topology's token topic with --token-topic "
+                "(STREAMER_TOKEN_TOPIC), and check --bootstrap-servers"
+            )
+        super().__init__(message)
         self.token = token
         self.token_topic = token_topic
+        self.topic_exists = topic_exists
 
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        return (type(self), (self.token, self.token_topic))
+    def __reduce__(self) -> tuple[type, tuple[str, str, bool]]:
+        return (type(self), (self.token, self.token_topic, self.topic_exists))
 
 
 class ScopeNotAllowedError(UnmaskError):

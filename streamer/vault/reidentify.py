@@ -318,7 +318,9 @@ class Reidentifier:
                     mapping.scope, replacement, partial(mapping.open, self.keyring)
                 )
             elif TOKEN_PATTERN.fullmatch(replacement):
-                restoration.failures[replacement] = UnknownTokenError(replacement, self.index.topic)
+                restoration.failures[replacement] = UnknownTokenError(
+                    replacement, self.index.topic, self.reader is None or self.reader.topic_exists
+                )
             else:
                 try:
                     plans[replacement] = self._inline_plan(replacement, caller)

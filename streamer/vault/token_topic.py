@@ -101,6 +101,11 @@ class TokenTopicReader:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
+    @property
+    def topic_exists(self) -> bool:
+        """Whether the last catch-up found the topic (``False`` before the first)."""
+        return bool(self._partitions)
+
     async def _assign(self) -> bool:
         """Assign the topic's partitions (new ones too); ``False`` if it does not exist."""
         assert self._consumer is not None, "call start() first"

@@ -304,3 +304,14 @@ def test_unmask_and_serve_with_a_key_file_that_is_not_there_say_so_and_create_no
         assert run.stderr.startswith(f"error: key file {missing} does not exist")
         assert "--key-file" in run.stderr and "Traceback" not in run.stderr
     assert not missing.parent.exists()
+
+
+def test_unmask_says_when_the_token_topic_does_not_exist(env: dict[str, str]) -> None:
+    # The topology's token topic is support.tickets.tokens; unmask reads pii.tokens unless
+    # told. 'is not in token topic' sent users looking for a lost token.
+    assert streamer("keys", "create", "default", env=env).returncode == 0
+    run = streamer("unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--token-topic",
+                   f"missing-{uuid.uuid4().hex[:6]}", env=env, text=True)  # fmt: skip
+    assert run.returncode == 4, run.stderr
+    assert "token topic 'missing-" in run.stderr and "does not exist" in run.stderr
+    assert "--token-topic" in run.stderr and run.stderr.count("\n") == 1
