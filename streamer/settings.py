@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -177,6 +178,19 @@ class StreamerSettings(BaseSettings):
     ssl_key_password: SecretStr | None = Field(
         default=None, description="Password of the client private key."
     )
+
+    @field_validator("key_file")
+    @classmethod
+    def _key_file_is_a_file(cls, value: Path | None) -> Path | None:
+        """A directory given as the key file (``--key-file ~/keys/``) is refused here,
+        before a KEK file is made next to it and SQLite fails with 'check the mode'."""
+        if value is not None and value.expanduser().is_dir():
+            raise PydanticCustomError(
+                "key_file_is_a_directory",
+                "{path} is a directory; name the key file itself, such as {example}",
+                {"path": str(value), "example": str(value / "keystore.db")},
+            )
+        return value
 
     @field_validator("input_topic", mode="before")
     @classmethod

@@ -315,3 +315,19 @@ def test_unmask_says_when_the_token_topic_does_not_exist(env: dict[str, str]) ->
     assert run.returncode == 4, run.stderr
     assert "token topic 'missing-" in run.stderr and "does not exist" in run.stderr
     assert "--token-topic" in run.stderr and run.stderr.count("\n") == 1
+
+
+def test_a_directory_given_as_the_key_file_is_refused_before_anything_is_made(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # --key-file ~/keys/ made ~/keys.kek, then SQLite failed: 'check the owner and mode'.
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    for args in (("run", "--input-topic", "orders"), ("keys", "list"), ("unmask", "x")):
+        run = streamer(*args, "--key-file", str(keys), env=env, text=True)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr == (
+            f"error: invalid setting: --key-file (STREAMER_KEY_FILE): {keys} is a directory; "
+            f"name the key file itself, such as {keys / 'keystore.db'}\n"
+        )
+    assert not (tmp_path / "keys.kek").exists() and list(keys.iterdir()) == []
