@@ -64,6 +64,8 @@ _AUTH = {
 }
 #: Errors about the document itself: the other documents are fine.
 _DOCUMENT = {"TextSizeLimitExceededException", "UnsupportedLanguageException"}
+#: What reading an answer of an unexpected shape raises, in botocore or here.
+_MALFORMED_ANSWER = (AttributeError, KeyError, IndexError, TypeError, ValueError)
 _WRONG_ENDPOINT = (
     "the endpoint is not an AWS Comprehend endpoint; set 'endpoint_url' in its cloud provider "
     "section (or AWS_ENDPOINT_URL_COMPREHEND), or remove it to use the region's endpoint"
@@ -173,24 +175,29 @@ class ComprehendProvider(CloudProvider[AwsProviderConfig]):
             response = await self._client.detect_pii_entities(
                 Text=text, LanguageCode=self.config.language
             )
+            if "Entities" not in response:
+                # An answer that is not the service's (a web server or proxy at the endpoint):
+                # taken as "no entities", it let every text through unredacted in cloud-only
+                # mode.
+                raise ConnectionFailedError(self.name, _WRONG_ENDPOINT)
+            return [
+                Entity(
+                    int(entity["BeginOffset"]),
+                    int(entity["EndOffset"]),
+                    aws_entity_type(str(entity["Type"])),
+                    float(entity.get("Score", 0.0)),
+                )
+                for entity in response["Entities"]
+            ]
         except self._sdk_errors as exc:
             translated = self._translate(exc)
             if isinstance(translated, DocumentRejected):
                 return translated
             raise translated from None
-        if "Entities" not in response:
-            # An answer that is not the service's (a web server or proxy at the endpoint):
-            # taken as "no entities", it let every text through unredacted in cloud-only mode.
-            raise ConnectionFailedError(self.name, _WRONG_ENDPOINT)
-        return [
-            Entity(
-                int(entity["BeginOffset"]),
-                int(entity["EndOffset"]),
-                aws_entity_type(str(entity["Type"])),
-                float(entity.get("Score", 0.0)),
-            )
-            for entity in response.get("Entities", ())
-        ]
+        except _MALFORMED_ANSWER:
+            # JSON of another shape breaks botocore's parser or the entity fields above; it
+            # stopped `streamer run` with a KeyError, TypeError or AttributeError.
+            raise ConnectionFailedError(self.name, _WRONG_ENDPOINT) from None
 
     def _translate(self, exc: BaseException) -> CloudRequestError | DocumentRejected:
         """The :class:`CloudRequestError` for an SDK exception, without its message."""

@@ -241,9 +241,13 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
             options["categories_filter"] = config.categories
         try:
             results = await self._client.recognize_pii_entities(inputs, **options)
+            return [self._document_result(result) for result in results]
         except self._sdk_errors as exc:
             raise self._translate(exc) from None
-        return [self._document_result(result) for result in results]
+        except _MALFORMED_ANSWER:
+            # JSON of another shape (a gateway or proxy at the endpoint) breaks the SDK's
+            # reading of it; it stopped `streamer run` with an AttributeError.
+            raise ConnectionFailedError(self.name, _WRONG_ENDPOINT) from None
 
     @staticmethod
     def _document_result(result: Any) -> DocumentResult:
@@ -300,6 +304,10 @@ class AzureLanguageProvider(CloudProvider[AzureProviderConfig]):
                 # No such path: the endpoint is wrong, not the record; an outage, so that
                 # `unavailable: block` waits instead of dead-lettering every record.
                 return ConnectionFailedError(name, _WRONG_ENDPOINT, status=status)
+            if status is not None and status < 400:
+                # A success status whose body could not be read: not the service's answer,
+                # and no fault of the record (it was "request rejected (HTTP 200)").
+                return ConnectionFailedError(name, _WRONG_ENDPOINT, status=status)
             if status is not None and status >= 500:
                 return ServerError(
                     name, f"service error ({code})", status=status, retry_after=retry_after
@@ -327,6 +335,8 @@ _CHECK_CREDENTIALS = (
     "check AZURE_TEXT_ANALYTICS_KEY (or STREAMER_AZURE_LANGUAGE_KEY), or the Azure AD "
     "identity and its 'Cognitive Services User' role"
 )
+#: What reading an answer of an unexpected shape raises, in the SDK or here.
+_MALFORMED_ANSWER = (AttributeError, KeyError, IndexError, TypeError, ValueError)
 _WRONG_ENDPOINT = (
     "the endpoint is not an Azure AI Language endpoint; set AZURE_TEXT_ANALYTICS_ENDPOINT "
     "(or 'endpoint' in its cloud provider section) to https://<resource>.cognitiveservices.azure.com/"

@@ -281,6 +281,65 @@ async def test_a_web_page_at_the_endpoint_is_an_outage_not_an_answer(
     assert find_canaries(failure.message) == []
 
 
+MALFORMED_ANSWERS = {
+    "another service's JSON": b'{"message": "Forbidden"}',
+    "a JSON list": b"[1, 2]",
+    "JSON null": b"null",
+    "cut short": b'{"kind": "PiiEntityRecognitionResults", "results": {"documents": [',
+    "azure, entities without offsets": orjson.dumps(
+        {
+            "kind": "PiiEntityRecognitionResults",
+            "results": {
+                "documents": [{"id": "0", "entities": [{"text": "x", "category": "Person"}]}],
+                "errors": [],
+                "modelVersion": "2023-09-01",
+            },
+        }
+    ),
+    "aws, entities without offsets": b'{"Entities": [{"Type": "NAME", "Score": 0.9}]}',
+    "aws, entities not a list": b'{"Entities": 5}',
+}
+
+
+@pytest.mark.parametrize("answer", sorted(MALFORMED_ANSWERS))
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_json_of_another_shape_at_the_endpoint_is_an_outage_not_a_crash(
+    make_detection: Callable[..., CloudDetection], provider: str, answer: str
+) -> None:
+    # A gateway or proxy answering 200 with JSON that is not the service's (a real server,
+    # not a mock): the SDKs' parsers and the entity fields raised AttributeError, KeyError
+    # or TypeError out of detect(), and `streamer run` stopped on "an unexpected
+    # AttributeError"; a body cut short was "request rejected (HTTP 200)", which
+    # dead-letters every record under block.
+    body = MALFORMED_ANSWERS[answer]
+
+    async def malformed(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", malformed)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    section = {
+        "provider": provider,
+        "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
+        "limits": {"max_attempts": 1, "breaker_failures": 1},
+    }
+    try:
+        async with make_detection([section], unavailable="block") as cloud:
+            batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
+    finally:
+        await runner.cleanup()
+    assert batch.routes == [CloudRoute.BLOCKED]
+    (failure,) = batch.failures
+    assert failure is not None and failure.code == "cloud_unavailable"
+    assert "not an" in failure.message
+    assert find_canaries(failure.message) == []
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_wrong_endpoint_blocks_under_block_rather_than_rejecting_records(
     emulators: dict[str, Emulator], make_detection: Callable[..., CloudDetection], provider: str
