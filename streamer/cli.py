@@ -9,11 +9,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any, BinaryIO, get_origin
 
 import orjson
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -2212,6 +2213,21 @@ def _setting_names(location: tuple[int | str, ...]) -> str:
     return f"{flag} ({variable})" if flag in flags else variable
 
 
+def _unparsable_setting(exc: SettingsError) -> str:
+    """What is wrong with a variable pydantic-settings could not read as JSON, and how to
+    write it (its message names only the field; the value may hold a secret)."""
+    found = re.search(r'field "(\w+)"', str(exc))
+    if found is None:
+        return "a STREAMER_* variable is not valid JSON"
+    name = found.group(1)
+    example = (
+        '{"key": "value"}'
+        if get_origin(StreamerSettings.model_fields[name].annotation) is dict
+        else '["A", "B"]'
+    )
+    return f"{_setting_names((name,))}: not valid JSON; write it as JSON, e.g. '{example}'"
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
     try:
@@ -2225,6 +2241,9 @@ def main() -> None:
             for error in exc.errors(include_url=False, include_input=False)
         )
         _print_error(f"invalid setting: {problems}")
+        raise SystemExit(ConfigurationError.exit_code) from None
+    except SettingsError as exc:  # a STREAMER_* variable that should be JSON and is not
+        _print_error(f"invalid setting: {_unparsable_setting(exc)}")
         raise SystemExit(ConfigurationError.exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

