@@ -49,6 +49,7 @@ from streamer.redaction.detectors.ner_words import (
     MONTHS_AND_DAYS,
     NAME_WORD,
     NOT_NAMES,
+    TEAMS,
     TITLE_WORDS,
     TITLES,
     UPPER,
@@ -107,17 +108,6 @@ _CONTACT = re.compile(
     r"|yesterday|please)\b)",
     re.MULTILINE,
 )
-#: What a contact verb may address that is nobody's name: teams, desks, services.
-_TEAMS = frozenset(
-    " ".join(
-        [
-            "support sales billing service services helpdesk help desk team it hr security",
-            "legal finance accounts accounting reception operator management marketing stop",
-            "start home back emergency police ambulance now me us them customer care",
-            "technical tech operations ops engineering dispatch front office center centre",
-        ]
-    ).split()
-)
 _PERSON_VERB = re.compile(
     rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:lives|lived|(?:works|worked)[ \t]+(?:at|for|as)"
     r"|was[ \t]+born|grew[ \t]+up|got[ \t]+married|is[ \t]+married|passed[ \t]+away)\b"
@@ -163,9 +153,13 @@ _SIGN_OFF = re.compile(
     re.MULTILINE,
 )
 _PERSON_FIELD = re.compile(
-    r"^[ \t]*(?i:from|to|cc|attn|attention|contact|customer|client|patient|employee"
-    r"|recipient|sender|author|owner|signed|applicant|passenger|guest|driver)[ \t]*:[ \t]*"
-    rf"{_NAME}[ \t]*$",
+    r"^[ \t]*(?i:from|to|cc|attn|attention|(?:emergency[ \t]+|billing[ \t]+)?contact"
+    r"|customer|client|patient|employee|recipient|sender|author|owner|signed|applicant"
+    r"|passenger|guest|driver|next[ \t]+of[ \t]+kin|beneficiary|payee|card[ \t]?holder"
+    r"|account[ \t]+holder|assignee|assigned[ \t]+to|agent|caller|requester|guardian)"
+    # a colon or a dash after the label; a note in brackets after the name: (mother)
+    r"[ \t]*(?::|[ \t]-|[ \t]?[\u2013\u2014])[ \t]*"
+    rf"{_NAME}[ \t]*(?:\([^()\n\r]{{1,30}}\)[ \t]*)?$",
     re.MULTILINE,
 )
 # Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
@@ -216,6 +210,57 @@ _LEGAL_FORM_AT_END = re.compile(
 )
 
 
+# A name written in lower case, as in chat, after the words that introduce oneself: "my
+# name is priya ramanathan", "its me, kwame", "this is tomasz nowak from the warehouse".
+# The model finds nothing in lower case, and other cues need capitals.
+_LOWER_WORD = r"[^\W\d_][^\W\d_'\u2019-]*(?:['\u2019-][^\W\d_]+)*"
+_SELF_INTRODUCTION = re.compile(
+    r"(?<![\w'\u2019-])(?i:my[ \t]+name[ \t]+is|my[ \t]+name's|name[ \t]*:|call[ \t]+me"
+    r"|it'?s[ \t]+me[ \t]*,?"
+    rf"|this[ \t]+is(?=[ \t]+{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?[ \t]+(?:from|here|speaking"
+    r"|calling)\b))"
+    rf"[ \t]+({_LOWER_WORD}(?:[ \t]+{_LOWER_WORD}){{0,2}})"
+)
+#: Lower-case words after those cues that are nobody's name ("call me back", "my name
+#: is spelled wrong", "name: unknown", "this is jake here").
+_NOT_LOWER_NAMES = frozenset(
+    " ".join(
+        [
+            "again here back still also just really very sorry calling speaking writing",
+            "from btw lol pls plz thx ty spelled spelt wrong incorrect correct missing",
+            "showing listed different same changed new old now later soon tomorrow today",
+            "tonight anytime whenever maybe urgently immediately unknown none null test",
+            "anonymous na tbd",
+        ]
+    ).split()
+)
+
+
+def lowercase_names(text: str) -> list[Span]:
+    """People whose names are written in lower case after a self-introduction."""
+    lowered = text.lower()
+    if not any(cue in lowered for cue in ("name", "call me", "s me", "this is")):
+        return []
+    spans = []
+    for match in _SELF_INTRODUCTION.finditer(text):
+        start = end = match.start(1)
+        for word in re.finditer(r"\S+", match.group(1)):
+            value = word.group()
+            folded = value.lower()
+            if (
+                not value.islower()
+                or len(value) < 2
+                or folded in FUNCTION_WORDS
+                or folded in NOT_NAMES
+                or folded in _NOT_LOWER_NAMES
+            ):
+                break
+            end = match.start(1) + word.end()
+        if end > start:
+            spans.append(Span(start, end, "PERSON", WEAK_CUE_SCORE, "ner"))
+    return spans
+
+
 def english_cues(text: str) -> list[Span]:
     """People and places found by the English cues of this module."""
     lowered = text.lower()
@@ -240,7 +285,7 @@ def _person(text: str, match: re.Match[str], group: int, score: float) -> Span |
     if (
         not _is_name(value)
         or value.lower() in _ADDRESSEES
-        or any(word in _TEAMS for word in value.lower().split())
+        or any(word in TEAMS for word in value.lower().split())
         or value.split()[0].lower() in _INTERJECTIONS
         or _LEGAL_FORM_AT_END.search(value)
     ):
@@ -269,7 +314,7 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_RELATION, WEAK_CUE_SCORE, ("my ", "our ", "his ", "her ", "their ", "your ", "assistant")),
     (_CONTACT, WEAK_CUE_SCORE, _CONTACT_STEMS),
     (_PERSON_VERB, WEAK_CUE_SCORE, ("live", "work", "born", "grew", "married", "passed")),
-    (_PERSON_FIELD, WEAK_CUE_SCORE, (":",)),
+    (_PERSON_FIELD, WEAK_CUE_SCORE, (":", "-", "\u2013", "\u2014")),
     (_DISPLAY_NAME, WEAK_CUE_SCORE, ("@",)),
     (
         _SIGN_OFF,

@@ -55,7 +55,7 @@ from functools import cache
 from typing import Any
 
 from streamer.redaction.detectors.address import recipient_lines
-from streamer.redaction.detectors.ner_cues import CUE_SCORE, english_cues
+from streamer.redaction.detectors.ner_cues import CUE_SCORE, english_cues, lowercase_names
 from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
@@ -63,6 +63,7 @@ from streamer.redaction.detectors.ner_words import (
     NAME_WORD,
     NOT_NAMES,
     SURNAME_PARTICLES,
+    TEAM_NAME_WORDS,
     UPPER,
 )
 from streamer.redaction.spans import Span
@@ -81,6 +82,15 @@ _LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a
 _LEADING_VERB = re.compile(
     r"(?i:call|phone|text|e-?mail|message|contact|ping|ask|tell|thank|thanks|remind|notify"
     r"|invite|cc|dm|meet)[ \t]+(?=\S)"
+)
+# An identifier in code, log lines and stack traces: one camel-case token with a dot,
+# bracket or underscore in it, or ending like a class name (KafkaConsumer, DateParser,
+# PaymentService.processRefund); names such as McAllister or DeShawn are neither.
+_CODE_IDENTIFIER = re.compile(
+    r"(?=\S*[a-z][A-Z])(?:\S*[._(]\S*[A-Za-z]|\S*(?:Controller|Service|Exception|Error"
+    r"|Parser|Consumer|Producer|Handler|Factory|Impl|Client|Server|Repository|Provider"
+    r"|Adapter|Helper|Utils?|Config|Builder|Listener|Manager|Processor|Request|Response"
+    r"|Module|Resolver|Validator|Serializer|Worker|Exporter|Importer|Scheduler|Loader))$"
 )
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
 # First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
@@ -140,6 +150,8 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         for span in refined
         if _keep(text, span)
     ]
+    if language == "en":
+        refined.extend(lowercase_names(text))  # after the rule that drops lower-case spans
     refined.extend(repeated_names(text, refined))
     refined.extend(listed_names(text, refined))
     return _merge_adjacent(text, refined)
@@ -236,7 +248,10 @@ def _keep(text: str, span: Span) -> bool:
         return False
     if span.entity_type == "PERSON" and value.isupper():  # CAN I SPEAK TO A REAL PERSON
         return sum(word in FUNCTION_WORDS for word in value.lower().split()) < 2
-    return True
+    # KafkaConsumer, PaymentService.refund(); Customer Support, The Billing Team
+    return span.entity_type not in ("PERSON", "ORGANIZATION") or not (
+        _CODE_IDENTIFIER.match(value) or all(w in TEAM_NAME_WORDS for w in words)
+    )
 
 
 def _legal_names(text: str) -> list[Span]:

@@ -54,6 +54,29 @@ NOT_NAMES = frozenset(
     ).split()
 )
 
+#: What a contact verb may address that is nobody's name: teams, desks, services.
+TEAMS = frozenset(
+    " ".join(
+        [
+            "support sales billing service services helpdesk help desk team it hr security",
+            "legal finance accounts accounting reception operator management marketing stop",
+            "start home back emergency police ambulance now me us them customer care",
+            "technical tech operations ops engineering dispatch front office center centre",
+        ]
+    ).split()
+)
+
+#: Words that with :data:`TEAMS` make up the name of a team, not of a person or a company
+#: (``Customer Support``, ``The Billing Team``, ``Dear Valued Customer``).
+TEAM_NAME_WORDS = TEAMS | frozenset(
+    " ".join(
+        [
+            "team teams the our your dear valued department dept success relations experience",
+            "customers client clients desk",
+        ]
+    ).split()
+)
+
 #: English function words: never part of a name when capitalised at a sentence start,
 #: and two of them make an upper-case span a shouted sentence, not a name.
 FUNCTION_WORDS = frozenset(

@@ -288,3 +288,60 @@ def test_technical_prose_is_not_read_as_people_or_places() -> None:
 def test_repeated_names_are_whole_words_and_take_no_possessive() -> None:
     text = "Anna Berg called; Anna's order and Annabel's are late"
     assert _refine(text, ("Anna Berg", "PERSON")) == [("Anna Berg", "PERSON"), ("Anna", "PERSON")]
+
+
+def test_names_written_in_lower_case_after_a_self_introduction() -> None:
+    # Chat in lower case: the model finds nothing and the other cues need capitals, so
+    # these names were left in the clean text.
+    assert _refine("hey its me, priya ramanathan, my card got charged twice") == [
+        ("priya ramanathan", "PERSON")
+    ]
+    assert _refine("this is tomasz nowak from the warehouse") == [("tomasz nowak", "PERSON")]
+    assert _refine("Hi this is jake here, order 5512 never came") == [("jake", "PERSON")]
+    assert _refine("my name is joão da silva and i need help") == [("joão da silva", "PERSON")]
+    for text in (
+        "its me again, still waiting",
+        "pls call me back asap",
+        "my name is spelled wrong on the invoice",
+        "my name is not on the account",
+        "name: unknown",
+        "this is the third time i write",
+    ):
+        assert _refine(text) == [], text
+
+
+def test_a_person_field_may_use_a_dash_and_end_in_a_note() -> None:
+    # "Emergency contact - Amara Nwosu (mother)" kept the name: the labels wanted a colon
+    # and the name the end of the line.
+    assert _refine("Emergency contact - Amara Nwosu (mother)") == [("Amara Nwosu", "PERSON")]
+    assert _refine("Next of kin \u2013 Tobias Schwarz") == [("Tobias Schwarz", "PERSON")]
+    assert _refine("Beneficiary: Li Na\nAssignee - Marta Lopes") == [
+        ("Li Na", "PERSON"),
+        ("Marta Lopes", "PERSON"),
+    ]
+    assert _refine("Update - New Feature Released") == []
+
+
+def test_code_identifiers_and_team_names_are_not_names() -> None:
+    # Stack traces and support sign-offs: the model tags these as people or companies.
+    text = "KafkaConsumer failed in PaymentService.processRefund from DateParser"
+    spans = [
+        ("KafkaConsumer", "PERSON"),
+        ("PaymentService.processRefund", "ORGANIZATION"),
+        ("DateParser", "ORGANIZATION"),
+    ]
+    assert _refine(text, *spans) == []
+    text = "Thank you for contacting Customer Support.\nBest regards,\nThe Billing Team"
+    assert _refine(text, ("Customer Support", "PERSON"), ("The Billing Team", "ORGANIZATION")) == []
+    # names with inner capitals, and companies with a team word, stay
+    text = "Ask Siobhan McAllister-Smith or DeShawn at Customer Care Ltd"
+    assert _refine(
+        text,
+        ("Siobhan McAllister-Smith", "PERSON"),
+        ("DeShawn", "PERSON"),
+        ("Customer Care Ltd", "ORGANIZATION"),
+    ) == [
+        ("Siobhan McAllister-Smith", "PERSON"),
+        ("DeShawn", "PERSON"),
+        ("Customer Care Ltd", "ORGANIZATION"),
+    ]
