@@ -29,8 +29,10 @@ People:
 - a **sign-off** at the end of a text or line: ``Thanks, Dillon Bullock``, ``Kind
   regards,\nAnna``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
-  ``Customer:``, ``Patient:``, ...;
-- the **speakers** of a dialogue: two or more lines of ``Name: speech``.
+  ``Customer:``, ``Patient:``, ``Emergency contact - Amara Nwosu (mother)``, ...;
+- the **speakers** of a dialogue: two or more lines of ``Name: speech``;
+- a **self-introduction** in lower-case chat, where the model finds nothing: ``its me,
+  priya ramanathan``, ``my name is li wei``, ``this is tomasz nowak from ...``.
 
 Places:
 

@@ -11,11 +11,14 @@ on its own line only:
 2. **Places** take their particles and the names after them (``Caxias do Sul``,
    ``Odernheim am Glan``, ``Stratford upon Avon``), a postcode or house number right
    after them, with a region code between (``Bubión 18412``, ``Budapest BU 1038``,
-   ``Turjaška 46``), and a qualifier in brackets (``Cyprus (Greek)``).
+   ``Turjaška 46``), and a qualifier in brackets (``Cyprus (Greek)``); a place of one
+   word takes the capitalised word before it, which is a first name when the model took
+   a surname for a place (``Ewa Kowalska-Wiśniewska``).
 3. **Organisations** take the name-like words around them: capitalised, upper-case
    and camel-case words, codes and numbers (``iShares``, ``ETF-JPM/GBP``, ``III``,
    ``5.125``), up to a lower-case word or punctuation; and a qualifier in brackets.
-4. **People** take a suffix (``Jr.``, ``III``, ``PhD``); a person of one word takes the
+4. **People** take a suffix (``Jr.``, ``III``, ``PhD``) and an initial before them
+   (``J Smith``, not ``A Smith``); a person of one word takes the
    capitalised word right before or after it (``Ancelina Vaillancour``, ``Jasna
    Perković``), unless that word is a title, a function word or a sentence start.
 
@@ -35,6 +38,7 @@ from collections.abc import Sequence
 
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
+    MONTHS_AND_DAYS,
     NAME_SUFFIXES,
     NOT_NAMES,
     PLACE_PARTICLES,
@@ -75,6 +79,7 @@ _SUFFIX_AFTER = re.compile(r",?[ \t]+([A-Za-z]{2,3}\.?)(?![\w])")
 _TITLE_CASE_WORD = rf"{UPPER}[^\W\d_A-Z]*[^\W\d_][\w'\u2019-]*"
 _TITLE_CASE_AFTER = re.compile(rf"[ \t]+({_TITLE_CASE_WORD})(?![\w'\u2019-])")
 _TITLE_CASE_BEFORE = re.compile(rf"(?<![\w'\u2019.-])({_TITLE_CASE_WORD})[ \t]+$")
+_INITIAL_BEFORE = re.compile(rf"(?<![\w.'\u2019-])({UPPER})\.?[ \t]+$")
 _SENTENCE_START_BEFORE = re.compile(r"(?:^|[.!?:;\"\u201c(\n\r])[ \t]*$")
 _LIST_ITEM = rf"{UPPER}[^\W\d_]+(?:[-'\u2019]{UPPER}?[^\W\d_]+)?"
 _LIST = re.compile(
@@ -113,7 +118,7 @@ def grow(text: str, span: Span) -> Span:
     """``span`` grown over what belongs to its name (rules 2 to 4)."""
     if span.entity_type == "LOCATION":
         end = _grow_place(text, span.end)
-        start = span.start
+        start = _first_name_before_place(text, span.start, end)
     elif span.entity_type == "ORGANIZATION":
         start, end = _grow_organisation(text, span.start, span.end)
     elif span.entity_type == "PERSON":
@@ -136,6 +141,23 @@ def _grow_place(text: str, end: int) -> int:
     if number is not None:
         end = number.end()
     return end
+
+
+def _first_name_before_place(text: str, start: int, end: int) -> int:
+    """A place of one word right after a capitalised word (not a sentence start) is a
+    surname the model took for a place: ``Ewa [Kowalska-Wiśniewska]`` left ``Ewa``."""
+    if " " in text[start:end].strip() or not text[start : start + 1].isupper():
+        return start
+    line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    before = _TITLE_CASE_BEFORE.search(text, max(line_start, start - 40), start)
+    if (
+        before is None
+        or not _may_join_name(before.group(1))
+        or MONTHS_AND_DAYS.fullmatch(before.group(1))
+        or _starts_sentence(text, before.start())
+    ):
+        return start
+    return before.start()
 
 
 def _grow_organisation(text: str, start: int, end: int) -> tuple[int, int]:
@@ -214,6 +236,9 @@ def _grow_person(text: str, start: int, end: int) -> tuple[int, int]:
     if suffix is not None and suffix.group(1).lower() in NAME_SUFFIXES:
         end = suffix.end()
         return start, end
+    initial = _INITIAL_BEFORE.search(text, max(0, start - 4), start)
+    if initial is not None and initial.group(1) not in ("A", "I"):
+        start = initial.start()  # J Smith, K. Okafor (not "A Smith", "I Patel")
     if " " in text[start:end].strip():
         return start, end  # a whole name already
     after = _TITLE_CASE_AFTER.match(text, end)

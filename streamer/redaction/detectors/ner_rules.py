@@ -20,8 +20,9 @@ fixes what is fixable without knowing the text's domain, in this order:
    personal data (``IBAN``, ``ASAP``, ``CEO``, ...; :data:`~.ner_words.NOT_NAMES`) are
    dropped, as are ids (one token of letters and digits: ``PX-8181``), one word repeated
    (``bla bla bla``), all-lower-case spans in a text that capitalises, persons holding
-   digits, and upper-case persons with two or more function words (shouted sentences:
-   ``CAN I SPEAK TO A REAL PERSON``).
+   digits, upper-case persons with two or more function words (shouted sentences:
+   ``CAN I SPEAK TO A REAL PERSON``), identifiers from code (``KafkaConsumer``,
+   ``PaymentService.processRefund``) and team names (``Customer Support``).
    Policies add their own values with ``allow_list``.
 5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
    (``Santino``, ``Ágatha Alves``; group words are single words ending like

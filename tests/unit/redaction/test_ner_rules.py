@@ -345,3 +345,19 @@ def test_code_identifiers_and_team_names_are_not_names() -> None:
         ("DeShawn", "PERSON"),
         ("Customer Care Ltd", "ORGANIZATION"),
     ]
+
+
+def test_an_initial_and_a_first_name_before_the_span_join_it() -> None:
+    # The model found "Smith" of "J Smith" and took "Kowalska-Wiśniewska" for a place,
+    # so the initial and the first name stayed in the clean text.
+    assert _refine("J Smith requested a callback.", ("Smith", "PERSON")) == [("J Smith", "PERSON")]
+    text = "Refund for Ewa Kowalska-Wiśniewska processed."
+    assert _refine(text, ("Kowalska-Wiśniewska", "LOCATION")) == [
+        ("Ewa Kowalska-Wiśniewska", "LOCATION")
+    ]
+    # an article, a pronoun, a weekday or a sentence start is no part of it
+    assert _refine("A Smith called", ("Smith", "PERSON")) == [("Smith", "PERSON")]
+    assert _refine("On Monday Berlin was closed", ("Berlin", "LOCATION")) == [
+        ("Berlin", "LOCATION")
+    ]
+    assert _refine("Visit Paris in spring", ("Paris", "LOCATION")) == [("Paris", "LOCATION")]
