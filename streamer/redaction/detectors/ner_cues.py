@@ -233,6 +233,10 @@ _NOT_LOWER_NAMES = frozenset(
             "showing listed different same changed new old now later soon tomorrow today",
             "tonight anytime whenever maybe urgently immediately unknown none null test",
             "anonymous na tbd",
+            # what follows "this is" and "call me" in a complaint: "this is urgent from ..."
+            "urgent important critical serious fine great good bad ok okay awful terrible",
+            "ridiculous unacceptable crazy weird strange broken fixed done annoying",
+            "frustrating confusing unclear normal possible impossible perfect amazing",
         ]
     ).split()
 )

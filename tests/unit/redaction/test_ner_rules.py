@@ -306,6 +306,9 @@ def test_names_written_in_lower_case_after_a_self_introduction() -> None:
         "my name is not on the account",
         "name: unknown",
         "this is the third time i write",
+        "this is urgent from the start",
+        "this is fine here",
+        "call me crazy but it broke",
     ):
         assert _refine(text) == [], text
 
