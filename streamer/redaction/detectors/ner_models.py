@@ -7,7 +7,8 @@ list on first use; :func:`load_ner_pipeline` refuses to download, and
 wheel before anything of Presidio runs.
 
 Only the components NER needs are loaded (``tok2vec`` and ``ner``, or a transformer);
-the tagger, parser, lemmatizer and the like cost time and give NER nothing.
+the tagger, parser, lemmatizer and the like cost time and give NER nothing. The tokenizer
+splits ``key=value`` pairs (:func:`split_key_values`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ UNNEEDED_COMPONENTS = (
     "entity_linker",
     "spancat",
 )
+#: Where a ``key=value`` pair of a log line splits: at the ``=`` and a quote after it.
+KEY_VALUE_INFIX = r"""=["']?"""
 
 
 def ner_dependencies_installed() -> bool:
@@ -107,4 +110,17 @@ def load_ner_pipeline(language: str, model: str) -> Any:
             f"spaCy model {model!r} for language {language!r} has no 'ner' component; name a "
             "model with named entity recognition in the setting ner_models (STREAMER_NER_MODELS)"
         )
+    split_key_values(nlp)
     return nlp
+
+
+def split_key_values(nlp: Any) -> None:
+    """Make ``nlp``'s tokenizer split ``key=value`` and ``key="value"`` at the ``=``.
+
+    spaCy's rules keep ``holder="John`` one token, and the model then sees no name in
+    ``holder="John Smith"`` (or only ``Smith``, leaving ``John`` in the clean log line).
+    """
+    from spacy.util import compile_infix_regex
+
+    infixes = [*nlp.Defaults.infixes, KEY_VALUE_INFIX]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
