@@ -18,11 +18,20 @@ _CONTEXT = (
     "landline", "reach", "ring", "hotline", "telefon", "téléphone", "desk", "office",
     "message", "messages", "texted", "voicemail", "answer", "answering", "unreachable",
     "ringing", "reachable", "msisdn",
+    # French, Spanish, Portuguese, Italian, German, Dutch: the national numbers of plans
+    # outside the default regions are grouped digits, which count only with one of these
+    "tél", "portable", "joindre", "appeler", "appelez", "rappeler", "numéro", "fixe",
+    "teléfono", "telefono", "móvil", "movil", "celular", "llamar", "llámame", "llamame",
+    "llame", "número", "numero", "fijo", "telefone", "ligar", "cellulare", "chiamare",
+    "chiamami", "telefonnummer", "handy", "handynummer", "rufnummer", "mobilnummer",
+    "anrufen", "erreichbar", "festnetz", "mobil", "nummer", "telefoon", "telefoonnummer",
+    "mobiel", "bellen",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
+    "commande", "facture", "pedido", "factura", "bestellung", "rechnung", "ordine", "fattura",
 )  # fmt: skip
 
 #: The end of an access log's request line: the status and size after it
@@ -62,7 +71,9 @@ _PAREN_COUNTRY = re.compile(r"^\(\+(\d{1,3})\)")
 _PHONE_LABELS = (
     "phone", "telephone", "tel", "mobile", "cell", "cellphone", "call", "fax", "whatsapp",
     "sms", "dial", "landline", "hotline", "telefon", "t\u00e9l\u00e9phone", "ph", "mob",
-    "msisdn",
+    "msisdn", "t\u00e9l", "portable", "tel\u00e9fono", "telefono", "m\u00f3vil", "movil",
+    "celular", "telefone", "cellulare", "handy", "mobil", "telefoon", "mobiel", "appelez",
+    "appeler", "ll\u00e1mame", "llamame", "chiamami", "anrufen",
 )  # fmt: skip
 _LABEL_WINDOW = 24
 #: ``phonenumbers`` verdicts remembered (a stream repeats its customers' numbers).

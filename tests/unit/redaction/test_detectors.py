@@ -180,7 +180,7 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
     french = StreamerSettings(data_dir=tmp_path, default_regions=["FR"])
     us_only = StreamerSettings(data_dir=tmp_path, default_regions=["US"])
-    text = "appelez le 06 12 34 56 78"
+    text = "ce soir au 06 12 34 56 78"  # no phone word: with one, any plan's groups count
     assert DETECTORS.create("phone", french).detect(text)
     assert not DETECTORS.create("phone", us_only).detect(text)
 
@@ -247,6 +247,14 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("Phone: 67213657", "67213657"),  # a bare number of another plan, labelled
         ("Mobile: 49849120\nDesk", "49849120"),
         ("MSISDN 919876543210", "919876543210"),  # telecom records: the number, no plus
+        # national numbers of plans outside the default regions, by a phone word of the
+        # text's own language
+        ("Vous pouvez me joindre au 01 42 68 53 00.", "01 42 68 53 00"),
+        ("mon numéro: 01.42.68.53.00", "01.42.68.53.00"),
+        ("llámame al 612345678", "612345678"),
+        ("chiamami al 333 123 4567", "333 123 4567"),
+        ("Bel me op 06-12345678", "06-12345678"),
+        ("me ligue no celular 11 91234-5678", "11 91234-5678"),
     ],
 )
 def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
@@ -255,6 +263,9 @@ def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value:
 
 def test_bare_numbers_need_a_phone_word_right_before(engine: RedactionEngine) -> None:
     assert found(engine, "Ticket number 12345678 and order 87654321") == []
+    assert found(engine, "numéro de commande 01 42 68 53 00") == []
+    assert found(engine, "Pedido 612 34 56 78 enviado") == []
+    assert found(engine, "Bestellung 0171 2345678 versandt") == []
 
 
 def test_card_groups_inside_an_iban_are_not_a_card() -> None:
