@@ -18,7 +18,8 @@ name                   entity                  how it decides
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
 ``field_name``         ``PERSON``,             a JSON field named for a person's name
-                       ``LOCATION``            (``first_name``) or a street or town
+                       ``LOCATION``            (``first_name``) or a street, town or
+                                               postcode
 ``street_address``     ``LOCATION``            street, house number, unit, box, and the
                        (addresses)             place names and postcodes after them
 ``ner``                ``PERSON``,             Presidio + spaCy NER (setting ``ner_models``),

@@ -1,4 +1,5 @@
-"""Values whose JSON field name says what they are: a first name, a surname, a street."""
+"""Values whose JSON field name says what they are: a first name, a surname, a street,
+a postcode."""
 
 from __future__ import annotations
 
@@ -44,6 +45,13 @@ _PLACES = frozenset(
         "placeofbirth", "cityofbirth", "strasse", "ort", "ville", "rue", "calle", "ciudad",
     }
 )  # fmt: skip
+# A postcode (billing_zip, postalCode, PLZ); alone or owned, as a place.
+_POSTCODES = frozenset(
+    {
+        "zip", "zipcode", "postcode", "postalcode", "postleitzahl", "plz", "codepostal",
+        "codigopostal", "cep",
+    }
+)  # fmt: skip
 _PLACE_OWNERS = frozenset(
     {
         "home", "billing", "shipping", "mailing", "postal", "delivery", "residential",
@@ -55,33 +63,48 @@ _PLACE_OWNERS = frozenset(
 # A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
 _WORD = r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]*)*"
 _NAME = re.compile(rf"{_WORD}(?:,?\s+{_WORD}){{0,5}}")
+# A postcode: letters, digits, one space or hyphen between (94043, SW1A 2AA, 1015 CJ,
+# H3G 1P1, 150-0002, 01304-001), with a digit.
+_POSTCODE = re.compile(r"(?=[A-Za-z]*\d)[A-Za-z\d]{2,8}(?:[ -][A-Za-z\d]{2,4})?")
 _PLACEHOLDERS = frozenset(
     {"unknown", "none", "null", "nil", "undefined", "anonymous", "redacted", "tbd", "test"}
 )
 _MAX_CHARS = 200
 
 
-@lru_cache(maxsize=4096)
 def field_entity(field: str) -> str | None:
     """The entity type the field name ``field`` says its values are, or ``None``."""
+    kind = _field_kind(field)
+    if kind is None:
+        return None
+    return "PERSON" if kind == "name" else "LOCATION"
+
+
+@lru_cache(maxsize=4096)
+def _field_kind(field: str) -> str | None:
+    """``"name"``, ``"place"`` or ``"postcode"``: what the field ``field`` holds."""
     key = _SEPARATORS.sub("", field.casefold())
     if any(key.endswith(part) for part in _NAME_PARTS):
-        return "PERSON"
+        return "name"
     if key.endswith("name") and key[:-4] in _PEOPLE:
-        return "PERSON"
+        return "name"
     for part in _NAME_OWNED:  # name.given, name.family, customer.first
         if key.endswith(part) and (key[: -len(part)] == "name" or key[: -len(part)] in _PEOPLE):
-            return "PERSON"
+            return "name"
     for place in _PLACES:
         if key.endswith(place) and (key == place or key[: -len(place)] in _PLACE_OWNERS):
-            return "LOCATION"
+            return "place"
+    for postcode in _POSTCODES:
+        if key.endswith(postcode) and (key == postcode or key[: -len(postcode)] in _PLACE_OWNERS):
+            return "postcode"
     return None
 
 
 class FieldNameDetector(Detector):
     """``PERSON`` for the values of name fields (``first_name``, ``lastName``, ``surname``,
-    ``customer_name``) and ``LOCATION`` for street, address line and town fields
-    (``street``, ``address_line1``, ``billing_city``), when the value looks like one.
+    ``customer_name``) and ``LOCATION`` for street, address line, town and postcode fields
+    (``street``, ``address_line1``, ``billing_city``, ``postal_code``, ``zip``), when the
+    value looks like one.
 
     In a JSON event the field name is the best evidence there is: a first name alone
     (``"first_name": "Priya"``) is too short for NER to recognise, and pattern detectors
@@ -95,19 +118,23 @@ class FieldNameDetector(Detector):
     score = 0.9
 
     def applies_to(self, text: str, context: str = "") -> bool:
-        return bool(context) and field_entity(context) is not None
+        return bool(context) and _field_kind(context) is not None
 
     def detect(self, text: str, context: str = "") -> list[Span]:
-        entity = field_entity(context) if context else None
-        if entity is None:
+        kind = _field_kind(context) if context else None
+        if kind is None:
             return []
         stripped = text.strip()
         if not stripped or len(stripped) > _MAX_CHARS or stripped.casefold() in _PLACEHOLDERS:
             return []
-        if entity == "PERSON":
+        if kind == "name":
             if _NAME.fullmatch(stripped) is None:
+                return []
+        elif kind == "postcode":
+            if _POSTCODE.fullmatch(stripped) is None:
                 return []
         elif not any(c.isalpha() for c in stripped) or "@" in stripped or "://" in stripped:
             return []
         start = text.index(stripped)
+        entity = "PERSON" if kind == "name" else "LOCATION"
         return [Span(start, start + len(stripped), entity, self.score, self.name)]

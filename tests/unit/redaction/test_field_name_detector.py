@@ -34,6 +34,11 @@ from streamer.settings import StreamerSettings
         ("billing_city", "LOCATION"),
         ("homeAddress", "LOCATION"),
         ("city", "LOCATION"),
+        ("postal_code", "LOCATION"),
+        ("billingZip", "LOCATION"),
+        ("postcode", "LOCATION"),
+        ("zip_code", "LOCATION"),
+        ("PLZ", "LOCATION"),
         # Names of things, handles and look-alike endings are not people or places.
         ("name", None),
         ("product_name", None),
@@ -46,6 +51,8 @@ from streamer.settings import StreamerSettings
         ("email_address", None),
         ("ip_address", None),
         ("port", None),
+        ("gzip", None),
+        ("order_zip", None),
         ("", None),
     ],
 )
@@ -62,6 +69,13 @@ def test_field_names_say_what_their_values_are(field: str, entity: str | None) -
         ("María José", "nombre_y_apellidos", [("PERSON", "María José")]),
         ("Springfield", "billing_city", [("LOCATION", "Springfield")]),
         ("Flat 2, 10 Downing St", "address_line1", [("LOCATION", "Flat 2, 10 Downing St")]),
+        ("80331", "postal_code", [("LOCATION", "80331")]),
+        ("SW1A 2AA", "postcode", [("LOCATION", "SW1A 2AA")]),
+        ("H3G 1P1", "shipping_zip", [("LOCATION", "H3G 1P1")]),
+        ("01304-001", "cep", [("LOCATION", "01304-001")]),
+        ("archive.zip", "zip", []),
+        ("N/A", "zipCode", []),
+        ("none", "postcode", []),
         # Placeholders, codes and values of another kind stay for the other detectors.
         ("unknown", "first_name", []),
         ("N/A", "surname", []),
@@ -91,12 +105,12 @@ def test_a_json_event_keeps_no_name_that_only_its_field_gave_away(tmp_path) -> N
     event = {
         "user": {"first_name": "Zorabel", "lastName": "Quintrell", "username": "zq7"},
         "product": {"name": "Premium Plan"},
-        "shipping": {"street": "Rue Zorabelle", "city": "Vasko"},
+        "shipping": {"street": "Rue Zorabelle", "city": "Vasko", "postal_code": "ZQ9 8XW"},
     }
     [outcome] = engine.redact_payloads([orjson.dumps(event)])
     assert outcome.failure is None
     clean = orjson.loads(outcome.value)
-    for value in (b"Zorabel", b"Quintrell", b"Vasko"):
+    for value in (b"Zorabel", b"Quintrell", b"Vasko", b"ZQ9 8XW"):
         assert value not in outcome.value
     assert clean["user"]["first_name"].startswith("[PERSON_")
     assert clean["user"]["lastName"].startswith("[PERSON_")
