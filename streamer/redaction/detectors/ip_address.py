@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from streamer.redaction.detector import PatternDetector
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import ip_address
 
 _VERSION_WORDS = ("version", "ver", "v", "release", "build", "firmware", "fw", "rev")
+#: A product token's name and slash right before the candidate (``Chrome/121.0.0.0`` in a
+#: user agent): a version. A word after a slash (``/hosts/10.0.0.1``) is a path, and stays.
+_PRODUCT_BEFORE = re.compile(r"(?:^|[\s(\"';,])[A-Za-z][\w.-]{0,30}/$")
 
 
 class IPv4Detector(PatternDetector):
-    """``IP_ADDRESS`` v4: four dotted octets; not a version number (``version 1.2.3.4``)."""
+    """``IP_ADDRESS`` v4: four dotted octets; not a version number (``version 1.2.3.4``,
+    ``Chrome/121.0.0.0``)."""
 
     name = "ip_address"
     entity_type = "IP_ADDRESS"
@@ -21,6 +27,13 @@ class IPv4Detector(PatternDetector):
     min_digits = 4
     shape_pattern = rb"0(?<![a0_.:]0)0{0,2}\.(?:0{1,3}\.){2}0{1,3}(?![a0_]|\.0)"
     score = 0.6
+
+    def score_candidate(self, text: str, start: int, end: int, context: str) -> float | None:
+        if text[start - 1 : start] == "/" and _PRODUCT_BEFORE.search(
+            text, max(0, start - 33), start
+        ):
+            return None
+        return super().score_candidate(text, start, end, context)
 
 
 class IPv6Detector(PatternDetector):

@@ -89,6 +89,7 @@ POSITIVES = [
     # IP addresses
     ("from 2001:db8::1", "IP_ADDRESS", "2001:db8::1"),
     ("host 10.20.30.40 responded", "IP_ADDRESS", "10.20.30.40"),
+    ("GET /api/hosts/10.20.30.40/status", "IP_ADDRESS", "10.20.30.40"),  # a path, no product
     (
         "full fe80:0000:0000:0000:0202:b3ff:fe1e:8329 ok",
         "IP_ADDRESS",
@@ -128,6 +129,7 @@ def test_when_value_present_then_detected(
 
 HARD_NEGATIVES = [
     "upgraded to version 4.1.2.3 and v2.10.1",
+    "Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0",  # product versions in a user agent
     "release 1.2.3-beta.4 is out",
     "order #123456789 and order number 4155550132",
     "part no. 12-3456-789, SKU 123-456-7890",
@@ -273,3 +275,12 @@ def test_card_groups_inside_an_iban_are_not_a_card() -> None:
     # Luhn, and is still no card.
     detector = DETECTORS.create("credit_card", StreamerSettings())
     assert detector.detect("Wire the money to DE56 2590 5591 5306 3349 30 by Friday.") == []
+
+
+def test_a_browser_version_in_a_user_agent_is_not_an_ip_address() -> None:
+    # Chrome's user agent has been Chrome/<major>.0.0.0 since 2023: every access log line
+    # of a Chrome browser lost its user agent's version to an IP address token.
+    detector = DETECTORS.create("ip_address", StreamerSettings())
+    agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/121.0.0.0 Safari/537.36"
+    line = f'10.0.0.8 - - "GET / HTTP/1.1" 200 5 "-" "{agent}"'
+    assert [line[s.start : s.end] for s in detector.detect(line)] == ["10.0.0.8"]
