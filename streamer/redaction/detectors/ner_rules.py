@@ -21,8 +21,10 @@ fixes what is fixable without knowing the text's domain, in this order:
    dropped, as are ids (one token of letters and digits: ``PX-8181``), one word repeated
    (``bla bla bla``), all-lower-case spans in a text that capitalises, persons holding
    digits, upper-case persons with two or more function words (shouted sentences:
-   ``CAN I SPEAK TO A REAL PERSON``), identifiers from code (``KafkaConsumer``,
-   ``PaymentService.processRefund``) and team names (``Customer Support``).
+   ``CAN I SPEAK TO A REAL PERSON``), a month before its day (``Mar 14 09:27:17``),
+   identifiers and classes from code (``KafkaConsumer``, ``ValueError``,
+   ``PaymentService.processRefund``, ``com.acme.payment.CardProcessor``) and team names
+   (``Customer Support``).
    Policies add their own values with ``allow_list``.
 5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
    (``Santino``, ``Ágatha Alves``; group words are single words ending like
@@ -46,6 +48,9 @@ fixes what is fixable without knowing the text's domain, in this order:
    the other names of a list (:mod:`.ner_extend`).
 10. **Adjacent spans**: two spans of the same type separated only by spaces, or by a
     hyphen or apostrophe, are one entity and are merged.
+11. **User agents**: nothing in a browser's user agent (``Mozilla/5.0 (iPhone; CPU
+    iPhone OS 17_2 like Mac OS X) ... (KHTML, like Gecko)``) is a name, place or
+    organisation of a person: it names products and platforms.
 """
 
 from __future__ import annotations
@@ -79,6 +84,12 @@ _POINT_IN_TIME = re.compile(
     r"|\d{1,2}:\d{2}|(?<!\d)(?:1[89]|20)\d{2}(?!\d)"
 )
 _LONG_NUMBER = re.compile(r"\d{4}")  # an order, invoice or serial number, not a name
+_DAY_AFTER = re.compile(r"[ \t]+\d{1,2}(?!\d)")  # Mar 14 09:27:17 (syslog), June 3
+_USER_AGENT = re.compile(r"Mozilla/\d\.\d[^\"\n\r]*")
+# Names in code on log lines: an exception's class (ValueError, KeyError) and a class
+# after its package path (com.acme.payment.CardProcessor, c.a.o.OrderController).
+_EXCEPTION_CLASS = re.compile(r"[A-Z]\w*(?:Error|Exception)")
+_PACKAGE_BEFORE = re.compile(r"[a-z]\w*\.[a-z]\w*\.$")
 # A verb at the start of an imperative that a model takes into the name after it.
 _LEADING_VERB = re.compile(
     r"(?i:call|phone|text|e-?mail|message|contact|ping|ask|tell|thank|thanks|remind|notify"
@@ -155,7 +166,19 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         refined.extend(lowercase_names(text))  # after the rule that drops lower-case spans
     refined.extend(repeated_names(text, refined))
     refined.extend(listed_names(text, refined))
-    return _merge_adjacent(text, refined)
+    merged = _merge_adjacent(text, refined)
+    if "Mozilla/" in text:
+        merged = _outside_user_agents(text, merged)
+    return merged
+
+
+def _outside_user_agents(text: str, spans: list[Span]) -> list[Span]:
+    agents = [match.span() for match in _USER_AGENT.finditer(text)]
+    return [
+        span
+        for span in spans
+        if not any(start <= span.start and span.end <= end for start, end in agents)
+    ]
 
 
 # How words naming nationalities, religions and political groups end: Italian, Greek,
@@ -288,6 +311,13 @@ def _keep(text: str, span: Span) -> bool:
         return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
+    if MONTHS_AND_DAYS.fullmatch(value) and _DAY_AFTER.match(text, span.end):
+        return False  # a month and its day: Mar 14 09:27:17 (syslog), June 3
+    if _EXCEPTION_CLASS.fullmatch(value) or (
+        text[span.start - 1 : span.start] == "."
+        and _PACKAGE_BEFORE.search(text, max(0, span.start - 80), span.start)
+    ):
+        return False  # a class in code: ValueError, com.acme.payment.CardProcessor
     words = value.lower().split()
     if len(words) > 1 and len(set(words)) == 1:
         return False  # one word over and over: bla bla bla, test test

@@ -130,6 +130,10 @@ def test_when_value_present_then_detected(
 HARD_NEGATIVES = [
     "upgraded to version 4.1.2.3 and v2.10.1",
     "Chrome/120.0.0.0 Safari/537.36 OPR/106.0.0.0",  # product versions in a user agent
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, "
+    "like Gecko) Version/17.2 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/121.0.0.0 Mobile Safari/537.36",
     "release 1.2.3-beta.4 is out",
     "order #123456789 and order number 4155550132",
     "part no. 12-3456-789, SKU 123-456-7890",

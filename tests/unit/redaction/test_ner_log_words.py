@@ -31,3 +31,48 @@ def test_a_name_on_a_log_line_is_still_kept() -> None:
     assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [
         "Maria Garcia"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity_type"),
+    [
+        # syslog's timestamp starts with the month: the model took "Mar" for a name
+        ("Mar 14 09:27:17 web-01 sshd[23146]: Accepted publickey", "Mar", "PERSON"),
+        # classes in code on log lines
+        ("ValueError: invalid email: bob@@example.com", "ValueError", "ORGANIZATION"),
+        ("WARN [main] com.acme.payment.CardProcessor: declined", "CardProcessor", "ORGANIZATION"),
+        (
+            "ERROR [main] c.a.o.OrderController - Created",
+            "OrderController - Created",
+            "ORGANIZATION",
+        ),
+        # a browser's user agent names products and platforms
+        (
+            '"Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X)"',
+            "CPU iPhone OS",
+            "ORGANIZATION",
+        ),
+        ('"Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko) Chrome"', "Gecko", "LOCATION"),
+    ],
+)
+def test_dates_code_and_user_agents_on_log_lines_are_not_names(
+    text: str, value: str, entity_type: str
+) -> None:
+    start = text.index(value)
+    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
+    assert refine_spans(text, spans, None, "en") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Please call Mr. Smith", "Smith"),
+        ("Dr.Patel will see you", "Patel"),
+        ("Ask Mar about the 14 boxes", "Mar"),
+        ('user="Maria Garcia" agent="Mozilla/5.0 (X11)"', "Maria Garcia"),
+    ],
+)
+def test_names_next_to_dots_months_and_user_agents_are_kept(text: str, value: str) -> None:
+    start = text.index(value)
+    spans = [Span(start, start + len(value), "PERSON", 0.85, "ner")]
+    assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [value]
