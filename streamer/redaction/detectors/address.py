@@ -342,6 +342,15 @@ _LETTERED_POSTCODE = (
 # "BODØ, nan 70842", "Springfield, None 62704". It does not end an address.
 _MISSING_VALUE = r"nan|NaN|None|null|NULL|undefined"
 _MISSING_LINE = re.compile(_MISSING_VALUE)
+# The floor and door of a flat in Spanish and Portuguese addresses, between the street
+# and the postcode: 3º izquierda, 2º B, 4ºA, 1º 2ª, bajo, piso 3, apto 12, puerta 4.
+_FLOOR_AND_DOOR = (
+    r"\d{1,2}[\u00ba\u00aa\u00b0](?:[ \t]*(?:\d{1,2}[\u00ba\u00aa\u00b0]?"
+    r"|(?i:izquierda|izda|izq|derecha|dcha|dch|centro|ctro|int|ext|interior|exterior)\.?"
+    r"|[A-Z]))?"
+    r"|(?i:apto|apt\u00ba|piso|puerta|pta|planta|dpto|depto|andar|bloque|portal|esc|escalera)"
+    r"\.?[ \t]*\d{1,4}[\u00ba\u00aa\u00b0]?[A-Z]?|(?i:bajo|entresuelo|atico|\u00e1tico)"
+)
 _CONTINUATION = re.compile(
     rf"""(?x:
         (?:(?:[ \t]*(?:,|\n|\r))+[ \t]*(?:[^\w\s]{{1,4}}[ \t]*)?|[ \t]+)  # comma, line, space
@@ -352,12 +361,20 @@ _CONTINUATION = re.compile(
           | (?P<postcode>(?:\d{{1,2}}[ \t]+)?(?:\d{{8}}|\d{{3,6}}(?:[ \t-]\d{{2,4}})?))  # postcode
           | \d{{1,2}}(?=[ \t]*[\n\r])                             # a region number line
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
+          | {_FLOOR_AND_DOOR}  # Spanish and Portuguese: 3º izquierda, 2º B, apto 12
           | (?P<missing>{_MISSING_VALUE})  # a field the template had no value for
         )
         (?![\w@])
     )"""
 )
-# A postal code named as such: ZIP: 32700, my zip code is 26134, Postcode PH36 9QH
+# A UK or Canadian postcode, a shape nothing else has (M1 1AE, SW1A 2AA, H3G 1P1), with
+# the place and region code before it (Leeds LS1 4DY, Toronto ON M5V 2T6): an address
+# without a street or label.
+_POSTCODE_ALONE = re.compile(
+    r"(?<![\w-])(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]\d[A-Z]\d)(?![\w-])"
+)
+_POSTCODE_ALONE_SHAPE = re.compile(rb"A0[A0]? 0AA|A0A 0A0")
+_PLACE_BEFORE_POSTCODE = re.compile(rf"(?<![\w-])({_NAME}),?[ \t]+(?:[A-Z]{{2}}[ \t]+)?$")
 _POSTCODE_CUE = re.compile(
     r"(?i:\b(?:zip(?:[ \t]?code)?|post(?:al)?[ \t]?code|postcode|plz|cep)\b)"
     r"[ \t]*(?:is|:|#|no\.?)?[ \t]*"
@@ -428,6 +445,8 @@ class StreetAddressDetector(Detector):
                 if _FIRST_WORD.match(m.group(2)) is not None
                 and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
             )
+        if shape is None or _POSTCODE_ALONE_SHAPE.search(shape) is not None:
+            found.extend(_postcodes_alone(text))
         at_words = _AT_WORDS.intersection(words)
         if at_words and (shape is None or _NUMBER_THEN_NAME.search(shape) is not None):
             found.extend(
@@ -594,6 +613,23 @@ def _sentence_end(text: str, start: int, end: int) -> int:
         if not word or word[-1].lower() not in _LONG_ABBREVIATIONS:
             return match.start()
     return end
+
+
+def _postcodes_alone(text: str) -> list[tuple[int, int]]:
+    """UK and Canadian postcodes with the place before them, where no word before them
+    says they are something else (Order AB1 2CD)."""
+    found = []
+    for code in _POSTCODE_ALONE.finditer(text):
+        start = code.start()
+        place = _PLACE_BEFORE_POSTCODE.search(text, max(0, start - 60), start)
+        if place is not None:
+            words = place.group(1).lower().split()
+            if any(word.rstrip(".") in _NOT_PLACES for word in words):
+                continue
+            if words[0] not in NOT_NAMES and _POSTCODE_CUE_WORDS.isdisjoint(words):
+                start = place.start(1)  # not a label: Postcode PH36 9QH
+        found.append((start, code.end()))
+    return found
 
 
 def _is_address(value: str) -> bool:

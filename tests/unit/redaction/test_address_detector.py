@@ -30,6 +30,22 @@ def _found(text: str) -> list[str]:
         ("Kalverstraat 92, 1012 PH Amsterdam.", "Kalverstraat 92, 1012 PH Amsterdam"),
         ("Lieferung an Hauptstr. 5a, 10115 Berlin", "Hauptstr. 5a, 10115 Berlin"),
         ("at 9 Elm St, Springfield, IL 62704 Thanks!", "9 Elm St, Springfield, IL 62704"),
+        # The floor and door of a Spanish or Portuguese flat do not end the address before
+        # its postcode and town
+        (
+            "Vivo en Calle Sierpes 23, 3º izquierda, 41004 Sevilla.",
+            "Calle Sierpes 23, 3º izquierda, 41004 Sevilla",
+        ),
+        ("Calle Mayor 15, 2º B, 28013 Madrid", "Calle Mayor 15, 2º B, 28013 Madrid"),
+        ("C/ Gran Vía 45, 4ºA, 28013 Madrid", "C/ Gran Vía 45, 4ºA, 28013 Madrid"),
+        (
+            "Calle Mayor 15, piso 3, puerta 2, 28013 Madrid",
+            "Calle Mayor 15, piso 3, puerta 2, 28013 Madrid",
+        ),
+        (
+            "Rua Augusta 1500, apto 12, 01304-001 São Paulo",
+            "Rua Augusta 1500, apto 12, 01304-001 São Paulo",
+        ),
     ],
 )
 def test_addresses_are_found_whole(text: str, address: str) -> None:
@@ -77,6 +93,14 @@ def test_military_addresses() -> None:
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
     assert _found(text) == []
+
+
+def test_uk_and_canadian_postcodes_alone_with_the_place_before_them() -> None:
+    assert _found("Returned parcel from Leeds LS1 4DY yesterday") == ["Leeds LS1 4DY"]
+    assert _found("customer moved to Toronto ON M5V 2T6") == ["Toronto ON M5V 2T6"]
+    assert _found("sure its M1 1AE and the phone") == ["M1 1AE"]
+    assert _found("Thanks, London SW1A 2AA") == ["London SW1A 2AA"]
+    assert _found("Order AB1 2CD shipped") == []
 
 
 def test_postal_codes_named_as_such() -> None:
