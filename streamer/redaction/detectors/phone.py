@@ -30,7 +30,8 @@ _CONTEXT = (
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
-    "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount",
+    "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount", "upc",
+    "ean", "gtin", "barcode",
     "commande", "facture", "pedido", "factura", "bestellung", "rechnung", "ordine", "fattura",
 )  # fmt: skip
 

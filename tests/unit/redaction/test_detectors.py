@@ -175,6 +175,8 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
     assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
+    assert found(engine, "036000291452", "upc") == []  # a barcode, a valid phone number too
+    assert found(engine, "036000291452", "phone") == [("PHONE_NUMBER", "036000291452")]
     # a date serialised as a timestamp at midnight: the timestamp is the birth date
     assert found(engine, "1985-03-14T00:00:00.000Z", "birth_date") == [
         ("DATE_TIME", "1985-03-14T00:00:00.000Z")
