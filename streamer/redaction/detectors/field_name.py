@@ -60,6 +60,15 @@ _PLACE_OWNERS = frozenset(
     }
 )  # fmt: skip
 
+# Things sold, whose names and titles are brand and product names (Calvin Klein Boxer
+# Briefs, Hoodie Classic), never a person's: product.name, items[].name, product_title.
+_PRODUCTS = frozenset(
+    {
+        "product", "products", "item", "items", "lineitem", "lineitems", "variant", "sku",
+        "article", "brand", "merchandise", "listing",
+    }
+)  # fmt: skip
+_PRODUCT_LABELS = ("name", "title", "brand")
 # A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
 _WORD = r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]*)*"
 _NAME = re.compile(rf"{_WORD}(?:,?\s+{_WORD}){{0,5}}")
@@ -98,6 +107,16 @@ def _field_kind(field: str) -> str | None:
         if key.endswith(postcode) and (key == postcode or key[: -len(postcode)] in _PLACE_OWNERS):
             return "postcode"
     return None
+
+
+@lru_cache(maxsize=4096)
+def names_a_product(field: str) -> bool:
+    """Whether the field ``field`` holds a product's or brand's name (``product.name``,
+    ``items.name``, ``productTitle``, ``brand``), which NER would take for a person's."""
+    key = _SEPARATORS.sub("", field.casefold())
+    return key in ("brand", "brandname") or any(
+        key.endswith(label) and key[: -len(label)] in _PRODUCTS for label in _PRODUCT_LABELS
+    )
 
 
 class FieldNameDetector(Detector):

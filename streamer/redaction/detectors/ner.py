@@ -18,11 +18,13 @@ Speed, in the order it matters:
 
 The skip rule: NER does not run on a text that
 
-1. has fewer than two letters (numbers, amounts, dates, phone numbers, punctuation), or
+1. has fewer than two letters (numbers, amounts, dates, phone numbers, punctuation),
 2. is a single token (no whitespace) holding a digit or one of ``@ / \\ : _ = # %``
    (ids such as ``T-0000001`` or ``C100123``, e-mail addresses, URLs, paths,
    timestamps, version strings, hashes): no name is written like that, and the pattern
-   detectors still scan such texts for structured types.
+   detectors still scan such texts for structured types; or
+3. is a product's or brand's name in a JSON event (``product.name``, ``items[].name``,
+   ``brand``; :func:`~.field_name.names_a_product`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import Any, ClassVar
 
 from streamer.errors import ConfigurationError, DependencyMissingError
 from streamer.redaction.detector import Detector
+from streamer.redaction.detectors.field_name import names_a_product
 from streamer.redaction.detectors.ner_models import (
     load_ner_pipeline,
     quiet_transformers_import,
@@ -172,7 +175,9 @@ class NerDetector(Detector):
         }
 
     def applies_to(self, text: str, context: str = "") -> bool:
-        return can_hold_name(text)
+        # A product's or brand's name (Calvin Klein Boxer Briefs) is not read: the model
+        # takes many for people. The pattern detectors still scan it.
+        return can_hold_name(text) and not (context and names_a_product(context))
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         return self.detect_batch([text], [context])[0]

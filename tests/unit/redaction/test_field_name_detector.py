@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from streamer.redaction.detectors import DETECTORS, PATTERN_DETECTOR_NAMES, FieldNameDetector
-from streamer.redaction.detectors.field_name import field_entity
+from streamer.redaction.detectors.field_name import field_entity, names_a_product
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
@@ -58,6 +58,26 @@ from streamer.settings import StreamerSettings
 )
 def test_field_names_say_what_their_values_are(field: str, entity: str | None) -> None:
     assert field_entity(field) == entity
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("product.name", True),
+        ("items.name", True),
+        ("line_items.name", True),
+        ("productTitle", True),
+        ("item_name", True),
+        ("brand", True),
+        ("customer.name", False),
+        ("name", False),
+        ("title", False),
+        ("order.name", False),
+        ("file_name", False),
+    ],
+)
+def test_fields_naming_a_product(field: str, expected: bool) -> None:
+    assert names_a_product(field) is expected
 
 
 @pytest.mark.parametrize(

@@ -83,6 +83,17 @@ def test_allow_list_keeps_a_false_positive(ner_detector: Any, settings: Any) -> 
     assert after == {}
 
 
+def test_a_product_or_brand_name_is_not_read_as_a_person(ner_detector: Any, settings: Any) -> None:
+    # The model took Hoodie Classic, Stanley Quencher Tumbler and Tommy Hilfiger Polo in
+    # order events for people, and each order's product names became tokens.
+    engine = _engine(ner_detector, settings)
+    products = ["Hoodie Classic", "Stanley Quencher Tumbler", "Tommy Hilfiger Polo"]
+    for context in ("items.name", "product.name", "product_title", "brand"):
+        assert engine.analyze(products, [context] * 3) == [[], [], []], context
+    [found] = engine.analyze(["Tommy Hilfiger"], ["customer.name"])
+    assert [s.entity_type for s in found] == ["PERSON"]
+
+
 @pytest.mark.parametrize(
     ("line", "name"),
     [
