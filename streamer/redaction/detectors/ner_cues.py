@@ -176,6 +176,12 @@ LABELS = frozenset(
         [
             "agent note notes question answer subject re q a comment comments reply message",
             "summary description status update warning error info tip example quote",
+            # roles in call and chat transcripts
+            "caller operator visitor rep representative bot assistant system interviewer",
+            "interviewee moderator host speaker advisor adviser associate specialist",
+            "technician supervisor receptionist dispatcher patient nurse doctor physician",
+            "clinician pharmacist member buyer seller driver rider passenger tenant landlord",
+            "candidate recruiter me you",
         ]
     ).split()
 )

@@ -99,6 +99,14 @@ def test_dialogue_speakers_and_bylines_are_people() -> None:
     assert _refine("Status: open\nPriority: high") == []
 
 
+def test_roles_in_a_call_transcript_are_not_speakers_names() -> None:
+    text = (
+        "Caller: My card was charged twice.\nOperator: Transferring you now, sorry.\n"
+        "Patient: I feel dizzy since Monday.\nNurse: Please sit down for me."
+    )
+    assert _refine(text) == []
+
+
 def test_places_after_cues_and_city_lines() -> None:
     assert _refine("Ms. Philippen flew to Fortaleza on Saturday.")[-1] == ("Fortaleza", "LOCATION")
     assert ("Jestetten", "LOCATION") in _refine("Paul Waechter\n\nJestetten\nGermany")
