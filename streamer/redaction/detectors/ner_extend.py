@@ -47,9 +47,9 @@ from streamer.redaction.detectors.ner_words import (
 )
 from streamer.redaction.spans import Span
 
-# A word goes on after a span's edge: a joiner (not a space or sentence punctuation)
-# and then a letter or digit.
-_WORD_GOES_ON = re.compile(r"(?:[^\s\w,;:()\[\]{}<>\"\u201c\u201d@\\]?[^\W_]+)+")
+# A word goes on after a span's edge: a joiner (not a space, sentence punctuation or a
+# field separator) and then a letter or digit.
+_WORD_GOES_ON = re.compile(r"(?:[^\s\w,;:|()\[\]{}<>\"\u201c\u201d@\\]?[^\W_]+)+")
 # Possessive letters: with nested repeats a long word and a full stop before a span made
 # the search try exponentially many splits of the word (a worker hung on 35 letters).
 _WORD_BEFORE = re.compile(r"(?:[^\W_]++[-'\u2019\u2206]?)+$")

@@ -37,8 +37,10 @@ UNNEEDED_COMPONENTS = (
     "entity_linker",
     "spancat",
 )
-#: Where a ``key=value`` pair of a log line splits: at the ``=`` and a quote after it.
-KEY_VALUE_INFIX = r"""=["']?"""
+#: Where the fields of a log line split: a ``key=value`` pair at the ``=`` and a quote
+#: after it, JSON written into the line at ``":"`` and ``","`` (``{"user":"Maria``),
+#: values separated by ``;`` or ``|`` (``42;Jean Dupont;``).
+LOG_FIELD_INFIXES = (r"""=["']?""", r'"[:,]"?', r"(?<=\w)[;|](?=\w)")
 
 
 def ner_dependencies_installed() -> bool:
@@ -115,12 +117,13 @@ def load_ner_pipeline(language: str, model: str) -> Any:
 
 
 def split_key_values(nlp: Any) -> None:
-    """Make ``nlp``'s tokenizer split ``key=value`` and ``key="value"`` at the ``=``.
+    """Make ``nlp``'s tokenizer split the fields of log lines (``LOG_FIELD_INFIXES``).
 
     spaCy's rules keep ``holder="John`` one token, and the model then sees no name in
-    ``holder="John Smith"`` (or only ``Smith``, leaving ``John`` in the clean log line).
+    ``holder="John Smith"`` (or only ``Smith``, leaving ``John`` in the clean log line);
+    likewise ``{"user":"Maria`` and ``42;Jean``.
     """
     from spacy.util import compile_infix_regex
 
-    infixes = [*nlp.Defaults.infixes, KEY_VALUE_INFIX]
+    infixes = [*nlp.Defaults.infixes, *LOG_FIELD_INFIXES]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer

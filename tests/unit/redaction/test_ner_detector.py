@@ -100,12 +100,16 @@ def test_a_product_or_brand_name_is_not_read_as_a_person(ner_detector: Any, sett
         ('Payment declined card=*** holder="John Smith" reason=insufficient_funds', "John Smith"),
         ('msg="request completed" user="Maria Garcia" status=200', "Maria Garcia"),
         ("customer_name='Emily Chen' plan=pro", "Emily Chen"),
+        ('INFO payload={"user":"Maria Garcia","id":42}', "Maria Garcia"),
+        ("42;Jean Dupont;jean.dupont@orange.fr;Paris", "Jean Dupont"),
+        ("7|Lena Fischer|lena@globex.de|Munich", "Lena Fischer"),
     ],
 )
-def test_a_quoted_name_in_a_key_value_log_line_is_found_whole(
+def test_a_name_in_a_field_of_a_log_line_is_found_whole(
     ner_detector: Any, settings: Any, line: str, name: str
 ) -> None:
-    # spaCy keeps holder="John one token: the model saw no name, or only "Smith".
+    # spaCy keeps holder="John, {"user":"Maria and 42;Jean one token: the model saw no
+    # name, or only "Smith".
     found = _found(_engine(ner_detector, settings), line)
     assert found.get(name) == "PERSON", found
 
