@@ -290,6 +290,10 @@ def _may_hold_postcode(text: str, shape: bytes | None) -> bool:
     return b"0000" in shape or b"000 00" in shape or b"00-000" in shape
 
 
+# A street without a street word, known by what follows it: a house number, a comma and a
+# five-digit postcode with its town (Reeperbahn 1, 20359 Hamburg; Zeil 42, 60313 Frankfurt)
+_COMMA_POSTCODE_TOWN = re.compile(rf",[ \t]+\d{{5}}[ \t]+{_UPPER}")
+_STREET_BEFORE_POSTCODE = re.compile(rf"(?<![\w-])({_WORD}(?:[ \t]+{_WORD})?)[ \t]+{_NUMBER}$")
 # A postcode in a sentence: five digits (ZIP+4, 12345-678), 123 45, 12-345, or four digits
 # that are not a year.
 _POSTCODE = r"(?:\d{5}(?:-\d{3,4})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|(?!(?:19|20)\d\d\b)\d{4})"
@@ -445,7 +449,12 @@ class StreetAddressDetector(Detector):
                 if _FIRST_WORD.match(m.group(2)) is not None
                 and _FIRST_WORD.match(m.group(2)).group().lower() not in _NOT_PLACES  # type: ignore[union-attr]
             )
-        if shape is None or _POSTCODE_ALONE_SHAPE.search(shape) is not None:
+            if b", 00000 A" in shape if shape is not None else "," in text:
+                found.extend(_streets_before_postcodes(text))
+        if shape is None or (
+            (b" 0AA" in shape or b" 0A0" in shape)
+            and _POSTCODE_ALONE_SHAPE.search(shape) is not None
+        ):
             found.extend(_postcodes_alone(text))
         at_words = _AT_WORDS.intersection(words)
         if at_words and (shape is None or _NUMBER_THEN_NAME.search(shape) is not None):
@@ -613,6 +622,21 @@ def _sentence_end(text: str, start: int, end: int) -> int:
         if not word or word[-1].lower() not in _LONG_ABBREVIATIONS:
             return match.start()
     return end
+
+
+def _streets_before_postcodes(text: str) -> list[tuple[int, int]]:
+    """Streets with a house number right before ``, 20359 Hamburg`` (``_STREET_BEFORE_POSTCODE``),
+    unless a word of the street says it is something else (Order 5, Windows 10)."""
+    found = []
+    for code in _COMMA_POSTCODE_TOWN.finditer(text):
+        start = code.start()
+        street = _STREET_BEFORE_POSTCODE.search(text, max(0, start - 60), start)
+        if street is not None and not any(
+            word.lower() in _NOT_PLACES or word.lower() in NOT_NAMES
+            for word in _FIRST_WORD.findall(street.group(1))
+        ):
+            found.append(street.span())
+    return found
 
 
 def _postcodes_alone(text: str) -> list[tuple[int, int]]:

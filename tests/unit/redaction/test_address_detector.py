@@ -36,6 +36,9 @@ def _found(text: str) -> list[str]:
             "Vivo en Calle Sierpes 23, 3º izquierda, 41004 Sevilla.",
             "Calle Sierpes 23, 3º izquierda, 41004 Sevilla",
         ),
+        # a street without a street word, before its postcode and town
+        ("Meine Adresse: Reeperbahn 1, 20359 Hamburg.", "Reeperbahn 1, 20359 Hamburg"),
+        ("Zeil 42, 60313 Frankfurt, Deutschland", "Zeil 42, 60313 Frankfurt"),
         ("Calle Mayor 15, 2º B, 28013 Madrid", "Calle Mayor 15, 2º B, 28013 Madrid"),
         ("C/ Gran Vía 45, 4ºA, 28013 Madrid", "C/ Gran Vía 45, 4ºA, 28013 Madrid"),
         (
@@ -89,6 +92,8 @@ def test_military_addresses() -> None:
         "Order #123456 shipped on 2026-01-01",
         "no digits in this Main Street sentence",
         "I used to work for Jersey Industries 5 years ago",  # 'r' of 'for' is no 'R.' (Rua)
+        "Order 5, 12345 Items shipped",
+        "Windows 10, 12345 Users affected",
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
