@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -248,6 +250,33 @@ async def test_a_rejected_record_is_dead_lettered_even_under_block(
     assert batch.failures[0] is not None and batch.failures[0].code == "cloud_rejected"
 
 
+@contextlib.asynccontextmanager
+async def _endpoint_answering(
+    provider: str, body: bytes, content_type: str = "application/json"
+) -> AsyncIterator[dict[str, Any]]:
+    """A real HTTP server answering every request with ``body`` (HTTP 200), as a gateway
+    or proxy at a wrong endpoint does; the cloud section pointing ``provider`` at it."""
+
+    async def answer(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(body=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", answer)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield {
+            "provider": provider,
+            "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
+            "limits": {"max_attempts": 1, "breaker_failures": 1},
+        }
+    finally:
+        await runner.cleanup()
+
+
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_web_page_at_the_endpoint_is_an_outage_not_an_answer(
     make_detection: Callable[..., CloudDetection], provider: str
@@ -255,26 +284,12 @@ async def test_a_web_page_at_the_endpoint_is_an_outage_not_an_answer(
     # A web server or proxy at the endpoint answering 200 with a page (a real server, not
     # a mock): AWS took it as "no entities", so cloud-only mode let every text through
     # unredacted; Azure's DeserializationError stopped `streamer run` with a traceback.
-    async def page(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="<html><body>Welcome</body></html>", content_type="text/html")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", page)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    section = {
-        "provider": provider,
-        "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
-        "limits": {"max_attempts": 1, "breaker_failures": 1},
-    }
-    try:
-        async with make_detection([section], mode="cloud-only", unavailable="block") as cloud:
-            batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
-    finally:
-        await runner.cleanup()
+    page = b"<html><body>Welcome</body></html>"
+    async with (
+        _endpoint_answering(provider, page, "text/html") as section,
+        make_detection([section], mode="cloud-only", unavailable="block") as cloud,
+    ):
+        batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
     assert batch.routes == [CloudRoute.BLOCKED]
     (failure,) = batch.failures
     assert failure is not None and "not an" in failure.message
@@ -311,28 +326,11 @@ async def test_json_of_another_shape_at_the_endpoint_is_an_outage_not_a_crash(
     # or TypeError out of detect(), and `streamer run` stopped on "an unexpected
     # AttributeError"; a body cut short was "request rejected (HTTP 200)", which
     # dead-letters every record under block.
-    body = MALFORMED_ANSWERS[answer]
-
-    async def malformed(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(body=body, content_type="application/json")
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", malformed)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    section = {
-        "provider": provider,
-        "endpoint" if provider == "azure" else "endpoint_url": f"http://127.0.0.1:{port}",
-        "limits": {"max_attempts": 1, "breaker_failures": 1},
-    }
-    try:
-        async with make_detection([section], unavailable="block") as cloud:
-            batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
-    finally:
-        await runner.cleanup()
+    async with (
+        _endpoint_answering(provider, MALFORMED_ANSWERS[answer]) as section,
+        make_detection([section], unavailable="block") as cloud,
+    ):
+        batch = await cloud.detect_payloads([[(CANARY_TEXT, "note")]])
     assert batch.routes == [CloudRoute.BLOCKED]
     (failure,) = batch.failures
     assert failure is not None and failure.code == "cloud_unavailable"
