@@ -31,8 +31,15 @@ People:
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
   ``Customer:``, ``Patient:``, ``Emergency contact - Amara Nwosu (mother)``, ...;
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``;
-- a **self-introduction** in lower-case chat, where the model finds nothing: ``its me,
-  priya ramanathan``, ``my name is li wei``, ``this is tomasz nowak from ...``.
+- whom a **delivery** is for: ``Parcel for Bartosz Wiśniewski left at the door``;
+- a **role and number** before a first and last name in a sentence: ``Employee 4412
+  Jane Doe (jane.doe@example.com) was terminated`` (not ``Customer 4412 Account Locked``);
+- a **state only people are in**: ``Why is Sven so impulsive?``, ``Kwame is off sick``;
+- a **self-introduction** or **thanks** in lower-case chat, where the model finds
+  nothing: ``its me, priya ramanathan``, ``my name is li wei``, ``this is tomasz nowak
+  from ...``, ``i'm sarah connor``, ``hi, it's tom hanson here``, ``thanks kwame`` (the
+  name ends the clause, and no word of it says how one is: ``i'm sorry``, ``it's
+  raining here``, ``thanks again``).
 
 Places:
 
@@ -120,6 +127,43 @@ _PRONOUN_AFTER_VERB = re.compile(
     rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+[a-z]+[ \t]+(?:his|her|himself|herself)\b"
 )
 _PRONOUN_AFTER_NAME = re.compile(rf"\b[a-z]+[ \t]+{_SHORT_NAME}[ \t]+(?:his|her)\b")
+# What follows a name that ends here: punctuation, the line's end or a lower-case word
+# (not another capitalised word: "Parcel for Apartment 4B", "Employee 4412 Benefits").
+_NAME_ENDS = r"(?=[ \t]*(?:[,.!?;:()\-\u2013\u2014]|$)|[ \t]+[a-z])"
+# Whom a delivery is for: "Parcel for Bartosz Wiśniewski left at the door"
+_ADDRESSEE = re.compile(
+    r"\b(?i:parcels?|packages?|packets?|deliver(?:y|ies)|shipments?|letters?|envelopes?"
+    r"|consignments?|flowers)[ \t]+(?:(?:is|was|are|were)[ \t]+)?(?i:for|to)[ \t]+"
+    rf"{_SHORT_NAME}{_NAME_ENDS}",
+    re.MULTILINE,
+)
+# A person's role and number before their first and last name, in a sentence (not a
+# heading: "Customer 4412 Account Locked"): "Employee 4412 Jane Doe (jane@x.io) was
+# terminated", "Emp. 0098 Olusegun Adeyemi on sick leave", "Customer #5512 Anna Berg, ..."
+_NUMBERED_PERSON = re.compile(
+    r"\b(?i:employee|emp\.|staff|customer|client|patient|tenant|driver|courier|student"
+    r"|candidate|applicant|contractor|resident|member|passenger|guest)[ \t]+"
+    r"(?:(?i:no\.?|id|nr\.?)[ \t]*)?#?[ \t]*\d[\w-]*[ \t]+"
+    rf"((?:{NAME_WORD})(?:[ \t]+{NAME_WORD}){{1,2}})(?=[ \t]*[,;(]|[ \t]+-[ \t]|[ \t]+[a-z])",
+    re.MULTILINE,
+)
+# How only a person is: "Why is Sven so impulsive?", "Ines was very upset"
+_PERSON_STATES = (
+    r"impulsive|rude|upset|angry|furious|pregnant|unwell|grumpy|moody|lazy|nervous|anxious"
+    r"|jealous|depressed|stressed|exhausted|annoyed|impatient|hostile|drunk|divorced"
+    r"|unemployed|retired|injured|hospitali[sz]ed|unhappy|arrogant|selfish|stubborn|shy"
+    r"|sad|off[ \t]+sick|out[ \t]+sick|on[ \t]+(?:sick|maternity|paternity|parental)"
+    r"[ \t]+leave"
+)
+_ADVERB = r"(?:[ \t]+(?:so|very|really|always|too|quite|being|getting|often|never|still))?"
+_PERSON_STATE = re.compile(
+    rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:is|was|seems|seemed|looks|looked|feels|felt"
+    rf"|gets|got|became|has[ \t]+been){_ADVERB}[ \t]+(?:{_PERSON_STATES})\b"
+)
+_PERSON_STATE_ASKED = re.compile(
+    rf"\b(?i:is|was|isn't|wasn't|does|did)[ \t]+{_SHORT_NAME}{_ADVERB}[ \t]+(?:feel[ \t]+)?"
+    rf"(?:{_PERSON_STATES})\b"
+)
 # Someone spoken to: "Renátó, can I please speak to ...", "Anna, could you ..."
 _VOCATIVE = re.compile(
     rf"(?:^|(?<=[.!?\n\r\"]))[ \t]*{_SHORT_NAME},[ \t]+(?i:can|could|would|will|do|did|are"
@@ -185,6 +229,10 @@ LABELS = frozenset(
         ]
     ).split()
 )
+#: Days a delivery may be for that are nobody's name ("Package for Christmas delivery").
+_OCCASIONS = frozenset(
+    ["christmas", "xmas", "easter", "halloween", "thanksgiving", "hanukkah", "diwali", "eid"]
+)
 #: Whom a greeting may address that is nobody's name.
 _ADDRESSEES = frozenset(
     " ".join(
@@ -248,12 +296,100 @@ _NOT_LOWER_NAMES = frozenset(
 )
 
 
+# "i'm sarah connor", "hi, it's tom hanson here", "thanks kwame": the name must end the
+# clause (the line, a comma, "here", "from", ...) and no word of it may be one that
+# describes how one is ("i'm sorry.", "it's broken here", "thanks again").
+_CLAUSE_END = (
+    r"(?=[ \t]*(?:[,.!?;:()\-\u2013\u2014]|$)|[ \t]+(?:here|from|speaking|calling|and|with"
+    r"|at|btw)\b)"
+)
+_LOWER_NAME = rf"({_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?)"
+_INTRODUCED_NAME = re.compile(
+    r"(?<![\w'\u2019-])(?:(?i:i['\u2019]?m|i[ \t]+am)|(?i:it['\u2019]?s)(?=[ \t]+"
+    rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?[ \t]+(?:here|from|speaking|calling)\b))"
+    rf"[ \t]+{_LOWER_NAME}{_CLAUSE_END}",
+    re.MULTILINE,
+)
+_THANKED_NAME = re.compile(
+    r"(?<![\w'\u2019-])(?i:thanks|thank[ \t]+you|thx|ty|cheers|bye|regards)"
+    rf"(?:[ \t]+(?i:so|very)[ \t]+much)?[ \t]*,?[ \t]+{_LOWER_NAME}[ \t]*[.!]*[ \t]*$",
+    re.MULTILINE,
+)
+#: Lower-case words that say how someone is or feels ("i'm sorry", "it's broken here"),
+#: whom one thanks that is nobody's name ("thanks guys"), and fillers.
+_STATES = frozenset(
+    " ".join(
+        [
+            "sorry afraid confused lost stuck done finished ready fine good well alright",
+            "happy unhappy sad upset angry mad furious annoyed frustrated disappointed tired",
+            "sick ill unwell busy free available away out off home back in on up down late",
+            "early new locked charged blocked logged signed based located stranded",
+            "worried concerned interested sure unsure certain positive scared",
+            "pleased satisfied dissatisfied unsatisfied shocked surprised amazed impressed",
+            "desperate stressed exhausted broke alive dead serious curious hungry cold hot",
+            "warm dark quiet loud slow fast same similar gone closed open empty full",
+            "raining snowing sunny night morning evening midnight noon everything",
+            "not never always really totally completely absolutely literally actually",
+            "currently still only just also too so very pretty quite super kinda sorta",
+            "honestly seriously definitely probably basically genuinely truly fully",
+            "nearly almost getting going doing using trying waiting having looking writing",
+            "calling contacting reaching messaging asking leaving moving working talking",
+            "guys mate man bro dude buddy pal everyone everybody all team folks friends",
+            "sir maam madam love babe dear lol haha xx xo anyway though tho heaps alot lots",
+            "loads much advance bye cya later cheers appreciated noted received confirmed",
+            "resolved sorted solved awesome brilliant nice cool thx ty ya yall",
+            "one customer client member user subscriber guest owner buyer seller student",
+            "unable able allowed supposed meant told forced required glad grateful owed",
+            "outside inside downstairs upstairs abroad overseas nearby outdoors indoors",
+            "online offline onsite remote far different free missing pregnant intolerant",
+            "patient absent present confident hesitant vegan vegetarian deaf blind single",
+            "married divorced widowed retired elderly disabled allergic diabetic autistic",
+            "kindly both anyways fam ladies gents lads boys girls hun hon honey sweetie",
+            "darling sweetheart people peeps mine yours",
+        ]
+    ).split()
+)
+# Shapes of such words: waiting, trying (not ming, jing); subscribed, disgusted (not
+# ahmed, mohamed, rasheed, khaled); furious, grateful, impulsive, eligible, homeless;
+# originally, currently (not kelly, kimberly).
+_STATE_SHAPE = re.compile(
+    r"[^\W\d_]{3,}ing|[^\W\d_]{3,}(?<![me])(?<!al)ed|[^\W\d_]+(?:ous|ful|less|able|ible)"
+    r"|[^\W\d_]{3,}ive|[^\W\d_]{5,}(?<!er)ly"
+)
+
+
+def _names_no_state(value: str) -> bool:
+    """Whether no word of a lower-case name found by :data:`_INTRODUCED_NAME` or
+    :data:`_THANKED_NAME` is a state, a filler or a common word."""
+    for word in value.split():
+        if (
+            not word.islower()
+            or len(word) < 2
+            or word in FUNCTION_WORDS
+            or word in NOT_NAMES
+            or word in _NOT_LOWER_NAMES
+            or word in _STATES
+            or _STATE_SHAPE.fullmatch(word)
+        ):
+            return False
+    return True
+
+
 def lowercase_names(text: str) -> list[Span]:
     """People whose names are written in lower case after a self-introduction."""
     lowered = text.lower()
+    spans = [
+        Span(match.start(1), match.end(1), "PERSON", WEAK_CUE_SCORE, "ner")
+        for pattern, triggers in (
+            (_INTRODUCED_NAME, ("i'm", "i\u2019m", "im ", "i am", "it's", "its ", "it\u2019s")),
+            (_THANKED_NAME, ("thank", "thx", "ty", "cheers", "bye", "regards")),
+        )
+        if any(trigger in lowered for trigger in triggers)
+        for match in pattern.finditer(text)
+        if _names_no_state(match.group(1))
+    ]
     if not any(cue in lowered for cue in ("name", "call me", "s me", "this is")):
-        return []
-    spans = []
+        return spans
     for match in _SELF_INTRODUCTION.finditer(text):
         start = end = match.start(1)
         for word in re.finditer(r"\S+", match.group(1)):
@@ -317,6 +453,21 @@ _CONTACT_STEMS = (
     "tell", "told", "thank", "remind", "notif", "invit", "cc ", "dm ", "meet", "met ",
     "out to", "talk", "speak", "spoke", "chat", "forward", "escalat", "assign", "hand",
 )  # fmt: skip
+_DELIVERY_STEMS = (
+    "parcel", "packag", "packet", "deliver", "shipment", "letter", "envelope", "consignment",
+    "flowers",
+)  # fmt: skip
+_ROLE_STEMS = (
+    "employee", "emp.", "staff", "customer", "client", "patient", "tenant", "driver", "courier",
+    "student", "candidate", "applicant", "contractor", "resident", "member", "passenger",
+    "guest",
+)  # fmt: skip
+_STATE_STEMS = (
+    "impulsive", "rude", "upset", "angry", "furious", "pregnant", "unwell", "grumpy", "moody",
+    "lazy", "nervous", "anxious", "jealous", "depressed", "stressed", "exhausted", "annoyed",
+    "impatient", "hostile", "drunk", "divorced", "unemployed", "retired", "injured", "hospitali",
+    "unhappy", "arrogant", "selfish", "stubborn", "shy", "sad", "sick", "leave",
+)  # fmt: skip
 _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_TITLED_NAME, CUE_SCORE, tuple(sorted(TITLE_WORDS))),
     (_NAME_CUE, CUE_SCORE, ("name", "call", " by")),
@@ -337,6 +488,10 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
     (_VOCATIVE, WEAK_CUE_SCORE, (",",)),
     (_NAME_ANSWER, CUE_SCORE, ("?",)),
+    (_ADDRESSEE, WEAK_CUE_SCORE, _DELIVERY_STEMS),
+    (_NUMBERED_PERSON, WEAK_CUE_SCORE, _ROLE_STEMS),
+    (_PERSON_STATE, WEAK_CUE_SCORE, _STATE_STEMS),
+    (_PERSON_STATE_ASKED, WEAK_CUE_SCORE, _STATE_STEMS),
 )
 _PLACE_CUES: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (
@@ -357,7 +512,13 @@ def _people(text: str, lowered: str) -> Iterator[Span]:
             continue
         for match in pattern.finditer(text):
             span = _person(text, match, 1, score)
-            if span is not None:
+            if span is not None and not (  # "Package for Monday delivery"
+                pattern is _ADDRESSEE
+                and (
+                    MONTHS_AND_DAYS.fullmatch(match.group(1))
+                    or match.group(1).lower() in _OCCASIONS
+                )
+            ):
                 yield span
 
 

