@@ -37,9 +37,10 @@ People:
 - a **state only people are in**: ``Why is Sven so impulsive?``, ``Kwame is off sick``;
 - a **self-introduction** or **thanks** in lower-case chat, where the model finds
   nothing: ``its me, priya ramanathan``, ``my name is li wei``, ``this is tomasz nowak
-  from ...``, ``i'm sarah connor``, ``hi, it's tom hanson here``, ``thanks kwame`` (the
-  name ends the clause, and no word of it says how one is: ``i'm sorry``, ``it's
-  raining here``, ``thanks again``).
+  from ...``, ``i'm sarah connor``, ``hi, it's tom hanson here``, ``thanks kwame``,
+  ``hi olivia, ...``, ``my son, luca``, ``my wife's name is meera`` (the name ends the
+  clause, and no word of it says how one is: ``i'm sorry``, ``it's raining here``,
+  ``thanks again``).
 
 Places:
 
@@ -93,20 +94,22 @@ _SPEECH_BEFORE = re.compile(rf"\b(?:{_SPEECH_VERBS})(?:[ \t]+(?:at|to))?[ \t]+{_
 _SPEECH_AFTER = re.compile(
     rf"(?<![\w'\u2019-]){_SHORT_NAME}[ \t]+(?:{_SPEECH_VERBS})\b(?![ \t]+by\b)"
 )
+_RELATIVES = (
+    r"kid|child|son|daughter|wife|husband|partner|mother|father|mom|mum|dad|brother|sister"
+    r"|friend|colleague|boss|uncle|aunt|cousin|grandmother|grandfather|grandma|grandpa"
+    r"|granddaughter|grandson|nephew|niece|neighbou?r|fianc[\u00e9e]e?|girlfriend|boyfriend"
+    r"|landlord|landlady|tenant|roommate|flatmate|stepson|stepdaughter|stepmother|stepfather"
+)
 _RELATION = re.compile(
-    r"(?i:\b(?:my|our|his|her|their|your)[ \t]+(?:kid|child|son|daughter|wife|husband"
-    r"|partner|mother|father|mom|mum|dad|brother|sister|friend|colleague|boss|uncle|aunt"
-    r"|cousin|grandmother|grandfather|grandma|grandpa|granddaughter|grandson|nephew|niece"
-    r"|neighbou?r|fianc[\u00e9e]e?|girlfriend|boyfriend|landlord|landlady|tenant|roommate"
-    r"|flatmate|stepson|stepdaughter|stepmother|stepfather)"
+    rf"(?i:\b(?:my|our|his|her|their|your)[ \t]+(?:{_RELATIVES})"
     r"|\bassistant[ \t]+to)"
     rf"[ \t]+{_SHORT_NAME}"
 )
 #: Verbs (and verb phrases) whose object is a person: ``Call John at 5``.
 CONTACT_VERBS = (
     r"call|called|calling|phone|phoned|ring|rang|text|texted|e-?mail|e-?mailed|message"
-    r"|messaged|contact|contacted|ping|pinged|ask|asked|tell|told|thank|thanked|remind"
-    r"|reminded|notify|notified|invite|invited|cc|dm|meet|met|(?:reach(?:ed)?|reaching)"
+    r"|messaged|contact|contacted|ping|pinged|ask(?:ed)?(?:[ \t]+for)?|tell|told|thank|thanked"
+    r"|remind|reminded|notify|notified|invite|invited|cc|dm|meet|met|(?:reach(?:ed)?|reaching)"
     r"[ \t]+out[ \t]+to|(?:talk(?:ed)?|speak|spoke|chat(?:ted)?)[ \t]+(?:to|with)"
     r"|(?:forward(?:ed)?|escalated?|assign(?:ed)?|hand(?:ed)?[ \t]+(?:it|this)[ \t]+)[ \t]*to"
 )
@@ -152,8 +155,8 @@ _PERSON_STATES = (
     r"impulsive|rude|upset|angry|furious|pregnant|unwell|grumpy|moody|lazy|nervous|anxious"
     r"|jealous|depressed|stressed|exhausted|annoyed|impatient|hostile|drunk|divorced"
     r"|unemployed|retired|injured|hospitali[sz]ed|unhappy|arrogant|selfish|stubborn|shy"
-    r"|sad|off[ \t]+sick|out[ \t]+sick|on[ \t]+(?:sick|maternity|paternity|parental)"
-    r"[ \t]+leave"
+    r"|sad|off[ \t]+sick|out[ \t]+sick|on[ \t]+(?:(?:sick|maternity|paternity|parental"
+    r"|annual)[ \t]+)?leave|on[ \t]+(?:holiday|vacation)"
 )
 _ADVERB = r"(?:[ \t]+(?:so|very|really|always|too|quite|being|getting|often|never|still))?"
 _PERSON_STATE = re.compile(
@@ -271,7 +274,8 @@ _LEGAL_FORM_AT_END = re.compile(
 # The model finds nothing in lower case, and other cues need capitals.
 _LOWER_WORD = r"[^\W\d_][^\W\d_'\u2019-]*(?:['\u2019-][^\W\d_]+)*"
 _SELF_INTRODUCTION = re.compile(
-    r"(?<![\w'\u2019-])(?i:my[ \t]+name[ \t]+is|my[ \t]+name's|name[ \t]*:|call[ \t]+me"
+    r"(?<![\w'\u2019-])(?i:(?:my|his|her|their|[a-z]+['\u2019]s)[ \t]+name[ \t]+is|my[ \t]+name's"
+    r"|name[ \t]*:|call[ \t]+me"
     r"|it'?s[ \t]+me[ \t]*,?"
     rf"|this[ \t]+is(?=[ \t]+{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?[ \t]+(?:from|here|speaking"
     r"|calling)\b))"
@@ -306,13 +310,22 @@ _CLAUSE_END = (
 _LOWER_NAME = rf"({_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?)"
 _INTRODUCED_NAME = re.compile(
     r"(?<![\w'\u2019-])(?:(?i:i['\u2019]?m|i[ \t]+am)|(?i:it['\u2019]?s)(?=[ \t]+"
-    rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?[ \t]+(?:here|from|speaking|calling)\b))"
+    rf"{_LOWER_WORD}(?:[ \t]+{_LOWER_WORD})?[ \t]+(?:here|from|speaking|calling)\b)"
+    r"|(?<![\w'\u2019-])(?i:hi|hey|hello|hiya|yes|yeah)[ \t]*,?[ \t]+(?i:it['\u2019]?s))"
     rf"[ \t]+{_LOWER_NAME}{_CLAUSE_END}",
+    re.MULTILINE,
+)
+# Whom one greets, at the start of a line: "hi olivia, thanks for the help"; and a
+# relation named after a comma: "order placed by my son, luca"
+_GREETED_NAME = re.compile(
+    r"(?:^|(?<=[\n\r\"(]))[ \t]*(?:[^\W\d_]+[ \t]*:[ \t]*)?(?i:hi|hey|hello|hiya|dear)[ \t]+"
+    rf"({_LOWER_WORD})(?=[ \t]*(?:[,!.]|$))"
+    rf"|\b(?i:my|our)[ \t]+(?:{_RELATIVES}),[ \t]+{_LOWER_NAME}(?=[ \t]*(?:[,.!?;]|$))",
     re.MULTILINE,
 )
 _THANKED_NAME = re.compile(
     r"(?<![\w'\u2019-])(?i:thanks|thank[ \t]+you|thx|ty|cheers|bye|regards)"
-    rf"(?:[ \t]+(?i:so|very)[ \t]+much)?[ \t]*,?[ \t]+{_LOWER_NAME}[ \t]*[.!]*[ \t]*$",
+    rf"(?:[ \t]+(?i:so|very)[ \t]+much)?[ \t]*,?[ \t]+{_LOWER_NAME}(?=[ \t]*(?:[,.!]|$))",
     re.MULTILINE,
 )
 #: Lower-case words that say how someone is or feels ("i'm sorry", "it's broken here"),
@@ -345,7 +358,8 @@ _STATES = frozenset(
             "patient absent present confident hesitant vegan vegetarian deaf blind single",
             "married divorced widowed retired elderly disabled allergic diabetic autistic",
             "kindly both anyways fam ladies gents lads boys girls hun hon honey sweetie",
-            "darling sweetheart people peeps mine yours",
+            "darling sweetheart people peeps mine yours world quick mum mom dad there",
+            "support sales billing service helpdesk admin blank ugh argh sigh omg wtf hmm",
         ]
     ).split()
 )
@@ -379,14 +393,15 @@ def lowercase_names(text: str) -> list[Span]:
     """People whose names are written in lower case after a self-introduction."""
     lowered = text.lower()
     spans = [
-        Span(match.start(1), match.end(1), "PERSON", WEAK_CUE_SCORE, "ner")
+        Span(*match.span(match.lastindex or 1), "PERSON", WEAK_CUE_SCORE, "ner")
         for pattern, triggers in (
             (_INTRODUCED_NAME, ("i'm", "i\u2019m", "im ", "i am", "it's", "its ", "it\u2019s")),
             (_THANKED_NAME, ("thank", "thx", "ty", "cheers", "bye", "regards")),
+            (_GREETED_NAME, ("hi", "hey", "hello", "dear", "my ", "our ")),
         )
         if any(trigger in lowered for trigger in triggers)
         for match in pattern.finditer(text)
-        if _names_no_state(match.group(1))
+        if _names_no_state(match.group(match.lastindex or 1))
     ]
     if not any(cue in lowered for cue in ("name", "call me", "s me", "this is")):
         return spans
@@ -466,7 +481,8 @@ _STATE_STEMS = (
     "impulsive", "rude", "upset", "angry", "furious", "pregnant", "unwell", "grumpy", "moody",
     "lazy", "nervous", "anxious", "jealous", "depressed", "stressed", "exhausted", "annoyed",
     "impatient", "hostile", "drunk", "divorced", "unemployed", "retired", "injured", "hospitali",
-    "unhappy", "arrogant", "selfish", "stubborn", "shy", "sad", "sick", "leave",
+    "unhappy", "arrogant", "selfish", "stubborn", "shy", "sad", "sick", "leave", "holiday",
+    "vacation",
 )  # fmt: skip
 _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_TITLED_NAME, CUE_SCORE, tuple(sorted(TITLE_WORDS))),

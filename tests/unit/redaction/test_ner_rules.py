@@ -360,6 +360,35 @@ def test_lower_case_names_after_im_its_and_thanks() -> None:
     assert _refine("I'm originally from Uruguay") == [("Uruguay", "LOCATION")]
 
 
+def test_lower_case_names_greeted_thanked_mid_line_and_named_by_a_relative() -> None:
+    # Support chat in lower case: each of these names was left in the clean text.
+    assert _refine("Customer: yes hi its marek kowalczyk") == [("marek kowalczyk", "PERSON")]
+    assert _refine("Agent: thanks dana, how can I help?") == [("dana", "PERSON")]
+    assert _refine("hi olivia, thanks for the help") == [("olivia", "PERSON")]
+    assert _refine("order placed by my son, luca") == [("luca", "PERSON")]
+    assert _refine("my wife's name is meera") == [("meera", "PERSON")]
+    assert _refine("Delivery note: leave at back door, ask for Yusuf") == [("Yusuf", "PERSON")]
+    assert _refine("Sven is on holiday until the 14th") == [("Sven", "PERSON")]
+    for text in (
+        "hi there, my order is late",
+        "hey guys, any update?",
+        "hello again, still waiting",
+        "hey quick question, where is my parcel",
+        "hello world",
+        "hi support, my card was charged twice",
+        "hi its not working",
+        "hey it's urgent",
+        "thanks though, it works now",
+        "thanks again, bye",
+        "my son, who is 12, loves it",
+        "our neighbour, ugh",
+        "the customer's name is wrong",
+        "Ask for Reception when you arrive",
+        "Production is on hold",
+    ):
+        assert _refine(text) == [], text
+
+
 def test_whom_a_delivery_is_for_is_a_person() -> None:
     text = "Parcel for Bartosz Wiśniewski left at the door"
     assert _refine(text) == [("Bartosz Wiśniewski", "PERSON")]
