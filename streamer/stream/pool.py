@@ -188,7 +188,8 @@ class RedactionPool:
             self.close()
             raise StreamError(
                 "the redaction worker processes could not start: one died while building its "
-                "engine (killed, or out of memory); lower --workers or free memory"
+                "engine (killed, or out of memory); lower --workers or free memory (from a "
+                'Python script, guard its entry point with: if __name__ == "__main__":)'
             ) from None
         except StreamerError:
             self.close()

@@ -187,3 +187,34 @@ async def test_a_worker_dying_after_its_callers_were_cancelled_breaks_no_thread(
         assert thread_errors == []
     finally:
         pool.close(abandon=True)
+
+
+def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path: Path) -> None:
+    # The README's StreamRuntime and run_replay examples run the pool from a script.
+    # Workers start by forkserver and import __main__ again, so an unguarded script
+    # kills them as they start: the error must name the guard, not only memory.
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import asyncio\n"
+        "from pathlib import Path\n"
+        "from streamer.redaction.keys import LocalKeyring\n"
+        "from streamer.redaction.policy import Policy\n"
+        "from streamer.redaction.service import EngineSpec\n"
+        "from streamer.settings import StreamerSettings\n"
+        "from streamer.stream.pool import RedactionPool\n"
+        "from streamer.stream.processor import ProcessorSpec\n"
+        f"settings = StreamerSettings(data_dir=Path({str(tmp_path)!r}))\n"
+        "keyring = LocalKeyring(bytes(range(32)))\n"
+        "spec = ProcessorSpec(EngineSpec(Policy(), ('email',), keyring, settings))\n"
+        "pool = RedactionPool(spec, workers=1)\n"
+        "asyncio.run(pool.start())\n"
+        "pool.close()\n"
+    )
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode != 0
+    prefix = "streamer.stream.exceptions.StreamError: "
+    error = [line for line in run.stderr.splitlines() if line.startswith(prefix)]
+    assert len(error) == 1, run.stderr[-2000:]
+    assert 'if __name__ == "__main__":' in error[0]
