@@ -2228,8 +2228,23 @@ def _unparsable_setting(exc: SettingsError) -> str:
     return f"{_setting_names((name,))}: not valid JSON; write it as JSON, e.g. '{example}'"
 
 
+def _reflow_help(group: typer.Typer) -> None:
+    """Join the lines of each command's help paragraphs. Docstrings wrap at the source's
+    width and typer keeps those line breaks, so help in an 80-column terminal came out as
+    alternating long and one-word lines; rich wraps the joined paragraphs to the terminal."""
+    import inspect
+
+    for command in group.registered_commands:
+        text = command.help or inspect.getdoc(command.callback) or ""
+        command.help = "\n\n".join(" ".join(p.split("\n")) for p in text.split("\n\n"))
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _reflow_help(sub.typer_instance)
+
+
 def main() -> None:
     """Entry point of the ``streamer`` command."""
+    _reflow_help(app)
     try:
         app()
     except StreamerError as exc:

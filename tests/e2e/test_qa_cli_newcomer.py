@@ -160,6 +160,22 @@ def test_run_help_says_the_topology_sets_the_format_and_limits_a_flag_overrides(
         assert f"[default: the topology's; else {default}]" in helped
 
 
+@pytest.mark.parametrize(
+    ("command", "joined"),
+    [
+        (("replay",), "It reads with its own assignment (nothing is committed to a group)"),
+        (("keys", "rotate"), "tokens do not change. Running processes pick the new key up"),
+    ],
+)
+def test_help_paragraphs_wrap_to_the_terminal_not_to_the_source(
+    tmp_path: Path, command: tuple[str, ...], joined: str
+) -> None:
+    # Was: typer kept the docstrings' line breaks, so in an 80-column terminal every
+    # paragraph alternated a wrapped line and a one-word line ("own", "with", "prints").
+    helped = streamer(*command, "--help", data_dir=tmp_path, text=True).stdout
+    assert any(joined in line for line in helped.splitlines()), helped
+
+
 @pytest.mark.parametrize("host", ["no-such-host.invalid", "192.0.2.1"])
 def test_broker_on_an_address_not_of_this_machine_is_one_line(tmp_path: Path, host: str) -> None:
     # Was a traceback (socket.gaierror, or OSError 'Cannot assign requested address'),
