@@ -1406,13 +1406,24 @@ def _print_status(report: Any) -> None:
         + (f" (committed offsets over {window:g}s)" if window else ""),
         highlight=False, soft_wrap=True,
     )  # fmt: skip
-    table = Table(title="partitions (end offsets as the broker reports them)")
-    for column in ("topic", "partition", "committed", "end offset", "lag", "committed/s", "owner"):
-        table.add_column(column, justify="left" if column in ("topic", "owner") else "right")
+    from rich import box
+
+    # One input topic (the usual case) is named in the title: in a column, an 80-column
+    # terminal cut it to "support.ti…".
+    topics = {row.topic for row in report.partitions}
+    where = f"{next(iter(topics))} partitions" if len(topics) == 1 else "partitions"
+    table = Table(title=f"{escape(where)} (end offsets as the broker reports them)")
+    columns = ("partition", "committed", "end offset", "lag", "committed/s", "owner")
+    if len(topics) > 1:
+        columns = ("topic", *columns)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("topic", "owner") else "right",
+                         overflow="fold" if column == "topic" else "ellipsis")  # fmt: skip
     for row in report.partitions:
         lag = number(row.lag) if row.lag is not None or row.end_offset is None else "?"
-        table.add_row(row.topic, str(row.partition), number(row.committed),
-                      number(row.end_offset), lag, rate(row.rate), row.owner or "-")  # fmt: skip
+        cells = (str(row.partition), number(row.committed), number(row.end_offset), lag,
+                 rate(row.rate), row.owner or "-")  # fmt: skip
+        table.add_row(*((row.topic, *cells) if len(topics) > 1 else cells))
     stdout.print(table)
     if report.partitions and all(row.committed is None for row in report.partitions):
         stdout.print(
@@ -1429,8 +1440,6 @@ def _print_status(report: Any) -> None:
             highlight=False, soft_wrap=True,
         )  # fmt: skip
     if report.processors:
-        from rich import box
-
         processors = Table(title="processors (from their metrics endpoints)",
                            box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)  # fmt: skip
         widest = max(len(p.url.removeprefix("http://")) for p in report.processors)

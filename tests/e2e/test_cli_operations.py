@@ -202,6 +202,21 @@ def test_status_of_a_topic_that_does_not_exist_says_so(tmp_path: Path, bootstrap
     assert "Traceback" not in run.stderr.decode()
 
 
+def test_status_in_an_80_column_terminal_shows_whole_topic_names(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Was: the table's topic column was cut to "support.ti…" in 80 columns.
+    topic = "support.tickets.raw.eu-west"
+    settings = StreamerSettings(bootstrap_servers=bootstrap)
+    asyncio.run(produce_values(settings, topic, [b'{"n": 1}']))
+    env = cli_environment(tmp_path, COLUMNS="80")
+    run = streamer("status", "--bootstrap-servers", bootstrap, "--group-id", "nobody",
+                   "--input-topic", topic, "--window", "0", env=env, timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()
+    text = run.stdout.decode()
+    assert f"{topic} partitions" in text and "…" not in text, text
+
+
 def test_status_without_a_pipeline_names_the_flags(tmp_path: Path) -> None:
     run = streamer("status", "--bootstrap-servers", "127.0.0.1:9", data_dir=tmp_path, timeout=60)
     assert run.returncode == 2
