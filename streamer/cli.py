@@ -1413,9 +1413,9 @@ def _print_status(report: Any) -> None:
     topics = {row.topic for row in report.partitions}
     where = f"{next(iter(topics))} partitions" if len(topics) == 1 else "partitions"
     table = Table(title=f"{escape(where)} (end offsets as the broker reports them)")
-    columns = ("partition", "committed", "end offset", "lag", "committed/s", "owner")
+    columns = ["partition", "committed", "end offset", "lag", "committed/s", "owner"]
     if len(topics) > 1:
-        columns = ("topic", *columns)
+        columns.insert(0, "topic")
     for column in columns:
         table.add_column(column, justify="left" if column in ("topic", "owner") else "right",
                          overflow="fold" if column == "topic" else "ellipsis")  # fmt: skip
