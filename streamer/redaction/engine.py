@@ -931,7 +931,7 @@ def decode_event(payload: bytes, event_format: EventFormat) -> Any:
                 reason = str(exc)
         raise InvalidEventError(
             f"value is not a valid UTF-8 JSON document ({reason}); produce JSON events or "
-            "set the topology's format to text"
+            "read them as text (format: text in a topology, --text for streamer redact)"
         ) from None
 
 

@@ -28,6 +28,7 @@ def test_json_lines_from_stdin_with_a_bad_line(tmp_path: Path) -> None:
     assert errors == [
         {"file": "<stdin>", "line": 2, "error": "invalid_event", "message": errors[0]["message"]}
     ]
+    assert "--text" in errors[0]["message"]  # the way to redact lines that are not JSON
 
 
 def test_a_line_a_detector_fails_on_is_an_error_record_in_a_batch_of_one(
