@@ -137,6 +137,32 @@ def isbn(value: str) -> bool:
     return False
 
 
+_DNI_LETTERS = "TRWAGMYFPDXBNJZSQVHLCKE"
+_NIE_PREFIXES = {"X": "0", "Y": "1", "Z": "2"}
+
+
+def es_nif(value: str) -> bool:
+    """The check letter of a Spanish DNI (8 digits) or NIE (X, Y or Z and 7 digits)."""
+    chars = digits_only(value).upper()
+    if len(chars) != 9 or not chars.isascii():
+        return False
+    number = _NIE_PREFIXES.get(chars[0], chars[0]) + chars[1:8]
+    return number.isdigit() and _DNI_LETTERS[int(number) % 23] == chars[8]
+
+
+def br_cpf(value: str) -> bool:
+    """The two mod-11 check digits of a Brazilian CPF (11 digits, not all the same)."""
+    digits = digits_only(value)
+    if len(digits) != 11 or not digits.isdigit() or not digits.isascii() or len(set(digits)) == 1:
+        return False
+    numbers = [int(digit) for digit in digits]
+    for length in (9, 10):
+        total = sum(n * (length + 1 - i) for i, n in enumerate(numbers[:length]))
+        if total * 10 % 11 % 10 != numbers[length]:
+            return False
+    return True
+
+
 # A dotted IPv4 address as ipaddress accepts it: octets up to 255, no leading zeros.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
@@ -160,6 +186,8 @@ VALIDATORS: dict[str, Validator] = {
     "aba_routing": aba_routing,
     "isbn": isbn,
     "ip_address": ip_address,
+    "es_nif": es_nif,
+    "br_cpf": br_cpf,
 }
 
 

@@ -8,6 +8,11 @@ name                   entity                  how it decides
 ``us_ssn``             ``US_SSN``              issuing rules; bare digits need context
 ``us_itin``            ``US_ITIN``             9xx and the ITIN groups; bare digits need
                                                context
+``uk_nino``            ``UK_NINO``             HMRC's prefix rules, suffix A-D; the specimen
+                                               ``QQ 12 34 56 C`` needs context
+``es_nif``             ``ES_NIF``              Spanish DNI, check letter
+``es_nie``             ``ES_NIE``              Spanish NIE (X, Y, Z), check letter
+``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``iban``               ``IBAN_CODE``           country length, mod 97
 ``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
@@ -41,6 +46,12 @@ from streamer.redaction.detectors.field_name import FieldNameDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
+from streamer.redaction.detectors.national_ids import (
+    BrCpfDetector,
+    EsNieDetector,
+    EsNifDetector,
+    UkNinoDetector,
+)
 from streamer.redaction.detectors.ner_models import (
     model_installed,
     ner_available,
@@ -64,6 +75,10 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     EmailDetector,
     UsSsnDetector,
     UsItinDetector,
+    UkNinoDetector,
+    EsNifDetector,
+    EsNieDetector,
+    BrCpfDetector,
     CreditCardDetector,
     IbanDetector,
     IPv4Detector,
@@ -136,11 +151,14 @@ PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
 
 __all__ = [
     "DETECTORS",
+    "BrCpfDetector",
     "PATTERN_DETECTOR_NAMES",
     "CreditCardDetector",
     "DateOfBirthDetector",
     "Detector",
     "EmailDetector",
+    "EsNieDetector",
+    "EsNifDetector",
     "FieldNameDetector",
     "IPv4Detector",
     "IPv6Detector",
@@ -148,6 +166,7 @@ __all__ = [
     "PatternDetector",
     "PhoneDetector",
     "StreetAddressDetector",
+    "UkNinoDetector",
     "UrlDetector",
     "UsBankNumberDetector",
     "UsDriverLicenseDetector",

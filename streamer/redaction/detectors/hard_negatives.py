@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from streamer.redaction.validators import isbn
+from streamer.redaction.validators import br_cpf, es_nif, isbn
 
 # The kinds of range, as bits of a set of what a text can hold (see ``_needs``).
 _UUID, _HEX, _TIME, _VERSION, _TOKEN = 1, 2, 4, 8, 16
@@ -37,6 +37,9 @@ _KINDS: tuple[tuple[int, str], ...] = (
     (_TOKEN, r"\[[A-Z][A-Z0-9_]*_[0-9a-f]{16}\]|\[[A-Z][A-Z0-9_]*#[0-9a-f]{32}\]"),
     (_TOKEN, r"\[[A-Z][A-Z0-9_]*:enc:[A-Za-z0-9_-]+\]"),
 )
+# A CPF (123.456.789-09) or a DNI (12.345.678-Z) written with dots has a version's shape;
+# with a valid check it is the id.
+_DOTTED_ID = re.compile(r"\d{3}\.\d{3}\.\d{3}-\d\d|\d\d\.\d{3}\.\d{3}-[A-Za-z]")
 _HEX_RUN = re.compile(r"[0-9A-Fa-f]{16}")
 _DIGIT_DOT_DIGIT = re.compile(r"\d\.\d")  # in every version string; most dots are not
 
@@ -101,11 +104,21 @@ def _isbn_needs(text: str, dashes: int) -> int:
     return needs
 
 
+def _dotted_id(value: str) -> bool:
+    if _DOTTED_ID.fullmatch(value) is None:
+        return False
+    return br_cpf(value) if value[-2].isdigit() else es_nif(value)
+
+
 def find_hard_negatives(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` ranges of ``text`` that must not be redacted."""
     dashes = text.count("-")
     pattern = _ranges_pattern(_needs(text, dashes))
-    ranges = [match.span() for match in pattern.finditer(text)] if pattern is not None else []
+    ranges = (
+        [match.span() for match in pattern.finditer(text) if not _dotted_id(match.group())]
+        if pattern is not None
+        else []
+    )
     isbn_pattern = _isbn_pattern(_isbn_needs(text, dashes))
     if isbn_pattern is None:
         return ranges

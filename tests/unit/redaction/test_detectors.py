@@ -66,6 +66,16 @@ POSITIVES = [
     ("filed with 958-55-1234 last year", "US_ITIN", "958-55-1234"),
     ("taxpayer number 987 65 4321", "US_ITIN", "987 65 4321"),
     ("my itin is 912701234", "US_ITIN", "912701234"),
+    # UK National Insurance numbers: whole, prefix and suffix letters too
+    ("My NI number is QQ 12 34 56 C", "UK_NINO", "QQ 12 34 56 C"),  # HMRC's specimen
+    ("NINO: AB123456C", "UK_NINO", "AB123456C"),
+    ("his is JG 10 37 82 A, hers", "UK_NINO", "JG 10 37 82 A"),
+    # Spanish DNI and NIE, Brazilian CPF: check letters and digits
+    ("DNI 12345678Z", "ES_NIF", "12345678Z"),
+    ("envíe el 12.345.678-Z", "ES_NIF", "12.345.678-Z"),
+    ("mi NIE es X1234567L.", "ES_NIE", "X1234567L"),
+    ("meu CPF 123.456.789-09 obrigado", "BR_CPF", "123.456.789-09"),
+    ("cpf: 52998224725", "BR_CPF", "52998224725"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
@@ -160,6 +170,11 @@ HARD_NEGATIVES = [
     "bare 9 digits 536221234 without context",
     "bare 9 digits 912701234 without context, order 912-70-1234",
     "std::vector and a::b",
+    # national ids: prefixes HMRC never issues, the specimen alone, wrong check characters
+    "codes GB123456A, NT 12 34 56 A, AO123456B, DA123456C and AB123456E",
+    "the specimen QQ 12 34 56 C alone",
+    "builds 12345678A and X1234567A",
+    "totals 123.456.789-08 and 111.111.111-11, bare 52998224725",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
 ]
 
