@@ -363,6 +363,7 @@ _CONTINUATION = re.compile(
             (?P<code>[ \t]+(?:{_LETTERED_POSTCODE}|\d{{8}}|\d{{3,6}}(?:[ \t-]\d{{2,4}})?))?
           | (?P<uk>{_LETTERED_POSTCODE})  # UK, Canada, Netherlands, Ireland
           | (?P<postcode>(?:\d{{1,2}}[ \t]+)?(?:\d{{8}}|\d{{3,6}}(?:[ \t-]\d{{2,4}})?))  # postcode
+          | {_NUMBER}[ \t]+{_NAME}(?=[ \t]*[,\n\r])  # a street: Flat 3, 14 Piccadilly,
           | \d{{1,2}}(?=[ \t]*[\n\r])                             # a region number line
           | (?i:(?:apt|apartment|suite|ste|unit|flat|box))\.?[ \t]*\d{{1,6}}
           | {_FLOOR_AND_DOOR}  # Spanish and Portuguese: 3º izquierda, 2º B, apto 12
@@ -379,6 +380,8 @@ _POSTCODE_ALONE = re.compile(
 )
 _POSTCODE_ALONE_SHAPE = re.compile(rb"A0[A0]? 0AA|A0A 0A0")
 _PLACE_BEFORE_POSTCODE = re.compile(rf"(?<![\w-])({_NAME}),?[ \t]+(?:[A-Z]{{2}}[ \t]+)?$")
+# A house number and a street before that place: 14 Piccadilly, Manchester M1 1AE
+_STREET_BEFORE_PLACE = re.compile(rf"(?<![\w-]){_NUMBER}[ \t]+({_NAME}),[ \t]*$")
 _POSTCODE_CUE = re.compile(
     r"(?i:\b(?:zip(?:[ \t]?code)?|post(?:al)?[ \t]?code|postcode|plz|cep)\b)"
     r"[ \t]*(?:is|:|#|no\.?)?[ \t]*"
@@ -386,8 +389,11 @@ _POSTCODE_CUE = re.compile(
     r"(?![\w-])"
 )
 _MAX_CONTINUATIONS = 5
-# The place after a postcode, up to a comma, a line or a sentence's end.
-_PLACE_AFTER_POSTCODE = re.compile(rf"[ \t]+({_NAME})(?=[ \t]*(?:[,;!?)\n\r]|\.?[ \t]*$|\.[ \t]))")
+# The place after a postcode, up to a comma, a line or a sentence's end,
+# or a word in lower case: the sentence going on (60313 Frankfurt am Main senden).
+_PLACE_AFTER_POSTCODE = re.compile(
+    rf"[ \t]+({_NAME})(?=[ \t]*(?:[,;!?)\n\r]|\.?[ \t]*$|\.[ \t])|[ \t]+[a-z\u00df-\u00ff])"
+)
 _REGION_CODE = re.compile(r"[A-Z]{2,3}")
 _FIRST_WORD = re.compile(r"[^\W\d_]+")
 _ESCAPED_LINE_BREAK = re.compile(r"\\[nr]")
@@ -652,8 +658,21 @@ def _postcodes_alone(text: str) -> list[tuple[int, int]]:
                 continue
             if words[0] not in NOT_NAMES and _POSTCODE_CUE_WORDS.isdisjoint(words):
                 start = place.start(1)  # not a label: Postcode PH36 9QH
+                street = _STREET_BEFORE_PLACE.search(text, max(0, start - 60), start)
+                if street is not None and _is_street_name(street.group(1)):
+                    start = street.start()
         found.append((start, code.end()))
     return found
+
+
+def _is_street_name(name: str) -> bool:
+    """Whether the words after a house number can be a street (not 10 AM, 5 March, 3 Items)."""
+    words = name.lower().split()
+    return (
+        MONTHS_AND_DAYS.match(name) is None
+        and words[0].rstrip(".") not in _NOT_STREETS
+        and not any(word.rstrip(".") in _NOT_PLACES or word in NOT_NAMES for word in words)
+    )
 
 
 def _is_address(value: str) -> bool:

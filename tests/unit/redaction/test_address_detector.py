@@ -39,6 +39,12 @@ def _found(text: str) -> list[str]:
         # a street without a street word, before its postcode and town
         ("Meine Adresse: Reeperbahn 1, 20359 Hamburg.", "Reeperbahn 1, 20359 Hamburg"),
         ("Zeil 42, 60313 Frankfurt, Deutschland", "Zeil 42, 60313 Frankfurt"),
+        # the town before the sentence goes on in lower case
+        ("Bitte an Zeil 42, 60313 Frankfurt am Main senden", "Zeil 42, 60313 Frankfurt am Main"),
+        # a UK street without a street word: after a flat, or before a place and postcode
+        ("Flat 3, 14 Piccadilly, Manchester M1 1AE", "Flat 3, 14 Piccadilly, Manchester M1 1AE"),
+        ("send it to 14 Piccadilly, Manchester M1 1AE today", "14 Piccadilly, Manchester M1 1AE"),
+        ("Unit 5, 7 Kingsway, Cardiff CF10 3AT", "Unit 5, 7 Kingsway, Cardiff CF10 3AT"),
         ("Calle Mayor 15, 2º B, 28013 Madrid", "Calle Mayor 15, 2º B, 28013 Madrid"),
         ("C/ Gran Vía 45, 4ºA, 28013 Madrid", "C/ Gran Vía 45, 4ºA, 28013 Madrid"),
         (
@@ -94,6 +100,7 @@ def test_military_addresses() -> None:
         "I used to work for Jersey Industries 5 years ago",  # 'r' of 'for' is no 'R.' (Rua)
         "Order 5, 12345 Items shipped",
         "Windows 10, 12345 Users affected",
+        "The meeting is at 10 AM, Leeds office",
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
@@ -106,6 +113,8 @@ def test_uk_and_canadian_postcodes_alone_with_the_place_before_them() -> None:
     assert _found("sure its M1 1AE and the phone") == ["M1 1AE"]
     assert _found("Thanks, London SW1A 2AA") == ["London SW1A 2AA"]
     assert _found("Order AB1 2CD shipped") == []
+    assert _found("due 5 March, Leeds LS1 4DY") == ["Leeds LS1 4DY"]
+    assert _found("at 10 AM, Leeds LS1 4DY") == ["Leeds LS1 4DY"]
 
 
 def test_postal_codes_named_as_such() -> None:
