@@ -17,7 +17,8 @@ name                   entity                  how it decides
 ``iban``               ``IBAN_CODE``           country length, mod 97
 ``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
 ``ipv6_address``       ``IP_ADDRESS``          IPv6 incl. compressed, :mod:`ipaddress`
-``url``                ``URL``                 scheme or ``www.``
+``url``                ``URL``                 scheme or ``www.``; profile links
+                                               (``github.com/lmartin``)
 ``us_bank_number``     ``US_BANK_NUMBER``      digits with an account word nearby
 ``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby

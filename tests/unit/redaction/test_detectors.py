@@ -110,6 +110,10 @@ POSITIVES = [
     # URLs
     ("see https://example.com/u/jane?id=7.", "URL", "https://example.com/u/jane?id=7"),
     ("(at www.example.org/profile)", "URL", "www.example.org/profile"),
+    # profile links without a scheme or www.: the path names a person
+    ("Profile: github.com/lmartin, thanks", "URL", "github.com/lmartin"),
+    ("see linkedin.com/in/jane-doe.", "URL", "linkedin.com/in/jane-doe"),
+    ("(uk.linkedin.com/in/jane-doe)", "URL", "uk.linkedin.com/in/jane-doe"),
     # context-dependent numbers
     ("bank account number 12345678901", "US_BANK_NUMBER", "12345678901"),
     ("passport no. 912803456", "US_PASSPORT", "912803456"),
@@ -170,6 +174,7 @@ HARD_NEGATIVES = [
     "bare 9 digits 536221234 without context",
     "bare 9 digits 912701234 without context, order 912-70-1234",
     "std::vector and a::b",
+    "we host on github.com, read box.com/docs and /srv/x.com/logs",  # no profile link
     # national ids: prefixes HMRC never issues, the specimen alone, wrong check characters
     "codes GB123456A, NT 12 34 56 A, AO123456B, DA123456C and AB123456E",
     "the specimen QQ 12 34 56 C alone",
