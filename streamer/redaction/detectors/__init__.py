@@ -10,8 +10,7 @@ name                   entity                  how it decides
                                                context
 ``uk_nino``            ``UK_NINO``             HMRC's prefix rules, suffix A-D; the specimen
                                                ``QQ 12 34 56 C`` needs context
-``es_nif``             ``ES_NIF``              Spanish DNI, check letter
-``es_nie``             ``ES_NIE``              Spanish NIE (X, Y, Z), check letter
+``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``iban``               ``IBAN_CODE``           country length, mod 97
@@ -49,7 +48,6 @@ from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
 from streamer.redaction.detectors.national_ids import (
     BrCpfDetector,
-    EsNieDetector,
     EsNifDetector,
     UkNinoDetector,
 )
@@ -78,7 +76,6 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     UsItinDetector,
     UkNinoDetector,
     EsNifDetector,
-    EsNieDetector,
     BrCpfDetector,
     CreditCardDetector,
     IbanDetector,
@@ -158,7 +155,6 @@ __all__ = [
     "DateOfBirthDetector",
     "Detector",
     "EmailDetector",
-    "EsNieDetector",
     "EsNifDetector",
     "FieldNameDetector",
     "IPv4Detector",

@@ -41,31 +41,18 @@ class UkNinoDetector(PatternDetector):
 
 
 class EsNifDetector(PatternDetector):
-    """``ES_NIF``: a Spanish DNI, eight digits and the check letter (``12345678Z``,
-    ``12.345.678-Z``)."""
+    """``ES_NIF``: a Spanish tax id with its check letter: a DNI, eight digits
+    (``12345678Z``, ``12.345.678-Z``), or a foreigner's NIE, X, Y or Z and seven digits
+    (``X1234567L``)."""
 
     name = "es_nif"
     entity_type = "ES_NIF"
-    pattern = r"(?<![\w.-])(?:\d{8}|\d\d\.\d{3}\.\d{3})-?[A-Za-z](?![\w-])"
+    pattern = r"(?<![\w.-])(?:\d{8}|\d\d\.\d{3}\.\d{3}|[XYZxyz]-?\d{7})-?[A-Za-z](?![\w-])"
     validator = staticmethod(es_nif)
-    context_words = ("dni", "nif", "documento", "identidad")
-    negative_context = _NOT_AN_ID
-    min_digits = 8
-    shape_pattern = rb"00(?<![a0_.-]00)(?:000000|\.000\.000)-?a(?![a0_-])"
-
-
-class EsNieDetector(PatternDetector):
-    """``ES_NIE``: a Spanish foreigner's number, X, Y or Z, seven digits and the check
-    letter (``X1234567L``)."""
-
-    name = "es_nie"
-    entity_type = "ES_NIE"
-    pattern = r"(?<![\w.-])[XYZxyz]-?\d{7}-?[A-Za-z](?![\w-])"
-    validator = staticmethod(es_nif)
-    context_words = ("nie", "extranjero", "extranjería")
+    context_words = ("dni", "nif", "nie", "documento", "identidad", "extranjero")
     negative_context = _NOT_AN_ID
     min_digits = 7
-    shape_pattern = rb"a-?0000000-?a(?![a0_-])"
+    shape_pattern = rb"(?:00000000|00\.000\.000|a-?0000000)-?a(?![a0_-])"
 
 
 class BrCpfDetector(PatternDetector):

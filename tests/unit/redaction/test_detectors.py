@@ -73,7 +73,7 @@ POSITIVES = [
     # Spanish DNI and NIE, Brazilian CPF: check letters and digits
     ("DNI 12345678Z", "ES_NIF", "12345678Z"),
     ("envíe el 12.345.678-Z", "ES_NIF", "12.345.678-Z"),
-    ("mi NIE es X1234567L.", "ES_NIE", "X1234567L"),
+    ("mi NIE es X1234567L.", "ES_NIF", "X1234567L"),
     ("meu CPF 123.456.789-09 obrigado", "BR_CPF", "123.456.789-09"),
     ("cpf: 52998224725", "BR_CPF", "52998224725"),
     # cards: Luhn, spaces and dashes
