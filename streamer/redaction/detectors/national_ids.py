@@ -16,13 +16,14 @@ class UkNinoDetector(PatternDetector):
     Neither prefix letter is D, F, I, Q, U or V, the second is not O, and BG, GB, KN,
     NK, NT, TN and ZZ are never issued; the suffix is A to D. HMRC's specimen ``QQ 12 34
     56 C`` is never issued either: like the SSN examples, it counts with a word such as
-    "NI number" or "National Insurance" nearby.
+    "NI number" or "National Insurance" nearby (or in the field name), and so does a
+    number written in lower case (``ab123456c``).
     """
 
     name = "uk_nino"
     entity_type = "UK_NINO"
     pattern = (
-        r"(?<![\w-])(?:(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]|QQ)"
+        r"(?i)(?<![\w-])(?:(?!BG|GB|KN|NK|NT|TN|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z]|QQ)"
         r" ?\d\d ?\d\d ?\d\d ?[A-D](?![\w-])"
     )
     context_words = ("ni", "nino", "nin", "national insurance", "insurance", "hmrc", "paye")
@@ -36,7 +37,8 @@ class UkNinoDetector(PatternDetector):
         return [
             span
             for span in super().find(text, context)
-            if span.score >= 1.0 or not text.startswith("QQ", span.start)
+            if span.score >= 1.0  # a word such as "NI number" nearby
+            or (text[span.start : span.end].isupper() and not text.startswith("QQ", span.start))
         ]
 
 

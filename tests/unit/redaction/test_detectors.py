@@ -70,6 +70,7 @@ POSITIVES = [
     ("My NI number is QQ 12 34 56 C", "UK_NINO", "QQ 12 34 56 C"),  # HMRC's specimen
     ("NINO: AB123456C", "UK_NINO", "AB123456C"),
     ("his is JG 10 37 82 A, hers", "UK_NINO", "JG 10 37 82 A"),
+    ("national insurance no. ab123456c", "UK_NINO", "ab123456c"),
     # Spanish DNI and NIE, Brazilian CPF: check letters and digits
     ("DNI 12345678Z", "ES_NIF", "12345678Z"),
     ("envíe el 12.345.678-Z", "ES_NIF", "12.345.678-Z"),
@@ -178,6 +179,7 @@ HARD_NEGATIVES = [
     # national ids: prefixes HMRC never issues, the specimen alone, wrong check characters
     "codes GB123456A, NT 12 34 56 A, AO123456B, DA123456C and AB123456E",
     "the specimen QQ 12 34 56 C alone",
+    "lower case ab123456c alone",
     "builds 12345678A and X1234567A",
     "totals 123.456.789-08 and 111.111.111-11, bare 52998224725",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
@@ -203,6 +205,8 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     ]
     assert found(engine, "2024-03-14T00:00:00Z", "created_at") == []
     assert found(engine, "1985-03-14T10:22:33Z", "birth_date") == []  # a time of day: an event
+    assert found(engine, "ab123456c", "customer.nino") == [("UK_NINO", "ab123456c")]
+    assert found(engine, "52998224725", "cliente.cpf") == [("BR_CPF", "52998224725")]
 
 
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
