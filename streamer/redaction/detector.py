@@ -30,7 +30,7 @@ from typing import Any
 from streamer.redaction.exceptions import PolicyError
 from streamer.redaction.patterns import word_alternation
 from streamer.redaction.spans import Span
-from streamer.redaction.validators import SHAPE_TABLE, ascii_shape, count_digits
+from streamer.redaction.validators import ascii_shape, count_digits
 
 #: Score given to a candidate a checksum or library validation confirmed.
 VALIDATED_SCORE = 1.0
@@ -41,15 +41,17 @@ class Prefilter:
     """What a text must hold before a detector looks at it, as data.
 
     The engine evaluates prefilters for all texts of a batch at once and shares the work
-    between detectors (one digit scan and one lower-casing per text), so cheap checks
-    stay cheap when a dozen detectors run. A text passes when it holds one of
-    ``triggers`` (if any), a digit (if ``needs_digit``), and a match of ``context``
-    in the text or the field path (if ``context`` is set).
+    between detectors (one digit scan, one :func:`ascii_shape` and one lower-casing per
+    text), so cheap checks stay cheap when a dozen detectors run. A text passes when it
+    holds one of ``triggers`` (if any) and at least ``min_digits`` digits, its shape
+    matches ``shape`` (if set and the text is ASCII), and ``context`` matches in the
+    text or the field path (if set).
     """
 
     triggers: tuple[str, ...] = ()
     min_digits: int = 0
     context: re.Pattern[str] | None = None
+    shape: re.Pattern[bytes] | None = None
 
     def __post_init__(self) -> None:
         # Triggers holding another one go (a text with "::" has ":"): the same texts
@@ -71,6 +73,10 @@ class Prefilter:
             return False
         if self.min_digits and count_digits(text) < self.min_digits:
             return False
+        if self.shape is not None:
+            shape = ascii_shape(text)
+            if shape is not None and self.shape.search(shape) is None:
+                return False
         if self.context is not None:
             return self.context.search(text.lower()) is not None or (
                 bool(context) and self.context.search(context.lower()) is not None
@@ -207,6 +213,7 @@ class PatternDetector(Detector):
             tuple(self.triggers),
             int(self.min_digits),
             self._context if self.context_required else None,
+            self._shape,
         )
 
     def validate(self, candidate: str) -> bool | None:
@@ -265,16 +272,7 @@ class PatternDetector(Detector):
         find = self.find
         if contexts is None:
             contexts = [""] * len(texts)
-        if self._shape is None:
-            return [find(text, context) for text, context in zip(texts, contexts, strict=True)]
-        # The shape check of ``first_start``, inlined: most texts end here, without a call.
-        search = self._shape.search
-        return [
-            find(text, context)
-            if not text.isascii() or search(text.encode("ascii").translate(SHAPE_TABLE))
-            else []
-            for text, context in zip(texts, contexts, strict=True)
-        ]
+        return [find(text, context) for text, context in zip(texts, contexts, strict=True)]
 
     def first_start(self, text: str) -> int:
         """Where the first match of the pattern in ``text`` can start, by ``shape_pattern``

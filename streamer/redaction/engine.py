@@ -47,7 +47,7 @@ from streamer.redaction.result import (
 from streamer.redaction.spans import Span
 from streamer.redaction.structured import FieldRules, Leaf, collect_leaves, copy_json
 from streamer.redaction.tokens import TOKEN_PATTERN
-from streamer.redaction.validators import count_digits
+from streamer.redaction.validators import ascii_shape, count_digits
 from streamer.settings import StreamerSettings
 
 EventFormat = Literal["json", "text"]
@@ -84,8 +84,8 @@ _REPLACEMENT = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}"
 
 class _BatchPrefilter:
     """Evaluates detectors' prefilters over a whole batch, sharing the work between
-    detectors: each text's digits are counted once, and it is lower-cased and searched
-    for context words at most once."""
+    detectors: each text's digits are counted once, its shape is made at most once, and
+    it is lower-cased and searched for context words at most once."""
 
     def __init__(
         self, texts: list[str], contexts: list[str], context_any: re.Pattern[str] | None
@@ -97,6 +97,8 @@ class _BatchPrefilter:
         self._by_digits: dict[int, list[int]] = {}
         # Per text: False until lowered, then the lowered pair or None (no context word).
         self._lowered: list[tuple[str, str] | bool | None] = [False] * len(texts)
+        # Per text: False until made, then its ascii_shape (None: not ASCII).
+        self._shapes: list[bytes | bool | None] = [False] * len(texts)
 
     def _digit_counts(self) -> list[int]:
         if self._digits is None:
@@ -112,6 +114,14 @@ class _BatchPrefilter:
             chosen = [i for i, count in enumerate(counts) if count >= minimum]
             self._by_digits[minimum] = chosen
         return chosen
+
+    def _shapes_for(self, candidates: Sequence[int]) -> list[bytes | bool | None]:
+        """Per text, for those of ``candidates`` at least: its ``ascii_shape``."""
+        shapes, texts = self._shapes, self.texts
+        for index in candidates:
+            if shapes[index] is False:
+                shapes[index] = ascii_shape(texts[index])
+        return shapes
 
     def _lowered_for(self, candidates: Sequence[int]) -> list[tuple[str, str] | bool | None]:
         """Per text, for those of ``candidates`` at least: the text and its field path
@@ -148,6 +158,10 @@ class _BatchPrefilter:
             candidates = [i for i in candidates if first in texts[i] or second in texts[i]]
         elif triggers:
             candidates = [i for i in candidates if any(map(texts[i].__contains__, triggers))]
+        if prefilter.shape is not None:
+            shape = prefilter.shape.search
+            shapes = self._shapes_for(candidates)
+            candidates = [i for i in candidates if shapes[i] is None or shape(shapes[i])]  # type: ignore[arg-type]
         if prefilter.context is not None:
             search = prefilter.context.search
             lowered = self._lowered_for(candidates)

@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streamer.redaction.detector import Detector
+from streamer.redaction.detector import Detector, PatternDetector
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.exceptions import RecordTooLargeError
 from streamer.redaction.policy import Policy
@@ -252,3 +252,40 @@ def test_an_unforeseen_error_sets_one_record_aside_and_the_batch_goes_on(tmp_pat
     assert bad.value is None and bad.failure is not None
     assert bad.failure.code == "redaction_failed" and "TypeError" in bad.failure.message
     assert "jane" not in bad.failure.message and "boom" not in bad.failure.message
+
+
+class _RecordingIdDetector(PatternDetector):
+    """Employee ids (``123-45``), remembering the texts it was given."""
+
+    name = "employee_id"
+    entity_type = "EMPLOYEE_ID"
+    pattern = r"\b\d{3}-\d{2}\b"
+    shape_pattern = rb"000-00"
+    min_digits = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        self.seen.append(text)
+        return super().find(text, context)
+
+
+def test_a_detector_sees_only_texts_whose_shape_its_matches_can_have(tmp_path: Path) -> None:
+    # The shape check is part of the prefilter the engine runs once per text for all
+    # detectors; a non-ASCII text has no shape, so the detector sees it whatever it holds.
+    detector = _RecordingIdDetector()
+    settings = StreamerSettings(data_dir=tmp_path)
+    eng = RedactionEngine.build(Policy(), [detector], settings=settings)
+    texts = ["id 123-45 here", "12345 and 6789", "order 12-3456-7", "Zoë 123-45", "Zoë 12345"]
+    found = eng.analyze(texts)
+    assert detector.seen == ["id 123-45 here", "Zoë 123-45", "Zoë 12345"]
+    assert [[t[s.start : s.end] for s in spans] for t, spans in zip(texts, found, strict=True)] == [
+        ["123-45"],
+        [],
+        [],
+        ["123-45"],
+        [],
+    ]
+    assert detector.prefilter.admits("id 123-45") and not detector.prefilter.admits("12345 67")
