@@ -31,6 +31,7 @@ Azure category                         entity type
 ``UKNationalInsuranceNumber``          ``UK_NINO``
 ``UKNationalHealthNumber``             ``UK_NHS``
 ``ESDNI``                              ``ES_NIF``
+``BRCPFNumber``                        ``BR_CPF``
 ``ITFiscalCode``                       ``IT_FISCAL_CODE``
 ``ITDriversLicenseNumber``             ``IT_DRIVER_LICENSE``
 ``ITValueAddedTaxNumber``              ``IT_VAT_CODE``
@@ -108,6 +109,7 @@ AZURE_TO_ENGINE: dict[str, str] = {
     "UKNationalInsuranceNumber": "UK_NINO",
     "UKNationalHealthNumber": "UK_NHS",
     "ESDNI": "ES_NIF",
+    "BRCPFNumber": "BR_CPF",
     "ITFiscalCode": "IT_FISCAL_CODE",
     "ITDriversLicenseNumber": "IT_DRIVER_LICENSE",
     "ITValueAddedTaxNumber": "IT_VAT_CODE",
