@@ -1271,6 +1271,7 @@ def topics(
     inputs: Annotated[
         bool, typer.Option("--inputs/--no-inputs", help="Also create missing input topics.")
     ] = True,
+    max_record_bytes: MaxBytesOption = None,
     bootstrap_servers: BootstrapOption = None,
     security_protocol: SecurityProtocolOption = None,
     sasl_mechanism: SaslMechanismOption = None,
@@ -1283,7 +1284,9 @@ def topics(
     """Create a topology's topics with the right settings.
 
     The token topic is compacted; the clean and dead-letter topics get the input's
-    partition count. Existing topics are left alone (and checked).
+    partition count and take records as large as the record limit (the topology's
+    limits.max_record_bytes, or --max-record-bytes as given to streamer run). Existing
+    topics are left alone (and checked).
     """
     _kafka_failures_as_one_line()
     import asyncio
@@ -1295,7 +1298,7 @@ def topics(
         **_kafka_overrides(bootstrap_servers, security_protocol, sasl_mechanism, sasl_username,
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
         topology=topology, input_topic=input_topic, output_topic=output_topic,
-        token_topic=token_topic, dlq_topic=dlq_topic,
+        token_topic=token_topic, dlq_topic=dlq_topic, max_record_bytes=max_record_bytes,
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
     report = asyncio.run(ensure_topics(settings, pipeline, include_inputs=inputs))

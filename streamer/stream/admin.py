@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
+from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
 from streamer.stream.exceptions import StreamError
 from streamer.stream.topology import Topology
 
@@ -54,6 +55,12 @@ def dead_letter_message_bytes(max_payload_bytes: int) -> int:
     """``max.message.bytes`` for a dead-letter topic holding payloads up to the given size
     (encrypted, base64, inside a JSON record)."""
     return max(1_048_588, max_payload_bytes * 4 // 3 + 64 * 1024)
+
+
+def record_limits(max_record_bytes: int) -> tuple[int, int]:
+    """The largest dead-letter payload kept and the largest clean record published by a
+    run whose record limit is ``max_record_bytes``: the topics must accept both."""
+    return max(DEFAULT_MAX_PAYLOAD_BYTES, max_record_bytes), max(1_000_000, max_record_bytes)
 
 
 def plan_topics(
@@ -121,12 +128,15 @@ async def ensure_topics(
     topology: Topology,
     *,
     include_inputs: bool = False,
-    dead_letter_payload_bytes: int = 750_000,
-    max_output_bytes: int = 1_000_000,
     create: bool = True,
 ) -> TopicsReport:
     """Create the topology's missing topics (unless ``create`` is off: then a missing
-    output topic is an error); report existing ones and their problems."""
+    output topic is an error); report existing ones and their problems. The clean and
+    dead-letter topics take records as large as the run's record limit allows (the
+    topology's ``limits.max_record_bytes``, or ``settings.max_record_bytes``)."""
+    dead_letter_payload_bytes, max_output_bytes = record_limits(
+        topology.engine_settings(settings).max_record_bytes
+    )
     admin = AIOKafkaAdminClient(**client_options(settings))
     try:
         await admin.start()

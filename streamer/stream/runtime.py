@@ -43,7 +43,7 @@ from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring
 from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
-from streamer.stream.admin import dead_letter_message_bytes, ensure_topics
+from streamer.stream.admin import dead_letter_message_bytes, ensure_topics, record_limits
 from streamer.stream.backpressure import Backpressure
 from streamer.stream.checkpoint import (
     BatchTicket,
@@ -54,7 +54,6 @@ from streamer.stream.checkpoint import (
 )
 from streamer.stream.cloud_stage import CloudStage, fallback_engine, worker_detectors
 from streamer.stream.connection import client_options, security_options, unavailable
-from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
 from streamer.stream.exceptions import (
     ExactlyOnceUnsupportedError,
     KafkaUnavailableError,
@@ -123,10 +122,9 @@ class StreamRuntime:
         self._security = security_options(self.settings)
         self.keyring = keyring or self._open_keyring()
         limits = topology.limits
-        self.max_dead_letter_payload = max(
-            DEFAULT_MAX_PAYLOAD_BYTES, self.settings.max_record_bytes
+        self.max_dead_letter_payload, self.max_output_bytes = record_limits(
+            self.settings.max_record_bytes
         )
-        self.max_output_bytes = max(1_000_000, self.settings.max_record_bytes)
         local = tuple(detectors) if detectors is not None else None
         self.cloud = self._cloud_stage(topology, cloud_options)
         self.spec = ProcessorSpec(
@@ -326,8 +324,6 @@ class StreamRuntime:
             settings,
             topology,
             include_inputs=settings.create_topics,
-            dead_letter_payload_bytes=self.max_dead_letter_payload,
-            max_output_bytes=self.max_output_bytes,
             create=settings.create_topics,
         )
         for warning in report.warnings:

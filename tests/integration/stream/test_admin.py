@@ -95,3 +95,21 @@ async def test_missing_inputs_are_reported_and_created_on_request(
     assert report.missing_inputs == [topics.raw]
     with_inputs = await ensure_topics(settings, topology_for(topics), include_inputs=True)
     assert [plan.name for plan in with_inputs.created] == [topics.raw]
+
+
+async def test_the_clean_and_dead_letter_topics_take_records_up_to_the_record_limit(
+    bootstrap: str, topics: Any
+) -> None:
+    """`streamer topics` before `streamer run`: a topology allowing 4 MiB records got
+    topics that take 1 MiB, and a broker enforcing max.message.bytes refused every clean
+    record between the two, stopping the run on it again after each restart."""
+    limit = 4 * 1024 * 1024
+    topology = Topology(
+        name="admin",
+        inputs=[topics.raw],
+        outputs=topics.outputs,
+        limits={"max_record_bytes": limit},
+    )
+    await ensure_topics(StreamerSettings(bootstrap_servers=bootstrap), topology)
+    assert int((await describe(bootstrap, topics.clean))[1]["max.message.bytes"]) > limit
+    assert int((await describe(bootstrap, topics.dlq))[1]["max.message.bytes"]) > limit * 4 // 3
