@@ -40,6 +40,8 @@ EventFormat = Literal["json", "text"]
 _TOPIC = r"^[A-Za-z0-9._-]{1,249}$"
 TopicName = Annotated[str, Field(pattern=_TOPIC)]
 _RAW_SUFFIX = re.compile(r"[._-]raw$")
+#: The output roles and the flags that name their topics.
+_OUTPUT_FLAGS = (("output", "--output-topic"), ("tokens", "--token-topic"), ("dlq", "--dlq-topic"))
 
 
 class _Model(BaseModel):
@@ -256,9 +258,14 @@ class Topology(_Model):
             return _RAW_SUFFIX.sub("", self.inputs[0])
         if self.name != "default":
             return self.name
+        # Every output that is missing, not only this one: one run, one message.
+        unset = [
+            (name, option) for name, option in _OUTPUT_FLAGS if getattr(self.outputs, name) is None
+        ] or [(role, flag)]
         raise TopologyError(
-            f"{self.source}: outputs.{role}: not set and cannot be derived from "
-            f"{len(self.inputs)} input topics; pass {flag} or set outputs.{role}"
+            f"{self.source}: {', '.join(f'outputs.{name}' for name, _ in unset)}: not set "
+            f"and cannot be derived from {len(self.inputs)} input topics; pass "
+            f"{' '.join(f'{option} TOPIC' for _, option in unset)} or set them in outputs"
         )
 
     @property

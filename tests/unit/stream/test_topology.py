@@ -152,6 +152,15 @@ def test_several_inputs_without_a_name_need_explicit_outputs() -> None:
         Topology(inputs=["a", "b"]).check_runnable()
 
 
+def test_several_inputs_name_every_output_topic_still_missing_at_once() -> None:
+    """`--input-topic a --input-topic b` named only --output-topic; given that, the next
+    run named only --token-topic, and the one after --dlq-topic."""
+    with pytest.raises(TopologyError) as raised:
+        Topology(inputs=["a", "b"], outputs={"output": "ab.clean"}).check_runnable()
+    assert "pass --token-topic TOPIC --dlq-topic TOPIC" in str(raised.value)
+    assert "--output-topic" not in str(raised.value)
+
+
 def test_no_input_is_a_clear_error() -> None:
     with pytest.raises(TopologyError, match="--input-topic"):
         Topology().check_runnable()
