@@ -482,11 +482,14 @@ def run(
             "many partitions. \\[default: create]",
         ),
     ] = None,
-    log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "INFO",
+    log_level: Annotated[
+        str, typer.Option("--log-level", envvar="STREAMER_LOG_LEVEL", help="Log level.")
+    ] = "INFO",
     log_format: Annotated[
         str | None,
         typer.Option(
             "--log-format",
+            envvar="STREAMER_LOG_FORMAT",
             show_default=False,
             help="json or text. \\[default: text on a terminal, else json]",
         ),
@@ -551,9 +554,13 @@ def run(
     client_options(settings)  # bad Kafka security settings: one line, before anything starts
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
     if fmt not in ("json", "text"):
-        raise typer.BadParameter("use json or text", param_hint="--log-format")
+        raise typer.BadParameter(
+            "use json or text", param_hint="--log-format (STREAMER_LOG_FORMAT)"
+        )
     if log_level.upper() not in LOG_LEVELS:
-        raise typer.BadParameter(f"use one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
+        raise typer.BadParameter(
+            f"use one of {', '.join(LOG_LEVELS)}", param_hint="--log-level (STREAMER_LOG_LEVEL)"
+        )
     configure_logging(log_level, "json" if fmt == "json" else "text")
     stderr.print(
         f"[bold]pii-streamer[/bold] {', '.join(pipeline.inputs)} -> {pipeline.output_topic} "

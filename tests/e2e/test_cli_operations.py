@@ -247,6 +247,18 @@ def test_a_bad_log_level_is_refused(tmp_path: Path) -> None:
     assert "--log-level" in run.stderr.decode()
 
 
+def test_the_log_flags_are_variables_too_as_run_help_says(tmp_path: Path) -> None:
+    """`streamer run --help`: "Every flag is also a STREAMER_* variable"; STREAMER_LOG_LEVEL
+    and STREAMER_LOG_FORMAT were ignored (a deployment setting them got INFO and JSON)."""
+    for variable in ("STREAMER_LOG_LEVEL", "STREAMER_LOG_FORMAT"):
+        run = streamer(
+            "run", "--input-topic", "orders",
+            env=cli_environment(tmp_path, **{variable: "LOUD"}), timeout=60,
+        )  # fmt: skip
+        assert run.returncode == 2, run.stderr.decode()
+        assert variable in run.stderr.decode()
+
+
 def test_an_invalid_setting_names_its_flag_and_its_variable(tmp_path: Path) -> None:
     run = streamer(
         "run", "--input-topic", "orders", "--workers", "0", data_dir=tmp_path, timeout=60
