@@ -1222,7 +1222,7 @@ def tail(
                 sys.stdout.write(orjson.dumps(described).decode() + "\n")
                 sys.stdout.flush()
                 continue
-            key = _terminal_safe(repr(described["key"]))
+            key = _shown_key(described["key"])
             stdout.print(
                 f"[bold]{topic}[/bold] partition {record.partition} offset {record.offset} "
                 f"key {escape(key)} timestamp {record.timestamp}",
@@ -1235,6 +1235,11 @@ def tail(
             value = described["value"]
             if record.value is None:
                 stdout.print("(no value: a tombstone)", style="dim", highlight=False)
+            elif not record.value:
+                stdout.print("(empty value)", style="dim", highlight=False)
+            elif not _is_utf8(record.value):  # not {"base64": ...}, as if the event were JSON
+                stdout.print(f"(binary value, {len(record.value):,} bytes, base64) "
+                             f"{value['base64']}", style="dim", highlight=False)  # fmt: skip
             elif isinstance(value, dict | list):
                 stdout.print(JSON.from_data(value))
             elif isinstance(value, str):
@@ -1250,6 +1255,21 @@ def tail(
         return
     if not as_json:
         stderr.print(f"{count:,} record(s)", highlight=False)
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _shown_key(key: str | dict[str, str] | None) -> str:
+    """A record key for ``streamer tail``: quoted text, ``None``, or a binary key's base64."""
+    if isinstance(key, dict):
+        return f"(binary, base64) {key['base64']}"
+    return _terminal_safe(repr(key))
 
 
 #: Control characters but newline and tab: an event's text may hold escape sequences

@@ -121,3 +121,28 @@ def test_run_creates_a_missing_input_with_as_many_partitions_as_its_outputs(
     counts = asyncio.run(partitions())
     assert counts["unborn.raw"] == counts["unborn.clean"] == counts["unborn.dlq"], counts
     assert "input topic unborn.raw did not exist; created it" in output
+
+
+def test_tail_shows_a_binary_value_or_key_as_binary_not_as_a_json_object(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # A value that is not UTF-8 (Avro, protobuf) printed as the JSON object
+    # {"base64": "..."}, the same as an event holding that field; an empty value printed
+    # nothing; a binary key printed as a Python dict.
+    import asyncio
+
+    from streamer.settings import StreamerSettings
+    from streamer.stream.tools import produce_values
+
+    values = [b"\x00\x02\xffavro", b'{"base64": "AAL/YXZybw=="}', b""]
+    keys = [b"\xff\xfek", b"k", b"k"]
+    settings = StreamerSettings(bootstrap_servers=bootstrap)
+    asyncio.run(produce_values(settings, "tail.binary", values, keys=keys, partition=0))
+    shown = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.binary",
+                     data_dir=tmp_path, text=True)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    blocks = shown.stdout.split("\n\n")
+    assert "key (binary, base64) //5r " in blocks[0]
+    assert "(binary value, 7 bytes, base64) AAL/YXZybw==" in blocks[0]
+    assert '"base64": "AAL/YXZybw=="' in blocks[1]
+    assert "(empty value)" in blocks[2]
