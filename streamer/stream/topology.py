@@ -305,6 +305,16 @@ class Topology(_Model):
                 "but the format is text (format, --format or STREAMER_FORMAT); take the "
                 "scope from a header (key_scope.header) or read json"
             )
+        if self.format == "text":
+            for index, rule in enumerate(self.policy.fields):
+                if rule.action not in ("scan", "skip", "preserve"):
+                    # A text record has no fields: the value it says to replace would leak.
+                    raise TopologyError(
+                        f"{self.source}: policy.fields[{index}]: {rule.path!r} is always "
+                        f"replaced ({rule.action}) in JSON events, but the format is text "
+                        "(format, --format or STREAMER_FORMAT), where field rules cannot "
+                        "apply; read json, or remove the rule"
+                    )
         outputs = {"output": self.output_topic, "tokens": self.token_topic, "dlq": self.dlq_topic}
         for role, topic in outputs.items():
             if topic in self.inputs:

@@ -186,7 +186,23 @@ def test_a_key_scope_field_needs_json_events() -> None:
     with pytest.raises(TopologyError, match=r"the format is text \(format, --format"):
         orders.with_overrides(StreamerSettings(format="text")).check_runnable()
     tickets = Topology.from_file(ROOT / "topologies" / "support-tickets.yaml")
-    tickets.with_overrides(StreamerSettings(format="text")).check_runnable()  # a header: fine
+    without_rules = tickets.model_copy(
+        update={"policy": tickets.policy.model_copy(update={"fields": []})}
+    )
+    without_rules.with_overrides(StreamerSettings(format="text")).check_runnable()  # a header
+
+
+def test_field_rules_that_always_replace_need_json_events() -> None:
+    """`--format text` with the support-tickets topology: the rule tokenizing
+    customer.name could not apply to a text record, and a name NER missed was published
+    in plaintext. Rules that only skip, scan or preserve do no harm there."""
+    tickets = Topology.from_file(ROOT / "topologies" / "support-tickets.yaml")
+    with pytest.raises(
+        TopologyError, match=r"support-tickets.yaml: policy.fields\[6\]: 'customer.name' is always"
+    ):
+        tickets.with_overrides(StreamerSettings(format="text")).check_runnable()
+    harmless = [{"path": "a", "action": "skip"}, {"path": "b", "action": "preserve"}]
+    Topology(inputs=["logs"], format="text", policy={"fields": harmless}).check_runnable()
 
 
 def test_flags_and_variables_override_the_file(
