@@ -218,7 +218,7 @@ class Topology(_Model):
             return type(self).model_validate({**self.model_dump(), **update, "source": self.source})
         except ValidationError as exc:
             raise TopologyError(
-                f"a flag or STREAMER_* variable overriding {self.source}: {_describe(exc)}"
+                f"a flag or STREAMER_* variable overriding {self.source}: {_describe_override(exc)}"
             ) from None
 
     def _cloud_with_providers(self, names: list[str]) -> dict[str, Any] | None:
@@ -393,6 +393,31 @@ def _check_entity_types(policy: Policy, source: str) -> None:
                 f"type; known: {', '.join(sorted(known))} (or define it in "
                 "policy.custom_detectors)"
             )
+
+
+#: The flag and variable behind each topic a run's settings may override, for messages.
+_TOPIC_OVERRIDES = {
+    "inputs": "--input-topic (STREAMER_INPUT_TOPIC)",
+    "outputs.output": "--output-topic (STREAMER_OUTPUT_TOPIC)",
+    "outputs.tokens": "--token-topic (STREAMER_TOKEN_TOPIC)",
+    "outputs.dlq": "--dlq-topic (STREAMER_DLQ_TOPIC)",
+}
+
+
+def _describe_override(exc: ValidationError) -> str:
+    """Like :func:`_describe`, with a topic name a flag or variable gave named as such."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        location = ".".join(str(p) for p in error["loc"])
+        given = _TOPIC_OVERRIDES.get(location) or _TOPIC_OVERRIDES.get(location.split(".")[0])
+        if given is not None and error["type"] == "string_pattern_mismatch":
+            parts.append(
+                f"{given}: {error['input']!r} is not a valid Kafka topic name; use 1 to 249 "
+                "letters, digits, '.', '_' or '-'"
+            )
+        else:
+            parts.append(f"{location or '(top level)'}: {error['msg']}")
+    return "; ".join(parts)
 
 
 def _describe(exc: ValidationError) -> str:

@@ -233,8 +233,12 @@ def test_flags_and_variables_override_the_file(
 
 
 def test_an_override_must_be_valid_too() -> None:
-    with pytest.raises(TopologyError, match=r"outputs\.output: String should match pattern"):
+    # The message named outputs.output and a regular expression, not the flag.
+    expected = r"--output-topic \(STREAMER_OUTPUT_TOPIC\): 'bad name' is not a valid Kafka topic"
+    with pytest.raises(TopologyError, match=expected):
         Topology(inputs=["a"]).with_overrides(StreamerSettings(output_topic="bad name"))
+    with pytest.raises(TopologyError, match=r"--input-topic \(STREAMER_INPUT_TOPIC\): 'a b' is"):
+        Topology().with_overrides(StreamerSettings(input_topic=["ok", "a b"]))
 
 
 def test_schema_and_model_know_the_same_settings() -> None:
