@@ -66,6 +66,12 @@ MaxBytesOption = Annotated[
     typer.Option("--max-record-bytes", envvar="STREAMER_MAX_RECORD_BYTES", show_default=False,
                  help="Records larger than this fail. \\[default: 1048576]"),
 ]  # fmt: skip
+TopologyMaxBytesOption = Annotated[
+    int | None,
+    typer.Option("--max-record-bytes", envvar="STREAMER_MAX_RECORD_BYTES", show_default=False,
+                 help="Records larger than this are dead letters (too_large). \\[default: the "
+                 "topology's; else 1048576]"),
+]  # fmt: skip
 WorkersOption = Annotated[
     int | None,
     typer.Option("--workers", envvar="STREAMER_WORKERS", show_default=False,
@@ -421,7 +427,7 @@ def run(
             help="Input event format: json or text. \\[default: the topology's; else json]",
         ),
     ] = None,
-    max_record_bytes: MaxBytesOption = None,
+    max_record_bytes: TopologyMaxBytesOption = None,
     max_in_flight_records: Annotated[
         int | None,
         typer.Option(
@@ -1298,7 +1304,7 @@ def topics(
     inputs: Annotated[
         bool, typer.Option("--inputs/--no-inputs", help="Also create missing input topics.")
     ] = True,
-    max_record_bytes: MaxBytesOption = None,
+    max_record_bytes: TopologyMaxBytesOption = None,
     bootstrap_servers: BootstrapOption = None,
     security_protocol: SecurityProtocolOption = None,
     sasl_mechanism: SaslMechanismOption = None,

@@ -156,7 +156,7 @@ def test_run_help_says_the_topology_sets_the_format_and_limits_a_flag_overrides(
     # format: text or limits: apply when the flag is not given.
     helped = streamer("run", "--help", data_dir=tmp_path, text=True).stdout
     assert "Input event format: json or text. [default: the topology's; else json]" in helped
-    for default in ("20000", "64 MiB", "500"):
+    for default in ("20000", "64 MiB", "500", "1048576"):
         assert f"[default: the topology's; else {default}]" in helped
 
 
