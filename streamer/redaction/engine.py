@@ -935,7 +935,8 @@ def decode_event(payload: bytes, event_format: EventFormat) -> Any:
         except orjson.JSONDecodeError as exc:
             reason = str(exc)
     try:  # valid JSON orjson refuses, and integers over 64 bits (orjson makes them floats)
-        return json.loads(payload, parse_constant=_refuse_constant)
+        # decoded here: json.loads would take UTF-16 and encoded surrogates (\xed\xa0\x80)
+        return json.loads(payload.decode("utf-8-sig"), parse_constant=_refuse_constant)
     except (ValueError, RecursionError):
         if reason is None:  # orjson was skipped: its message names the place, not the data
             try:
@@ -945,7 +946,8 @@ def decode_event(payload: bytes, event_format: EventFormat) -> Any:
                 reason = str(exc)
         raise InvalidEventError(
             f"value is not a valid UTF-8 JSON document ({reason}); produce JSON events or "
-            "read them as text (format: text in a topology, --text for streamer redact)"
+            "read them as text (format: text in a topology, --format text for streamer run, "
+            "--text for streamer redact)"
         ) from None
 
 

@@ -105,7 +105,16 @@ def test_when_payload_too_large_then_failure_not_exception(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(
     "payload",
-    [b"not json", b'{"a": "\xff\xfe"}', b'{"a": ', b"", CANARY_TEXT.encode()],
+    [
+        b"not json",
+        b'{"a": "\xff\xfe"}',
+        b'{"a": "\xed\xa0\x80"}',  # an encoded surrogate: not UTF-8, though Python's json took it
+        b'{"n": 123456789012345678901234567890, "a": "\xed\xa0\x80"}',
+        '{"a": "b"}'.encode("utf-16"),
+        b'{"a": ',
+        b"",
+        CANARY_TEXT.encode(),
+    ],
 )
 def test_when_payload_invalid_then_failure_message_holds_no_data(
     tmp_path: Path, payload: bytes
