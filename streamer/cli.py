@@ -752,7 +752,7 @@ def replay(
         typer.Option(
             "--format",
             show_default=False,
-            help="Input event format: json or text. \\[default: the topology's, json]",
+            help="Input event format: json or text. \\[default: the topology's; else json]",
         ),
     ] = None,
     bootstrap_servers: BootstrapOption = None,
@@ -775,7 +775,7 @@ def replay(
             help="Records read but not yet acknowledged, at most. \\[default: 20000]",
         ),
     ] = None,
-    max_record_bytes: MaxBytesOption = None,
+    max_record_bytes: TopologyMaxBytesOption = None,
     key_file: KeyFileOption = None,
     log_level: Annotated[str, typer.Option("--log-level", help="Log level.")] = "WARNING",
     security_protocol: SecurityProtocolOption = None,
