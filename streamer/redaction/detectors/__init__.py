@@ -19,7 +19,8 @@ name                   entity                  how it decides
 ``url``                ``URL``                 scheme or ``www.``; profile links
                                                (``github.com/lmartin``)
 ``us_bank_number``     ``US_BANK_NUMBER``      digits with an account word nearby
-``us_passport``        ``US_PASSPORT``         shape with a passport word nearby
+``us_passport``        ``US_PASSPORT``         US and other passport shapes with a
+                                               passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
 ``field_name``         ``PERSON``,             a JSON field named for a person's name

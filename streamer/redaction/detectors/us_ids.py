@@ -30,16 +30,22 @@ class UsBankNumberDetector(PatternDetector):
 
 
 class UsPassportDetector(PatternDetector):
-    """``US_PASSPORT``: nine digits, or a letter and eight digits, next to "passport"."""
+    """``US_PASSPORT``: a passport number next to "passport": the US shapes (nine digits,
+    a letter and eight digits) and other countries' (``TR1234567``, ``AB123456``,
+    ``PAA123456``, ``18AB12345``, ``C01X00T47``); the entity is the one cloud services'
+    passport types map to."""
 
     name = "us_passport"
     entity_type = "US_PASSPORT"
-    pattern = r"(?<![\w-])(?:[A-Za-z]\d{8}|\d{9})(?![\w]|-\d)"
+    pattern = (
+        r"(?<![\w-])(?:\d{9}|[A-Za-z]{1,2}\d{7,8}|[A-Za-z]{2,3}\d{6}|\d{2}[A-Za-z]{2}\d{5}"
+        r"|[CFGHJK](?=[A-Z]*\d)[0-9CFGHJKLMNPRTVWXYZ]{8})(?![\w]|-\d)"  # Germany: C01X00T47
+    )
     context_words = ("passport", "passports", "travel document", "passport#", "passport no")
     negative_context = _NOT_AN_ID
     context_required = True
-    min_digits = 8
-    shape_pattern = rb"[a0]00000000(?<![a0_-][a0]00000000)(?![a0_]|-0)"
+    min_digits = 6
+    shape_pattern = rb"(?<![a0_-])a{0,3}0[a0]{5,10}(?![a0_]|-0)"
     score = 0.3
     context_boost = 0.5
 

@@ -118,6 +118,12 @@ POSITIVES = [
     # context-dependent numbers
     ("bank account number 12345678901", "US_BANK_NUMBER", "12345678901"),
     ("passport no. 912803456", "US_PASSPORT", "912803456"),
+    # other countries' passport numbers: Japan, Spain, France, Germany, Canada
+    ("Passport number: TR1234567", "US_PASSPORT", "TR1234567"),
+    ("passport PAA123456 (Spain)", "US_PASSPORT", "PAA123456"),
+    ("passport no 18AB12345, issued in Lyon", "US_PASSPORT", "18AB12345"),
+    ("German passport C01X00T47", "US_PASSPORT", "C01X00T47"),
+    ("passport: AB123456", "US_PASSPORT", "AB123456"),
     ("driver's license D1234567", "US_DRIVER_LICENSE", "D1234567"),
     ("driver's license: S123-4567-8901", "US_DRIVER_LICENSE", "S123-4567-8901"),
     ("DL S123-456-78-901-0 (FL)", "US_DRIVER_LICENSE", "S123-456-78-901-0"),
@@ -183,6 +189,8 @@ HARD_NEGATIVES = [
     "builds 12345678A and X1234567A",
     "totals 123.456.789-08 and 111.111.111-11, bare 52998224725",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
+    "passport photo 1200x1600 px, form DS11 renewed 2026",  # a passport word, no number
+    "passport order 12345678A shipped",
 ]
 
 
@@ -194,6 +202,7 @@ def test_when_look_alike_then_untouched(engine: RedactionEngine, text: str) -> N
 def test_when_field_name_gives_context_then_bare_values_detected(engine: RedactionEngine) -> None:
     assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
+    assert found(engine, "TR1234567", "passengers.passport") == [("US_PASSPORT", "TR1234567")]
     assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
     assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
