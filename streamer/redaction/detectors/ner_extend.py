@@ -20,7 +20,9 @@ on its own line only:
 4. **People** take a suffix (``Jr.``, ``III``, ``PhD``) and an initial before them
    (``J Smith``, not ``A Smith``); a person of one word takes the
    capitalised word right before or after it (``Ancelina Vaillancour``, ``Jasna
-   Perković``), unless that word is a title, a function word or a sentence start.
+   Perković``), and the capitalised words right before it up to four words in all
+   (``Rajesh Kumar Subramanian``, ``Ana Beatriz Souza``), unless such a word is a
+   title, a function word, a sentence start or a possessive.
 
 And spread:
 
@@ -76,6 +78,7 @@ _ORG_AFTER = re.compile(rf"(?:[ \t]+{_ORG_WORD})+")
 _ORG_WORD_BEFORE = re.compile(rf"{_ORG_WORD}[ \t]+$")
 _MAX_ORG_WORDS_BEFORE = 3
 _SUFFIX_AFTER = re.compile(r",?[ \t]+([A-Za-z]{2,3}\.?)(?![\w])")
+_MAX_NAME_WORDS = 4  # a person's span takes first names before it up to this many words
 _TITLE_CASE_WORD = rf"{UPPER}[^\W\d_A-Z]*[^\W\d_][\w'\u2019-]*"
 _TITLE_CASE_AFTER = re.compile(rf"[ \t]+({_TITLE_CASE_WORD})(?![\w'\u2019-])")
 _TITLE_CASE_BEFORE = re.compile(rf"(?<![\w'\u2019.-])({_TITLE_CASE_WORD})[ \t]+$")
@@ -239,20 +242,24 @@ def _grow_person(text: str, start: int, end: int) -> tuple[int, int]:
     initial = _INITIAL_BEFORE.search(text, max(0, start - 4), start)
     if initial is not None and initial.group(1) not in ("A", "I"):
         start = initial.start()  # J Smith, K. Okafor (not "A Smith", "I Patel")
-    if " " in text[start:end].strip():
-        return start, end  # a whole name already
-    after = _TITLE_CASE_AFTER.match(text, end)
-    if after is not None and _may_join_name(after.group(1)):
-        end = after.end()
-    else:
-        line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    words = len(text[start:end].split())
+    if words == 1:
+        after = _TITLE_CASE_AFTER.match(text, end)
+        if after is not None and _may_join_name(after.group(1)):
+            return start, after.end()
+    # the first names before a surname or two: Rajesh [Kumar Subramanian], Ana [Souza]
+    line_start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) + 1
+    while words < _MAX_NAME_WORDS:
         before = _TITLE_CASE_BEFORE.search(text, max(line_start, start - 40), start)
         if (
-            before is not None
-            and _may_join_name(before.group(1))
-            and not _starts_sentence(text, before.start())
+            before is None
+            or not _may_join_name(before.group(1))
+            or _starts_sentence(text, before.start())
+            or before.group(1).endswith(("'s", "\u2019s"))  # whose: Price's [Cautionary Tales]
         ):
-            start = before.start()
+            break
+        start = before.start()
+        words += 1
     return start, end
 
 

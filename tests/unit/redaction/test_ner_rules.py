@@ -480,3 +480,18 @@ def test_an_initial_and_a_first_name_before_the_span_join_it() -> None:
         ("Berlin", "LOCATION")
     ]
     assert _refine("Visit Paris in spring", ("Paris", "LOCATION")) == [("Paris", "LOCATION")]
+
+
+def test_a_person_takes_the_first_names_before_it() -> None:
+    # The model found the surnames only, so "Rajesh" and "Ana" stayed in the clean text.
+    text = "Employee Rajesh Kumar Subramanian resigned effective 2026-12-31."
+    assert _refine(text, ("Kumar Subramanian", "PERSON")) == [
+        ("Rajesh Kumar Subramanian", "PERSON")
+    ]
+    text = "Salary for Ana Beatriz Souza increased to 5400."
+    assert _refine(text, ("Souza", "PERSON")) == [("Ana Beatriz Souza", "PERSON")]
+    # a sentence start or a possessive is no part of it
+    text = "Yesterday Kumar Subramanian called."
+    assert _refine(text, ("Kumar Subramanian", "PERSON")) == [("Kumar Subramanian", "PERSON")]
+    text = "the verses from Price's Cautionary Tales"
+    assert _refine(text, ("Tales", "PERSON")) == [("Cautionary Tales", "PERSON")]
