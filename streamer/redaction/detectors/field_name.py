@@ -32,6 +32,10 @@ _PEOPLE = frozenset(
         "parent", "cardholder", "holder", "accountholder", "driver", "traveler",
         "traveller", "subscriber", "buyer", "seller", "emergencycontact", "nextofkin",
         "doctor", "physician", "nurse",
+        # payments, HR, insurance: {"debtor": {"name": ...}}, creditor_name, personal.name
+        "debtor", "creditor", "remitter", "originator", "owner", "personal", "insured",
+        "policyholder", "claimant", "guarantor", "borrower", "signatory", "landlord",
+        "resident", "attendee", "participant", "manager", "supervisor", "staff", "worker",
     }
 )  # fmt: skip
 # The parts of a name: {"name": {"given": [...], "family": ...}} (FHIR), customer.first.

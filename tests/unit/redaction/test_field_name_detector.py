@@ -29,6 +29,11 @@ from streamer.settings import StreamerSettings
         ("name.family", "PERSON"),
         ("cardholder_name", "PERSON"),
         ("Vorname", "PERSON"),
+        # payments and HR records name the people in them by role
+        ("debtor_name", "PERSON"),
+        ("creditor.name", "PERSON"),
+        ("personal.name", "PERSON"),
+        ("owner.name", "PERSON"),
         ("street", "LOCATION"),
         ("address_line1", "LOCATION"),
         ("billing_city", "LOCATION"),
