@@ -17,7 +17,7 @@ People:
 - a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
 - a **contact verb**: ``Call John at ...``, ``please email Maria about ...``, ``spoke to
   Ines yesterday`` (the name must end the clause or come before a word such as ``at``,
-  ``about``, ``tomorrow``; ``Call Support at ...`` and other teams are not people);
+  ``about``, ``tomorrow``, a phone number or an e-mail address; ``Call Support at ...`` and other teams are not people);
 - a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``
   (not ``Everything works again``);
 - a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
@@ -29,9 +29,12 @@ People:
 - a **sign-off** at the end of a text or line: ``Thanks, Dillon Bullock``, ``Kind
   regards,\nAnna``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
-  ``Customer:``, ``Patient:``, ``Emergency contact - Amara Nwosu (mother)``, ...;
+  ``Customer:``, ``Patient:``, ``Emergency contact - Amara Nwosu (mother)``, ...; the
+  name ends the line or a comma follows it (``Beneficiary: Mehmet Yılmaz, IBAN ...``);
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``;
 - whom a **delivery** is for: ``Parcel for Bartosz Wiśniewski left at the door``;
+- whom a **payment** names: ``Refund to account holder Mehmet Yılmaz``, ``beneficiary
+  Olena Kovalenko``;
 - a **role and number** before a first and last name in a sentence: ``Employee 4412
   Jane Doe (jane.doe@example.com) was terminated`` (not ``Customer 4412 Account Locked``);
 - a **state only people are in**: ``Why is Sven so impulsive?``, ``Kwame is off sick``;
@@ -117,7 +120,8 @@ _CONTACT = re.compile(
     rf"(?<![\w'\u2019-])(?i:{CONTACT_VERBS})[ \t]+(?:{TITLES}\.?[ \t]+)?{_SHORT_NAME}"
     r"(?=[ \t]*(?:[,.!?;:)]|$)|[ \t]+(?:at|on|about|re|regarding|for|tomorrow|today|tonight"
     r"|asap|now|back|again|later|soon|and|or|if|when|before|after|with|from|in|by|directly"
-    r"|yesterday|please)\b)",
+    r"|yesterday|please)\b"
+    r"|[ \t]+(?:[+(]?\d[\d \t().-]{5,}\d|[\w.+-]+@))",  # Contact Wong Ka Ming +852 9123 4567
     re.MULTILINE,
 )
 _PERSON_VERB = re.compile(
@@ -208,7 +212,13 @@ _PERSON_FIELD = re.compile(
     r"|account[ \t]+holder|assignee|assigned[ \t]+to|agent|caller|requester|guardian)"
     # a colon or a dash after the label; a note in brackets after the name: (mother)
     r"[ \t]*(?::|[ \t]-|[ \t]?[\u2013\u2014])[ \t]*"
-    rf"{_NAME}[ \t]*(?:\([^()\n\r]{{1,30}}\)[ \t]*)?$",
+    rf"{_NAME}[ \t]*(?:\([^()\n\r]{{1,30}}\)[ \t]*)?(?:$|,)",  # Beneficiary: Jo Li, IBAN ...
+    re.MULTILINE,
+)
+# Whom a payment names, in a sentence: "Refund to account holder Mehmet Yılmaz."
+_PAYMENT_PARTY = re.compile(
+    r"\b(?i:account[ \t]+holder|card[ \t]?holder|beneficiary|payee|remitter|policy[ \t]?holder)"
+    rf"[ \t]+{_SHORT_NAME}{_NAME_ENDS}",
     re.MULTILINE,
 )
 # Dialogue: "Molly: You saved my life!" (a speaker, a colon, then speech)
@@ -505,6 +515,7 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_VOCATIVE, WEAK_CUE_SCORE, (",",)),
     (_NAME_ANSWER, CUE_SCORE, ("?",)),
     (_ADDRESSEE, WEAK_CUE_SCORE, _DELIVERY_STEMS),
+    (_PAYMENT_PARTY, WEAK_CUE_SCORE, ("holder", "beneficiary", "payee", "remitter")),
     (_NUMBERED_PERSON, WEAK_CUE_SCORE, _ROLE_STEMS),
     (_PERSON_STATE, WEAK_CUE_SCORE, _STATE_STEMS),
     (_PERSON_STATE_ASKED, WEAK_CUE_SCORE, _STATE_STEMS),
