@@ -42,10 +42,12 @@ _AFTER_REQUEST_LINE = re.compile(r"http/\d(?:\.\d)?\"?\s+$")
 #: The shortest national numbers (six digits: Greenland, the Faroe Islands, ...).
 MIN_DIGITS = 6
 
-# Shapes that are something else: dates, dotted quads (IPv4), US social security numbers.
+# Shapes that are something else: dates, dotted quads (IPv4), US social security numbers,
+# decimal numbers (1234.56, 40.712776, 0.127758; not 555.0132, a local number in 3-4
+# groups).
 _NOT_A_PHONE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
-    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4})$"
+    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4}|(?!\d{3}\.\d{4}$)(?:[1-9]\d*|0)\.\d+)$"
 )
 #: Whole candidates that are never a phone number, wherever they stand: fewer than six
 #: digits, six digits alone, or a shape of ``_NOT_A_PHONE`` (these hold no extension
@@ -53,7 +55,7 @@ _NOT_A_PHONE = re.compile(
 _NEVER_A_PHONE = re.compile(
     r"\D*(?:\d\D*){0,5}|\d{6}"
     r"|\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
-    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4}"
+    r"|(?:\d{1,3}\.){3}\d{1,3}|\d{3}-\d{2}-\d{4}|(?!\d{3}\.\d{4}$)(?:[1-9]\d*|0)\.\d+"
 )
 _PHONE_SHAPE = re.compile(
     r"^(?:(?:\+|00)\d[\d\s().-]{6,}"

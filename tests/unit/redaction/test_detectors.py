@@ -55,6 +55,7 @@ POSITIVES = [
     ("ref: (+33) 1 42 68 53 00", "PHONE_NUMBER", "(+33) 1 42 68 53 00"),
     ("You can call 84 23 30", "PHONE_NUMBER", "84 23 30"),  # six digits, Greenland
     ("not answering at 561 499 051", "PHONE_NUMBER", "561 499 051"),
+    ("call me on 555.0132", "PHONE_NUMBER", "555.0132"),  # one dot, local 3-4 groups
     # US SSN
     ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
     ("ssn: 536 22 1234", "US_SSN", "536 22 1234"),
@@ -190,6 +191,9 @@ HARD_NEGATIVES = [
     "totals 123.456.789-08 and 111.111.111-11, bare 52998224725",
     "already clean: [EMAIL_ADDRESS_9f2c4e1ab37d5c08]",
     "passport photo 1200x1600 px, form DS11 renewed 2026",  # a passport word, no number
+    # decimal numbers near a phone word: amounts, durations, coordinates
+    "I called about the 1234.56 charge; the call took 1234.567 ms",
+    "text me the spot: lat 40.712776 lon 0.127758",
     "passport order 12345678A shipped",
 ]
 
@@ -203,6 +207,9 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "1985-03-14", "date_of_birth") == [("DATE_TIME", "1985-03-14")]
     assert found(engine, "912803456", "passport_number") == [("US_PASSPORT", "912803456")]
     assert found(engine, "TR1234567", "passengers.passport") == [("US_PASSPORT", "TR1234567")]
+    # "text" and "message" are phone words, and the usual names of a free-text field
+    assert found(engine, "Paid 1234.56 EUR, balance 12345.67", "message") == []
+    assert found(engine, "Lat 40.712776, Lon 0.127758", "text") == []
     assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
     assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
