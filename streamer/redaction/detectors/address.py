@@ -426,7 +426,11 @@ class StreetAddressDetector(Detector):
         words = set(_LETTERS.findall(text.casefold()) if scan is None else scan.split())
         found: list[tuple[int, int]] = []
         for pattern in _address_patterns(text, scan, shape, words):
-            found.extend(m.span() for m in pattern.finditer(text) if _is_address(m.group()))
+            found.extend(
+                m.span()
+                for m in pattern.finditer(text)
+                if _is_address(m.group()) and _NUMBER_VIA.search(m.group()) is None
+            )
         weak_units: list[tuple[int, int]] = []
         if not _UNIT_GATE_WORDS.isdisjoint(words):
             for unit in _starting_with(_UNIT, text, scan, _UNIT_START_WORDS.intersection(words)):
@@ -673,6 +677,11 @@ def _is_street_name(name: str) -> bool:
         and words[0].rstrip(".") not in _NOT_STREETS
         and not any(word.rstrip(".") in _NOT_PLACES or word in NOT_NAMES for word in words)
     )
+
+
+# An amount, a count or a date before "via" in lower case: the English word, not the
+# Italian street (paid 500 via PayPal, 21.11.2026 via DHL; Via Roma 10, in via Roma 10).
+_NUMBER_VIA = re.compile(r"\d\.?[ \t]+via\b")
 
 
 def _is_address(value: str) -> bool:

@@ -101,6 +101,10 @@ def test_military_addresses() -> None:
         "Order 5, 12345 Items shipped",
         "Windows 10, 12345 Users affected",
         "The meeting is at 10 AM, Leeds office",
+        # "via" after an amount, a count or a date is English, not an Italian street
+        "paid 500 via PayPal",
+        "Order shipped on 21.11.2026 via DHL tracking",
+        "Sent 2 via DHL Express 3 days ago",
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
@@ -146,6 +150,10 @@ def test_region_codes_postcodes_and_place_particles_on_their_own_lines() -> None
         "R São Romão 118",
         "Ribeiro VI 5100-684",
     ]
+
+
+def test_italian_streets_in_lower_case_after_a_preposition() -> None:
+    assert _found("abito in via Roma 10, Milano") == ["via Roma 10, Milano"]
 
 
 def test_ordinal_streets_and_french_street_words() -> None:
