@@ -429,7 +429,7 @@ class StreetAddressDetector(Detector):
             found.extend(
                 m.span()
                 for m in pattern.finditer(text)
-                if _is_address(m.group()) and _NUMBER_VIA.search(m.group()) is None
+                if _is_address(m.group()) and _ENGLISH_VIA.search(m.group()) is None
             )
         weak_units: list[tuple[int, int]] = []
         if not _UNIT_GATE_WORDS.isdisjoint(words):
@@ -679,9 +679,10 @@ def _is_street_name(name: str) -> bool:
     )
 
 
-# An amount, a count or a date before "via" in lower case: the English word, not the
-# Italian street (paid 500 via PayPal, 21.11.2026 via DHL; Via Roma 10, in via Roma 10).
-_NUMBER_VIA = re.compile(r"\d\.?[ \t]+via\b")
+# "via" in lower case after a number or a word: the English word, not an Italian street,
+# which "via" starts (paid 500 via PayPal, 1234.56 EUR via PayPal, 21.11.2026 via DHL;
+# Via Roma 10, in via Roma 10).
+_ENGLISH_VIA = re.compile(r"\S[ \t]+via\b")
 
 
 def _is_address(value: str) -> bool:

@@ -103,6 +103,7 @@ def test_military_addresses() -> None:
         "The meeting is at 10 AM, Leeds office",
         # "via" after an amount, a count or a date is English, not an Italian street
         "paid 500 via PayPal",
+        "Paid 1234.56 EUR via PayPal.",
         "Order shipped on 21.11.2026 via DHL tracking",
         "Sent 2 via DHL Express 3 days ago",
     ],
