@@ -17,7 +17,8 @@ People:
 - a **relation**: ``my kid Fern``, ``her husband Tom``, ``assistant to Gréta Halász``;
 - a **contact verb**: ``Call John at ...``, ``please email Maria about ...``, ``spoke to
   Ines yesterday`` (the name must end the clause or come before a word such as ``at``,
-  ``about``, ``tomorrow``, a phone number or an e-mail address; ``Call Support at ...`` and other teams are not people);
+  ``about``, ``tomorrow``, a phone number or an e-mail address; ``Call Support at ...``
+  and other teams are not people);
 - a **verb only people do**: ``Mika lives on ...``, ``Ana works at ...``, ``was born``
   (not ``Everything works again``);
 - a **gendered pronoun** referring back: ``Dmitar Ruedl listed his top 20``, ``had given
@@ -30,11 +31,11 @@ People:
   regards,\nAnna``;
 - a **field label** at the start of a line: ``From:``, ``To:``, ``Contact:``,
   ``Customer:``, ``Patient:``, ``Emergency contact - Amara Nwosu (mother)``, ...; the
-  name ends the line or a comma follows it (``Beneficiary: Mehmet Yılmaz, IBAN ...``);
+  name ends the line or a comma follows it (``Beneficiary: Olena Kovalenko, IBAN ...``);
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``;
 - whom a **delivery** is for: ``Parcel for Bartosz Wiśniewski left at the door``;
-- whom a **payment** names: ``Refund to account holder Mehmet Yılmaz``, ``beneficiary
-  Olena Kovalenko``;
+- whom a **payment** names: ``Refund to account holder Olena Kovalenko``, ``beneficiary
+  Kwame Mensah``;
 - a **role and number** before a first and last name in a sentence: ``Employee 4412
   Jane Doe (jane.doe@example.com) was terminated`` (not ``Customer 4412 Account Locked``);
 - a **state only people are in**: ``Why is Sven so impulsive?``, ``Kwame is off sick``;
@@ -215,7 +216,7 @@ _PERSON_FIELD = re.compile(
     rf"{_NAME}[ \t]*(?:\([^()\n\r]{{1,30}}\)[ \t]*)?(?:$|,)",  # Beneficiary: Jo Li, IBAN ...
     re.MULTILINE,
 )
-# Whom a payment names, in a sentence: "Refund to account holder Mehmet Yılmaz."
+# Whom a payment names, in a sentence: "Refund to account holder Olena Kovalenko."
 _PAYMENT_PARTY = re.compile(
     r"\b(?i:account[ \t]+holder|card[ \t]?holder|beneficiary|payee|remitter|policy[ \t]?holder)"
     rf"[ \t]+{_SHORT_NAME}{_NAME_ENDS}",
