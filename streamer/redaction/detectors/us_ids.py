@@ -45,7 +45,6 @@ class UsPassportDetector(PatternDetector):
     negative_context = _NOT_AN_ID
     context_required = True
     min_digits = 6
-    shape_pattern = rb"(?<![a0_-])a{0,3}0[a0]{5,10}(?![a0_]|-0)"
     score = 0.3
     context_boost = 0.5
 
