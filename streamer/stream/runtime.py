@@ -41,6 +41,7 @@ from prometheus_client import CollectorRegistry
 
 from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring
+from streamer.redaction.result import PayloadFailure
 from streamer.redaction.service import EngineSpec
 from streamer.settings import StreamerSettings
 from streamer.stream.admin import dead_letter_message_bytes, ensure_topics, record_limits
@@ -60,10 +61,21 @@ from streamer.stream.exceptions import (
     ProduceError,
     StreamError,
 )
+from streamer.stream.fetched import (
+    UNDECODABLE_HEADER_NAME,
+    has_undecodable_header_name,
+    tolerate_undecodable_header_names,
+)
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
 from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
-from streamer.stream.processor import BatchResult, EmittedTokens, ProcessorSpec, RecordBatch
+from streamer.stream.processor import (
+    BatchResult,
+    EmittedTokens,
+    ExternalDetection,
+    ProcessorSpec,
+    RecordBatch,
+)
 from streamer.stream.sinks import OutputSinks, OutputTopics
 from streamer.stream.stats import StreamStats
 from streamer.stream.topology import Topology
@@ -296,6 +308,8 @@ class StreamRuntime:
         if self.cloud is not None:
             await self.cloud.start()
         await self.pool.start()
+        # A header name that is not UTF-8 dead-letters its record, not the consumer.
+        tolerate_undecodable_header_names()
         await self._start_consumer()
 
     async def _stop_key_sync(self) -> None:
@@ -522,6 +536,11 @@ class StreamRuntime:
         if self._pass_headers:
             allowed = self._pass_headers
             passed = [[(k, v) for k, v in r.headers if k in allowed] for r in records]
+        set_aside = {
+            i: UNDECODABLE_HEADER_NAME
+            for i, r in enumerate(records)
+            if r.headers and has_undecodable_header_name(r.headers)
+        }
         batch = RecordBatch(
             tp.topic,
             tp.partition,
@@ -537,24 +556,33 @@ class StreamRuntime:
         stats.batches += 1
         if stats.first_record_at is None:
             stats.first_record_at = time.monotonic()
-        task = asyncio.create_task(self._process(lane, ticket, batch, passed, lane.tail))
+        task = asyncio.create_task(self._process(lane, ticket, batch, passed, set_aside, lane.tail))
         lane.tail = task
         lane.tasks.add(task)
         task.add_done_callback(lane.tasks.discard)
 
-    async def redact(self, batch: RecordBatch) -> BatchResult:
+    async def redact(
+        self, batch: RecordBatch, set_aside: dict[int, PayloadFailure] | None = None
+    ) -> BatchResult:
         """Redact one batch: the single point where records go to the worker pool.
 
         With a ``cloud:`` section the cloud providers are asked first (on this loop,
         concurrently with other batches), and what they found goes with the batch.
+        Records in ``set_aside`` (by index) are dead-lettered with their failure instead.
         """
         if self.cloud is None:
-            return await self.pool.process(batch)
+            if not set_aside:
+                return await self.pool.process(batch)
+            return await self.pool.process(
+                batch, ExternalDetection([None] * len(batch), dict(set_aside))
+            )
         tp = TopicPartition(batch.topic, batch.partition)
         lane = self._lanes.get(tp)
         detection = await self.cloud.detect(
             batch, still_wanted=lambda: self._lanes.get(tp) is lane and tp not in self._revoking
         )
+        if set_aside:
+            detection.dead_letters.update(set_aside)
         return await self.pool.process(batch, detection)
 
     async def _process(
@@ -563,12 +591,13 @@ class StreamRuntime:
         ticket: BatchTicket,
         batch: RecordBatch,
         passed_headers: list[list[Header]] | None,
+        set_aside: dict[int, PayloadFailure],
         previous: asyncio.Task[None] | None,
     ) -> None:
         assert self.sinks is not None and self.checkpoint is not None
         try:
             started = time.monotonic()
-            result = await self.redact(batch)
+            result = await self.redact(batch, set_aside)
             self.stats.stage_seconds["redact"].observe(time.monotonic() - started)
             if previous is not None:
                 await previous  # publish in offset order

@@ -221,6 +221,72 @@ async def test_records_compressed_with_any_kafka_codec_are_redacted(
     assert find_canaries(record_bytes(clean), [CANARIES["EMAIL_ADDRESS"]]) == []
 
 
+async def test_a_header_name_that_is_not_utf8_dead_letters_its_record_not_the_pipeline(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings
+) -> None:
+    # aiokafka decodes header names as UTF-8 while it reads a fetched batch: one such
+    # record stopped streamer run (UnicodeDecodeError out of getmany), on every restart.
+    await create_topics(bootstrap, {topics.raw: 1})
+    email = CANARIES["EMAIL_ADDRESS"].encode()
+    values = [b'{"n": %d, "m": "mail %s"}' % (n, email) for n in range(4)]
+    metadata = await _produce_one_gzip_batch(
+        bootstrap,
+        topics.raw,
+        values,
+        [[("trace", b"1")], [("trace", b"2"), (b"tr\xffce", b"3")], [], [("trace", b"4")]],
+    )
+    await run_until_committed(StreamRuntime(topology_for(topics), stream_settings), metadata)
+    clean = await read_all(bootstrap, topics.clean, expected=3)
+    [letter] = await read_all(bootstrap, topics.dlq, expected=1)
+    assert [source_of(r)[2] for r in clean] == [0, 2, 3]
+    assert source_of(letter)[2] == 1
+    assert header_value(letter.headers, DLQ_REASON) == b"invalid_header"
+    assert find_canaries(record_bytes([*clean, letter])) == []
+    dead = DeadLetter.from_json(letter.value)
+    assert "header name" in dead.message
+    assert dead.open(keyring_from_settings(stream_settings)) == values[1]
+
+
+async def _produce_one_gzip_batch(
+    bootstrap: str, topic: str, values: list[bytes], headers: list[list[tuple[Any, bytes]]]
+) -> list[Any]:
+    """Produce ``values`` as one compressed batch; a header name may be raw bytes.
+
+    aiokafka's producer writes header names from ``str`` only; its pure-Python batch
+    builder takes any ``str`` whose ``encode`` gives the bytes to write."""
+    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+    class RawName(str):
+        raw: bytes
+
+        def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+            return self.raw
+
+    def name(value: str | bytes) -> str:
+        if isinstance(value, str):
+            return value
+        raw = RawName("raw")
+        raw.raw = value
+        return raw
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        batch = producer.create_batch()
+        batch._builder = _DefaultRecordBatchBuilderPy(
+            2, 1, is_transactional=0, producer_id=-1, producer_epoch=-1, base_sequence=0,
+            batch_size=1 << 20,
+        )  # fmt: skip
+        for value, pairs in zip(values, headers, strict=True):
+            batch.append(
+                timestamp=None, key=None, value=value, headers=[(name(k), v) for k, v in pairs]
+            )
+        sent = await (await producer.send_batch(batch, topic, partition=0))
+    finally:
+        await producer.stop()
+    return [sent._replace(offset=sent.offset + len(values) - 1)]
+
+
 async def test_a_key_too_large_for_the_clean_topic_is_a_dead_letter_without_its_key(
     bootstrap: str, topics: Any, stream_settings: StreamerSettings
 ) -> None:
