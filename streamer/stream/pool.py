@@ -292,8 +292,18 @@ class RedactionPool:
         executor, self._executor = self._executor, None
         if executor is not None:
             if abandon:
-                for process in (getattr(executor, "_processes", None) or {}).values():
+                processes = list((getattr(executor, "_processes", None) or {}).values())
+                for process in processes:
                     process.kill()
+                for process in processes:
+                    process.join()
+                # A worker killed while it wrote a result left part of it in the result
+                # pipe, and the executor's manager thread (which shutdown joins) reading
+                # the rest forever. With the workers gone, closing this process's end of
+                # the pipe ends that read.
+                results = getattr(executor, "_result_queue", None)
+                if results is not None:
+                    results._writer.close()
             executor.shutdown(wait=True, cancel_futures=True)
         if self._inline is not None:
             self._inline.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -218,3 +219,24 @@ def test_a_script_without_a_main_guard_is_told_how_to_fix_it(tmp_path: Path) -> 
     error = [line for line in run.stderr.splitlines() if line.startswith(prefix)]
     assert len(error) == 1, run.stderr[-2000:]
     assert 'if __name__ == "__main__":' in error[0]
+
+
+async def test_abandoning_returns_when_a_worker_was_killed_in_the_middle_of_a_result(
+    tmp_path: Path,
+) -> None:
+    """A second Ctrl-C kills the workers, maybe while one writes a batch's result: the
+    executor's manager thread then waited for the rest of it, and closing the pool (so
+    streamer run) hung for good."""
+    pool = RedactionPool(spec(tmp_path), workers=1)
+    await pool.start()
+    (manager,) = executor_threads()
+    # What a worker killed mid-write leaves in the result pipe: a length, then less.
+    results = pool._executor._result_queue  # type: ignore[union-attr]
+    os.write(results._writer.fileno(), struct.pack("!i", 1_000) + b"part of a result")
+    while results._reader.poll():  # until the manager thread read it and waits for more
+        await asyncio.sleep(0.01)
+    closing = threading.Thread(target=pool.close, kwargs={"abandon": True}, daemon=True)
+    closing.start()
+    await asyncio.to_thread(closing.join, 60)  # a guard against hanging the suite, not a timing
+    assert not closing.is_alive()
+    assert not manager.is_alive()
