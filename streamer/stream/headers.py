@@ -77,6 +77,8 @@ def decode_headers(headers: Iterable[tuple[str, bytes | None]] | None) -> dict[s
     shown as escapes."""
     decoded: dict[str, str] = {}
     for name, value in headers or ():
+        if not name.isascii():  # a name that was not UTF-8 holds surrogate escapes
+            name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
         decoded[name] = "" if value is None else value.decode("utf-8", "backslashreplace")
     return decoded
 

@@ -37,6 +37,7 @@ from streamer.settings import StreamerSettings
 from streamer.stream.admin import partition_counts
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import ReplayError, ReplayRangeError, StreamError
+from streamer.stream.fetched import tolerate_undecodable_header_names
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,7 @@ class RangePlan:
 
 def group_less_consumer(settings: StreamerSettings) -> AIOKafkaConsumer:
     """A consumer without a group: it reads where it is told and never commits."""
+    tolerate_undecodable_header_names()  # a header name that is not UTF-8 is not fatal
     return AIOKafkaConsumer(
         **client_options(settings),
         group_id=None,

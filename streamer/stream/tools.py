@@ -20,6 +20,7 @@ from streamer.redaction.engine import may_hold_wide_integer
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.exceptions import StreamError, TopicNameError
+from streamer.stream.fetched import tolerate_undecodable_header_names
 from streamer.stream.headers import decode_headers
 
 #: aiokafka's (and Kafka's) default ``max.request.size``: one record can be no larger.
@@ -220,6 +221,7 @@ async def read_topic(
     offsets are not trusted: some brokers under-report them), or after ``limit`` records.
     """
     check_topic_name(topic)
+    tolerate_undecodable_header_names()  # such a record is shown, not fatal
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=None, enable_auto_commit=False)
     try:
         await consumer.start()

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
@@ -41,6 +41,7 @@ __all__ = [
     "committed_offsets",
     "create_topics",
     "end_offsets",
+    "produce_raw_header_names",
     "produce_values",
     "read_all",
     "read_topic",
@@ -89,6 +90,50 @@ async def produce_values(
         headers=headers,
         partition=partition,
     )
+
+
+async def produce_raw_header_names(
+    bootstrap_servers: str,
+    topic: str,
+    values: list[bytes],
+    headers: list[list[tuple[str | bytes, bytes]]],
+) -> list[Any]:
+    """Produce ``values`` as one gzip batch to partition 0, where a header name may be
+    any bytes (``b"tr\\xffce"``); the metadata of its last record.
+
+    aiokafka's producer writes header names from ``str`` only; its pure-Python batch
+    builder takes any ``str`` whose ``encode`` gives the bytes to write."""
+    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
+
+    class RawName(str):
+        raw: bytes
+
+        def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+            return self.raw
+
+    def name(value: str | bytes) -> str:
+        if isinstance(value, str):
+            return value
+        raw = RawName("raw")
+        raw.raw = value
+        return raw
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers)
+    await producer.start()
+    try:
+        batch = producer.create_batch()
+        batch._builder = _DefaultRecordBatchBuilderPy(
+            2, 1, is_transactional=0, producer_id=-1, producer_epoch=-1, base_sequence=0,
+            batch_size=1 << 20,
+        )  # fmt: skip
+        for value, pairs in zip(values, headers, strict=True):
+            batch.append(
+                timestamp=None, key=None, value=value, headers=[(name(k), v) for k, v in pairs]
+            )
+        sent = await (await producer.send_batch(batch, topic, partition=0))
+    finally:
+        await producer.stop()
+    return [sent._replace(offset=sent.offset + len(values) - 1)]
 
 
 async def read_all(

@@ -146,3 +146,17 @@ def test_tail_shows_a_binary_value_or_key_as_binary_not_as_a_json_object(
     assert "(binary value, 7 bytes, base64) AAL/YXZybw==" in blocks[0]
     assert '"base64": "AAL/YXZybw=="' in blocks[1]
     assert "(empty value)" in blocks[2]
+
+
+def test_tail_shows_a_record_whose_header_name_is_not_utf8(tmp_path: Path, bootstrap: str) -> None:
+    # aiokafka decodes header names while it reads a batch: tail stopped with a
+    # UnicodeDecodeError traceback at such a record, and showed none of its batch.
+    import asyncio
+
+    from streamer.testing.kafka import create_topics, produce_raw_header_names
+
+    asyncio.run(create_topics(bootstrap, {"tail.headers": 1}))
+    asyncio.run(produce_raw_header_names(bootstrap, "tail.headers", [b'{"n": 0}', b'{"n": 1}'],
+                                         [[(b"tr\xffce", b"1")], [("trace", b"2")]]))  # fmt: skip
+    shown = tail_json(bootstrap, "tail.headers", data_dir=tmp_path)
+    assert [record["headers"] for record in shown] == [{"tr\\xffce": "1"}, {"trace": "2"}]

@@ -32,6 +32,7 @@ from streamer.testing.kafka import (
     by_source,
     create_topics,
     end_offsets,
+    produce_raw_header_names,
     produce_values,
     read_all,
     record_bytes,
@@ -229,7 +230,7 @@ async def test_a_header_name_that_is_not_utf8_dead_letters_its_record_not_the_pi
     await create_topics(bootstrap, {topics.raw: 1})
     email = CANARIES["EMAIL_ADDRESS"].encode()
     values = [b'{"n": %d, "m": "mail %s"}' % (n, email) for n in range(4)]
-    metadata = await _produce_one_gzip_batch(
+    metadata = await produce_raw_header_names(
         bootstrap,
         topics.raw,
         values,
@@ -245,46 +246,6 @@ async def test_a_header_name_that_is_not_utf8_dead_letters_its_record_not_the_pi
     dead = DeadLetter.from_json(letter.value)
     assert "header name" in dead.message
     assert dead.open(keyring_from_settings(stream_settings)) == values[1]
-
-
-async def _produce_one_gzip_batch(
-    bootstrap: str, topic: str, values: list[bytes], headers: list[list[tuple[Any, bytes]]]
-) -> list[Any]:
-    """Produce ``values`` as one compressed batch; a header name may be raw bytes.
-
-    aiokafka's producer writes header names from ``str`` only; its pure-Python batch
-    builder takes any ``str`` whose ``encode`` gives the bytes to write."""
-    from aiokafka.record.default_records import _DefaultRecordBatchBuilderPy
-
-    class RawName(str):
-        raw: bytes
-
-        def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-            return self.raw
-
-    def name(value: str | bytes) -> str:
-        if isinstance(value, str):
-            return value
-        raw = RawName("raw")
-        raw.raw = value
-        return raw
-
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        batch = producer.create_batch()
-        batch._builder = _DefaultRecordBatchBuilderPy(
-            2, 1, is_transactional=0, producer_id=-1, producer_epoch=-1, base_sequence=0,
-            batch_size=1 << 20,
-        )  # fmt: skip
-        for value, pairs in zip(values, headers, strict=True):
-            batch.append(
-                timestamp=None, key=None, value=value, headers=[(name(k), v) for k, v in pairs]
-            )
-        sent = await (await producer.send_batch(batch, topic, partition=0))
-    finally:
-        await producer.stop()
-    return [sent._replace(offset=sent.offset + len(values) - 1)]
 
 
 async def test_a_key_too_large_for_the_clean_topic_is_a_dead_letter_without_its_key(
