@@ -5,6 +5,7 @@ records come out byte-identical, and nothing is committed past what was produced
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import signal
@@ -150,8 +151,20 @@ async def wait_for_commits(bootstrap: str, topics: Any, ends: dict[Any, int]) ->
     raise AssertionError("the pipeline did not commit every input record in time")
 
 
+#: The most tickets one call of :func:`produce_tickets` produces.
+MOST_TICKETS = 12_000
+
+
+@functools.cache
+def ticket_values() -> tuple[bytes, ...]:
+    """The first :data:`MOST_TICKETS` tickets, made once: Faker takes seconds a thousand,
+    and ``support_tickets`` makes the same sequence at every call (one seed)."""
+    return tuple(orjson.dumps(e) for e in support_tickets(MOST_TICKETS, customers=200))
+
+
 async def produce_tickets(bootstrap: str, topic: str, count: int) -> list[Any]:
-    values = [orjson.dumps(event) for event in support_tickets(count, customers=200)]
+    assert count <= MOST_TICKETS
+    values = list(ticket_values()[:count])
     for index in range(0, count, 50):
         values[index] = orjson.dumps({"ticket_id": f"canary-{index}", "message": CANARY_TEXT})
     values[7] = b"{this is not json"
@@ -159,6 +172,17 @@ async def produce_tickets(bootstrap: str, topic: str, count: int) -> list[Any]:
         orjson.loads(v)["customer"]["id"].encode() if b"customer" in v else None for v in values
     ]
     return await produce_values(bootstrap, topic, values, keys=keys)
+
+
+async def read_outputs(bootstrap: str, topics: Any) -> tuple[list[Any], list[Any], list[Any]]:
+    """Every record of the clean, dead-letter and token topics, read side by side (each
+    read ends after its idle timeout)."""
+    clean, dlq, tokens = await asyncio.gather(
+        read_all(bootstrap, topics.clean),
+        read_all(bootstrap, topics.dlq),
+        read_all(bootstrap, topics.tokens),
+    )
+    return clean, dlq, tokens
 
 
 def assert_nothing_lost_and_copies_identical(
@@ -224,9 +248,7 @@ async def test_five_kill_minus_9_in_a_row_lose_nothing_and_reprocess_byte_identi
         await asyncio.sleep(0.1)
     assert not [pid for pid in orphans if alive(pid)]
 
-    clean = await read_all(bootstrap, topics.clean)
-    dlq = await read_all(bootstrap, topics.dlq)
-    tokens = await read_all(bootstrap, topics.tokens)
+    clean, dlq, tokens = await read_outputs(bootstrap, topics)
     duplicated = assert_nothing_lost_and_copies_identical(metadata, clean, dlq, tokens)
     assert duplicated > 0, "no record was re-processed: the kills did not interrupt work"
     assert {orjson.loads(r.value)["reason"] for r in dlq} == {"invalid_event"}
@@ -254,15 +276,14 @@ async def test_a_signal_drains_commits_and_exits_zero(
     committed = await committed_offsets(bootstrap, topics.group, [topics.raw])
     assert sum(committed.values()) < len(metadata), "stopped only after finishing everything"
 
-    outputs = by_source(
-        [*await read_all(bootstrap, topics.clean), *await read_all(bootstrap, topics.dlq)]
-    )
+    clean, dlq, _ = await read_outputs(bootstrap, topics)
+    outputs = by_source([*clean, *dlq])
     for tp, offset in committed.items():
         produced = sorted(o for (t, p, o) in outputs if (t, p) == (tp.topic, tp.partition))
         # Drained: exactly the records below the committed offset were published, each once.
         assert produced == list(range(offset))
     assert all(len(copies) == 1 for copies in outputs.values())
-    reasons = {orjson.loads(r.value)["reason"] for r in await read_all(bootstrap, topics.dlq)}
+    reasons = {orjson.loads(r.value)["reason"] for r in dlq}
     assert reasons <= {"invalid_event"}  # no record was blamed for the shutdown
 
 
@@ -308,9 +329,7 @@ async def test_two_instances_in_one_group_share_partitions_and_lose_nothing(
     assert all(s.processed > 0 for s in stats)
     assert sum(s.processed for s in stats) >= len(metadata)
 
-    clean = await read_all(bootstrap, topics.clean)
-    dlq = await read_all(bootstrap, topics.dlq)
-    tokens = await read_all(bootstrap, topics.tokens)
+    clean, dlq, tokens = await read_outputs(bootstrap, topics)
     assert_nothing_lost_and_copies_identical(metadata, clean, dlq, tokens)
 
 
