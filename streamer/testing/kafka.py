@@ -28,9 +28,11 @@ from streamer.stream import tools
 from streamer.stream.headers import SOURCE_OFFSET, SOURCE_PARTITION, SOURCE_TOPIC
 from streamer.stream.tools import end_offsets
 
-#: Consumer group timings that make joins and rebalances quick on the embedded broker.
+#: Consumer group timings that make joins and rebalances quick on the embedded broker
+#: (it holds each join for about half the session timeout, rounded up to a second).
+#: Apache Kafka refuses sessions under its ``group.min.session.timeout.ms``, 6 s by default.
 FAST_GROUP_SETTINGS: dict[str, Any] = {
-    "session_timeout_ms": 6000,
+    "session_timeout_ms": 3000,
     "heartbeat_interval_ms": 500,
     "rebalance_timeout_ms": 3000,
 }
