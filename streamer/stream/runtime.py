@@ -66,6 +66,7 @@ from streamer.stream.fetched import (
     has_undecodable_header_name,
     tolerate_undecodable_header_names,
 )
+from streamer.stream.futures import log_unawaited_kafka_errors
 from streamer.stream.headers import Header, ProvenanceHeaders, header_value
 from streamer.stream.monitoring import serve_metrics
 from streamer.stream.pool import RedactionPool
@@ -238,6 +239,7 @@ class StreamRuntime:
         abandons the drain. During start-up the first one stops it at once.
         """
         task = asyncio.current_task()
+        log_unawaited_kafka_errors(asyncio.get_running_loop())
         if handle_signals:
             self._install_signal_handlers(task)
         try:
