@@ -243,6 +243,8 @@ LABELS = frozenset(
         ]
     ).split()
 )
+#: Words that start a group of people, not a name (``To: All Staff``, ``Dear Every Member``).
+_QUANTIFIERS = frozenset(["all", "every", "each", "any", "both", "most", "some", "many"])
 #: Days a delivery may be for that are nobody's name ("Package for Christmas delivery").
 _OCCASIONS = frozenset(
     ["christmas", "xmas", "easter", "halloween", "thanksgiving", "hanukkah", "diwali", "eid"]
@@ -461,6 +463,7 @@ def _person(text: str, match: re.Match[str], group: int, score: float) -> Span |
         or value.lower() in _ADDRESSEES
         or any(word in TEAMS for word in value.lower().split())
         or value.split()[0].lower() in _INTERJECTIONS
+        or value.split()[0].lower() in _QUANTIFIERS
         or _LEGAL_FORM_AT_END.search(value)
     ):
         return None

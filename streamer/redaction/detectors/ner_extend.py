@@ -146,6 +146,12 @@ def _grow_place(text: str, end: int) -> int:
     return end
 
 
+def is_place_number(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is a house number or postcode as a place takes it
+    (``" 128"``, ``" PH36 9QH"``, ``", NB 18775"``; not ``" 14.0.1"`` or ``" P0420"``)."""
+    return _PLACE_NUMBER.fullmatch(text, start, end) is not None
+
+
 def _first_name_before_place(text: str, start: int, end: int) -> int:
     """A place of one word right after a capitalised word (not a sentence start) is a
     surname the model took for a place: ``Ewa [Kowalska-Wiśniewska]`` left ``Ewa``."""

@@ -24,7 +24,8 @@ fixes what is fixable without knowing the text's domain, in this order:
    ``CAN I SPEAK TO A REAL PERSON``), a month before its day (``Mar 14 09:27:17``),
    identifiers and classes from code (``KafkaConsumer``, ``ValueError``,
    ``PaymentService.processRefund``, ``com.acme.payment.CardProcessor``) and team names
-   (``Customer Support``).
+   (``Customer Support``); an organisation that is a code: a country code alone
+   (``NG``, ``DE``) or a bank's BIC (``BIC DEUTDEFF``, ``CHASUS33XXX``).
    Policies add their own values with ``allow_list``.
 5. **Mislabelled groups**: a model's ``NRP`` on something that is not a group word
    (``Santino``, ``Ágatha Alves``; group words are single words ending like
@@ -51,6 +52,11 @@ fixes what is fixable without knowing the text's domain, in this order:
 11. **User agents**: nothing in a browser's user agent (``Mozilla/5.0 (iPhone; CPU
     iPhone OS 17_2 like Mac OS X) ... (KHTML, like Gecko)``) is a name, place or
     organisation of a person: it names products and platforms.
+12. **Codes and versions**: an organisation that is one word followed by nothing but
+    numbers and codes, once grown over them, is a product, model or label with its
+    version, reading or code (``Android 14.0.1``, ``FX 1.0823``, ``XPS 15.6``,
+    ``DTC P0420``, ``SKU AB-1234``); not when the numbers are a house number or postcode
+    (``Tverråsveien 128``, a place the model took for an organisation, or ``Channel 4``).
 """
 
 from __future__ import annotations
@@ -62,7 +68,13 @@ from typing import Any
 
 from streamer.redaction.detectors.address import recipient_lines
 from streamer.redaction.detectors.ner_cues import CUE_SCORE, english_cues, lowercase_names
-from streamer.redaction.detectors.ner_extend import grow, listed_names, repeated_names, whole_words
+from streamer.redaction.detectors.ner_extend import (
+    grow,
+    is_place_number,
+    listed_names,
+    repeated_names,
+    whole_words,
+)
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
     MONTHS_AND_DAYS,
@@ -130,6 +142,50 @@ _LEGAL_NAME = re.compile(
 )
 
 
+# A bank's BIC (SWIFT code): bank, country, location and an optional branch.
+_BIC = re.compile(r"[A-Z]{4}([A-Z]{2})[A-Z0-9]{2}(?:[A-Z0-9]{3})?")
+
+
+@cache
+def _region_codes() -> frozenset[str]:
+    """ISO 3166 country codes (``phonenumbers``'s regions)."""
+    from phonenumbers import SUPPORTED_REGIONS
+
+    return frozenset(SUPPORTED_REGIONS)
+
+
+def _is_code(text: str, value: str) -> bool:
+    """Whether an organisation's ``value`` is a country code alone or a BIC: one with a
+    digit or a branch, or written after ``BIC`` or ``SWIFT`` (an upper-case word such as
+    ``HELSINKI`` has the shape too, and the model takes places for organisations)."""
+    if len(value) == 2:
+        return value == text.strip() and value in _region_codes()
+    bic = _BIC.fullmatch(value) if len(value) in (8, 11) else None
+    return (
+        bic is not None
+        and bic.group(1) in _region_codes()
+        and (
+            any(c.isdigit() for c in value)
+            or value.endswith("XXX")
+            or "BIC" in text.upper()
+            or "SWIFT" in text.upper()
+        )
+    )
+
+
+def _names_a_version(text: str, span: Span) -> bool:
+    """Whether an organisation is one word with only numbers and codes after it (rule 12)."""
+    if span.entity_type != "ORGANIZATION":
+        return False
+    first, *rest = text[span.start : span.end].split()
+    if not rest or any(c.isdigit() for c in first):
+        return False
+    tail = text.index(first, span.start) + len(first)
+    return all(any(c.isdigit() for c in word) for word in rest) and not is_place_number(
+        text, tail, span.end
+    )  # a place the model took for an organisation: Tverråsveien 128, GRIGADALE PH36 9QH
+
+
 def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> list[Span]:
     """Apply the rules of this module to the NER spans of ``text``."""
     refined: list[Span] = []
@@ -162,6 +218,7 @@ def refine_spans(text: str, spans: list[Span], tokens: Any, language: str) -> li
         for span in refined
         if _keep(text, span)
     ]
+    refined = [span for span in refined if not _names_a_version(text, span)]
     if language == "en":
         refined.extend(lowercase_names(text))  # after the rule that drops lower-case spans
     refined.extend(repeated_names(text, refined))
@@ -311,6 +368,8 @@ def _keep(text: str, span: Span) -> bool:
         return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
+    if span.entity_type == "ORGANIZATION" and _is_code(text, value):
+        return False  # a country code (NG) or a bank's BIC (DEUTDEFF)
     if MONTHS_AND_DAYS.fullmatch(value) and _DAY_AFTER.match(text, span.end):
         return False  # a month and its day: Mar 14 09:27:17 (syslog), June 3
     if _EXCEPTION_CLASS.fullmatch(value) or (

@@ -508,3 +508,35 @@ def test_payment_parties_and_contacts_before_a_number_are_people() -> None:
     # a team or a bank is nobody
     assert _refine("call Support 0800 123 4567") == []
     assert _refine("paid to beneficiary Deutsche Bank, BIC DEUTDEFF") == []
+
+
+def test_a_word_with_only_a_version_or_code_after_it_is_no_organisation() -> None:
+    # The model tags the first word (Android, FX, DTC) and the span grows over the
+    # numbers after it: device, telemetry and finance events lost their values.
+    for text, word in [
+        ("running Android 14.0.1 today", "Android"),
+        ("FX 1.0823 at close", "FX"),
+        ("DTC P0420 stored", "DTC"),
+        ("SKU AB-1234 restocked", "SKU"),
+    ]:
+        assert _refine(text, (word, "ORGANIZATION")) == [], text
+    assert _refine("Watch Channel 4 tonight", ("Channel", "ORGANIZATION")) == [
+        ("Channel 4", "ORGANIZATION")
+    ]
+    assert _refine("Shares of Eureka 93 Inc. rose", ("Eureka", "ORGANIZATION")) == [
+        ("Eureka 93 Inc.", "ORGANIZATION")
+    ]
+
+
+def test_a_country_code_or_a_bic_is_no_organisation() -> None:
+    for text, code in [("NG", "NG"), ("Wire to BIC DEUTDEFF today", "DEUTDEFF"),
+                       ("Bank CHASUS33 in NY", "CHASUS33")]:  # fmt: skip
+        assert _refine(text, (code, "ORGANIZATION")) == [], text
+    # the same shapes in an address: a state code, a place in upper case
+    for text, value in [("Boston, MA, USA", "MA"), ("Visit HELSINKI soon", "HELSINKI")]:
+        assert _refine(text, (value, "ORGANIZATION")) == [(value, "ORGANIZATION")], text
+
+
+def test_a_group_of_people_after_a_field_label_is_nobody() -> None:
+    assert _refine("To: All Staff") == []
+    assert _refine("To: Maria Lopez") == [("Maria Lopez", "PERSON")]
