@@ -24,7 +24,9 @@ The skip rule: NER does not run on a text that
    timestamps, version strings, hashes): no name is written like that, and the pattern
    detectors still scan such texts for structured types; or
 3. is a product's or brand's name in a JSON event (``product.name``, ``items[].name``,
-   ``brand``; :func:`~.field_name.names_a_product`).
+   ``brand``; :func:`~.field_name.names_a_product`), or a code, version, model or
+   currency (``os``, ``osVersion``, ``device_model``, ``currency``, ``error_code``;
+   :func:`~.field_name.names_a_thing`).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from typing import Any, ClassVar
 
 from streamer.errors import ConfigurationError, DependencyMissingError
 from streamer.redaction.detector import Detector
-from streamer.redaction.detectors.field_name import names_a_product
+from streamer.redaction.detectors.field_name import names_a_product, names_a_thing
 from streamer.redaction.detectors.ner_models import (
     load_ner_pipeline,
     quiet_transformers_import,
@@ -176,8 +178,11 @@ class NerDetector(Detector):
 
     def applies_to(self, text: str, context: str = "") -> bool:
         # A product's or brand's name (Calvin Klein Boxer Briefs) is not read: the model
-        # takes many for people. The pattern detectors still scan it.
-        return can_hold_name(text) and not (context and names_a_product(context))
+        # takes many for people; nor is an OS, a model or a code (Android 14, XPS 15),
+        # which it takes for organisations. The pattern detectors still scan them.
+        return can_hold_name(text) and not (
+            context and (names_a_product(context) or names_a_thing(context))
+        )
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         return self.detect_batch([text], [context])[0]

@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from streamer.redaction.detectors import DETECTORS, PATTERN_DETECTOR_NAMES, FieldNameDetector
-from streamer.redaction.detectors.field_name import field_entity, names_a_product
+from streamer.redaction.detectors.field_name import field_entity, names_a_product, names_a_thing
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
@@ -83,6 +83,26 @@ def test_field_names_say_what_their_values_are(field: str, entity: str | None) -
 )
 def test_fields_naming_a_product(field: str, expected: bool) -> None:
     assert names_a_product(field) is expected
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        ("os", True),
+        ("osVersion", True),
+        ("OSVersion", True),
+        ("device.model", True),
+        ("device_model", True),
+        ("currency_code", True),
+        ("bic", True),
+        ("conversion", False),
+        ("photos", False),
+        ("customer.name", False),
+        ("note", False),
+    ],
+)
+def test_fields_naming_a_code_version_or_model(field: str, expected: bool) -> None:
+    assert names_a_thing(field) is expected
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,16 @@ def test_a_product_or_brand_name_is_not_read_as_a_person(ner_detector: Any, sett
     assert [s.entity_type for s in found] == ["PERSON"]
 
 
+def test_an_os_a_model_or_a_code_is_not_an_organisation(ner_detector: Any, settings: Any) -> None:
+    # Device and telemetry events: the model took Android, XPS and NG for organisations.
+    engine = _engine(ner_detector, settings)
+    values = ["Android", "Android 14.0.1", "XPS 15 9530", "NG"]
+    contexts = ["os", "os", "model", "nationality"]
+    assert engine.analyze(values, contexts) == [[], [], [], []]
+    text = "Device XPS 15 9530 running Android 14.0.1 for Maria Lopez"
+    assert _found(engine, text) == {"Maria Lopez": "PERSON"}
+
+
 @pytest.mark.parametrize(
     ("line", "name"),
     [
