@@ -28,6 +28,7 @@ import re
 from collections.abc import Set as AbstractSet
 
 from streamer.redaction.detector import Detector
+from streamer.redaction.detectors.field_name import names_a_thing
 from streamer.redaction.detectors.ner_extend import whole_words
 from streamer.redaction.detectors.ner_words import MONTHS_AND_DAYS, NOT_NAMES
 from streamer.redaction.patterns import word_alternation
@@ -414,7 +415,8 @@ class StreetAddressDetector(Detector):
     def applies_to(self, text: str, context: str = "") -> bool:
         # Every part of an address holds a digit and a space or tab between its words,
         # but a unit written close up (Apt5, P.O.Box 12); "\\n" becomes a line break.
-        if _DIGIT.search(text) is None:
+        # A model, version or code field (XPS 15 9530 in "model") holds none.
+        if _DIGIT.search(text) is None or (context and names_a_thing(context)):
             return False
         return " " in text or "\t" in text or "\\" in text or _UNIT.search(text) is not None
 

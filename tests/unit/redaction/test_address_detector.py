@@ -239,3 +239,11 @@ def test_the_full_stop_ending_a_text_or_line_is_not_part_of_the_address(
 ) -> None:
     [span] = StreetAddressDetector().detect(text)
     assert text[span.start : span.end] == address
+
+
+def test_a_model_version_or_code_field_holds_no_address() -> None:
+    # {"model": "XPS 15 9530"} looked like a street and a number.
+    assert _found("XPS 15 9530") == ["XPS 15 9530"], "precondition: the shape matches"
+    assert not DETECTOR.applies_to("XPS 15 9530", "model")
+    assert not DETECTOR.applies_to("Dell XPS 15 9530", "device.model")
+    assert DETECTOR.applies_to("Kalverstraat 92, 1012 PH Amsterdam", "shipping.address")
