@@ -1229,15 +1229,17 @@ def tail(
                 sys.stdout.flush()
                 continue
             key = _shown_key(described["key"])
+            # soft_wrap: a line longer than the terminal (or than 80 columns in a pipe)
+            # is not broken, or a value would look as if it held a newline.
             stdout.print(
                 f"[bold]{topic}[/bold] partition {record.partition} offset {record.offset} "
                 f"key {escape(key)} timestamp {record.timestamp}",
-                highlight=False,
-            )
+                highlight=False, soft_wrap=True,
+            )  # fmt: skip
             for name, value in described["headers"].items():
                 header = escape(_terminal_safe(f"{name}:"))
                 stdout.print(f"  [dim]{header}[/dim] {escape(_terminal_safe(value))}",
-                             highlight=False)  # fmt: skip
+                             highlight=False, soft_wrap=True)  # fmt: skip
             value = described["value"]
             if record.value is None:
                 stdout.print("(no value: a tombstone)", style="dim", highlight=False)
@@ -1245,11 +1247,12 @@ def tail(
                 stdout.print("(empty value)", style="dim", highlight=False)
             elif not _is_utf8(record.value):  # not {"base64": ...}, as if the event were JSON
                 stdout.print(f"(binary value, {len(record.value):,} bytes, base64) "
-                             f"{value['base64']}", style="dim", highlight=False)  # fmt: skip
+                             f"{value['base64']}", style="dim", highlight=False,
+                             soft_wrap=True)  # fmt: skip
             elif isinstance(value, dict | list):
-                stdout.print(JSON.from_data(value))
+                stdout.print(JSON.from_data(value), soft_wrap=True)
             elif isinstance(value, str):
-                stdout.print(_terminal_safe(value), markup=False, highlight=False)
+                stdout.print(_terminal_safe(value), markup=False, highlight=False, soft_wrap=True)
             else:  # a JSON number, true, false or null, as written in JSON
                 stdout.print(orjson.dumps(value).decode(), highlight=False)
             stdout.print()

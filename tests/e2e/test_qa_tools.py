@@ -148,6 +148,31 @@ def test_tail_shows_a_binary_value_or_key_as_binary_not_as_a_json_object(
     assert "(empty value)" in blocks[2]
 
 
+def test_tail_piped_does_not_break_long_values_and_headers_across_lines(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # Piped (no terminal: 80 columns), tail broke long lines: an encrypted token in a value
+    # came out in two pieces (copied into unmask, it was no token) and a string as if it
+    # held a newline.
+    import asyncio
+
+    from streamer.settings import StreamerSettings
+    from streamer.stream.tools import produce_values
+
+    token = "[IBAN_CODE:enc:" + "A" * 90 + "]"
+    text = "plain text " + "x" * 100
+    values = [orjson.dumps({"message": f"Refund to IBAN {token} please"}), text.encode()]
+    settings = StreamerSettings(bootstrap_servers=bootstrap)
+    header = ("pii.detectors", ",".join(["detector"] * 20).encode())
+    asyncio.run(produce_values(settings, "tail.wide", values, headers=[[header], []], partition=0))
+    shown = streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "tail.wide",
+                     env=cli_environment(tmp_path, COLUMNS="80"), text=True)  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    assert f'"message": "Refund to IBAN {token} please"' in shown.stdout
+    assert text in shown.stdout
+    assert "pii.detectors: " + ",".join(["detector"] * 20) in shown.stdout
+
+
 def test_tail_shows_a_record_whose_header_name_is_not_utf8(tmp_path: Path, bootstrap: str) -> None:
     # aiokafka decodes header names while it reads a batch: tail stopped with a
     # UnicodeDecodeError traceback at such a record, and showed none of its batch.
