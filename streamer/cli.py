@@ -1853,7 +1853,8 @@ def unmask(
     originals) to the audit topic.
 
     Exit codes: 4 unknown token, 5 wrong key, 6 tampered ciphertext, 7 shredded key,
-    8 scope not allowed, 9 audit topic unavailable, 10 key provider unavailable.
+    8 scope not allowed, 9 audit topic unavailable, 10 key provider unavailable, 13 a topic
+    (or Kafka) cannot be read.
     """
     _kafka_failures_as_one_line()
     import asyncio

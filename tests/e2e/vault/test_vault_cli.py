@@ -317,6 +317,17 @@ def test_unmask_says_when_the_token_topic_does_not_exist(env: dict[str, str]) ->
     assert "--token-topic" in run.stderr and run.stderr.count("\n") == 1
 
 
+def test_unmask_help_lists_the_exit_code_of_an_unreachable_kafka(env: dict[str, str]) -> None:
+    # Kafka not answering exits 13 (a topic cannot be read); the help's list of exit codes
+    # stopped at 10, so a script author had no way to know what 13 meant.
+    assert streamer("keys", "create", "default", env=env).returncode == 0
+    run = streamer("unmask", "hi", "--bootstrap-servers", f"127.0.0.1:{free_port()}",
+                   env=env, text=True)  # fmt: skip
+    assert run.returncode == 13, run.stderr
+    helped = " ".join(streamer("unmask", "--help", env=env, text=True).stdout.split())
+    assert "13 a topic (or Kafka) cannot be read" in helped
+
+
 def test_a_directory_given_as_the_key_file_is_refused_before_anything_is_made(
     env: dict[str, str], tmp_path: Path
 ) -> None:
