@@ -1438,9 +1438,12 @@ def _print_status(report: Any) -> None:
 
     members = len(report.members)
     window = report.window_seconds
+    lag = "unknown" if report.lag is None else f"{report.lag:,} records"
+    if report.lag is not None and report.lag_unknown:  # not 0 when it is only not known
+        lag = f"{lag} on the other partitions, unknown on {report.lag_unknown}"
     stdout.print(
         f"[bold]group {escape(report.group_id)}[/bold]: {report.state}, {members} member(s); "
-        f"lag {'unknown' if report.lag is None else f'{report.lag:,} records'}, "
+        f"lag {lag}, "
         f"throughput {rate(report.throughput)}"
         + (f" (committed offsets over {window:g}s)" if window else ""),
         highlight=False, soft_wrap=True,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from streamer.observability.scrape import parse_metrics
@@ -67,6 +68,24 @@ def test_totals_skip_unknown_lag_and_breakers_show_the_worst_state() -> None:
     assert document["partitions"][1]["lag"] is None
     no_endpoints = GroupStatus("orders", ["orders.raw"], "Stable", [], partitions, 0.0, [])
     assert no_endpoints.breakers is None
+
+
+def test_the_headline_does_not_call_a_partly_unknown_lag_the_whole_lag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Was "lag 0 records" above a table with '?' on half the partitions (the embedded
+    # broker under-reports end offsets), as if the pipeline had caught up.
+    from streamer.cli import _print_status
+
+    partitions = [
+        PartitionStatus("orders.raw", 0, committed=10, end_offset=10, lag=0, rate=None),
+        PartitionStatus("orders.raw", 1, committed=40, end_offset=31, lag=None, rate=None),
+    ]
+    _print_status(GroupStatus("orders", ["orders.raw"], "Stable", [], partitions, 0.0, []))
+    headline = capsys.readouterr().out.splitlines()[0]
+    assert "lag 0 records on the other partitions, unknown on 1," in headline, headline
+    _print_status(GroupStatus("orders", ["orders.raw"], "Stable", [], partitions[:1], 0.0, []))
+    assert "lag 0 records, " in capsys.readouterr().out.splitlines()[0]
 
 
 def test_a_processor_is_read_from_two_scrapes_and_its_readiness() -> None:
