@@ -134,8 +134,17 @@ def _street_pattern(named: bool, prefixed: bool, one_word: bool) -> re.Pattern[s
     )
 
 
-# Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808
-_NUMBERED_NAME = re.compile(rf"\d(?<!\w\d)\d{{0,5}}[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)")
+# A month (English or German) before a number: a date (24 Nov 2026, 3 März 2025).
+_MONTH_THEN_NUMBER = (
+    r"(?i:jan(?:uary|uar)?|feb(?:ruary|ruar)?|mar(?:ch)?|märz?|apr(?:il)?|ma[iy]|june?|juni"
+    r"|july?|juli|aug(?:ust)?|sep(?:t|tember)?|o[ck]t(?:ober)?|nov(?:ember)?|de[cz](?:ember)?)"
+    r"\.?[ \t]+\d"
+)
+# Capitalised words between two numbers: 893 Aqqusinersuaq 23, 2925 Tyršova 1808; not a
+# day, a month and a year (Date: Tue, 24 Nov 2026 10:20:00 +0000).
+_NUMBERED_NAME = re.compile(
+    rf"\d(?<!\w\d)\d{{0,5}}[ \t]+(?!{_MONTH_THEN_NUMBER})(?:{_NAME})[ \t]+\d{{1,5}}\b(?![-/.]\d)"
+)
 # A street corner: Monika and Turjaška 48, Main and 5th Street (the second has a number)
 _CORNER = re.compile(rf"(?<![\w-])(?:{_NAME})[ \t]+(?:and|&)[ \t]+(?:{_NAME})[ \t]+\d{{1,5}}\b")
 _UNIT_WORDS = (

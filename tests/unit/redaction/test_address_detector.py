@@ -106,6 +106,10 @@ def test_military_addresses() -> None:
         "Paid 1234.56 EUR via PayPal.",
         "Order shipped on 21.11.2026 via DHL tracking",
         "Sent 2 via DHL Express 3 days ago",
+        # a day, a month and a year: a date, in an e-mail header or a sentence
+        "Date: Tue, 24 Nov 2026 10:20:00 +0000",
+        "Invoice dated 3 March 2025 attached",
+        "Termin am 24 Dezember 2026 bestätigt",
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
