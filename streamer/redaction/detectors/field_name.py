@@ -83,6 +83,16 @@ _PLACEHOLDERS = frozenset(
     {"unknown", "none", "null", "nil", "undefined", "anonymous", "redacted", "tbd", "test"}
 )
 _MAX_CHARS = 200
+# A field written into a line of text: key=value, key="value", "key":"value" (JSON in a
+# log line, escaped or not), 'key': 'value' (a Python dict). A value after ":" is quoted,
+# so "Name: value" labels are left to NER's cues; an unquoted value after "=" is one token.
+_EMBEDDED_FIELD = re.compile(
+    r"""(?<![\w.-])\\?["']?([A-Za-z][\w.-]{0,60}?)\\?["']?[ \t]*(?:=|:[ \t]*(?=\\?["']))[ \t]*"""
+    r"""(?:\\?"((?:[^"\\]|\\[^"])*)\\?"|'([^'\\]*)'|(?<==)([^\s"',;&|{}\[\]()<>]+))"""
+)
+# What a street, town or postcode value written into a line holds: words, numbers and
+# punctuation of addresses, and a letter; not a path, a URL or a memory address (0x7ffe).
+_EMBEDDED_PLACE = re.compile(r"(?!0x)[^\W_][\w .,'#-]*")
 
 
 def field_entity(field: str) -> str | None:
@@ -162,23 +172,48 @@ class FieldNameDetector(Detector):
     score = 0.9
 
     def applies_to(self, text: str, context: str = "") -> bool:
-        return bool(context) and _field_kind(context) is not None
+        if context and _field_kind(context) is not None:
+            return True
+        return "=" in text or '":' in text or "':" in text
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         kind = _field_kind(context) if context else None
         if kind is None:
-            return []
+            return self._embedded(text)
+        span = self._value(text, kind)
+        return [] if span is None else [span]
+
+    def _value(self, text: str, kind: str, offset: int = 0) -> Span | None:
+        """The span of the value ``text`` of a field of ``kind``, when it looks like one."""
         stripped = text.strip()
         if not stripped or len(stripped) > _MAX_CHARS or stripped.casefold() in _PLACEHOLDERS:
-            return []
+            return None
         if kind == "name":
             if _NAME.fullmatch(stripped) is None:
-                return []
+                return None
         elif kind == "postcode":
             if _POSTCODE.fullmatch(stripped) is None:
-                return []
+                return None
         elif not any(c.isalpha() for c in stripped) or "@" in stripped or "://" in stripped:
-            return []
-        start = text.index(stripped)
+            return None
+        start = offset + text.index(stripped)
         entity = "PERSON" if kind == "name" else "LOCATION"
-        return [Span(start, start + len(stripped), entity, self.score, self.name)]
+        return Span(start, start + len(stripped), entity, self.score, self.name)
+
+    def _embedded(self, text: str) -> list[Span]:
+        """Values of name, street, town and postcode fields written into a line of text
+        (``first_name=Priya``, ``{"full_name":"Mark Wilson"}``), which NER often misses
+        among the other fields of a log line."""
+        spans = []
+        for match in _EMBEDDED_FIELD.finditer(text):
+            kind = _field_kind(match.group(1))
+            if kind is None:
+                continue
+            group = next(g for g in (2, 3, 4) if match.group(g) is not None)
+            value = match.group(group)
+            if kind == "place" and _EMBEDDED_PLACE.fullmatch(value.strip()) is None:
+                continue
+            span = self._value(value, kind, match.start(group))
+            if span is not None:
+                spans.append(span)
+        return spans

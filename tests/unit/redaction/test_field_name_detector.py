@@ -139,6 +139,36 @@ def test_values_that_look_like_their_field(
     assert [(s.entity_type, text[s.start : s.end]) for s in found] == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "INFO signup first_name=Priya last_name=Raman plan=pro",
+            [("PERSON", "Priya"), ("PERSON", "Raman")],
+        ),
+        (
+            '{"ts":"2026-11-24T10:40:03Z","user":{"login":"mw","full_name":"Mark Wilson"}}',
+            [("PERSON", "Mark Wilson")],
+        ),
+        ('payload={\\"firstName\\":\\"Jonas\\"}', [("PERSON", "Jonas")]),
+        ("{'first_name': 'Priya', 'plan': 'pro'}", [("PERSON", "Priya")]),
+        (
+            'shipped city=Leeds street="Kirkstall Road"',
+            [("LOCATION", "Leeds"), ("LOCATION", "Kirkstall Road")],
+        ),
+        ("GET /signup?last_name=Raman&zip=90210", [("PERSON", "Raman"), ("LOCATION", "90210")]),
+        # Fields of other kinds, placeholders, paths and memory addresses stay.
+        ('hostname=web01 filename="Report Final" username=jsmith lastname=null', []),
+        ('address=0x7ffe5a3c address="/var/run/app.sock" zip=true city_id=12', []),
+        ("surname: Okonkwo", []),  # a label, left to NER's cues
+    ],
+)
+def test_fields_written_into_a_line_of_text(text: str, expected: list[tuple[str, str]]) -> None:
+    detector = FieldNameDetector()
+    found = detector.detect(text) if detector.applies_to(text) else []
+    assert [(s.entity_type, text[s.start : s.end]) for s in found] == expected
+
+
 def test_it_runs_by_default_and_with_the_pattern_detectors() -> None:
     assert "field_name" in PATTERN_DETECTOR_NAMES
     assert "field_name" in DETECTORS.default_names()
