@@ -117,6 +117,14 @@ _CODE_IDENTIFIER = re.compile(
     r"|Module|Resolver|Validator|Serializer|Worker|Exporter|Importer|Scheduler|Loader))$"
 )
 _IDENTIFIER = re.compile(r"^(?=\S*\d)(?=\S*[^\W\d_])\S+$")  # one token, letters and digits
+# The method of an HTTP request before its path: POST /login, "DELETE /api/orders/9 HTTP/1.1"
+_HTTP_METHOD = re.compile(r"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE)")
+_PATH_AFTER = re.compile(r"[ \t]+/")
+# A unit of data, a rate or a frequency, with its number: 1000 Mbps, 2 GiB, 12 MB/s, 5 GHz
+_UNIT = re.compile(
+    r"(?:\d+(?:[.,]\d+)?[ \t]*)?(?i:[kmgtp]i?(?:b|bit|byte)s?(?:ps|/s)?|bps|[kmg]?hz)"
+)
+_NUMBER_BEFORE = re.compile(r"\d[ \t]*$")
 # First name, middle initial, last name: Đurđa J Jovanović, Angel V. Longino
 _INITIALLED_NAME = re.compile(
     rf"(?<![\w.])(?:{UPPER}[^\W\d_]+)[ \t]+{UPPER}\.?[ \t]+(?:{UPPER}[^\W\d_]+)(?!\w)"
@@ -368,6 +376,12 @@ def _keep(text: str, span: Span) -> bool:
         return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
+    if _HTTP_METHOD.fullmatch(value) and _PATH_AFTER.match(text, span.end):
+        return False  # POST /login HTTP/1.1
+    if _UNIT.fullmatch(value) and (
+        value[0].isdigit() or _NUMBER_BEFORE.search(text, max(0, span.start - 24), span.start)
+    ):
+        return False  # link up, 1000 Mbps; 2 GiB used
     if span.entity_type == "ORGANIZATION" and _is_code(text, value):
         return False  # a country code (NG) or a bank's BIC (DEUTDEFF)
     if MONTHS_AND_DAYS.fullmatch(value) and _DAY_AFTER.match(text, span.end):

@@ -76,3 +76,36 @@ def test_names_next_to_dots_months_and_user_agents_are_kept(text: str, value: st
     start = text.index(value)
     spans = [Span(start, start + len(value), "PERSON", 0.85, "ner")]
     assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [value]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity_type"),
+    [
+        # the method of an HTTP request, before its path
+        ("POST /login HTTP/1.1 status=401", "POST", "ORGANIZATION"),
+        ('10.0.0.1 - - "DELETE /api/orders/9 HTTP/1.1" 204', "DELETE", "ORGANIZATION"),
+        # units of data and rates after their number
+        ("eth0: link up, 1000 Mbps, full duplex", "Mbps", "PERSON"),
+        ("5 GB free, 2 GiB used", "GiB", "PERSON"),
+        ("download at 12 MB/s", "12 MB/s", "ORGANIZATION"),
+    ],
+)
+def test_http_methods_and_units_on_log_lines_are_not_names(
+    text: str, value: str, entity_type: str
+) -> None:
+    start = text.index(value)
+    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
+    assert refine_spans(text, spans, None, "en") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Meeting with Dan Post at noon", "Dan Post"),  # a method word without a path
+        ("Ask Kb about the 2 GB quota", "Kb"),  # a unit word with no number before it
+    ],
+)
+def test_names_like_methods_and_units_are_kept(text: str, value: str) -> None:
+    start = text.index(value)
+    spans = [Span(start, start + len(value), "PERSON", 0.85, "ner")]
+    assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [value]
