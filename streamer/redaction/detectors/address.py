@@ -127,7 +127,8 @@ def _street_pattern(named: bool, prefixed: bool, one_word: bool) -> re.Pattern[s
     return re.compile(
         rf"""(?ix:
             (?<![^\W_])                             # at the start of a word (and fast)
-            (?:\b{_NUMBER}[ \t]+)*                  # house number(s) before
+            (?:\b(?<!\d\.){_NUMBER}[ \t]+)*          # house number(s) before, not the
+                                                    # end of an IP address or a version
             (?:{"|".join(ways)})
             (?:,?[ \t]+{_NUMBER}(?![\w-]))?          # house number after
         )"""

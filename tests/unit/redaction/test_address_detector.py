@@ -110,6 +110,8 @@ def test_military_addresses() -> None:
         "Date: Tue, 24 Nov 2026 10:20:00 +0000",
         "Invoice dated 3 March 2025 attached",
         "Termin am 24 Dezember 2026 bestätigt",
+        # the end of an IP address is no house number
+        "Source Network Address: 198.51.100.77 Source Port: 49823",
     ],
 )
 def test_prose_and_numbers_are_not_addresses(text: str) -> None:
