@@ -8,6 +8,13 @@ from streamer.redaction.detectors.ner_rules import refine_spans
 from streamer.redaction.spans import Span
 
 
+def refined(text: str, value: str, entity_type: str) -> list[str]:
+    """What is left of the model's ``entity_type`` span over ``value`` in ``text``."""
+    start = text.index(value)
+    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
+    return [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")]
+
+
 @pytest.mark.parametrize(
     ("text", "value", "entity_type"),
     [
@@ -19,9 +26,7 @@ from streamer.redaction.spans import Span
     ],
 )
 def test_log_levels_and_card_words_are_not_names(text: str, value: str, entity_type: str) -> None:
-    start = text.index(value)
-    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
-    assert refine_spans(text, spans, None, "en") == []
+    assert refined(text, value, entity_type) == []
 
 
 def test_a_name_on_a_log_line_is_still_kept() -> None:
@@ -58,9 +63,7 @@ def test_a_name_on_a_log_line_is_still_kept() -> None:
 def test_dates_code_and_user_agents_on_log_lines_are_not_names(
     text: str, value: str, entity_type: str
 ) -> None:
-    start = text.index(value)
-    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
-    assert refine_spans(text, spans, None, "en") == []
+    assert refined(text, value, entity_type) == []
 
 
 @pytest.mark.parametrize(
@@ -73,9 +76,7 @@ def test_dates_code_and_user_agents_on_log_lines_are_not_names(
     ],
 )
 def test_names_next_to_dots_months_and_user_agents_are_kept(text: str, value: str) -> None:
-    start = text.index(value)
-    spans = [Span(start, start + len(value), "PERSON", 0.85, "ner")]
-    assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [value]
+    assert refined(text, value, "PERSON") == [value]
 
 
 @pytest.mark.parametrize(
@@ -93,9 +94,7 @@ def test_names_next_to_dots_months_and_user_agents_are_kept(text: str, value: st
 def test_http_methods_and_units_on_log_lines_are_not_names(
     text: str, value: str, entity_type: str
 ) -> None:
-    start = text.index(value)
-    spans = [Span(start, start + len(value), entity_type, 0.85, "ner")]
-    assert refine_spans(text, spans, None, "en") == []
+    assert refined(text, value, entity_type) == []
 
 
 @pytest.mark.parametrize(
@@ -106,6 +105,4 @@ def test_http_methods_and_units_on_log_lines_are_not_names(
     ],
 )
 def test_names_like_methods_and_units_are_kept(text: str, value: str) -> None:
-    start = text.index(value)
-    spans = [Span(start, start + len(value), "PERSON", 0.85, "ner")]
-    assert [text[s.start : s.end] for s in refine_spans(text, spans, None, "en")] == [value]
+    assert refined(text, value, "PERSON") == [value]
