@@ -1,5 +1,5 @@
-"""Values whose JSON field name says what they are: a first name, a surname, a street,
-a postcode."""
+"""Values whose JSON field name says what they are: a first name, a surname, a login, a
+street, a postcode."""
 
 from __future__ import annotations
 
@@ -73,6 +73,22 @@ _PRODUCTS = frozenset(
     }
 )  # fmt: skip
 _PRODUCT_LABELS = ("name", "title", "brand")
+# A person's login: {"username": "jsmith"}, login, screen_name, customer.handle. "user",
+# "login" and "handle" count alone only; the longer words with any owner (admin_username).
+_LOGIN_WORDS = frozenset({"username", "loginname", "screenname", "accountname", "nickname"})
+_LOGIN_ALONE = frozenset({"user", "login", "handle", "userhandle"})
+# One token of a login (jsmith, j.smith, priya_r, CORP\kwalker), with a letter.
+_LOGIN = re.compile(r"(?=[\w.\\-]*[^\W\d_])[\w.\\-]{2,64}")
+# Accounts of systems and services, not of a person, and what a login status says.
+_NOT_A_LOGIN = frozenset(
+    {
+        "root", "admin", "administrator", "system", "nobody", "daemon", "guest", "service",
+        "www-data", "postgres", "mysql", "nginx", "apache", "ubuntu", "ec2-user", "sa", "dbo",
+        "localsystem", "true", "false", "yes", "no", "ok", "success", "succeeded", "failed",
+        "failure", "error", "denied", "locked", "active", "inactive", "enabled", "disabled",
+        "pending", "required", "optional",
+    }
+)  # fmt: skip
 # A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
 _WORD = r"[^\W\d_]+(?:['\u2019.\-][^\W\d_]*)*"
 _NAME = re.compile(rf"{_WORD}(?:,?\s+{_WORD}){{0,5}}")
@@ -100,15 +116,18 @@ def field_entity(field: str) -> str | None:
     kind = _field_kind(field)
     if kind is None:
         return None
-    return "PERSON" if kind == "name" else "LOCATION"
+    return "PERSON" if kind in ("name", "login") else "LOCATION"
 
 
 @lru_cache(maxsize=4096)
 def _field_kind(field: str) -> str | None:
-    """``"name"``, ``"place"`` or ``"postcode"``: what the field ``field`` holds."""
+    """``"name"``, ``"login"``, ``"place"`` or ``"postcode"``: what the field ``field``
+    holds."""
     key = _SEPARATORS.sub("", field.casefold())
     if any(key.endswith(part) for part in _NAME_PARTS):
         return "name"
+    if key in _LOGIN_ALONE or any(key.endswith(word) for word in _LOGIN_WORDS):
+        return "login"
     if key.endswith("name") and key[:-4] in _PEOPLE:
         return "name"
     for part in _NAME_OWNED:  # name.given, name.family, customer.first
@@ -156,9 +175,10 @@ def names_a_thing(field: str) -> bool:
 
 class FieldNameDetector(Detector):
     """``PERSON`` for the values of name fields (``first_name``, ``lastName``, ``surname``,
-    ``customer_name``) and ``LOCATION`` for street, address line, town and postcode fields
-    (``street``, ``address_line1``, ``billing_city``, ``postal_code``, ``zip``), when the
-    value looks like one.
+    ``customer_name``) and login fields (``username``, ``login``, ``user``), and
+    ``LOCATION`` for street, address line, town and postcode fields (``street``,
+    ``address_line1``, ``billing_city``, ``postal_code``, ``zip``), when the value looks
+    like one.
 
     In a JSON event the field name is the best evidence there is: a first name alone
     (``"first_name": "Priya"``) is too short for NER to recognise, and pattern detectors
@@ -188,7 +208,12 @@ class FieldNameDetector(Detector):
         stripped = text.strip()
         if not stripped or len(stripped) > _MAX_CHARS or stripped.casefold() in _PLACEHOLDERS:
             return None
-        if kind == "name":
+        if kind == "login":  # a login, or the person's name a user field may hold
+            if stripped.casefold() in _NOT_A_LOGIN or (
+                _LOGIN.fullmatch(stripped) is None and _NAME.fullmatch(stripped) is None
+            ):
+                return None
+        elif kind == "name":
             if _NAME.fullmatch(stripped) is None:
                 return None
         elif kind == "postcode":
@@ -197,7 +222,7 @@ class FieldNameDetector(Detector):
         elif not any(c.isalpha() for c in stripped) or "@" in stripped or "://" in stripped:
             return None
         start = offset + text.index(stripped)
-        entity = "PERSON" if kind == "name" else "LOCATION"
+        entity = "PERSON" if kind in ("name", "login") else "LOCATION"
         return Span(start, start + len(stripped), entity, self.score, self.name)
 
     def _embedded(self, text: str) -> list[Span]:

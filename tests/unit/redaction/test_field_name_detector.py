@@ -34,6 +34,13 @@ from streamer.settings import StreamerSettings
         ("creditor.name", "PERSON"),
         ("personal.name", "PERSON"),
         ("owner.name", "PERSON"),
+        # a person's login identifies them as well as their name does
+        ("username", "PERSON"),
+        ("admin_user_name", "PERSON"),
+        ("login", "PERSON"),
+        ("screen_name", "PERSON"),
+        ("user", "PERSON"),
+        ("handle", "PERSON"),
         ("street", "LOCATION"),
         ("address_line1", "LOCATION"),
         ("billing_city", "LOCATION"),
@@ -49,7 +56,10 @@ from streamer.settings import StreamerSettings
         ("product_name", None),
         ("product.name", None),
         ("file_name", None),
-        ("username", None),
+        ("user_agent", None),
+        ("user_id", None),
+        ("superuser", None),
+        ("last_login", None),
         ("hostname", None),
         ("ethnicity", None),
         ("capacity", None),
@@ -129,6 +139,17 @@ def test_fields_naming_a_code_version_or_model(field: str, expected: bool) -> No
         ("12345", "city", []),
         ("Priya", "name", []),
         ("Priya", "", []),
+        # a login: one token with a letter, or the person's name; not a system account
+        ("jsmith", "username", [("PERSON", "jsmith")]),
+        ("j.smith-2", "login", [("PERSON", "j.smith-2")]),
+        ("CORP\\kwalker", "user", [("PERSON", "CORP\\kwalker")]),
+        ("Maria Garcia", "user", [("PERSON", "Maria Garcia")]),
+        ("root", "user", []),
+        ("www-data", "username", []),
+        ("failed", "login", []),
+        ("2026-11-24T10:40:03Z", "login", []),
+        ("12345", "user", []),
+        ("jane@example.com", "username", []),
     ],
 )
 def test_values_that_look_like_their_field(
@@ -148,7 +169,7 @@ def test_values_that_look_like_their_field(
         ),
         (
             '{"ts":"2026-11-24T10:40:03Z","user":{"login":"mw","full_name":"Mark Wilson"}}',
-            [("PERSON", "Mark Wilson")],
+            [("PERSON", "mw"), ("PERSON", "Mark Wilson")],
         ),
         ('payload={\\"firstName\\":\\"Jonas\\"}', [("PERSON", "Jonas")]),
         ("{'first_name': 'Priya', 'plan': 'pro'}", [("PERSON", "Priya")]),
@@ -157,8 +178,9 @@ def test_values_that_look_like_their_field(
             [("LOCATION", "Leeds"), ("LOCATION", "Kirkstall Road")],
         ),
         ("GET /signup?last_name=Raman&zip=90210", [("PERSON", "Raman"), ("LOCATION", "90210")]),
-        # Fields of other kinds, placeholders, paths and memory addresses stay.
-        ('hostname=web01 filename="Report Final" username=jsmith lastname=null', []),
+        ("sshd: session opened user=mwilson USER=root uid=0", [("PERSON", "mwilson")]),
+        # Fields of other kinds, placeholders, system accounts, paths and memory addresses.
+        ('hostname=web01 filename="Report Final" lastname=null user=root', []),
         ('address=0x7ffe5a3c address="/var/run/app.sock" zip=true city_id=12', []),
         ("surname: Okonkwo", []),  # a label, left to NER's cues
     ],
@@ -190,7 +212,7 @@ def test_a_json_event_keeps_no_name_that_only_its_field_gave_away(tmp_path) -> N
     assert clean["user"]["first_name"].startswith("[PERSON_")
     assert clean["user"]["lastName"].startswith("[PERSON_")
     assert clean["shipping"]["city"].startswith("[LOCATION_")
-    assert clean["user"]["username"] == "zq7"
+    assert clean["user"]["username"].startswith("[PERSON_")  # a login identifies a person
     assert clean["product"]["name"] == "Premium Plan"
 
 
