@@ -73,7 +73,7 @@ _PRODUCTS = frozenset(
     }
 )  # fmt: skip
 _PRODUCT_LABELS = ("name", "title", "brand")
-# A person's login: {"username": "jsmith"}, login, screen_name, customer.handle. "user",
+# A person's login: {"username": "jsmith"}, login, screen_name, handle. "user",
 # "login" and "handle" count alone only; the longer words with any owner (admin_username).
 _LOGIN_WORDS = frozenset({"username", "loginname", "screenname", "accountname", "nickname"})
 _LOGIN_ALONE = frozenset({"user", "login", "handle", "userhandle"})
