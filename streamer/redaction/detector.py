@@ -249,9 +249,14 @@ class PatternDetector(Detector):
         after = text[end : end + self.context_window // 2].lower()
         if self._context.search(window) or self._context.search(after):
             return min(1.0, score + self.context_boost)
-        if self.context_required:
+        if self.context_required or not self.stands_alone(text[start:end]):
             return None
         return score
+
+    def stands_alone(self, candidate: str) -> bool:
+        """Whether ``candidate`` is an entity with none of ``context_words`` nearby: yes,
+        unless a detector says its shape is too common alone (a bare run of digits)."""
+        return True
 
     @property
     def prefilter(self) -> Prefilter:

@@ -4,7 +4,6 @@ precise: UK National Insurance numbers, Spanish DNI and NIE, Brazilian CPF."""
 from __future__ import annotations
 
 from streamer.redaction.detector import PatternDetector
-from streamer.redaction.spans import Span
 from streamer.redaction.validators import br_cpf, es_nif
 
 _NOT_AN_ID = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
@@ -33,13 +32,8 @@ class UkNinoDetector(PatternDetector):
     score = 0.85
     context_boost = 0.15
 
-    def find(self, text: str, context: str = "") -> list[Span]:
-        return [
-            span
-            for span in super().find(text, context)
-            if span.score >= 1.0  # a word such as "NI number" nearby
-            or (text[span.start : span.end].isupper() and not text.startswith("QQ", span.start))
-        ]
+    def stands_alone(self, candidate: str) -> bool:
+        return candidate.isupper() and not candidate.startswith("QQ")
 
 
 class EsNifDetector(PatternDetector):
@@ -75,9 +69,5 @@ class BrCpfDetector(PatternDetector):
     def validate(self, candidate: str) -> bool | None:
         return None if br_cpf(candidate) else False
 
-    def find(self, text: str, context: str = "") -> list[Span]:
-        return [
-            span
-            for span in super().find(text, context)
-            if span.score >= 1.0 or not text[span.start : span.end].isdigit()
-        ]
+    def stands_alone(self, candidate: str) -> bool:
+        return candidate.isupper() and not candidate.startswith("QQ")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from streamer.redaction.detector import PatternDetector
-from streamer.redaction.spans import Span
 from streamer.redaction.validators import digits_only
 
 # Numbers published as examples, never issued: people still write them as SSNs in tests
@@ -35,13 +34,8 @@ class UsSsnDetector(PatternDetector):
             return False
         return None
 
-    def find(self, text: str, context: str = "") -> list[Span]:
-        return [
-            span
-            for span in super().find(text, context)
-            if span.score >= 1.0  # an SSN word nearby
-            or not _bare_or_example(text[span.start : span.end])
-        ]
+    def stands_alone(self, candidate: str) -> bool:
+        return not _bare_or_example(candidate)
 
 
 class UsItinDetector(PatternDetector):
@@ -59,12 +53,8 @@ class UsItinDetector(PatternDetector):
     score = 0.85
     context_boost = 0.15
 
-    def find(self, text: str, context: str = "") -> list[Span]:
-        return [
-            span
-            for span in super().find(text, context)
-            if span.score >= 1.0 or not text[span.start : span.end].isdigit()
-        ]
+    def stands_alone(self, candidate: str) -> bool:
+        return not candidate.isdigit()
 
 
 def _bare_or_example(value: str) -> bool:
