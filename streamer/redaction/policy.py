@@ -217,6 +217,39 @@ class Policy(_Model):
                 codes.append(code)
         return codes
 
+    @field_validator("fields")
+    @classmethod
+    def _no_shadowed_fields(cls, value: list[FieldRule]) -> list[FieldRule]:
+        """A rule another rule always decides for first would be ignored without a word:
+        ``customer: skip`` before (or after) ``customer.email: tokenize`` lets the e-mail
+        address through."""
+        for index, rule in enumerate(value):
+            try:
+                segments = parse_path(rule.path)
+            except PolicyError:
+                continue  # reported where paths are checked, with the rule's place
+            for other_index, other in enumerate(value):
+                if other_index == index or _same_outcome(rule, other):
+                    continue
+                try:
+                    other_segments = parse_path(other.path)
+                except PolicyError:
+                    continue
+                inside = any(
+                    _covers(other_segments, segments[:end]) for end in range(1, len(segments))
+                )
+                if inside or (other_index < index and _covers(other_segments, segments)):
+                    how = (
+                        "decides first for every field under it" if inside
+                        else "matches every field it names and comes first"
+                    )  # fmt: skip
+                    raise ValueError(
+                        f"rule [{index}] ({rule.path!r}, {rule.action}) never applies: rule "
+                        f"[{other_index}] ({other.path!r}, {other.action}) {how}; remove one, "
+                        "or replace the broader rule with rules for each of its fields"
+                    )
+        return value
+
     @field_validator("deny_list")
     @classmethod
     def _deny_entity_names(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -284,7 +317,7 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         location = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        parts.append(f"{location}: {error['msg']}")
+        parts.append(f"{location}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
@@ -308,6 +341,23 @@ def parse_path(path: str) -> tuple[str, ...]:
     if not segments:
         raise PolicyError(f"field path {path!r} is empty")
     return tuple(segments)
+
+
+def _same_outcome(rule: FieldRule, other: FieldRule) -> bool:
+    """Whether two field rules do the same to a value (one may repeat the other)."""
+    return rule.model_dump(exclude={"path"}) == other.model_dump(exclude={"path"})
+
+
+def _covers(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether ``pattern`` matches every field ``path`` (itself a pattern) can match."""
+    if not pattern:
+        return not path
+    head = pattern[0]
+    if head == "**":
+        return _covers(pattern[1:], path) or (bool(path) and _covers(pattern, path[1:]))
+    if not path or path[0] == "**" or (head != "*" and (path[0] == "*" or head != path[0])):
+        return False
+    return _covers(pattern[1:], path[1:])
 
 
 def path_matches(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:

@@ -424,5 +424,5 @@ def _describe(exc: ValidationError) -> str:
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         location = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        parts.append(f"{location}: {error['msg']}")
+        parts.append(f"{location}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)

@@ -137,3 +137,50 @@ def test_when_custom_detector_name_cannot_be_a_header_item_then_rejected(name: s
     custom = {"name": name, "entity_type": "EMPLOYEE_ID", "pattern": "EMP-\\d{6}"}
     with pytest.raises(PolicyError, match=r"custom_detectors\.0\.name: .*letters, digits"):
         Policy.from_dict({"custom_detectors": [custom]})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        # A rule on a container decides for every field under it, whatever the order.
+        (
+            [("customer", "skip"), ("customer.email", "tokenize")],
+            r"rule \[1\] \('customer.email', tokenize\) never applies: rule \[0\] "
+            r"\('customer', skip\) decides first for every field under it",
+        ),
+        (
+            [("items[*].card", "mask"), ("items", "scan")],
+            r"rule \[0\] \('items\[\*\].card', mask\) never applies: rule \[1\] "
+            r"\('items', scan\) decides first",
+        ),
+        ([("**", "preserve"), ("a.b", "redact")], r"rule \[1\] .* rule \[0\] \('\*\*'"),
+        # Otherwise the first rule that matches a field wins.
+        (
+            [("customer.*", "preserve"), ("customer.loyalty", "tokenize")],
+            r"rule \[1\] .* rule \[0\] \('customer.\*', preserve\) matches every field it "
+            "names and comes first",
+        ),
+        ([("a.b", "skip"), ("$.a.b", "hash")], r"rule \[1\] .* rule \[0\]"),
+    ],
+)
+def test_when_a_field_rule_is_decided_by_another_then_rejected(
+    fields: list[tuple[str, str]], message: str
+) -> None:
+    # They were ignored without a word: {"customer": {"email": ...}} came out unchanged
+    # under "skip customer, tokenize customer.email".
+    rules = [{"path": path, "action": action} for path, action in fields]
+    with pytest.raises(PolicyError, match=r"^policy: fields: " + message):
+        Policy.from_dict({"fields": rules})
+
+
+def test_when_field_rules_overlap_only_partly_or_agree_then_accepted() -> None:
+    rules = [
+        {"path": "customer.id", "action": "skip"},
+        {"path": "customer.*", "action": "tokenize"},  # still decides customer.name
+        {"path": "customer.email", "action": "tokenize"},  # the same as the rule above
+        {"path": "items[*].note", "action": "scan"},
+        {"path": "items[0]", "action": "skip"},  # items[1].note is still scanned
+        {"path": "**.secret", "action": "redact"},
+        {"path": "debug", "action": "skip"},  # secret elsewhere is still redacted
+    ]
+    assert len(Policy.from_dict({"fields": rules}).fields) == len(rules)
