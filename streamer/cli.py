@@ -127,6 +127,7 @@ def redact(
     its file and line number; the rest goes on, and the exit code is 1 at the end.
     """
     from streamer.redaction.service import RedactionService
+    from streamer.stream.topology import load_policy_file
     from streamer.vault.keyring import keyring_from_settings
 
     settings = build_settings(
@@ -144,7 +145,8 @@ def redact(
     out = sys.stdout.buffer
     # Any key provider (a KMS too), with the keys other hosts published to the keys topic.
     keyring = keyring_from_settings(settings, **_keys_topic_options(settings))
-    with RedactionService(policy, settings=settings, keyring=keyring, parallel=parallel) as service:
+    rules = load_policy_file(policy) if policy is not None else None  # checked like a topology's
+    with RedactionService(rules, settings=settings, keyring=keyring, parallel=parallel) as service:
         progress = Progress(
             TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=stderr, transient=True,
@@ -805,11 +807,10 @@ def replay(
     from rich.text import Text
 
     from streamer.observability.logging import configure_logging
-    from streamer.redaction.policy import Policy
     from streamer.stream.exceptions import ReplayError, ReplayRangeError
     from streamer.stream.ranges import parse_offsets, parse_partitions, parse_timestamp
     from streamer.stream.replay import ReplayReport, ReplayRequest, run_replay
-    from streamer.stream.topology import Topology
+    from streamer.stream.topology import Topology, load_policy_file
 
     if from_offset is not None and from_timestamp is not None:
         raise ReplayRangeError("give --from-offset or --from-timestamp, not both")
@@ -842,7 +843,8 @@ def replay(
             "replay with --input-topic"
         )
     if policy is not None:
-        pipeline = pipeline.model_copy(update={"policy": Policy.from_file(policy)})
+        checked = load_policy_file(policy, cloud=pipeline.cloud is not None)
+        pipeline = pipeline.model_copy(update={"policy": checked})
     start = (
         parse_offsets(from_offset, "--from-offset") if from_offset is not None
         else parse_timestamp(from_timestamp, "--from-timestamp") if from_timestamp is not None

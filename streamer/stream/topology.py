@@ -166,10 +166,8 @@ class Topology(_Model):
             topology = cls.model_validate({**data, "source": source})
         except ValidationError as exc:
             raise TopologyError(f"{source}: {_describe(exc)}") from None
-        _check_policy(topology.policy, source)
+        check_policy(topology.policy, source, "policy.", cloud=topology.cloud is not None)
         _check_pass_headers(topology.pass_headers, source)
-        if topology.cloud is None:  # its services may report types no table names
-            _check_entity_types(topology.policy, source)
         return topology
 
     @classmethod
@@ -339,27 +337,39 @@ class Topology(_Model):
         return settings.model_copy(update=update) if update else settings
 
 
-def _check_policy(policy: Policy, source: str) -> None:
+def load_policy_file(path: str | Path, *, cloud: bool = False) -> Policy:
+    """A policy file given on its own (``--policy``), checked as a topology's policy is:
+    a typo such as ``EMAIL`` for ``EMAIL_ADDRESS`` stops it instead of leaving those
+    values to the default action."""
+    policy = Policy.from_file(path)
+    check_policy(policy, str(path), cloud=cloud)
+    return policy
+
+
+def check_policy(policy: Policy, source: str, prefix: str = "", *, cloud: bool = False) -> None:
     """Problems the policy model finds only when the engine is built: detector names,
-    field paths and custom detector patterns. Found here, they name the file."""
+    field paths, custom detector patterns and entity types no detector reports. Found
+    here, they name the file (``source``) and the place in it (after ``prefix``)."""
     for index, name in enumerate(policy.detectors or ()):
         try:
             DETECTORS.entry(name)
         except UnknownNameError as exc:
-            raise TopologyError(f"{source}: policy.detectors[{index}]: {exc}") from None
+            raise TopologyError(f"{source}: {prefix}detectors[{index}]: {exc}") from None
     for index, rule in enumerate(policy.fields):
         try:
             parse_path(rule.path)
         except PolicyError as exc:
-            raise TopologyError(f"{source}: policy.fields[{index}].path: {exc}") from None
+            raise TopologyError(f"{source}: {prefix}fields[{index}].path: {exc}") from None
     for index, custom in enumerate(policy.custom_detectors):
         try:
             re.compile(custom.pattern)
         except re.error as exc:
             raise TopologyError(
-                f"{source}: policy.custom_detectors[{index}].pattern: not a valid regular "
+                f"{source}: {prefix}custom_detectors[{index}].pattern: not a valid regular "
                 f"expression ({exc.msg})"
             ) from None
+    if not cloud:  # cloud services may report types no table names
+        _check_entity_types(policy, source, prefix)
 
 
 def _check_pass_headers(names: list[str], source: str) -> None:
@@ -373,7 +383,7 @@ def _check_pass_headers(names: list[str], source: str) -> None:
             )
 
 
-def _check_entity_types(policy: Policy, source: str) -> None:
+def _check_entity_types(policy: Policy, source: str, prefix: str) -> None:
     """An entity rule no detector can ever trigger is a typo (``EMAIL`` for
     ``EMAIL_ADDRESS``) that would silently apply the default action instead."""
     from streamer.redaction.detectors.ner import NER_ENTITIES
@@ -389,9 +399,9 @@ def _check_entity_types(policy: Policy, source: str) -> None:
     for entity_type in policy.entities:
         if entity_type not in known:
             raise TopologyError(
-                f"{source}: policy.entities.{entity_type}: no detector reports this entity "
+                f"{source}: {prefix}entities.{entity_type}: no detector reports this entity "
                 f"type; known: {', '.join(sorted(known))} (or define it in "
-                "policy.custom_detectors)"
+                f"{prefix}custom_detectors)"
             )
 
 

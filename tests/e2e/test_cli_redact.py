@@ -97,6 +97,21 @@ def test_invalid_policy_is_one_line_error_with_exit_code(tmp_path: Path) -> None
     assert "default_action" in run.stderr.decode() and str(policy) in run.stderr.decode()
 
 
+def test_a_policy_file_naming_an_entity_type_no_detector_reports_is_refused(
+    tmp_path: Path,
+) -> None:
+    # A topology's policy was checked for this, a --policy file was not: EMAIL for
+    # EMAIL_ADDRESS left e-mail addresses to the default action, here preserve.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default_action: preserve\nentities: {EMAIL: tokenize}\n")
+    line = b'{"m": "mail jane.canary@example.com"}\n'
+    run = streamer("redact", "--policy", str(policy), stdin=line, data_dir=tmp_path)
+    assert run.returncode == 2 and run.stdout == b""
+    assert run.stderr.decode().startswith(
+        f"error: {policy}: entities.EMAIL: no detector reports this entity type; known: "
+    )
+
+
 def test_help_explains_commands(tmp_path: Path) -> None:
     run = streamer("redact", "--help", data_dir=tmp_path)
     assert run.returncode == 0
