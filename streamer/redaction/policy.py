@@ -165,11 +165,17 @@ class CustomDetectorConfig(_Model):
 
 def version_as_written(value: Any) -> Any:
     """A policy version as the user wrote it: YAML reads ``version: 3`` as a number and
-    ``version: 2026-11-01`` as a date; both are that text. Anything else is unchanged."""
+    ``version: 2026-11-01`` as a date; both are that text. A decimal number is refused
+    (``ValueError``): its text is lost. Anything else is unchanged."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
+    if isinstance(value, float):  # 1.10 is read as 1.1: the text written is lost
+        raise ValueError(
+            f"{value!r} is read as a number, which may not be the text written (1.10 is "
+            f'1.1); put it in quotes as you mean it, like version: "{value!r}"'
+        )
     return value
 
 

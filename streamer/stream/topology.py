@@ -148,7 +148,11 @@ class Topology(_Model):
             )
         policy = data.get("policy")
         if isinstance(policy, dict) and "version" in policy:
-            data = {**data, "policy": {**policy, "version": version_as_written(policy["version"])}}
+            try:
+                version = version_as_written(policy["version"])
+            except ValueError as exc:
+                raise TopologyError(f"{source}: policy.version: {exc}") from None
+            data = {**data, "policy": {**policy, "version": version}}
         problems = schema_errors("topology", data)
         if problems:
             raise TopologyError(f"{source}: " + "; ".join(problems[:5]))

@@ -184,3 +184,18 @@ def test_when_field_rules_overlap_only_partly_or_agree_then_accepted() -> None:
         {"path": "debug", "action": "skip"},  # secret elsewhere is still redacted
     ]
     assert len(Policy.from_dict({"fields": rules}).fields) == len(rules)
+
+
+def test_when_the_version_is_a_decimal_number_then_the_error_says_to_quote_it(
+    tmp_path: Path,
+) -> None:
+    # Was "version: Input should be a valid string" (a topology: "1.1 is not of type
+    # 'string'"), with no word on why 1.10 became 1.1 or what to write.
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text("version: 1.10\n")
+    with pytest.raises(PolicyError) as error:
+        Policy.from_file(policy_file)
+    assert str(error.value) == (
+        f"{policy_file}: version: 1.1 is read as a number, which may not be the text written "
+        '(1.10 is 1.1); put it in quotes as you mean it, like version: "1.1"'
+    )

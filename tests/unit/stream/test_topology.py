@@ -127,6 +127,15 @@ def test_an_unquoted_policy_version_is_the_text_written(
     assert Topology.from_file(path).policy.version == version
 
 
+def test_an_unquoted_decimal_policy_version_is_refused_with_the_fix(tmp_path: Path) -> None:
+    # Was "policy.version: 1.1 is not of type 'string'" for version: 1.10.
+    path = tmp_path / "topology.yaml"
+    path.write_text("inputs: [orders.raw]\npolicy:\n  version: 1.10\n")
+    with pytest.raises(TopologyError, match=r"^\S+: policy\.version: 1\.1 is read as a number.* "
+                       r'put it in quotes as you mean it, like version: "1\.1"$'):  # fmt: skip
+        Topology.from_file(path)
+
+
 def test_a_missing_file_says_so() -> None:
     with pytest.raises(TopologyError, match="does not exist"):
         Topology.from_file(FIXTURES / "nope.yaml")
