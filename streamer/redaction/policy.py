@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from streamer.redaction.actions import (
     Action,
@@ -70,6 +77,11 @@ class EntityRule(_Model):
     label: str | None = None
     threshold: Annotated[float, Field(ge=0, le=1)] | None = None
 
+    @model_validator(mode="after")
+    def _options_used(self) -> EntityRule:
+        _check_options_used(self)
+        return self
+
     def build(self) -> Action:
         match self.action:
             case "tokenize":
@@ -105,6 +117,11 @@ class FieldRule(_Model):
         if not _ENTITY_NAME.match(value):
             raise ValueError("entity types are upper case letters, digits and _, like US_SSN")
         return value
+
+    @model_validator(mode="after")
+    def _options_used(self) -> FieldRule:
+        _check_options_used(self)
+        return self
 
     @cached_property
     def segments(self) -> tuple[str, ...]:
@@ -161,6 +178,22 @@ class CustomDetectorConfig(_Model):
             context_required=self.context_required,
             score=self.score,
         )
+
+
+#: Options only one action reads, and that action (``mask_char`` only entity rules have).
+_ACTION_OPTIONS = (("keep_last", 0, "mask"), ("mask_char", "*", "mask"), ("label", None, "redact"))
+
+
+def _check_options_used(rule: EntityRule | FieldRule) -> None:
+    """An option the rule's action never reads would be ignored without a word:
+    ``{action: tokenize, keep_last: 4}`` tokenizes the whole card number."""
+    for option, default, action in _ACTION_OPTIONS:
+        value = getattr(rule, option, default)
+        if value != default and rule.action != action:
+            raise ValueError(
+                f"{option} applies only to action {action}, but the action is {rule.action}; "
+                f"use action: {action}, or remove {option}"
+            )
 
 
 def version_as_written(value: Any) -> Any:

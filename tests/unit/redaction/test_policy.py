@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,55 @@ def test_when_the_version_is_a_decimal_number_then_the_error_says_to_quote_it(
         f"{policy_file}: version: 1.1 is read as a number, which may not be the text written "
         '(1.10 is 1.1); put it in quotes as you mean it, like version: "1.1"'
     )
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"action": "tokenize", "keep_last": 4}, "keep_last applies only to action mask, but "
+         "the action is tokenize; use action: mask, or remove keep_last"),
+        ({"keep_last": 4}, "keep_last applies only to action mask, but the action is tokenize"),
+        ({"action": "hash", "mask_char": "#"}, "mask_char applies only to action mask"),
+        ({"action": "mask", "label": "[CARD]"}, "label applies only to action redact, but the "
+         "action is mask; use action: redact, or remove label"),
+    ],
+)  # fmt: skip
+def test_when_an_entity_rule_sets_an_option_its_action_ignores_then_rejected(
+    rule: dict[str, object], message: str
+) -> None:
+    # {action: tokenize, keep_last: 4} tokenized the whole card number without a word.
+    with pytest.raises(PolicyError, match=r"^policy: entities\.CREDIT_CARD: " + re.escape(message)):
+        Policy.from_dict({"entities": {"CREDIT_CARD": rule}})
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"action": "encrypt", "keep_last": 4}, "keep_last applies only to action mask"),
+        ({"action": "skip", "label": "[PIN]"}, "label applies only to action redact, but the "
+         "action is skip"),
+    ],
+)  # fmt: skip
+def test_when_a_field_rule_sets_an_option_its_action_ignores_then_rejected(
+    rule: dict[str, object], message: str
+) -> None:
+    with pytest.raises(PolicyError, match=r"^policy: fields\.0: " + re.escape(message)):
+        Policy.from_dict({"fields": [{"path": "customer.pin", **rule}]})
+
+
+def test_when_options_are_those_the_action_reads_or_their_defaults_then_accepted() -> None:
+    policy = Policy.from_dict(
+        {
+            "entities": {
+                "CREDIT_CARD": {"action": "mask", "keep_last": 4, "mask_char": "#"},
+                "US_SSN": {"action": "redact", "label": "[SSN]"},
+                "PHONE_NUMBER": {"action": "tokenize", "keep_last": 0, "label": None},
+            },
+            "fields": [
+                {"path": "customer.pin", "action": "mask", "keep_last": 2},
+                {"path": "customer.ssn", "action": "redact", "label": "[SSN]"},
+            ],
+        }
+    )
+    # A policy dumped with every default (as overrides re-validate it) loads again.
+    assert Policy.model_validate(policy.model_dump()) == policy
