@@ -29,6 +29,7 @@ from streamer.cloud.config import CloudConfig
 from streamer.cloud.entities import AWS_TO_ENGINE, AZURE_TO_ENGINE
 from streamer.redaction.config_files import load_yaml
 from streamer.redaction.detectors import DETECTORS
+from streamer.redaction.detectors.deny_list import DenyListDetector
 from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
 from streamer.redaction.policy import Policy, parse_path, version_as_written
@@ -307,6 +308,7 @@ class Topology(_Model):
                 "but the format is text (format, --format or STREAMER_FORMAT); take the "
                 "scope from a header (key_scope.header) or read json"
             )
+        check_finds_something(self.policy, self.source, "policy.", cloud=self.cloud is not None)
         if self.format == "text":
             for index, rule in enumerate(self.policy.fields):
                 if rule.action not in ("scan", "skip", "preserve"):
@@ -341,12 +343,17 @@ class Topology(_Model):
         return settings.model_copy(update=update) if update else settings
 
 
-def load_policy_file(path: str | Path, *, cloud: bool = False) -> Policy:
+def load_policy_file(
+    path: str | Path, *, cloud: bool = False, detectors_given: bool = False
+) -> Policy:
     """A policy file given on its own (``--policy``), checked as a topology's policy is:
     a typo such as ``EMAIL`` for ``EMAIL_ADDRESS`` stops it instead of leaving those
-    values to the default action."""
+    values to the default action. ``detectors_given``: a flag chooses the detectors, so
+    the file's list may be empty."""
     policy = Policy.from_file(path)
     check_policy(policy, str(path), cloud=cloud)
+    if not detectors_given:
+        check_finds_something(policy, str(path), cloud=cloud)
     return policy
 
 
@@ -364,7 +371,17 @@ def check_policy(policy: Policy, source: str, prefix: str = "", *, cloud: bool =
             parse_path(rule.path)
         except PolicyError as exc:
             raise TopologyError(f"{source}: {prefix}fields[{index}].path: {exc}") from None
+    built_in = {*DETECTORS.names(), DenyListDetector.name}
+    named: set[str] = set()
     for index, custom in enumerate(policy.custom_detectors):
+        if custom.name in built_in or custom.name in named:
+            # Both would run, and the pii.detectors header would name one of them twice.
+            whose = "a built-in detector's" if custom.name in built_in else "an earlier one's"
+            raise TopologyError(
+                f"{source}: {prefix}custom_detectors[{index}].name: {custom.name!r} is "
+                f"{whose} name too; rename it (like {custom.name}_custom)"
+            )
+        named.add(custom.name)
         try:
             re.compile(custom.pattern)
         except re.error as exc:
@@ -374,6 +391,25 @@ def check_policy(policy: Policy, source: str, prefix: str = "", *, cloud: bool =
             ) from None
     if not cloud:  # cloud services may report types no table names
         _check_entity_types(policy, source, prefix)
+
+
+def check_finds_something(
+    policy: Policy, source: str, prefix: str = "", *, cloud: bool = False
+) -> None:
+    """``detectors: []`` with nothing else to find or replace a value publishes every
+    record unchanged: refused, naming what to add."""
+    if policy.detectors is None or policy.detectors or cloud or policy.custom_detectors:
+        return
+    if any(policy.deny_list.values()):
+        return
+    if any(rule.action not in ("scan", "skip", "preserve") for rule in policy.fields):
+        return  # a field rule replaces a value without a detector
+    raise TopologyError(
+        f"{source}: {prefix}detectors: an empty list, and no custom detector, deny list, "
+        "field rule that replaces a value or cloud section finds anything, so every record "
+        f"would be published unchanged; remove {prefix}detectors (the defaults run), list "
+        f"some (like [email, phone]), or add {prefix}custom_detectors"
+    )
 
 
 def _check_pass_headers(names: list[str], source: str) -> None:

@@ -340,3 +340,56 @@ def test_an_unknown_cloud_provider_flag_names_the_valid_ones() -> None:
     topology = Topology.from_dict(CLOUD, source="t.yaml")
     with pytest.raises(TopologyError, match=r"'gcp'.*t.yaml.*valid: aws, azure, none"):
         topology.with_overrides(StreamerSettings(cloud_provider=["gcp"]))
+
+
+def test_a_policy_with_no_detectors_and_nothing_else_to_find_values_is_not_runnable() -> None:
+    # detectors: [] published every record unchanged, and nothing said so.
+    empty = {"inputs": ["orders.raw"], "policy": {"detectors": []}}
+    topology = Topology.from_dict(empty, source="orders.yaml")
+    with pytest.raises(
+        TopologyError,
+        match=r"^orders.yaml: policy.detectors: an empty list, and no custom detector, .* every "
+        r"record would be published unchanged; remove policy.detectors \(the defaults run\), "
+        r"list some \(like \[email, phone\]\), or add policy.custom_detectors$",
+    ):
+        topology.check_runnable()
+    # --cloud-provider azure finds values; --cloud-provider none leaves nothing again.
+    cloud = topology.with_overrides(StreamerSettings(cloud_provider=["azure"])).check_runnable()
+    with pytest.raises(TopologyError, match=r"^orders.yaml: policy.detectors: an empty list"):
+        cloud.with_overrides(StreamerSettings(cloud_provider=["none"])).check_runnable()
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"custom_detectors": [{"name": "employee_id", "entity_type": "EMPLOYEE_ID",
+                               "pattern": r"EMP-\d{6}"}]},
+        {"deny_list": {"PROJECT": ["Falcon"]}},
+        {"fields": [{"path": "customer.email", "action": "tokenize"}]},
+    ],
+    ids=["custom detector", "deny list", "field rule"],
+)  # fmt: skip
+def test_a_policy_with_no_detectors_but_its_own_ways_to_replace_values_runs(
+    policy: dict[str, object],
+) -> None:
+    Topology.from_dict({"inputs": ["orders.raw"], "policy": {"detectors": [], **policy}})\
+        .check_runnable()  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["email"], r"custom_detectors\[0\].name: 'email' is a built-in detector's name too"),
+        (["deny_list"], r"custom_detectors\[0\].name: 'deny_list' is a built-in detector's"),
+        (["emp", "emp"], r"custom_detectors\[1\].name: 'emp' is an earlier one's name too"),
+    ],
+)
+def test_a_custom_detector_named_like_another_detector_is_refused(
+    names: list[str], message: str
+) -> None:
+    # Both ran, and the pii.detectors header named email twice.
+    customs = [{"name": name, "entity_type": "EMAIL_ADDRESS", "pattern": "x@y"} for name in names]
+    with pytest.raises(
+        TopologyError, match=r"^t.yaml: policy." + message + r".*; rename it \(like \w+_custom\)$"
+    ):
+        Topology.from_dict({"policy": {"custom_detectors": customs}}, source="t.yaml")
