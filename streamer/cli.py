@@ -233,20 +233,21 @@ def demo(
     _kafka_failures_as_one_line()
     import asyncio
 
-    from streamer.redaction.policy import Policy
     from streamer.stream.demo import run_demo
+    from streamer.stream.topology import load_policy_file
 
     if cloud not in ("off", "emulated"):
         raise typer.BadParameter("must be 'off' or 'emulated'", param_hint="--cloud")
     settings = build_settings(
         key_file=key_file, workers=workers, bootstrap_servers=bootstrap_servers
     )
+    rules = load_policy_file(policy, cloud=cloud == "emulated") if policy else None
     report = asyncio.run(
         run_demo(
             settings,
             events=events,
             pairs=pairs,
-            policy=Policy.from_file(policy) if policy else None,
+            policy=rules,
             on_stage=lambda stage: stderr.print(f"[dim]demo:[/dim] {stage}", highlight=False),
             cloud="emulated" if cloud == "emulated" else "off",
         )
@@ -2175,10 +2176,11 @@ def emulate(
 
     from streamer.cloud.emulators import EmulatorSettings, build_engine, emulator_class
     from streamer.cloud.emulators.server import READY_PREFIX, serve_until_stopped
-    from streamer.redaction.policy import Policy
+    from streamer.stream.topology import load_policy_file
 
     emulator_type = emulator_class(service)
     settings = build_settings()
+    rules = load_policy_file(policy, detectors_given=bool(detectors)) if policy else None
     if tenant_id and not (client_id and client_secret and tls and service == "azure"):
         raise typer.BadParameter(
             "Azure AD emulation is for azure and needs --tls, --client-id and --client-secret "
@@ -2205,7 +2207,7 @@ def emulate(
             api_key=api_key,
             seed=seed,
         ),
-        engine=build_engine(detectors, Policy.from_file(policy) if policy else None, settings),
+        engine=build_engine(detectors, rules, settings),
         host=host,
         port=port,
         ssl_context=ssl_context,
