@@ -339,7 +339,12 @@ class Policy(_Model):
         """Load a policy from a YAML (or JSON) file."""
         path = Path(path)
         try:
-            data = load_yaml(path.read_text())
+            data = load_yaml(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise PolicyError(
+                f"cannot read policy file {path}: not UTF-8 text (byte {exc.start}); "
+                "save it as UTF-8"
+            ) from None
         except OSError as exc:
             raise PolicyError(f"cannot read policy file {path}: {exc.strerror}") from None
         except yaml.YAMLError as exc:

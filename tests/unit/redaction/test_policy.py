@@ -75,6 +75,17 @@ def test_when_yaml_broken_then_error_has_line(tmp_path: Path) -> None:
         Policy.from_file(bad)
 
 
+def test_when_the_file_is_not_utf8_then_error_names_the_file_and_the_fix(tmp_path: Path) -> None:
+    # Was a UnicodeDecodeError traceback from `streamer redact --policy` (UTF-16 from Notepad).
+    bad = tmp_path / "policy.yaml"
+    bad.write_bytes("default_action: mask\n".encode("utf-16"))
+    with pytest.raises(PolicyError) as error:
+        Policy.from_file(bad)
+    assert str(error.value) == (
+        f"cannot read policy file {bad}: not UTF-8 text (byte 0); save it as UTF-8"
+    )
+
+
 @pytest.mark.parametrize("version", ["", "   ", "3\n4"])
 def test_when_the_version_is_blank_or_not_one_line_then_rejected(version: str) -> None:
     with pytest.raises(PolicyError, match=r"version: .*text on one line"):
