@@ -88,15 +88,41 @@ BootstrapOption = Annotated[
 # --- streamer redact -----------------------------------------------------------------------
 
 
-def _read_batches(handle: BinaryIO, batch_size: int) -> Iterator[list[bytes]]:
-    batch: list[bytes] = []
+def _read_batches(handle: BinaryIO, batch_size: int) -> Iterator[list[tuple[bytes, bytes]]]:
+    """Lines and their line endings (CRLF stays CRLF); a last line without one takes the
+    ending of the line before it, so files written one after another stay apart."""
+    batch: list[tuple[bytes, bytes]] = []
+    ending = b"\n"
     for line in handle:
-        batch.append(line.rstrip(b"\r\n"))
+        body = line.rstrip(b"\r\n")
+        if len(body) < len(line):
+            ending = line[len(body) :]
+        batch.append((body, ending))
         if len(batch) >= batch_size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _not_text(line: bytes) -> str | None:
+    """Why ``line`` cannot be redacted as text, or ``None``. Detectors read characters:
+    Latin-1 or UTF-16 bytes in a name hide it from them, so such a line is refused rather
+    than passed through. The message names no data."""
+    if not line.isascii():
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return (
+                f"line is not UTF-8 text (byte {exc.start + 1}); convert the file to UTF-8 "
+                "first (iconv -f ENCODING -t utf-8)"
+            )
+    if b"\0" in line:
+        return (
+            "line holds NUL bytes, as UTF-16 text does; convert the file to UTF-8 first "
+            "(iconv -f utf-16 -t utf-8)"
+        )
+    return None
 
 
 @app.command()
@@ -124,7 +150,9 @@ def redact(
     """Redact JSON lines (or plain lines with --text) from files or stdin to stdout.
 
     A line that cannot be processed is reported on stderr as a JSON error record with
-    its file and line number; the rest goes on, and the exit code is 1 at the end.
+    its file and line number; the rest goes on, and the exit code is 1 at the end. So is
+    a --text line that is not UTF-8 (Latin-1, UTF-16): convert such files first. Line
+    endings are kept (CRLF stays CRLF).
     """
     from streamer.redaction.service import RedactionService
     from streamer.stream.topology import load_policy_file
@@ -158,25 +186,30 @@ def redact(
                 line_number = 0
                 with handle:
                     for batch in _read_batches(handle, batch_size):
-                        outcomes = service.redact_payloads(
-                            batch, "text" if text else "json", [scope] * len(batch)
-                        )
-                        for raw, outcome in zip(batch, outcomes, strict=True):
+                        refused = [_not_text(raw) if text else None for raw, _ in batch]
+                        payloads = [raw for (raw, _), why in zip(batch, refused, strict=True)
+                                    if why is None]  # fmt: skip
+                        outcomes = iter(service.redact_payloads(
+                            payloads, "text" if text else "json", [scope] * len(payloads)
+                        ))  # fmt: skip
+                        for (raw, ending), why in zip(batch, refused, strict=True):
                             line_number += 1
-                            if outcome.value is not None:
-                                out.write(outcome.value + b"\n")
+                            outcome = next(outcomes) if why is None else None
+                            if outcome is not None and outcome.value is not None:
+                                out.write(outcome.value + ending)
                             elif not raw.strip():
-                                out.write(b"\n")  # blank lines pass through
+                                out.write(ending)  # blank lines pass through
                             else:
                                 failures += 1
-                                assert outcome.failure is not None
-                                error = {"file": name, "line": line_number,
-                                         "error": outcome.failure.code,
-                                         "message": outcome.failure.message}  # fmt: skip
+                                failure = outcome.failure if outcome else None
+                                code, message = (failure.code, failure.message) if failure else (
+                                    "invalid_event", why)  # fmt: skip
+                                error = {"file": name, "line": line_number, "error": code,
+                                         "message": message}  # fmt: skip
                                 sys.stderr.write(orjson.dumps(error).decode() + "\n")
                         out.flush()
                         if task is not None:
-                            progress.advance(task, sum(len(raw) + 1 for raw in batch))
+                            progress.advance(task, sum(len(r) + len(e) for r, e in batch))
     _sync_key_store(settings)  # the scopes created here, for the hosts that unmask
     if failures:
         stderr.print(f"{failures} line(s) could not be redacted; see the error records above")
@@ -1907,18 +1940,18 @@ def unmask(
             first_error = 0
             number = 0
             for batch in _read_batches(sys.stdin.buffer, 500):
-                lines = [raw.decode("utf-8", "surrogateescape") for raw in batch]
+                lines = [raw.decode("utf-8", "surrogateescape") for raw, _ in batch]
                 filled = [line for line in lines if line.strip()]
                 results = iter(await reidentifier.unmask_lines(
                     filled, caller, json_events=json_events, strict=not partial))  # fmt: skip
-                for line in lines:
+                for line, (_, ending) in zip(lines, batch, strict=True):
                     number += 1
                     result = next(results) if line.strip() else ""
                     if isinstance(result, str):
-                        sys.stdout.write(result + "\n")
+                        sys.stdout.write(result + ending.decode())
                         continue
                     if isinstance(result, PartlyRestored):  # --partial: the line, and why
-                        sys.stdout.write(result.text + "\n")
+                        sys.stdout.write(result.text + ending.decode())
                         result = result.error
                     first_error = first_error or result.exit_code
                     error = {"line": number, "error": result.code, "message": str(result)}

@@ -61,6 +61,44 @@ def test_text_mode_files_and_policy(tmp_path: Path) -> None:
     assert run.stdout.decode().splitlines() == ["card ***************1111", "nothing here"]
 
 
+def test_line_endings_are_kept_as_they_came(tmp_path: Path) -> None:
+    # CRLF files came out LF. A last line without an ending takes the one before it.
+    text = streamer(
+        "redact", "--text", stdin=b"mail jane@example.com\r\n\r\nnothing\r\nlast", data_dir=tmp_path
+    )
+    assert text.returncode == 0, text.stderr.decode()
+    assert TOKEN_PATTERN.sub("<t>", text.stdout.decode()) == "mail <t>\r\n\r\nnothing\r\nlast\r\n"
+    source = tmp_path / "events.jsonl"  # a byte order mark, as Windows editors write it
+    source.write_bytes(b'\xef\xbb\xbf{"m": "jane@example.com"}\r\n\r\n{"n": 1}\n{"n": 2}')
+    events = streamer("redact", str(source), data_dir=tmp_path)
+    assert events.returncode == 0, events.stderr.decode()
+    assert TOKEN_PATTERN.sub("<t>", events.stdout.decode()) == (
+        '{"m":"<t>"}\r\n\r\n{"n":1}\n{"n":2}\n'
+    )
+
+
+def test_text_lines_that_are_not_utf8_are_error_records_not_passed_through(
+    tmp_path: Path,
+) -> None:
+    # They came out with their bytes as they were: detectors read "Garc\udced" and left
+    # Latin-1 names, and every word of UTF-16 text, in the clean output.
+    latin1 = "Customer José García called from Málaga about jose@example.com\n".encode("latin-1")
+    utf16 = "Call John Smith at 415-555-0132".encode("utf-16-le") + b"\n"
+    lines = latin1 + utf16 + b"mail jane@example.com\n"
+    run = streamer("redact", "--text", stdin=lines, data_dir=tmp_path)
+    assert run.returncode == 1
+    assert TOKEN_PATTERN.sub("<t>", run.stdout.decode()) == "mail <t>\n"
+    errors = [
+        orjson.loads(line) for line in run.stderr.decode().splitlines() if line.startswith("{")
+    ]
+    assert [(e["file"], e["line"], e["error"]) for e in errors] == [
+        ("<stdin>", 1, "invalid_event"),
+        ("<stdin>", 2, "invalid_event"),
+    ]
+    assert "not UTF-8" in errors[0]["message"] and "UTF-16" in errors[1]["message"]
+    assert "Garc" not in run.stderr.decode() and "Smith" not in run.stderr.decode()
+
+
 def test_the_issue_example_loses_every_value_and_stderr_stays_quiet(tmp_path: Path) -> None:
     text = (
         "Call John at +1 (415) 555-0132 or jane.doe+news@corp.example.com, card "
