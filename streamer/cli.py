@@ -1819,7 +1819,8 @@ def unmask(
         typer.Option(
             "--json",
             help="Input is JSON events (one per line on stdin); topic "
-            "records that are JSON are always treated as JSON.",
+            "records that are JSON are always treated as JSON. A tokenized whole number "
+            "comes back as a string (see the README).",
         ),
     ] = False,
     scope: Annotated[
