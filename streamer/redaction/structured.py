@@ -1,9 +1,9 @@
 """Walking JSON events: which values get scanned, forced or skipped, and where they go.
 
 Every string at any depth is scanned by default; whole numbers of seven digits or more
-are scanned too (a phone number or account stored as a number), and so are object keys
-that are more than a field name (``jane@example.com``, ``+1 415 555 2671``, ``Jane Doe``).
-Field rules from the policy override that per JSON path.
+are scanned too (a phone number or account stored as a number, ``4155550132.0`` too), and
+so are object keys that are more than a field name (``jane@example.com``,
+``+1 415 555 2671``, ``Jane Doe``). Field rules from the policy override that per JSON path.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from streamer.redaction.exceptions import InvalidEventError, KeyCollisionError
 from streamer.redaction.policy import FieldRule, path_matches
 
 _MIN_SCANNED_INT = 1_000_000
+_MAX_EXACT_FLOAT = 2**53  # past it a float's digits are not the number that was written
 # A key of letters, underscores and hyphens (first_name, ticketId) is a field name; any
 # other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
 _FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
@@ -201,3 +202,7 @@ def _add_leaf(
             )
         if forced:
             leaves.append(Leaf(container, key, path, repr(value), rule, context))
+        elif value.is_integer() and _MIN_SCANNED_INT <= abs(value) <= _MAX_EXACT_FLOAT:
+            # A whole number written as a float (4155550132.0: pandas writes a column of
+            # numbers with gaps so) is scanned as the whole number it is.
+            leaves.append(Leaf(container, key, path, str(int(value)), rule, context))

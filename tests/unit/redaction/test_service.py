@@ -61,6 +61,21 @@ def test_unmask_restores_text_and_event(settings: StreamerSettings) -> None:
     assert svc.unmask_event(redacted.event, redacted.tokens) == event
 
 
+def test_whole_numbers_written_as_floats_are_scanned_and_restored_as_floats(
+    settings: StreamerSettings,
+) -> None:
+    # pandas writes a column of phone numbers with a gap as 4155550132.0: it passed as it was.
+    svc = RedactionService(settings=settings)
+    event = {"phone": 4155550132.0, "card": 4111111111111111.0, "ratio": 2500000.0, "x": 1e22}
+    redacted = svc.redact_event(event)
+    assert redacted.event["phone"].startswith("[PHONE_NUMBER_")
+    assert redacted.event["card"].startswith("[CREDIT_CARD_")
+    assert redacted.event["ratio"] == 2500000.0 and redacted.event["x"] == 1e22
+    assert svc.unmask_event(redacted.event, redacted.tokens) == event
+    [outcome] = svc.redact_payloads([b'{"phone": 4155550132.0}'])
+    assert outcome.value is not None and b"4155550132" not in outcome.value
+
+
 def test_unknown_tokens_stay_and_lookup_fills_in(settings: StreamerSettings) -> None:
     svc = RedactionService(settings=settings)
     result = svc.redact("jane@example.com")
