@@ -4,6 +4,7 @@ into the packages. Every ``StreamerError`` becomes one line on stderr and its ex
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -166,8 +167,8 @@ def redact(
     )
     sources = [p for p in files or [] if str(p) != "-"]
     read_stdin = not files or any(str(p) == "-" for p in files)
-    for path in sources:
-        if not path.is_file():
+    for path in sources:  # a pipe (/dev/stdin, <(zcat events.gz)) is a file to read too
+        if not path.exists() or path.is_dir() or not os.access(path, os.R_OK):
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
     failures = 0
     out = sys.stdout.buffer
@@ -220,7 +221,8 @@ def _open_sources(
     sources: list[Path], read_stdin: bool
 ) -> Iterator[tuple[str, BinaryIO, int | None]]:
     for path in sources:
-        yield str(path), path.open("rb"), path.stat().st_size
+        size = path.stat().st_size if path.is_file() else None  # a pipe has no size
+        yield str(path), path.open("rb"), size
     if read_stdin:
         yield "<stdin>", sys.stdin.buffer, None
 

@@ -99,6 +99,13 @@ def test_text_lines_that_are_not_utf8_are_error_records_not_passed_through(
     assert "Garc" not in run.stderr.decode() and "Smith" not in run.stderr.decode()
 
 
+def test_a_pipe_named_as_a_file_is_read(tmp_path: Path) -> None:
+    # /dev/stdin and <(zcat events.jsonl.gz) were refused as "not a readable file".
+    run = streamer("redact", "/dev/stdin", stdin=b'{"m": "jane@example.com"}\n', data_dir=tmp_path)
+    assert run.returncode == 0, run.stderr.decode()
+    assert TOKEN_PATTERN.sub("<t>", run.stdout.decode()) == '{"m":"<t>"}\n'
+
+
 def test_the_issue_example_loses_every_value_and_stderr_stays_quiet(tmp_path: Path) -> None:
     text = (
         "Call John at +1 (415) 555-0132 or jane.doe+news@corp.example.com, card "
