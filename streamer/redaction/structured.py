@@ -197,8 +197,8 @@ def _add_leaf(
     elif isinstance(value, float):
         if not math.isfinite(value):  # NaN is refused when read; 1e400 is read as infinity
             raise InvalidEventError(
-                "a number in the event is too large for a 64-bit float and would be written "
-                "as null; produce such numbers as strings"
+                "a number in the event is not finite (NaN, infinity, or too large for a 64-bit "
+                "float) and would be written as null; produce such numbers as strings"
             )
         if forced:
             leaves.append(Leaf(container, key, path, repr(value), rule, context))
@@ -206,3 +206,8 @@ def _add_leaf(
             # A whole number written as a float (4155550132.0: pandas writes a column of
             # numbers with gaps so) is scanned as the whole number it is.
             leaves.append(Leaf(container, key, path, str(int(value)), rule, context))
+    else:  # a tuple, bytes, a set, a date from Python code: passing it on unscanned leaks it
+        raise InvalidEventError(
+            f"the event holds a value of type {type(value).__name__}, which JSON has not; "
+            "convert it first (lists for tuples and sets, str for bytes, dates and decimals)"
+        )

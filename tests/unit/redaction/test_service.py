@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
+import decimal
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +76,26 @@ def test_whole_numbers_written_as_floats_are_scanned_and_restored_as_floats(
     assert svc.unmask_event(redacted.event, redacted.tokens) == event
     [outcome] = svc.redact_payloads([b'{"phone": 4155550132.0}'])
     assert outcome.value is not None and b"4155550132" not in outcome.value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ("jane@example.com",),
+        b"jane@example.com",
+        {"jane@example.com"},
+        decimal.Decimal("4155550132"),
+        datetime.date(1980, 3, 12),
+    ],
+)
+def test_a_value_json_has_not_is_refused_not_passed_on(
+    settings: StreamerSettings, value: object
+) -> None:
+    # A tuple (a namedtuple, a database row), bytes or a set came back as it went in.
+    svc = RedactionService(settings=settings)
+    with pytest.raises(InvalidEventError, match="which JSON has not") as error:
+        svc.redact_event({"customer": {"contact": value}})
+    assert "jane" not in str(error.value) and "4155550132" not in str(error.value)
 
 
 def test_unknown_tokens_stay_and_lookup_fills_in(settings: StreamerSettings) -> None:
