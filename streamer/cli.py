@@ -106,26 +106,6 @@ def _read_batches(handle: BinaryIO, batch_size: int) -> Iterator[list[tuple[byte
         yield batch
 
 
-def _not_text(line: bytes) -> str | None:
-    """Why ``line`` cannot be redacted as text, or ``None``. Detectors read characters:
-    Latin-1 or UTF-16 bytes in a name hide it from them, so such a line is refused rather
-    than passed through. The message names no data."""
-    if not line.isascii():
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return (
-                f"line is not UTF-8 text (byte {exc.start + 1}); convert the file to UTF-8 "
-                "first (iconv -f ENCODING -t utf-8)"
-            )
-    if b"\0" in line:
-        return (
-            "line holds NUL bytes, as UTF-16 text does; convert the file to UTF-8 first "
-            "(iconv -f utf-16 -t utf-8)"
-        )
-    return None
-
-
 @app.command()
 def redact(
     files: Annotated[
@@ -187,26 +167,22 @@ def redact(
                 line_number = 0
                 with handle:
                     for batch in _read_batches(handle, batch_size):
-                        refused = [_not_text(raw) if text else None for raw, _ in batch]
-                        payloads = [raw for (raw, _), why in zip(batch, refused, strict=True)
-                                    if why is None]  # fmt: skip
-                        outcomes = iter(service.redact_payloads(
-                            payloads, "text" if text else "json", [scope] * len(payloads)
-                        ))  # fmt: skip
-                        for (raw, ending), why in zip(batch, refused, strict=True):
+                        outcomes = service.redact_payloads(
+                            [raw for raw, _ in batch], "text" if text else "json",
+                            [scope] * len(batch),
+                        )  # fmt: skip
+                        for (raw, ending), outcome in zip(batch, outcomes, strict=True):
                             line_number += 1
-                            outcome = next(outcomes) if why is None else None
-                            if outcome is not None and outcome.value is not None:
+                            if outcome.value is not None:
                                 out.write(outcome.value + ending)
                             elif not raw.strip():
                                 out.write(ending)  # blank lines pass through
                             else:
                                 failures += 1
-                                failure = outcome.failure if outcome else None
-                                code, message = (failure.code, failure.message) if failure else (
-                                    "invalid_event", why)  # fmt: skip
-                                error = {"file": name, "line": line_number, "error": code,
-                                         "message": message}  # fmt: skip
+                                assert outcome.failure is not None
+                                error = {"file": name, "line": line_number,
+                                         "error": outcome.failure.code,
+                                         "message": outcome.failure.message}  # fmt: skip
                                 sys.stderr.write(orjson.dumps(error).decode() + "\n")
                         out.flush()
                         if task is not None:

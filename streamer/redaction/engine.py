@@ -923,11 +923,11 @@ def _refuse_constant(name: str) -> Any:
 
 
 def decode_event(payload: bytes, event_format: EventFormat) -> Any:
-    """A record value as the engine reads it: text, or any valid UTF-8 JSON document
+    """A record value as the engine reads it: UTF-8 text, or any valid UTF-8 JSON document
     (orjson first; a byte order mark, lone surrogates and integers over 64 bits by the
     standard library). Raises :class:`InvalidEventError` otherwise."""
     if event_format == "text":
-        return payload.decode("utf-8", "surrogateescape")
+        return _decode_text(payload)
     reason = None
     if not may_hold_wide_integer(payload):
         try:
@@ -951,9 +951,27 @@ def decode_event(payload: bytes, event_format: EventFormat) -> Any:
         ) from None
 
 
+def _decode_text(payload: bytes) -> str:
+    """Text the detectors can read. Latin-1 or UTF-16 bytes in a name hide it from them,
+    so such a value is refused rather than passed on. The messages name no data."""
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidEventError(
+            f"value is not UTF-8 text (byte {exc.start + 1}); produce UTF-8 text (convert "
+            "a file first: iconv -f ENCODING -t utf-8)"
+        ) from None
+    if "\0" in text:
+        raise InvalidEventError(
+            "value holds NUL bytes, as UTF-16 text does; produce UTF-8 text (convert a file "
+            "first: iconv -f utf-16 -t utf-8)"
+        )
+    return text
+
+
 def _encode(event: Any, event_format: EventFormat) -> bytes:
     if event_format == "text":
-        return str(event).encode("utf-8", "surrogateescape")
+        return str(event).encode("utf-8")
     try:
         return orjson.dumps(event)
     except TypeError:

@@ -124,13 +124,19 @@ def test_when_payload_invalid_then_failure_message_holds_no_data(
     assert not find_canaries(outcome.failure.message)
 
 
-def test_text_format_keeps_undecodable_bytes(tmp_path: Path) -> None:
-    payload = b"mail jane@example.com \xff\xfe end"
-    [outcome] = engine(tmp_path).redact_payloads([payload], "text")
-    assert outcome.value is not None
-    assert outcome.value.startswith(b"mail [EMAIL_ADDRESS_") and outcome.value.endswith(
-        b" \xff\xfe end"
+def test_text_that_is_not_utf8_is_an_invalid_event_not_passed_on(tmp_path: Path) -> None:
+    # Kept with its bytes, Latin-1 or UTF-16 text hid its names from the detectors and
+    # went out as it came: "Garc\xeda" was read as "Garc\udced" and left.
+    latin1 = "Jos\xe9 Garc\xeda mail jose@example.com".encode("latin-1")
+    utf16 = "Call John Smith at 415-555-0132".encode("utf-16-le")
+    bad, wide, good = engine(tmp_path).redact_payloads(
+        [latin1, utf16, "Jos\xe9 Garc\xeda".encode()], "text"
     )
+    assert bad.value is None and bad.failure is not None
+    assert bad.failure.code == "invalid_event" and "not UTF-8 text (byte 4)" in bad.failure.message
+    assert wide.value is None and wide.failure is not None and "NUL" in wide.failure.message
+    assert "Garc" not in bad.failure.message + wide.failure.message
+    assert good.failure is None
 
 
 def test_large_integers_and_numbers_survive(tmp_path: Path) -> None:
