@@ -592,23 +592,32 @@ async def _replay(
             on_plan(report)
         remaining = state.remaining()
         if remaining:
-            counts = await topic_partitions(settings, {request.input_topic: "--input-topic"})
-            runtime = ReplayRuntime(
-                topology,
-                settings,
-                remaining,
-                committer=ReplayProgressCommitter(store, state),
-                input_partitions=counts[request.input_topic],
-                replay_id=replay_id,
-                rate=options["rate"],
-                on_progress=options["on_progress"],
-                total=state.total,
-                done_before=state.done,
-                keyring=options["keyring"],
-                detectors=options["detectors"],
-                workers=options["workers"],
-            )
-            report.stats = await runtime.run(handle_signals=options["handle_signals"])
+            runtime: ReplayRuntime | None = None
+            try:
+                counts = await topic_partitions(settings, {request.input_topic: "--input-topic"})
+                runtime = ReplayRuntime(
+                    topology,
+                    settings,
+                    remaining,
+                    committer=ReplayProgressCommitter(store, state),
+                    input_partitions=counts[request.input_topic],
+                    replay_id=replay_id,
+                    rate=options["rate"],
+                    on_progress=options["on_progress"],
+                    total=state.total,
+                    done_before=state.done,
+                    keyring=options["keyring"],
+                    detectors=options["detectors"],
+                    workers=options["workers"],
+                )
+                report.stats = await runtime.run(handle_signals=options["handle_signals"])
+            except BaseException:
+                read_nothing = runtime is None or runtime.stats.first_record_at is None
+                if read_nothing and not request.resume:
+                    # It failed before it read a record (a mistake in the policy, say):
+                    # there is nothing to resume, and once fixed the same command must run.
+                    store.discard(replay_id)
+                raise
             if not runtime.completed:
                 report.status = "interrupted"
                 return report

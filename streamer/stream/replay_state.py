@@ -196,6 +196,11 @@ class ReplayStateStore:
                 "or point --replay-dir (STREAMER_REPLAY_DIR) elsewhere"
             ) from None
 
+    def discard(self, replay_id: str) -> None:
+        """Forget the replay: remove its state file, if there is one and it can be."""
+        with contextlib.suppress(OSError):
+            self.path(replay_id).unlink(missing_ok=True)
+
     def known(self) -> list[str]:
         """Ids of the replays with a state file here."""
         if not self.directory.is_dir():

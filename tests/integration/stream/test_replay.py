@@ -17,6 +17,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streamer.errors import StreamerError
 from streamer.redaction.detectors import PATTERN_DETECTOR_NAMES
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
@@ -446,3 +447,28 @@ async def test_offsets_that_never_arrive_end_their_partition_instead_of_hanging(
     assert resumed.stats.processed == 20
     clean = await read_all(bootstrap, topics.clean + ".v2", expected=30, timeout=30)
     assert sorted(source_of(r)[2] for r in clean) == list(range(30))
+
+
+async def test_a_replay_that_fails_before_reading_leaves_nothing_to_resume(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings, tmp_path: Path
+) -> None:
+    # A policy naming a detector that does not exist fails once the workers start, after
+    # the range was planned. Fixed, the same command must run: not be refused as an
+    # unfinished replay that --resume would refuse too (another policy).
+    await create_topics(bootstrap, {topics.raw: 2})
+    await produce_values(bootstrap, topics.raw, events(20))
+    settings = stream_settings.model_copy(update={"replay_dir": tmp_path / "replays"})
+    output = topics.clean + ".v2"
+    mistaken = Policy(version="2", detectors=["email", "emial"])
+
+    with pytest.raises(StreamerError, match="unknown detector 'emial'"):
+        await replay(
+            topology_for(topics, output, mistaken), settings, start=parse_offsets("0"), workers=0
+        )
+    assert ReplayStateStore(tmp_path / "replays").known() == []
+
+    fixed = await replay(
+        topology_for(topics, output), settings, start=parse_offsets("0"), workers=0
+    )
+    assert fixed.status == "completed"
+    assert fixed.stats.processed == 20
