@@ -857,6 +857,13 @@ def replay(
     if policy is not None:
         checked = load_policy_file(policy, cloud=pipeline.cloud is not None)
         pipeline = pipeline.model_copy(update={"policy": checked})
+    if dry_run and compare_topic is None and output_topic is not None:
+        # --output-topic is where the replay would write; a dry run compares with the clean
+        # topic the pipeline writes now, the topology's (as --compare-topic's help says).
+        unchanged = build_settings(
+            topology=topology, input_topic=[input_topic] if input_topic else None
+        )
+        compare_topic = Topology.load(unchanged).output_topic
     start = (
         parse_offsets(from_offset, "--from-offset") if from_offset is not None
         else parse_timestamp(from_timestamp, "--from-timestamp") if from_timestamp is not None

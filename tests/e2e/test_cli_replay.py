@@ -141,6 +141,22 @@ def test_replay_and_dry_run_as_a_user_would(
     assert len(tail(output, data_dir, bootstrap)) == 299
 
 
+def test_a_dry_run_of_the_replay_command_compares_with_the_topologys_clean_topic(
+    pipeline: dict[str, Any], bootstrap: str
+) -> None:
+    # The replay command with --dry-run added: its --output-topic does not exist yet, and
+    # is not the clean topic to compare with (that is the topology's, as --help says).
+    name = pipeline["name"]
+    tried = streamer(
+        "replay", "--topology", pipeline["topology"], "--from-offset", "0",
+        "--output-topic", f"{name}.clean.v9", "--dry-run", "--workers", "1", "--json",
+        env=environment(pipeline["data_dir"], bootstrap),
+    )  # fmt: skip
+    assert tried.returncode == 0, tried.stderr.decode()[-2000:]
+    assert orjson.loads(tried.stdout)["comparison"]["compare_topic"] == f"{name}.clean"
+    assert b"nothing was written" in tried.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
