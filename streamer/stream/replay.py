@@ -570,6 +570,7 @@ async def _replay(
                 policy_sha256=fingerprint,
                 ranges={r.partition: (r.start, r.stop) for r in plan.ranges},
                 asked=request.asked(),
+                event_format=topology.format,
             )
             store.save(state)
         report = ReplayReport(
@@ -656,6 +657,13 @@ def _resumable(
                 f"replay {replay_id!r} {what} {saved!r}, this run would use {now!r}; resume "
                 "with the same topics, or start it over with --restart"
             )
+    if state.event_format is not None and state.event_format != topology.format:
+        raise ReplayStateError(
+            f"replay {replay_id!r} read its records as {state.event_format}, this run would "
+            f"read them as {topology.format}; resuming would mix two formats in one output: "
+            f"pass --format {state.event_format} (or the same topology), or start over with "
+            "--restart"
+        )
     if state.policy_sha256 != fingerprint:
         raise ReplayStateError(
             f"replay {replay_id!r} was started under another policy (version "

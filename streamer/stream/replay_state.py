@@ -69,6 +69,9 @@ class ReplayState:
     ranges: dict[int, tuple[int, int]]
     #: How the range was asked for (flags), for people reading the file.
     asked: str = ""
+    #: How records were read, ``json`` or ``text`` (``None``: a file from before it was
+    #: kept): resuming in the other format is refused.
+    event_format: str | None = None
     #: Per partition, the next offset to replay (everything before it is acknowledged).
     next_offsets: dict[int, int] = field(default_factory=dict)
     status: Status = "running"
@@ -111,6 +114,7 @@ class ReplayState:
             "policy_version": self.policy_version,
             "policy_sha256": self.policy_sha256,
             "asked": self.asked,
+            "format": self.event_format,
             "partitions": {
                 str(partition): {
                     "start": start,
@@ -141,6 +145,7 @@ class ReplayState:
                 policy_sha256=document["policy_sha256"],
                 ranges={p: (int(e["start"]), int(e["stop"])) for p, e in partitions.items()},
                 asked=document.get("asked", ""),
+                event_format=document.get("format"),
                 next_offsets={p: int(e["next"]) for p, e in partitions.items()},
                 status=document["status"],
                 created_at=document["created_at"],

@@ -472,3 +472,28 @@ async def test_a_replay_that_fails_before_reading_leaves_nothing_to_resume(
     )
     assert fixed.status == "completed"
     assert fixed.stats.processed == 20
+
+
+async def test_resuming_in_another_format_is_refused(
+    bootstrap: str, topics: Any, stream_settings: StreamerSettings, tmp_path: Path
+) -> None:
+    # Run with --format text, interrupted, and resumed without it: the rest of the range
+    # would be read as JSON events, mixing two kinds of output in one clean topic.
+    await create_topics(bootstrap, {topics.raw: 1})
+    await produce_values(bootstrap, topics.raw, events(10))
+    settings = stream_settings.model_copy(update={"replay_dir": tmp_path / "replays"})
+    as_text = topology_for(topics, topics.clean + ".v2").model_copy(update={"format": "text"})
+    await replay(as_text, settings, start=parse_offsets("0"), replay_id="format-check", workers=0)
+    store = ReplayStateStore(tmp_path / "replays")
+    state = store.load("format-check")
+    assert state is not None
+    state.status = "running"
+    store.save(state)
+
+    with pytest.raises(ReplayStateError, match="--format text"):
+        await replay(
+            topology_for(topics, topics.clean + ".v2"), settings, replay_id="format-check",
+            resume=True, workers=0,
+        )  # fmt: skip
+    resumed = await replay(as_text, settings, replay_id="format-check", resume=True, workers=0)
+    assert resumed.status == "completed"
