@@ -824,6 +824,8 @@ def replay(
     from streamer.stream.replay import ReplayReport, ReplayRequest, run_replay
     from streamer.stream.topology import Topology, load_policy_file
 
+    if log_level.upper() not in LOG_LEVELS:
+        raise typer.BadParameter(f"use one of {', '.join(LOG_LEVELS)}", param_hint="--log-level")
     if from_offset is not None and from_timestamp is not None:
         raise ReplayRangeError("give --from-offset or --from-timestamp, not both")
     if to_offset is not None and to_timestamp is not None:

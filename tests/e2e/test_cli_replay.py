@@ -92,6 +92,17 @@ def test_replay_help_explains_ranges_dry_run_rate_and_resume() -> None:
         assert flag in text, flag
 
 
+def test_a_log_level_it_does_not_know_is_a_usage_error(tmp_path: Path) -> None:
+    # Was a traceback (ValueError: Unknown level: 'VERBOSE') from the logging module.
+    run = streamer(
+        "replay", "--input-topic", "orders.raw", "--from-offset", "0", "--dry-run",
+        "--log-level", "verbose", data_dir=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert b"Traceback" not in run.stderr
+    assert b"use one of DEBUG, INFO, WARNING, ERROR" in run.stderr
+
+
 def test_replay_and_dry_run_as_a_user_would(
     pipeline: dict[str, Any], bootstrap: str, tmp_path: Path
 ) -> None:
