@@ -813,6 +813,7 @@ def replay(
     crash, run the same command with --resume. Exit code 0 when done, 130 when
     interrupted, 2 for a bad range, topic or flag.
     """
+    _kafka_failures_as_one_line()
     import asyncio
 
     from rich.progress import MofNCompleteColumn, ProgressColumn, Task, TaskID, TimeElapsedColumn
@@ -884,7 +885,6 @@ def replay(
         replay_id=replay_id, dry_run=dry_run, compare_topic=compare_topic, rate=rate,
         resume=resume, restart=restart,
     )  # fmt: skip
-    configure_logging(log_level, "text")
 
     class RateColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
@@ -898,6 +898,9 @@ def replay(
     task: list[TaskID] = []
 
     def on_plan(report: ReplayReport) -> None:
+        # Logging starts once Kafka answered: before, a broker that cannot be reached is
+        # the error line alone, without aiokafka's own record of it.
+        configure_logging(log_level, "text")
         target = "dry run, nothing is written" if report.dry_run else (
             f"-> {report.output_topic} (tokens {report.token_topic}, dead letters "
             f"{report.dlq_topic})"

@@ -48,6 +48,7 @@ def test_produce_to_a_topic_name_kafka_refuses_is_one_line_and_exit_2(
         ("tail", "--topic", "orders.clean"),
         ("topics", "--input-topic", "orders.raw"),
         ("status", "--group-id", "pii-streamer.orders"),
+        ("replay", "--input-topic", "orders.raw", "--from-offset", "0", "--dry-run"),
     ],
 )
 def test_a_tool_without_a_broker_prints_only_its_error_line(
