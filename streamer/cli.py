@@ -1375,6 +1375,16 @@ def topics(
     stdout.print(table)
     for warning in report.warnings:
         stderr.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    created = {plan.name: plan.partitions for plan in report.created}
+    clean = created.get(pipeline.output_topic, report.existing.get(pipeline.output_topic))
+    for name in report.missing_inputs:
+        if name not in created:  # --no-inputs
+            stderr.print(
+                f"[yellow]warning:[/yellow] input topic {escape(name)!r} does not exist; create "
+                f"it with {clean} partitions, as the clean topic, or records are partitioned "
+                "by key hash instead of keeping their partition number",
+                highlight=False,
+            )
 
 
 # --- operations: streamer status (issue 8) -------------------------------------------------

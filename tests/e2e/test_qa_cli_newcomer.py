@@ -241,3 +241,13 @@ def test_keys_commands_print_a_scope_with_brackets_as_written(tmp_path: Path) ->
         run = streamer(*command, data_dir=tmp_path, text=True)
         assert run.returncode == 0, run.stderr[-2000:]
         assert printed in run.stdout, run.stdout
+
+
+def test_topics_without_inputs_says_which_input_is_missing(tmp_path: Path, bootstrap: str) -> None:
+    # --no-inputs created the outputs and said nothing of the input it did not create, so
+    # a producer's later one, with other partitions, broke the partition-for-partition copy.
+    run = streamer("topics", "--bootstrap-servers", bootstrap, "--input-topic", "later.raw",
+                   "--no-inputs", data_dir=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()
+    said = " ".join(run.stderr.decode().split())
+    assert "input topic 'later.raw' does not exist; create it with 6 partitions" in said
