@@ -2,10 +2,12 @@
 from the processors' metrics endpoints when given, their readiness, rates and cloud
 breaker states.
 
-Lag is a partition's end offset, as the broker reports it, minus the group's committed
-offset. Throughput is how far the committed offsets moved during a short sample
-window. Some brokers (the embedded one among them) under-report end offsets; a lag that
-would come out negative is shown as unknown rather than as a wrong number.
+Lag is a partition's end offset minus the group's committed offset. The end offset is
+the larger of what ``ListOffsets`` says and a fetch's high watermark: some brokers (the
+embedded one among them) under-report it in ``ListOffsets`` (see
+:func:`streamer.kafka_offsets.log_ends`). Throughput is how far the committed offsets
+moved during a short sample window. A lag that would still come out negative is shown
+as unknown rather than as a wrong number.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 
 from streamer.errors import ConfigurationError
+from streamer.kafka_offsets import log_ends
 from streamer.observability.scrape import Scrape, readiness, scrape_metrics
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
@@ -174,7 +177,7 @@ async def group_status(
         else:
             second, later = first, scrapes
         elapsed = time.monotonic() - started
-        ends = await consumer.end_offsets(partitions)
+        ends = await log_ends(consumer, partitions)
         starts = await consumer.beginning_offsets(partitions)
         ready = await asyncio.gather(*(_readiness(url) for url in metrics_urls))
     except KafkaError as exc:

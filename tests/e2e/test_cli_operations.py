@@ -288,3 +288,18 @@ def test_a_variable_that_is_not_json_is_one_line_naming_it(
     message = run.stderr.decode()
     assert f"invalid setting: {variable}: not valid JSON" in message and example in message
     assert "Traceback" not in message and len(message.splitlines()) == 1
+
+
+def test_status_counts_the_lag_of_every_record_in_the_topic(tmp_path: Path, bootstrap: str) -> None:
+    # The embedded broker's ListOffsets answers with the start of a partition's last
+    # record batch: a group that had read nothing was shown "lag 1 records" over 500.
+    topic = "lagging.raw"
+    settings = StreamerSettings(bootstrap_servers=bootstrap)
+    asyncio.run(produce_values(settings, topic, [b'{"n": %d}' % n for n in range(500)]))
+    run = streamer("status", "--bootstrap-servers", bootstrap, "--group-id", "nobody",
+                   "--input-topic", topic, "--window", "0", "--json", data_dir=tmp_path,
+                   timeout=60)  # fmt: skip
+    assert run.returncode == 0, run.stderr.decode()
+    document = orjson.loads(run.stdout)
+    assert sum(p["end_offset"] for p in document["partitions"]) == 500
+    assert document["lag"] == 500
