@@ -1348,7 +1348,9 @@ def topics(
     The token topic is compacted; the clean and dead-letter topics get the input's
     partition count and take records as large as the record limit (the topology's
     limits.max_record_bytes, or --max-record-bytes as given to streamer run). Existing
-    topics are left alone (and checked).
+    topics are left alone (and checked). A new input topic gets topics.partitions
+    partitions and every new topic topics.replication_factor replicas: set them in the
+    topology's topics section (6 and 1 without one).
     """
     _kafka_failures_as_one_line()
     import asyncio

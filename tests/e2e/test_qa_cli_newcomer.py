@@ -251,3 +251,13 @@ def test_topics_without_inputs_says_which_input_is_missing(tmp_path: Path, boots
     assert run.returncode == 0, run.stderr.decode()
     said = " ".join(run.stderr.decode().split())
     assert "input topic 'later.raw' does not exist; create it with 6 partitions" in said
+
+
+def test_topics_help_says_where_partitions_and_replicas_are_set() -> None:
+    # `streamer topics --partitions 12` is "No such option"; the help did not say where
+    # the count and the replication factor come from.
+    shown = streamer("topics", "--help", env={"PATH": os.environ.get("PATH", ""),
+                                              "COLUMNS": "200"}, timeout=60)  # fmt: skip
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.decode().split())
+    assert "topics.partitions" in text and "topics.replication_factor" in text
