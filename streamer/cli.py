@@ -4,11 +4,12 @@ into the packages. Every ``StreamerError`` becomes one line on stderr and its ex
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO, get_origin
 
@@ -393,7 +394,33 @@ MetricsHostOption = Annotated[
 ]  # fmt: skip
 
 
+def _signal_stops_start(command: Callable[..., None]) -> Callable[..., None]:
+    """A Ctrl-C or SIGTERM before the pipeline takes the signals over (loading the
+    topology, starting the clients) stops ``streamer run`` with one line and exit 0, as
+    one while it joins the group does. Without a handler of ours, asyncio.run turned the
+    first Ctrl-C into a cancellation (a CancelledError traceback, exit 1), and SIGTERM
+    killed the process."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        import signal
+
+        def interrupt(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, interrupt)
+        try:
+            command(*args, **kwargs)
+        except KeyboardInterrupt:
+            stderr.print("stopped while starting: nothing was processed", highlight=False)
+            raise typer.Exit(0) from None
+
+    return wrapper
+
+
 @app.command()
+@_signal_stops_start
 def run(
     bootstrap_servers: BootstrapOption = None,
     topology: TopologyOption = None,

@@ -184,7 +184,7 @@ class RedactionPool:
                 *(loop.run_in_executor(self._executor, _ready) for _ in range(self.workers))
             )
             self.detector_names = names[0]
-        except BrokenProcessPool:
+        except (BrokenProcessPool, EOFError):  # EOFError: the forkserver that starts them died
             self.close()
             raise StreamError(
                 "the redaction worker processes could not start: one died while building its "

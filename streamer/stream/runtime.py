@@ -173,6 +173,7 @@ class StreamRuntime:
         self._pass_headers = frozenset(topology.pass_headers)
         self._scope_header = topology.key_scope.header
         self._started = asyncio.Event()
+        self._starting: asyncio.Future[None] | None = None
         self._abandon_drain = False
         self._draining: asyncio.Future[bool] | None = None
         self._key_sync: KeyTopicSync | None = None
@@ -238,17 +239,13 @@ class StreamRuntime:
         With ``handle_signals`` the first SIGTERM/SIGINT drains and stops; a second one
         abandons the drain. During start-up the first one stops it at once.
         """
-        task = asyncio.current_task()
         log_unawaited_kafka_errors(asyncio.get_running_loop())
         if handle_signals:
-            self._install_signal_handlers(task)
+            self._install_signal_handlers()
         try:
-            await self._start()
-            self._started.set()
-            await self._consume()
-        except asyncio.CancelledError:
-            if not (self._abandon_drain and task is not None and task.uncancel() == 0):
-                raise  # cancelled by its caller, not (only) by a second signal
+            if await self._start_unless_stopped():
+                self._started.set()
+                await self._consume()
         finally:
             limit = self.settings.shutdown_timeout + 15
             try:
@@ -265,7 +262,7 @@ class StreamRuntime:
             raise self._failure
         return self.stats
 
-    def _install_signal_handlers(self, task: asyncio.Task[Any] | None) -> None:
+    def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
 
         def on_signal(signum: int) -> None:
@@ -279,16 +276,16 @@ class StreamRuntime:
                 self._abandon_drain = True
                 if self._draining is not None:
                     self._draining.cancel()
-                elif not self._started.is_set() and task is not None:
-                    task.cancel()  # still starting (loading models, joining): stop that
+                elif self._starting is not None:
+                    self._starting.cancel()  # still starting (loading models, joining)
                 return
             name = signal.Signals(signum).name
             self.request_stop()
-            if not self._started.is_set() and task is not None:
+            if self._starting is not None and not self._started.is_set():
                 # Still starting (loading models, joining the group): nothing is in flight.
                 log.info(f"{name} received while starting; stopping", extra={"signal": name})
                 self._abandon_drain = True
-                task.cancel()
+                self._starting.cancel()
                 return
             log.info(f"{name} received; draining in-flight work", extra={"signal": name})
 
@@ -299,6 +296,31 @@ class StreamRuntime:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+    async def _start_unless_stopped(self) -> bool:
+        """Start (see :meth:`_start`); ``False`` when a signal stopped it first.
+
+        The start runs as a task of its own, which a signal cancels: cancelling
+        :meth:`run`'s task instead could leave that cancellation pending (the start
+        failing at the same moment, say, as a worker got the terminal's Ctrl-C) until the
+        shutdown awaited something, which then ended in a CancelledError traceback.
+        """
+        self._starting = asyncio.ensure_future(self._start())
+        try:
+            await self._starting
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # this task itself was cancelled, not only the start
+            return False
+        except Exception as exc:
+            if not self._abandon_drain:
+                raise
+            # A signal stopped the start: what failed after it (a worker that got the
+            # terminal's Ctrl-C too, say) is no news to the user who asked to stop.
+            log.debug("the start failed after a signal", extra={"error": type(exc).__name__})
+            return False
+        return True
 
     async def _start(self) -> None:
         # Kafka first: an unreachable cluster fails in a second, not after the workers

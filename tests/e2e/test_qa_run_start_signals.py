@@ -1,0 +1,105 @@
+"""A Ctrl-C or SIGTERM in the first seconds of ``streamer run``, before the pipeline
+takes the signals over to drain: it stops there with one line and exit 0 (the README's
+code for a stop by a signal), no traceback, no process left.
+
+Each case sends the signal at one moment of the start, deterministically: a
+``sitecustomize`` hook in the command's own process sends it to itself when the command
+first imports a given module (the signal's timing is what cannot be arranged from
+outside; nothing of the command is replaced).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from streamer.broker import EmbeddedBroker, free_port
+from streamer.testing.cli import cli_environment, streamer
+
+pytestmark = pytest.mark.e2e
+
+SIGNAL_ON_IMPORT = """
+import builtins, os, signal, sys
+
+_module, _signal = os.environ["QA_SIGNAL_ON_IMPORT"].split(":")
+_import = builtins.__import__
+
+
+def _signal_on_import(name, *args, **kwargs):
+    global _module
+    if name == _module and sys.argv[1:2] == ["run"]:  # not in the worker processes
+        _module = None
+        os.kill(os.getpid(), getattr(signal, _signal))
+    return _import(name, *args, **kwargs)
+
+
+builtins.__import__ = _signal_on_import
+"""
+
+
+def run_signalled_on_import(
+    module: str, signum: signal.Signals, *flags: str, tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(SIGNAL_ON_IMPORT)
+    env = cli_environment(
+        tmp_path / "data",
+        PYTHONPATH=str(hooks),
+        QA_SIGNAL_ON_IMPORT=f"{module}:{signum.name}",
+        STREAMER_BOOTSTRAP_SERVERS=f"127.0.0.1:{free_port()}",  # never reached
+    )
+    return streamer("run", "--input-topic", "orders", "--workers", "1", "--log-format",
+                    "text", *flags, env=env, text=True, timeout=60)  # fmt: skip
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize(
+    ("module", "flags"),
+    [
+        ("typer", ()),  # loading the command (a second or more on a busy machine)
+        ("streamer.stream.runtime", ()),  # run: loading the stream runtime
+        # in asyncio.run, before the runtime's handlers: asyncio's own Ctrl-C handling
+        # cancelled the task (a CancelledError traceback, exit 1)
+        ("streamer.observability.health", ("--metrics-port", "0")),
+    ],
+)
+def test_a_signal_while_run_starts_stops_it_with_one_line_and_exit_0(
+    module: str, flags: tuple[str, ...], signum: signal.Signals, tmp_path: Path
+) -> None:
+    done = run_signalled_on_import(module, signum, *flags, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "stopped while starting: nothing was processed"
+    assert "cannot reach Kafka" not in done.stderr  # it stopped before connecting
+
+
+KILL_THE_FORKSERVER = """
+import os, signal, sys
+
+if "from multiprocessing.forkserver import main" in " ".join(sys.orig_argv):
+    os.kill(os.getpid(), signal.SIGKILL)  # as a Ctrl-C did, before it ignores one
+"""
+
+
+def test_a_forkserver_dying_as_the_workers_start_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """The terminal's Ctrl-C reaches the whole process group, and the forkserver that
+    starts the workers dies on one that comes before it ignores it. ``streamer run`` said
+    "the pipeline stopped on an unexpected EOFError", with a traceback."""
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(KILL_THE_FORKSERVER)
+    with EmbeddedBroker() as broker:
+        env = cli_environment(tmp_path / "data", PYTHONPATH=str(hooks),
+                              STREAMER_BOOTSTRAP_SERVERS=broker.bootstrap_servers)  # fmt: skip
+        done = streamer("run", "--input-topic", "orders", "--workers", "1", "--log-format",
+                        "text", env=env, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: the redaction worker processes could not start"), last
