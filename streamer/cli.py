@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 from rich.text import Text
 
+from streamer.counts import counted
 from streamer.errors import ConfigurationError, StreamerError
 from streamer.settings import StreamerSettings
 
@@ -277,9 +278,10 @@ def demo(
     stdout.print(table)
     topology = report.topology
     stdout.print(
-        f"{report.events:,} events -> {report.clean_records:,} clean records on "
-        f"{topology.output_topic}, {report.token_records:,} token mappings on "
-        f"{topology.token_topic}, {report.dead_letters:,} dead letters on {topology.dlq_topic}"
+        f"{counted(report.events, 'event')} -> {counted(report.clean_records, 'clean record')} "
+        f"on {topology.output_topic}, {counted(report.token_records, 'token mapping')} on "
+        f"{topology.token_topic}, {counted(report.dead_letters, 'dead letter')} on "
+        f"{topology.dlq_topic}"
     )
     if report.cloud_costs:
         _print_cloud_costs(report.cloud_costs)
@@ -632,9 +634,10 @@ def run(
         )
         raise typer.Exit(1) from None
     stderr.print(
-        f"stopped: {stats.processed:,} records processed (outputs acknowledged); published "
-        f"{stats.clean_out:,} clean, {stats.dead_letters.total():,} dead letters, "
-        f"{stats.token_records:,} token mappings",
+        f"stopped: {counted(stats.processed, 'record')} processed (outputs acknowledged); "
+        f"published {stats.clean_out:,} clean, "
+        f"{counted(stats.dead_letters.total(), 'dead letter')}, "
+        f"{counted(stats.token_records, 'token mapping')}",
         highlight=False,
     )
 
@@ -954,7 +957,7 @@ def replay(
             stderr.print(f"  [yellow]note:[/yellow] {escape(note)}", highlight=False)
         if report.done_before:
             stderr.print(
-                f"  resuming at {report.done_before:,} of {report.total:,} offsets",
+                f"  resuming at {report.done_before:,} of {counted(report.total, 'offset')}",
                 highlight=False,
             )
         progress.start()
@@ -992,7 +995,7 @@ def _print_replay_report(report: Any) -> None:
         return
     if report.status == "interrupted":
         stderr.print(
-            f"interrupted: {stats.processed:,} records replayed this run"
+            f"interrupted: {counted(stats.processed, 'record')} replayed this run"
             + (f"; progress saved in {report.state_file}. Run the same command with --resume "
                "to continue." if report.state_file else "; a dry run saves nothing."),
             highlight=False,
@@ -1000,8 +1003,9 @@ def _print_replay_report(report: Any) -> None:
         return
     verb = "would replay" if report.dry_run else "replayed"
     stderr.print(
-        f"{verb} {stats.processed:,} records in {report.seconds:.1f}s: {stats.clean_out:,} clean, "
-        f"{stats.dead_letters.total():,} dead letters, {stats.token_records:,} token mappings",
+        f"{verb} {counted(stats.processed, 'record')} in {report.seconds:.1f}s: "
+        f"{stats.clean_out:,} clean, {counted(stats.dead_letters.total(), 'dead letter')}, "
+        f"{counted(stats.token_records, 'token mapping')}",
         highlight=False,
     )
     if stats.entities or stats.dead_letters:
@@ -1167,7 +1171,9 @@ def produce(
         for handle in handles:
             if handle is not sys.stdin.buffer:
                 handle.close()
-    stderr.print(f"produced {report.records:,} records ({report.bytes:,} bytes) to {topic}")
+    stderr.print(
+        f"produced {counted(report.records, 'record')} ({counted(report.bytes, 'byte')}) to {topic}"
+    )
     if report.without_key:
         stderr.print(
             f"[yellow]warning:[/yellow] {report.without_key:,} record(s) without a key: "
@@ -1503,7 +1509,7 @@ def _print_status(report: Any) -> None:
 
     members = len(report.members)
     window = report.window_seconds
-    lag = "unknown" if report.lag is None else f"{report.lag:,} records"
+    lag = "unknown" if report.lag is None else counted(report.lag, "record")
     if report.lag is not None and report.lag_unknown:  # not 0 when it is only not known
         lag = f"{lag} on the other partitions, unknown on {report.lag_unknown}"
     stdout.print(

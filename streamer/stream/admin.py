@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 
+from streamer.counts import counted
 from streamer.settings import StreamerSettings
 from streamer.stream.connection import client_options, unavailable
 from streamer.stream.dead_letter import DEFAULT_MAX_PAYLOAD_BYTES
@@ -214,8 +215,8 @@ async def _ensure(
     for role, name in (("clean", topology.output_topic), ("dead-letter", topology.dlq_topic)):
         if name in counts and inputs and counts[name] not in inputs.values():
             report.warnings.append(
-                f"{role} topic {name!r} has {counts[name]} partitions, the input has "
-                f"{max(inputs.values())}: records are partitioned by key hash instead of "
+                f"{role} topic {name!r} has {counted(counts[name], 'partition')}, the input "
+                f"has {max(inputs.values())}: records are partitioned by key hash instead of "
                 "keeping their partition number"
             )
     return report

@@ -59,6 +59,7 @@ from aiokafka.errors import (
 )
 
 from streamer.cloud.guard import TokenBucket
+from streamer.counts import counted
 from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring
 from streamer.redaction.policy import Policy
@@ -286,8 +287,8 @@ class ReplayRuntime(StreamRuntime):
                 headers = headers.for_replay(self.replay_id)
             self._lanes[tp] = Lane(tp, headers, hash_keys)
         log.info(
-            f"replay started: {len(partitions)} partition(s), {self.total:,} offsets, "
-            f"{self.pool.workers} worker(s)",
+            f"replay started: {counted(len(partitions), 'partition')}, "
+            f"{counted(self.total, 'offset')}, {counted(self.pool.workers, 'worker')}",
             extra={"replay_id": self.replay_id, "workers": self.pool.workers},
         )
 
@@ -553,7 +554,7 @@ async def _replay(
             if state is not None and state.status != "completed" and not request.restart:
                 raise ReplayStateError(
                     f"replay {replay_id!r} was interrupted at {state.done:,} of "
-                    f"{state.total:,} offsets ({store.path(replay_id)}); pass --resume to "
+                    f"{counted(state.total, 'offset')} ({store.path(replay_id)}); pass --resume to "
                     "continue it, --restart to start it over, or another --replay-id"
                 )
             plan = await plan_range(

@@ -39,6 +39,7 @@ from aiokafka.errors import (
 )
 from prometheus_client import CollectorRegistry
 
+from streamer.counts import counted
 from streamer.redaction.detector import Detector
 from streamer.redaction.keys import Keyring
 from streamer.redaction.result import PayloadFailure
@@ -370,7 +371,8 @@ class StreamRuntime:
         for name in report.missing_inputs:
             if name in created:
                 log.info(
-                    f"input topic {name} did not exist; created it ({created[name]} partitions)"
+                    f"input topic {name} did not exist; created it "
+                    f"({counted(created[name], 'partition')})"
                 )
             else:
                 log.warning(f"input topic {name} does not exist yet; waiting for it")
@@ -410,7 +412,7 @@ class StreamRuntime:
             raise unavailable(settings, exc) from None
         self.consumer.subscribe(list(topology.inputs), listener=_RebalanceListener(self))
         log.info(
-            f"pipeline started: group {topology.group}, {self.pool.workers} worker(s)",
+            f"pipeline started: group {topology.group}, {counted(self.pool.workers, 'worker')}",
             extra={
                 "group_id": topology.group,
                 "inputs": list(topology.inputs),
@@ -529,9 +531,9 @@ class StreamRuntime:
     def _log_progress(self, records: int, seconds: float) -> None:
         stats, pressure = self.stats, self.backpressure
         log.info(
-            f"{stats.processed} records processed ({records / seconds:.0f}/s lately), "
-            f"{stats.dead_letters.total()} dead letters, {pressure.records} in flight, "
-            f"{len(pressure.paused)} partition(s) paused",
+            f"{counted(stats.processed, 'record')} processed ({records / seconds:.0f}/s "
+            f"lately), {counted(stats.dead_letters.total(), 'dead letter')}, "
+            f"{pressure.records:,} in flight, {counted(len(pressure.paused), 'partition')} paused",
             extra={
                 "processed": stats.processed,
                 "rate": round(records / seconds, 1),
@@ -811,9 +813,10 @@ class StreamRuntime:
                 await self._stop_key_sync()
         stats = self.stats
         log.info(
-            f"pipeline stopped: {stats.processed} records processed (outputs acknowledged); "
-            f"published {stats.clean_out} clean, {stats.dead_letters.total()} dead letters, "
-            f"{stats.token_records} token mappings",
+            f"pipeline stopped: {counted(stats.processed, 'record')} processed (outputs "
+            f"acknowledged); published {stats.clean_out:,} clean, "
+            f"{counted(stats.dead_letters.total(), 'dead letter')}, "
+            f"{counted(stats.token_records, 'token mapping')}",
             extra={"processed": stats.processed},
         )
 

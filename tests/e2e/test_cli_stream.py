@@ -260,7 +260,7 @@ def test_produce_to_a_missing_topic_warns_that_the_broker_creates_it(
                      data_dir=tmp_path, stdin=b'{"n": 1}\n')  # fmt: skip
     assert first.returncode == 0, first.stderr.decode()
     assert "topic typo.ordres does not exist" in first.stderr.decode()
-    assert "produced 1 records" in first.stderr.decode()
+    assert "produced 1 record (" in first.stderr.decode()
     again = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "typo.ordres",
                      data_dir=tmp_path, stdin=b'{"n": 2}\n')  # fmt: skip
     assert again.returncode == 0 and "does not exist" not in again.stderr.decode()
@@ -301,7 +301,7 @@ def test_produce_from_a_terminal_says_it_reads_standard_input(
     os.close(controller)
     assert typing.returncode == 0, error.decode()
     assert "reading JSON lines from standard input; Ctrl-D ends" in error.decode()
-    assert "produced 1 records" in error.decode()
+    assert "produced 1 record (" in error.decode()
 
 
 def test_produce_drops_a_byte_order_mark_from_the_start_of_each_file(

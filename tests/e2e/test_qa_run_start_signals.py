@@ -10,6 +10,7 @@ outside; nothing of the command is replaced).
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from streamer.broker import EmbeddedBroker, free_port
-from streamer.testing.cli import cli_environment, streamer
+from streamer.testing.cli import cli_environment, start_streamer, streamer, tail_json
 
 pytestmark = pytest.mark.e2e
 
@@ -103,3 +104,34 @@ def test_a_forkserver_dying_as_the_workers_start_is_one_line_not_a_traceback(
     assert "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("error: the redaction worker processes could not start"), last
+
+
+def test_counts_of_one_are_singular_in_what_run_says(tmp_path: Path) -> None:
+    """'1 records processed', '1 worker(s)', '1 dead letters' read wrong to a user who
+    ran one event through; every count says its noun in the number it has."""
+    with EmbeddedBroker() as broker:
+        servers = broker.bootstrap_servers
+        event = b'{"note": "mail jane@example.com"}\n'
+        produced = streamer("produce", "--bootstrap-servers", servers, "--topic", "one.raw",
+                            data_dir=tmp_path, stdin=event)  # fmt: skip
+        assert "\nproduced 1 record (34 bytes) to one.raw\n" in produced.stderr.decode()
+        runner = start_streamer("run", "--bootstrap-servers", servers, "--input-topic",
+                                "one.raw", "--workers", "1", "--log-format", "text",
+                                data_dir=tmp_path, stdout=subprocess.DEVNULL)  # fmt: skip
+        try:
+            while not tail_json(servers, "one.clean", data_dir=tmp_path):
+                assert runner.poll() is None, "run stopped before publishing"
+            runner.send_signal(signal.SIGTERM)
+            _, output = runner.communicate(timeout=120)
+        finally:
+            if runner.poll() is None:
+                os.killpg(runner.pid, signal.SIGKILL)
+                runner.wait()
+    text = output.decode()
+    assert runner.returncode == 0, text[-2000:]
+    assert "pipeline started: group pii-streamer.one.clean, 1 worker\n" in text
+    last = text.strip().splitlines()[-1]
+    assert last == (
+        "stopped: 1 record processed (outputs acknowledged); published 1 clean, "
+        "0 dead letters, 1 token mapping"
+    ), text[-2000:]
