@@ -20,6 +20,8 @@ from streamer.redaction.keys import Keyring, unpack_blob
 from streamer.redaction.tokens import decode_value, encode_value
 
 SCHEMA_VERSION = 1
+#: Entries each of a sealer's caches keeps at most (scopes can be many: one per tenant).
+SEALER_CACHE_ENTRIES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +111,24 @@ class TokenMapping:
 class TokenRecordSealer:
     """Builds token topic records as bytes, the same as ``TokenMapping.seal(...)`` and
     its ``key()`` and ``to_json()``, without the intermediate objects: what a worker
-    does for every new token."""
+    does for every new token.
 
-    __slots__ = ("keyring", "policy_version")
+    The value is ``_record_value``'s JSON put together from pieces: the parts that stay
+    the same across tokens (entity type and scope, key id and source partition) are
+    serialized once and kept, and only the token, ciphertext and offsets are new.
+    """
+
+    __slots__ = ("_heads", "_key_ids", "_middles", "keyring", "policy_version")
 
     def __init__(self, keyring: Keyring, policy_version: str) -> None:
         self.keyring = keyring
         self.policy_version = policy_version
+        #: Key id by the blob header it begins with (version, id length, id).
+        self._key_ids: dict[bytes, str] = {}
+        #: ``"entity_type": ..., "scope": ..., "ciphertext": "`` by (entity type, scope).
+        self._heads: dict[tuple[str, str], bytes] = {}
+        #: From the ciphertext's closing quote to the offset, by (key id, source partition).
+        self._middles: dict[tuple[str, str | None, int], bytes] = {}
 
     def seal(
         self,
@@ -129,11 +142,50 @@ class TokenRecordSealer:
         """``(key, value)`` of the record for ``token``; ``source`` is ``(topic,
         partition, offset)``."""
         key = token.encode()
-        blob, key_id = _encrypt(self.keyring, key, original, scope)
-        value = _record_value(
-            token, entity_type, scope, blob, key_id, self.policy_version, source, first_seen_ms
+        blob = self.keyring.encrypt(encode_value(original), scope=scope, associated_data=key)
+        header = blob[: 2 + blob[1]] if len(blob) > 1 else blob
+        key_id = self._key_ids.get(header)
+        if key_id is None:
+            key_id, _, _ = unpack_blob(blob)  # checks the blob, once per key
+            _bounded(self._key_ids)[header] = key_id
+        head = self._heads.get((entity_type, scope))
+        if head is None:
+            head = _bounded(self._heads)[entity_type, scope] = (
+                b',"entity_type":%b,"scope":%b,"ciphertext":"'
+                % (orjson.dumps(entity_type), orjson.dumps(scope))
+            )
+        topic, partition, offset = source if source is not None else (None, 0, 0)
+        middle = self._middles.get((key_id, topic, partition))
+        if middle is None:
+            middle = b'","key_id":%b,"policy_version":%b' % (
+                orjson.dumps(key_id),
+                orjson.dumps(self.policy_version),
+            )
+            if topic is not None:
+                middle += b',"source":{"topic":%b,"partition":%d,"offset":' % (
+                    orjson.dumps(topic),
+                    partition,
+                )
+            _bounded(self._middles)[key_id, topic, partition] = middle
+        value = b'{"schema_version":%d,"token":%b%b%b%b' % (
+            SCHEMA_VERSION,
+            orjson.dumps(token),
+            head,
+            binascii.b2a_base64(blob, newline=False),
+            middle,
         )
-        return key, value
+        if topic is not None:
+            value += b"%d}" % offset
+        if first_seen_ms is not None:
+            value += b',"first_seen_ms":%d' % first_seen_ms
+        return key, value + b"}"
+
+
+def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
+    """``cache``, emptied first when full."""
+    if len(cache) >= SEALER_CACHE_ENTRIES:
+        cache.clear()
+    return cache
 
 
 def _encrypt(keyring: Keyring, token_key: bytes, original: str, scope: str) -> tuple[bytes, str]:

@@ -55,6 +55,37 @@ def test_sealer_builds_the_record_token_mapping_builds(
     assert TokenMapping.from_json(value).open(keyring) == original
 
 
+def test_one_sealer_builds_the_records_of_many_tokens_scopes_and_partitions(
+    keyring: Keyring,
+) -> None:
+    """What a sealer keeps from one token (serialized entity type, scope, key id, source
+    partition) is right for the next: a worker seals tokens of many of each."""
+    sealer = TokenRecordSealer(keyring, 'v"7')
+    rng = random.Random(7)
+    scopes = ["tenant-a", "tenant-b", "t\u00e9nant"]
+    types = ["EMAIL_ADDRESS", "PERSON", 'ODD"TYPE\\']
+    topics = ["orders.raw", 't"x', "ünï"]
+    for number in range(300):
+        token = f"[{rng.choice(types)}_{number:016x}]"
+        entity_type, scope = rng.choice(types), rng.choice(scopes)
+        source = (rng.choice(topics), rng.randint(0, 3), rng.randint(0, 2**40))
+        source_or_none = source if number % 7 else None
+        first_seen_ms = rng.choice([None, 0, -1, 1_700_000_000_000 + number])
+        original = rng.choice(ORIGINALS)
+        key, value = sealer.seal(token, entity_type, original, scope, source_or_none, first_seen_ms)
+        mapping = TokenMapping.seal(
+            token,
+            entity_type,
+            original,
+            scope=scope,
+            keyring=keyring,
+            policy_version='v"7',
+            source=SourceCoordinates(*source) if source_or_none is not None else None,
+            first_seen_ms=first_seen_ms,
+        )
+        assert (key, value) == (mapping.key(), mapping.to_json())
+
+
 def test_murmur2_matches_kafka_for_random_keys_of_every_length() -> None:
     rng = random.Random(20_000)
     for _ in range(3000):
