@@ -229,7 +229,7 @@ class BatchProcessor:
                 (self.fallback_engine, [i for i in indices if i in external.fallback]),
             ]
         outcomes: dict[int, PayloadOutcome] = {}
-        engines: dict[int, RedactionEngine] = {}
+        fallback: frozenset[int] = frozenset()
         for engine, chosen in groups:
             if not chosen:
                 continue
@@ -240,39 +240,48 @@ class BatchProcessor:
                 [extra_spans[i] for i in chosen] if extra_spans is not None else None,
             )
             outcomes.update(zip(chosen, found, strict=True))
-            engines.update((i, engine) for i in chosen)
+            if engine is not self.engine:
+                fallback = frozenset(chosen)
         result = BatchResult([None] * len(batch))
-        detections: Counter[tuple[str, str]] = Counter()
+        values = result.values
+        added = external.headers if external is not None else {}
+        max_output_bytes = spec.max_output_bytes
+        with_tokens: list[tuple[int, PayloadOutcome]] = []
         for index in range(len(batch)):
             failure = set_aside.get(index)
             if failure is not None:
                 outcome = PayloadOutcome(None, [], failure)
             elif index in outcomes:
                 outcome = outcomes[index]
+                if outcome.failure is not None and outcome.failure.code == "detector_failed":
+                    outcome = self._retry(
+                        self._engine_of(index, fallback), batch, index, scopes, extra_spans, outcome
+                    )
             else:  # a tombstone: passed on unless its key alone is over the limit
                 key = keys[index]
-                if key is None or len(key) <= spec.max_output_bytes:
+                if key is None or len(key) <= max_output_bytes:
                     continue
                 outcome = PayloadOutcome(None, [], _output_too_large(len(key), spec))
-            if outcome.failure is not None and outcome.failure.code == "detector_failed":
-                outcome = self._retry(engines[index], batch, index, scopes, extra_spans, outcome)
-            if outcome.value is not None:
-                size = len(outcome.value) + len(keys[index] or b"")
-                if size > spec.max_output_bytes:
+            value = outcome.value
+            if value is not None:
+                size = len(value) + len(keys[index] or b"")
+                if size > max_output_bytes:
                     outcome = PayloadOutcome(None, [], _output_too_large(size, spec))
             if outcome.failure is not None:
                 result.dead_letters.append(
                     (index, outcome.failure.code, self._dead_letter(batch, index, scopes, outcome))
                 )
                 continue
-            result.values[index] = outcome.value
-            if external is not None and index in external.headers:
-                result.headers[index] = list(external.headers[index])
-                if engines[index] is not self.engine:  # the fallback detectors scanned it
-                    names = ",".join(engines[index].detector_names).encode()
+            values[index] = value
+            if added and index in added:
+                result.headers[index] = list(added[index])
+                engine = self._engine_of(index, fallback)
+                if engine is not self.engine:  # the fallback detectors scanned it
+                    names = ",".join(engine.detector_names).encode()
                     result.headers[index].append((DETECTORS, names))
             if outcome.tokens:
-                self._collect_tokens(batch, index, scopes, outcome, result, detections)
+                with_tokens.append((index, outcome))
+        detections = self._collect_tokens(batch, scopes, with_tokens, result)
         result.detections = dict(detections)
         entities: Counter[str] = Counter()
         for (entity_type, _), count in detections.items():
@@ -281,6 +290,12 @@ class BatchProcessor:
         if batch.hash_keys:
             result.key_hashes = [-1 if key is None else key_hash(key) for key in batch.keys]
         return result
+
+    def _engine_of(self, index: int, fallback: frozenset[int]) -> RedactionEngine:
+        """The engine that redacted record ``index`` (``fallback``: the fallback engine's)."""
+        if index in fallback and self.fallback_engine is not None:
+            return self.fallback_engine
+        return self.engine
 
     def _retry(
         self,
@@ -331,32 +346,39 @@ class BatchProcessor:
     def _collect_tokens(
         self,
         batch: RecordBatch,
-        index: int,
         scopes: list[str],
-        outcome: PayloadOutcome,
+        with_tokens: list[tuple[int, PayloadOutcome]],
         result: BatchResult,
-        detections: Counter[tuple[str, str]],
-    ) -> None:
-        scope: str | None = None
-        source: tuple[str, int, int] | None = None
+    ) -> Counter[tuple[str, str]]:
+        """Seal the mappings of the tokens not emitted recently (in record order, into
+        ``result``); replaced values per ``(entity type, detector)``."""
+        found: list[tuple[str, str]] = []
+        count = found.append
         first_time = self.emitted.first_time
-        for token in outcome.tokens:
-            entity_type = token.entity_type
-            detections[entity_type, token.metadata.get("detector") or "unknown"] += 1
-            if token.redaction_type != "tokenize" or not first_time(token.token_id):
-                continue
-            if scope is None:
-                scope = self._record_scope(batch, index, scopes)
-                source = (batch.topic, batch.partition, batch.offsets[index])
-            key, value = self.token_sealer.seal(
-                token.token_id,
-                entity_type,
-                token.original_value,
-                scope,
-                source,
-                batch.timestamps[index],
-            )
-            result.token_records.append((key, value, key_hash(key)))
+        seal = self.token_sealer.seal
+        token_records = result.token_records
+        for index, outcome in with_tokens:
+            scope: str | None = None
+            source: tuple[str, int, int] | None = None
+            for token in outcome.tokens:
+                metadata = token.metadata
+                entity_type = str(metadata.get("entity_type", ""))  # = token.entity_type
+                count((entity_type, metadata.get("detector") or "unknown"))
+                if token.redaction_type != "tokenize" or not first_time(token.token_id):
+                    continue
+                if scope is None:
+                    scope = self._record_scope(batch, index, scopes)
+                    source = (batch.topic, batch.partition, batch.offsets[index])
+                key, value = seal(
+                    token.token_id,
+                    entity_type,
+                    token.original_value,
+                    scope,
+                    source,
+                    batch.timestamps[index],
+                )
+                token_records.append((key, value, key_hash(key)))
+        return Counter(found)
 
     def _dead_letter(
         self, batch: RecordBatch, index: int, scopes: list[str], outcome: PayloadOutcome
