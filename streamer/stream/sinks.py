@@ -101,6 +101,7 @@ class OutputSinks:
         clean_count = 0
         dead = {index for index, _, _ in result.dead_letters} if result.dead_letters else ()
         added = result.headers
+        add = clean.add
         for index, value in enumerate(result.values):
             if value is None and index in dead:
                 continue
@@ -109,9 +110,10 @@ class OutputSinks:
                 record_headers.extend(passed_headers[index])
             if added and index in added:
                 record_headers.extend(added[index])
-            await clean.append(
-                clean_partition(index), timestamps[index], keys[index], value, record_headers
-            )
+            partition = clean_partition(index)
+            timestamp, key = timestamps[index], keys[index]
+            if not add(partition, timestamp, key, value, record_headers):
+                await clean.append(partition, timestamp, key, value, record_headers)
             clean_count += 1
         await clean.flush()
         if result.dead_letters:
@@ -131,9 +133,11 @@ class OutputSinks:
             token_batches = _Batches(self._producer, topics.tokens, futures)
             partitions = topics.token_partitions
             first_time = self._emitted.first_time
+            add = token_batches.add
             for key, value, hashed in result.token_records:
                 if first_time(key):
-                    await token_batches.append(hashed % partitions, None, key, value, [])
+                    if not add(hashed % partitions, None, key, value, []):
+                        await token_batches.append(hashed % partitions, None, key, value, [])
                     token_count += 1
             await token_batches.flush()
         return futures, PublishStats(clean_count, len(result.dead_letters), token_count)
@@ -158,6 +162,24 @@ class _Batches:
         self._topic = topic
         self._futures = futures
         self._builders: dict[int, Any] = {}
+
+    def add(
+        self,
+        partition: int,
+        timestamp: int | None,
+        key: bytes | None,
+        value: bytes | None,
+        headers: list[Header],
+    ) -> bool:
+        """Append a record to its partition's open batch, if it has room (no await: most
+        records fit); ``False`` when :meth:`append` must send the batch first."""
+        builder = self._builders.get(partition)
+        if builder is None:
+            return False
+        if timestamp is not None and timestamp < 0:
+            timestamp = None
+        appended = builder.append(timestamp=timestamp, key=key, value=value, headers=headers)
+        return appended is not None
 
     async def append(
         self,
