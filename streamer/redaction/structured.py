@@ -31,6 +31,10 @@ _OWNED_KEYS = frozenset(
     for base in ("name", "first", "last", "given", "family", "middle")
     for word in (base, base.capitalize(), base.upper())
 )
+# The humps of a camelCase key (dateOfBirth, customerSSN, SSNNumber): detectors look for
+# their context words (birth, ssn, account) as whole words in the field name, so a key's
+# words are set apart as snake_case sets them apart (date_Of_Birth).
+_CAMEL_HUMP = re.compile(r"(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
 @dataclass(slots=True)
@@ -84,6 +88,13 @@ class KeyLeaf(Leaf):
 def is_field_name(key: str) -> bool:
     """Whether ``key`` is only a field name (letters, ``_``, ``-``), never scanned."""
     return _FIELD_NAME.fullmatch(key) is not None
+
+
+@lru_cache(maxsize=65536)
+def key_context(key: str) -> str:
+    """The context detectors get from the key ``key``: its camelCase words apart
+    (``dateOfBirth`` -> ``date_Of_Birth``), as in ``date_of_birth``."""
+    return _CAMEL_HUMP.sub("_", key)
 
 
 class FieldRules:
@@ -153,8 +164,10 @@ def _walk(
                 child_context = context
             elif segment in _OWNED_KEYS and context:  # the owner's own key, not its path
                 child_context = f"{context.rpartition('.')[2]}.{segment}"
-            else:
+            elif segment.islower():  # snake_case, or one word: its words are apart already
                 child_context = segment
+            else:
+                child_context = key_context(segment)
         else:  # a list index is never a context
             segment, child_context = str(key), context
         child_path = (*path, segment)

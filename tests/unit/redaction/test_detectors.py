@@ -225,6 +225,32 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "52998224725", "cliente.cpf") == [("BR_CPF", "52998224725")]
 
 
+def test_when_field_name_is_camel_case_then_its_words_are_context(
+    engine: RedactionEngine,
+) -> None:
+    # JavaScript, Java and .NET name fields dateOfBirth, accountNumber: the same words as
+    # date_of_birth, account_number, so the same values are found (and left alone)
+    event = {
+        "dateOfBirth": "1985-03-14", "DateOfBirth": "1985-03-14T00:00:00Z",
+        "patientDOB": "03/14/1985", "accountNumber": "4401927733",
+        "passportNumber": "912803456", "driversLicense": "D1234567", "customerSSN": "123456789",
+        "orderNumber": "4155550132", "invoiceNo": "2125551234", "dueDate": "1985-03-14",
+    }  # fmt: skip
+    [result] = engine.redact_events([event])
+    out = result.event
+    assert out["dateOfBirth"].startswith("[DATE_TIME_")
+    assert out["DateOfBirth"].startswith("[DATE_TIME_")
+    assert out["patientDOB"].startswith("[DATE_TIME_")
+    assert out["accountNumber"].startswith("[US_BANK_NUMBER_")
+    assert out["passportNumber"].startswith("[US_PASSPORT_")
+    assert out["driversLicense"].startswith("[US_DRIVER_LICENSE_")
+    assert out["customerSSN"].startswith("[US_SSN_")
+    # an order's or invoice's number is no phone number, as under order_number
+    assert out["orderNumber"] == "4155550132"
+    assert out["invoiceNo"] == "2125551234"
+    assert out["dueDate"] == "1985-03-14"
+
+
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
     french = StreamerSettings(data_dir=tmp_path, default_regions=["FR"])
     us_only = StreamerSettings(data_dir=tmp_path, default_regions=["US"])
