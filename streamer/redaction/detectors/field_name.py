@@ -36,6 +36,8 @@ _PEOPLE = frozenset(
         "debtor", "creditor", "remitter", "originator", "owner", "personal", "insured",
         "policyholder", "claimant", "guarantor", "borrower", "signatory", "landlord",
         "resident", "attendee", "participant", "manager", "supervisor", "staff", "worker",
+        # posts and tickets: {"author": {"name": ...}}, assignee_name
+        "author", "assignee", "reporter", "requester",
     }
 )  # fmt: skip
 # The parts of a name: {"name": {"given": [...], "family": ...}} (FHIR), customer.first.
@@ -73,12 +75,21 @@ _PRODUCTS = frozenset(
     }
 )  # fmt: skip
 _PRODUCT_LABELS = ("name", "title", "brand")
-# A person's login: {"username": "jsmith"}, login, screen_name, handle. "user",
-# "login" and "handle" count alone only; the longer words with any owner (admin_username).
+# A person's login: {"username": "jsmith"}, login, screen_name, handle, a social site's
+# handle (twitter, instagram_handle), and who wrote or was given a post or a ticket
+# (author, assignee, created_by). "user", "login" and "handle" count alone only; the
+# longer words with any owner (admin_username).
 _LOGIN_WORDS = frozenset({"username", "loginname", "screenname", "accountname", "nickname"})
-_LOGIN_ALONE = frozenset({"user", "login", "handle", "userhandle"})
-# One token of a login (jsmith, j.smith, priya_r, CORP\kwalker), with a letter.
-_LOGIN = re.compile(r"(?=[\w.\\-]*[^\W\d_])[\w.\\-]{2,64}")
+_LOGIN_ALONE = frozenset(
+    {
+        "user", "login", "handle", "userhandle", "author", "assignee", "reporter", "createdby",
+        "updatedby", "modifiedby", "twitter", "instagram", "tiktok", "telegram", "snapchat",
+        "twitterhandle", "instagramhandle", "tiktokhandle", "telegramhandle", "socialhandle",
+    }
+)  # fmt: skip
+# One token of a login (jsmith, j.smith, priya_r, CORP\kwalker, @jsmith: the handle
+# after the @), with a letter.
+_LOGIN = re.compile(r"@?((?=[\w.\\-]*[^\W\d_])[\w.\\-]{2,64})")
 # Accounts of systems and services, not of a person, and what a login status says.
 _NOT_A_LOGIN = frozenset(
     {
@@ -209,8 +220,11 @@ class FieldNameDetector(Detector):
         if not stripped or len(stripped) > _MAX_CHARS or stripped.casefold() in _PLACEHOLDERS:
             return None
         if kind == "login":  # a login, or the person's name a user field may hold
+            login = _LOGIN.fullmatch(stripped)
+            if login is not None:
+                stripped = login.group(1)
             if stripped.casefold() in _NOT_A_LOGIN or (
-                _LOGIN.fullmatch(stripped) is None and _NAME.fullmatch(stripped) is None
+                login is None and _NAME.fullmatch(stripped) is None
             ):
                 return None
         elif kind == "name":

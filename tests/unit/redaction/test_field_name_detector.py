@@ -41,6 +41,13 @@ from streamer.settings import StreamerSettings
         ("screen_name", "PERSON"),
         ("user", "PERSON"),
         ("handle", "PERSON"),
+        # a social site's handle, and who wrote or was given a post or a ticket
+        ("twitter", "PERSON"),
+        ("instagram_handle", "PERSON"),
+        ("author", "PERSON"),
+        ("author.name", "PERSON"),
+        ("assignee", "PERSON"),
+        ("created_by", "PERSON"),
         ("street", "LOCATION"),
         ("address_line1", "LOCATION"),
         ("billing_city", "LOCATION"),
@@ -59,6 +66,8 @@ from streamer.settings import StreamerSettings
         ("user_agent", None),
         ("user_id", None),
         ("superuser", None),
+        ("file_handle", None),
+        ("authority", None),
         ("last_login", None),
         ("hostname", None),
         ("ethnicity", None),
@@ -150,6 +159,12 @@ def test_fields_naming_a_code_version_or_model(field: str, expected: bool) -> No
         ("2026-11-24T10:40:03Z", "login", []),
         ("12345", "user", []),
         ("jane@example.com", "username", []),
+        # a handle written with its @: the handle after it
+        ("@rachelgreen_nyc", "handle", [("PERSON", "rachelgreen_nyc")]),
+        ("@kmoss", "screen_name", [("PERSON", "kmoss")]),
+        ("dwight.schrute", "author", [("PERSON", "dwight.schrute")]),
+        ("@root", "user", []),
+        ("@", "handle", []),
     ],
 )
 def test_values_that_look_like_their_field(
