@@ -23,6 +23,7 @@ name                   entity                  how it decides
                                                passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
+``mention``            ``PERSON``              the handle of an @mention (``@sarah.k``)
 ``field_name``         ``PERSON``,             a JSON field named for a person's name
                        ``LOCATION``            (``first_name``) or a street, town or
                                                postcode
@@ -47,6 +48,7 @@ from streamer.redaction.detectors.field_name import FieldNameDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
+from streamer.redaction.detectors.mention import MentionDetector
 from streamer.redaction.detectors.national_ids import (
     BrCpfDetector,
     EsNifDetector,
@@ -87,6 +89,7 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     UsPassportDetector,
     UsDriverLicenseDetector,
     DateOfBirthDetector,
+    MentionDetector,
 )
 
 
@@ -161,6 +164,7 @@ __all__ = [
     "IPv4Detector",
     "IPv6Detector",
     "IbanDetector",
+    "MentionDetector",
     "PatternDetector",
     "PhoneDetector",
     "StreetAddressDetector",

@@ -139,6 +139,11 @@ POSITIVES = [
     ("DOB 14-Mar-1985", "DATE_TIME", "14-Mar-1985"),
     ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
     ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
+    # @mentions in chat messages and posts: the handle after the @
+    ("hey @sarah.k can u send me the deck?", "PERSON", "sarah.k"),
+    ("shoutout to @monica_geller for the ride", "PERSON", "monica_geller"),
+    ("cc @priya.raman @tom-w pls review", "PERSON", "tom-w"),
+    ("RT @jdoe99: big news", "PERSON", "jdoe99"),
 ]
 
 
@@ -172,6 +177,10 @@ HARD_NEGATIVES = [
     "the example 123-45-6789 is never issued",
     "time 10:20:30 and mac 00:1a:2b:3c:4d:5e",
     "at 10:30:4155550132 and 12:4155550132",  # a colon after a digit joins
+    # an @ that mentions nobody: package scopes, cron, group mentions, SQL, annotations
+    "npm i @types/node@20.11.5 and @angular/core, cron @daily, ping @here",
+    "SELECT * FROM users WHERE id = @userId AND org = @__p_0",
+    "@Override public void run() at @org.example.Inject(required=true)",
     "epoch 1700000000 and count 1234567",
     "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
     "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum
