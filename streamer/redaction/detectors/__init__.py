@@ -24,6 +24,8 @@ name                   entity                  how it decides
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
 ``date_of_birth``      ``DATE_TIME``           a real date with a birth word nearby
 ``mention``            ``PERSON``              the handle of an @mention (``@sarah.k``)
+``health_id``          ``HEALTH_ID``           an id with a medical record or health
+                                               plan member word nearby
 ``field_name``         ``PERSON``,             a JSON field named for a person's name
                        ``LOCATION``            (``first_name``) or a street, town or
                                                postcode
@@ -46,6 +48,7 @@ from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
 from streamer.redaction.detectors.email import EmailDetector
 from streamer.redaction.detectors.field_name import FieldNameDetector
 from streamer.redaction.detectors.hard_negatives import find_hard_negatives
+from streamer.redaction.detectors.health_ids import HealthIdDetector
 from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
 from streamer.redaction.detectors.mention import MentionDetector
@@ -90,6 +93,7 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     UsDriverLicenseDetector,
     DateOfBirthDetector,
     MentionDetector,
+    HealthIdDetector,
 )
 
 
@@ -161,6 +165,7 @@ __all__ = [
     "EmailDetector",
     "EsNifDetector",
     "FieldNameDetector",
+    "HealthIdDetector",
     "IPv4Detector",
     "IPv6Detector",
     "IbanDetector",

@@ -139,6 +139,10 @@ POSITIVES = [
     ("DOB 14-Mar-1985", "DATE_TIME", "14-Mar-1985"),
     ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
     ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
+    # medical record numbers and health plan member ids, next to their words
+    ("MRN: 00483921, seen today", "HEALTH_ID", "00483921"),
+    ("Insurance member ID W284736195 (BCBS)", "HEALTH_ID", "W284736195"),
+    ("policy number HMO-88213-04 lapsed", "HEALTH_ID", "HMO-88213-04"),
     # @mentions in chat messages and posts: the handle after the @
     ("hey @sarah.k can u send me the deck?", "PERSON", "sarah.k"),
     ("shoutout to @monica_geller for the ride", "PERSON", "monica_geller"),
@@ -177,6 +181,8 @@ HARD_NEGATIVES = [
     "the example 123-45-6789 is never issued",
     "time 10:20:30 and mac 00:1a:2b:3c:4d:5e",
     "at 10:30:4155550132 and 12:4155550132",  # a colon after a digit joins
+    # numbers near a health plan word that are no member's: a group, a year, an amount
+    "member ID on file; group number 00480213, health plan 2025, paid 12345.67",
     # an @ that mentions nobody: package scopes, cron, group mentions, SQL, annotations
     "npm i @types/node@20.11.5 and @angular/core, cron @daily, ping @here",
     "SELECT * FROM users WHERE id = @userId AND org = @__p_0",
@@ -258,6 +264,19 @@ def test_when_field_name_is_camel_case_then_its_words_are_context(
     assert out["orderNumber"] == "4155550132"
     assert out["invoiceNo"] == "2125551234"
     assert out["dueDate"] == "1985-03-14"
+
+
+def test_when_field_names_a_health_id_then_its_value_is_one(engine: RedactionEngine) -> None:
+    event = {
+        "memberId": "XJH123456789", "subscriber_id": "98765432101", "mrn": "483921",
+        "insurance": {"policy_number": "HMO-88213-04", "group_number": "00480213"},
+    }  # fmt: skip
+    [result] = engine.redact_events([event])
+    out = result.event
+    for value in (out["memberId"], out["subscriber_id"], out["mrn"]):
+        assert value.startswith("[HEALTH_ID_")
+    assert out["insurance"]["policy_number"].startswith("[HEALTH_ID_")
+    assert out["insurance"]["group_number"] == "00480213"  # the employer's plan, no one's
 
 
 def test_when_regions_configured_then_national_numbers_follow_them(tmp_path) -> None:
