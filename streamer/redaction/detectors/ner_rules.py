@@ -376,8 +376,10 @@ def _keep(text: str, span: Span) -> bool:
         return bool(MONTHS_AND_DAYS.search(value) or _POINT_IN_TIME.search(value))
     if value.lower() in NOT_NAMES or _IDENTIFIER.match(value):
         return False  # a common word, or an id such as PX-8181
-    if _HTTP_METHOD.fullmatch(value) and _PATH_AFTER.match(text, span.end):
-        return False  # POST /login HTTP/1.1
+    if _HTTP_METHOD.fullmatch(value) and (
+        _PATH_AFTER.match(text, span.end) or value == text.strip()
+    ):
+        return False  # POST /login HTTP/1.1, {"method": "POST"}
     if _UNIT.fullmatch(value) and (
         value[0].isdigit() or _NUMBER_BEFORE.search(text, max(0, span.start - 24), span.start)
     ):

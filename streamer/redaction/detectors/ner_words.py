@@ -46,7 +46,7 @@ NOT_NAMES = frozenset(
             "mastercard amex bot user admin customer client sir madam dear hello hi hey",
             "thanks regards dob tel fax ref acct ip ips cvv cvc",
             # log levels, which start every line of an application log
-            "debug info warn warning error fatal",
+            "debug info warn warning error fatal critical crit severe notice verbose",
             # currencies (ISO 4217), which NER takes for organisations
             "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
             "rub try krw sgd hkd",

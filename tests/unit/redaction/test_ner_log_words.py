@@ -85,6 +85,12 @@ def test_names_next_to_dots_months_and_user_agents_are_kept(text: str, value: st
         # the method of an HTTP request, before its path
         ("POST /login HTTP/1.1 status=401", "POST", "ORGANIZATION"),
         ('10.0.0.1 - - "DELETE /api/orders/9 HTTP/1.1" 204', "DELETE", "ORGANIZATION"),
+        # or alone, as a JSON log's method field holds it ({"method": "POST"})
+        ("POST", "POST", "ORGANIZATION"),
+        (" PATCH ", "PATCH", "ORGANIZATION"),
+        # log levels beyond ERROR ({"severity": "CRITICAL"})
+        ("CRITICAL", "CRITICAL", "ORGANIZATION"),
+        ("[SEVERE] disk almost full", "SEVERE", "ORGANIZATION"),
         # units of data and rates after their number
         ("eth0: link up, 1000 Mbps, full duplex", "Mbps", "PERSON"),
         ("5 GB free, 2 GiB used", "GiB", "PERSON"),
