@@ -13,6 +13,7 @@ name                   entity                  how it decides
 ``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
+``card_cvv``           ``CARD_SECURITY_CODE``  3-4 digits with a CVV word nearby
 ``iban``               ``IBAN_CODE``           country length, mod 97
 ``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
 ``ipv6_address``       ``IP_ADDRESS``          IPv6 incl. compressed, :mod:`ipaddress`
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 from streamer.redaction.detector import Detector, PatternDetector
 from streamer.redaction.detectors.address import StreetAddressDetector
-from streamer.redaction.detectors.credit_card import CreditCardDetector
+from streamer.redaction.detectors.credit_card import CardSecurityCodeDetector, CreditCardDetector
 from streamer.redaction.detectors.date_of_birth import DateOfBirthDetector
 from streamer.redaction.detectors.email import EmailDetector
 from streamer.redaction.detectors.field_name import FieldNameDetector
@@ -84,6 +85,7 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     EsNifDetector,
     BrCpfDetector,
     CreditCardDetector,
+    CardSecurityCodeDetector,
     IbanDetector,
     IPv4Detector,
     IPv6Detector,
@@ -159,6 +161,7 @@ __all__ = [
     "DETECTORS",
     "BrCpfDetector",
     "PATTERN_DETECTOR_NAMES",
+    "CardSecurityCodeDetector",
     "CreditCardDetector",
     "DateOfBirthDetector",
     "Detector",

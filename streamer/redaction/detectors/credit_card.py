@@ -89,3 +89,25 @@ class CreditCardDetector(PatternDetector):
             if score is not None:
                 spans.append(Span(start, end, self.entity_type, score, self.name))
         return spans
+
+
+class CardSecurityCodeDetector(PatternDetector):
+    """``CARD_SECURITY_CODE``: the three or four digits of a card's CVV, CVC or CID next
+    to such a word (``cvv 737``, ``CVC2: 0123``) or in such a field (``{"cvv": "123"}``).
+
+    Card rules forbid keeping it after authorisation; its own entity type, because a
+    policy masking ``CREDIT_CARD`` with ``keep_last: 4`` would show all of it.
+    """
+
+    name = "card_cvv"
+    entity_type = "CARD_SECURITY_CODE"
+    pattern = r"(?<![\w./:-])\d{3,4}(?![\w]|[./:-]\d)"
+    context_words = (
+        "cvv", "cvv2", "cvc", "cvc2", "csc", "cvn", "cav2", "card verification",
+        "card_verification", "security code", "security_code", "securitycode",
+    )  # fmt: skip
+    context_required = True
+    context_window = 20
+    min_digits = 3
+    score = 0.3
+    context_boost = 0.6

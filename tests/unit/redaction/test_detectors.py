@@ -139,6 +139,9 @@ POSITIVES = [
     ("DOB 14-Mar-1985", "DATE_TIME", "14-Mar-1985"),
     ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
     ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
+    # a card's security code next to its word
+    ("card 4111 1111 1111 1111 exp 09/26 cvv 737", "CARD_SECURITY_CODE", "737"),
+    ("CVV2/CVC2: 0123, amount 150.00", "CARD_SECURITY_CODE", "0123"),
     # medical record numbers and health plan member ids, next to their words
     ("MRN: 00483921, seen today", "HEALTH_ID", "00483921"),
     ("Insurance member ID W284736195 (BCBS)", "HEALTH_ID", "W284736195"),
@@ -181,6 +184,7 @@ HARD_NEGATIVES = [
     "the example 123-45-6789 is never issued",
     "time 10:20:30 and mac 00:1a:2b:3c:4d:5e",
     "at 10:30:4155550132 and 12:4155550132",  # a colon after a digit joins
+    "cvv check passed after 3 attempts: code 200 in 123 ms",  # too far from the word
     # numbers near a health plan word that are no member's: a group, a year, an amount
     "member ID on file; group number 00480213, health plan 2025, paid 12345.67",
     # an @ that mentions nobody: package scopes, cron, group mentions, SQL, annotations
@@ -264,6 +268,15 @@ def test_when_field_name_is_camel_case_then_its_words_are_context(
     assert out["orderNumber"] == "4155550132"
     assert out["invoiceNo"] == "2125551234"
     assert out["dueDate"] == "1985-03-14"
+
+
+def test_when_field_names_a_card_security_code_then_its_value_is_one(
+    engine: RedactionEngine,
+) -> None:
+    event = {"card": {"number": "4111111111111111", "cvc": "0737"}, "securityCode": "999"}
+    [result] = engine.redact_events([event])
+    assert result.event["card"]["cvc"].startswith("[CARD_SECURITY_CODE_")
+    assert result.event["securityCode"].startswith("[CARD_SECURITY_CODE_")
 
 
 def test_when_field_names_a_health_id_then_its_value_is_one(engine: RedactionEngine) -> None:
