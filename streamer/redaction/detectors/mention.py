@@ -6,12 +6,16 @@ from streamer.redaction.detector import PatternDetector
 from streamer.redaction.spans import Span
 
 # What follows an "@" in event text without naming anyone: Slack's and Teams' group
-# mentions, cron schedules, annotations and doc tags seen in log lines, CSS at-rules.
+# mentions, cron schedules, annotations and doc tags seen in log lines, CSS at-rules, and
+# the keys of Logstash/ECS and JSON-LD documents (@timestamp, @type).
 _NOT_A_HANDLE = frozenset(
     {
+        "timestamp", "version", "metadata", "fields", "tags", "message", "type", "context",
+        "id", "value", "graph", "language", "vocab", "base", "list", "set", "index",
+        "reverse", "nest", "container", "included", "json", "odata",
         "here", "channel", "everyone", "all", "team", "daily", "weekly", "monthly", "yearly",
         "annually", "hourly", "reboot", "midnight", "override", "deprecated", "param",
-        "return", "returns", "throws", "see", "since", "author", "version", "test",
+        "return", "returns", "throws", "see", "since", "author", "test",
         "suppresswarnings", "functionalinterface", "autowired", "inject", "component",
         "service", "bean", "entity", "transactional", "media", "import", "keyframes",
         "property", "staticmethod", "classmethod", "dataclass",
@@ -41,8 +45,9 @@ class MentionDetector(PatternDetector):
     score = 0.6
 
     def validate(self, candidate: str) -> bool | None:
-        if candidate.count(".") > 1 or candidate.lower() in _NOT_A_HANDLE:
-            return False  # a dotted class name (org.example.Inject), a group mention
+        if candidate.count(".") > 1 or candidate.partition(".")[0].lower() in _NOT_A_HANDLE:
+            return False  # a dotted class name (org.example.Inject), a group mention, a key
+            # of Microsoft Graph's (@odata.context)
         return None
 
     def find(self, text: str, context: str = "") -> list[Span]:

@@ -191,6 +191,11 @@ HARD_NEGATIVES = [
     "npm i @types/node@20.11.5 and @angular/core, cron @daily, ping @here",
     "SELECT * FROM users WHERE id = @userId AND org = @__p_0",
     "@Override public void run() at @org.example.Inject(required=true)",
+    # keys of ECS/Logstash, Microsoft Graph and JSON-LD documents, scanned as keys that
+    # are not only letters
+    "@timestamp",
+    "@odata.context",
+    "@type",
     "epoch 1700000000 and count 1234567",
     "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
     "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum
