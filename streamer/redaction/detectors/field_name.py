@@ -117,6 +117,22 @@ _EMBEDDED_FIELD = re.compile(
     r"""(?<![\w.-])\\?["']?([A-Za-z][\w.-]{0,60}?)\\?["']?[ \t]*(?:=|:[ \t]*(?=\\?["']))[ \t]*"""
     r"""(?:\\?"((?:[^"\\]|\\[^"])*)\\?"|'([^'\\]*)'|(?<==)([^\s"',;&|{}\[\]()<>]+))"""
 )
+# A login in a line of an auth or access log, where no field name says it is one: sshd's
+# "Accepted password for jsmith from" and "Failed password for invalid user mwilson",
+# pam's "session opened for user root by kwalker(uid=1001)", a quoted "user 'pgarcia'",
+# "User jdoe logged in",
+# and the user of a Common Log Format line (10.1.2.3 - alice.w [11/Mar/2025:08:12:44 ...).
+_LOG_LOGIN = re.compile(
+    r"(?:(?:Accepted|Failed) [\w/-]+ for (?:invalid user )?"
+    r"|(?i:\b(?:invalid|illegal|unknown) user )"
+    r"|session (?:opened|closed) for user "
+    r"|(?i:\buser) (?=['\"]|[\w.\\-]+ logged (?:in|out|on|off)\b)"
+    r"|^[^\s\[\]]+ \S+ (?=\S+ \[\d{1,2}/\w{3}/\d{4}:)"
+    r"|\bby (?=[\w.\\-]+\(uid=))"
+    r"(?P<quote>['\"]?)(?P<login>[\w.\\-]{2,64})(?P=quote)(?![\w.\\-])",
+    re.MULTILINE,
+)
+
 # What a street, town or postcode value written into a line holds: words, numbers and
 # punctuation of addresses, and a letter; not a path, a URL or a memory address (0x7ffe).
 _EMBEDDED_PLACE = re.compile(r"(?!0x)[^\W_][\w .,'#-]*")
@@ -205,12 +221,24 @@ class FieldNameDetector(Detector):
     def applies_to(self, text: str, context: str = "") -> bool:
         if context and _field_kind(context) is not None:
             return True
-        return "=" in text or '":' in text or "':" in text
+        # _has_fields(text) or _may_name_a_login(text), inlined: this runs on every text
+        return (
+            "=" in text
+            or '":' in text
+            or "':" in text
+            or (
+                " " in text
+                and ("ser " in text or "d for " in text or "y for " in text or " [" in text)
+            )
+        )
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         kind = _field_kind(context) if context else None
         if kind is None:
-            return self._embedded(text)
+            spans = self._embedded(text) if _has_fields(text) else []
+            if _may_name_a_login(text):
+                spans.extend(self._log_logins(text))
+            return spans
         span = self._value(text, kind)
         return [] if span is None else [span]
 
@@ -239,6 +267,16 @@ class FieldNameDetector(Detector):
         entity = "PERSON" if kind in ("name", "login") else "LOCATION"
         return Span(start, start + len(stripped), entity, self.score, self.name)
 
+    def _log_logins(self, text: str) -> list[Span]:
+        """The logins in the lines of an auth or access log (``Accepted password for
+        jsmith``, ``10.1.2.3 - alice.w [11/Mar/2025:...]``); not a system's account."""
+        spans = []
+        for match in _LOG_LOGIN.finditer(text):
+            span = self._value(match.group("login"), "login", match.start("login"))
+            if span is not None:
+                spans.append(span)
+        return spans
+
     def _embedded(self, text: str) -> list[Span]:
         """Values of name, street, town and postcode fields written into a line of text
         (``first_name=Priya``, ``{"full_name":"Mark Wilson"}``), which NER often misses
@@ -256,3 +294,14 @@ class FieldNameDetector(Detector):
             if span is not None:
                 spans.append(span)
         return spans
+
+
+def _has_fields(text: str) -> bool:
+    """Whether ``text`` may hold fields written into it (``key=value``, ``"key":``)."""
+    return "=" in text or '":' in text or "':" in text
+
+
+def _may_name_a_login(text: str) -> bool:
+    """Whether ``text`` holds what a login in a log line comes after (cheap)."""
+    # user, User, invalid user; password for, publickey for; 10.1.2.3 - jsmith [11/Mar/...
+    return " " in text and ("ser " in text or "d for " in text or "y for " in text or " [" in text)

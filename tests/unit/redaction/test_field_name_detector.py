@@ -194,6 +194,23 @@ def test_values_that_look_like_their_field(
         ),
         ("GET /signup?last_name=Raman&zip=90210", [("PERSON", "Raman"), ("LOCATION", "90210")]),
         ("sshd: session opened user=mwilson USER=root uid=0", [("PERSON", "mwilson")]),
+        # logins in the lines of auth and access logs, where no field name says so
+        (
+            "sshd[1234]: Accepted password for jsmith from 203.0.113.5 port 52144 ssh2",
+            [("PERSON", "jsmith")],
+        ),
+        ("Failed password for invalid user mwilson from 203.0.113.5", [("PERSON", "mwilson")]),
+        ("session opened for user root by kwalker(uid=1001)", [("PERSON", "kwalker")]),
+        (
+            '10.1.2.3 - alice.w [11/Mar/2025:08:12:44 +0000] "GET / HTTP/1.1" 200',
+            [("PERSON", "alice.w")],
+        ),
+        ("login failed for user 'pgarcia'", [("PERSON", "pgarcia")]),
+        ("User jdoe logged in from 198.51.100.7", [("PERSON", "jdoe")]),
+        # system accounts, no user, and a user that is no login
+        ("Failed password for invalid user admin from 203.0.113.5 port 22", []),
+        ('10.1.2.3 - - [11/Mar/2025:08:12:44 +0000] "GET / HTTP/1.1" 200', []),
+        ("the user said thanks for the help [see ticket]", []),
         # Fields of other kinds, placeholders, system accounts, paths and memory addresses.
         ('hostname=web01 filename="Report Final" lastname=null user=root', []),
         ('address=0x7ffe5a3c address="/var/run/app.sock" zip=true city_id=12', []),
