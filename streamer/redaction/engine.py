@@ -591,8 +591,8 @@ class RedactionEngine:
         birthday Anika!"}``, where the note alone gives nothing away. ``found[position:]``
         holds the spans of ``leaves``; lists are replaced, never changed (the cache)."""
         names: dict[str, tuple[Span, int]] = {}  # with the leaf it was found in
-        for offset in range(len(leaves)):
-            for span in found[position + offset]:
+        for offset, spans in enumerate(found[position : position + len(leaves)]):
+            for span in spans:
                 if span.entity_type == "PERSON" and span.end - span.start >= _MIN_REPEATED_CHARS:
                     names.setdefault(leaves[offset].text[span.start : span.end], (span, offset))
         if not names:
