@@ -13,7 +13,7 @@ name                   entity                  how it decides
 ``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
-``card_cvv``           ``CARD_SECURITY_CODE``  3-4 digits with a CVV word nearby
+``card_cvv``           ``CREDIT_CARD_CVV``     3-4 digits with a CVV word nearby
 ``iban``               ``IBAN_CODE``           country length, mod 97
 ``ip_address``         ``IP_ADDRESS``          IPv4, :mod:`ipaddress`; not versions
 ``ipv6_address``       ``IP_ADDRESS``          IPv6 incl. compressed, :mod:`ipaddress`

@@ -92,7 +92,7 @@ class CreditCardDetector(PatternDetector):
 
 
 class CardSecurityCodeDetector(PatternDetector):
-    """``CARD_SECURITY_CODE``: the three or four digits of a card's CVV, CVC or CID next
+    """``CREDIT_CARD_CVV``: the three or four digits of a card's CVV, CVC or CID next
     to such a word (``cvv 737``, ``CVC2: 0123``) or in such a field (``{"cvv": "123"}``).
 
     Card rules forbid keeping it after authorisation; its own entity type, because a
@@ -100,7 +100,7 @@ class CardSecurityCodeDetector(PatternDetector):
     """
 
     name = "card_cvv"
-    entity_type = "CARD_SECURITY_CODE"
+    entity_type = "CREDIT_CARD_CVV"
     pattern = r"(?<![\w./:-])\d{3,4}(?![\w]|[./:-]\d)"
     context_words = (
         "cvv", "cvv2", "cvc", "cvc2", "csc", "cvn", "cav2", "card verification",

@@ -140,8 +140,8 @@ POSITIVES = [
     ("Geburtsdatum: 14.03.1985", "DATE_TIME", "14.03.1985"),
     ("date de naissance : 14/03/1985", "DATE_TIME", "14/03/1985"),
     # a card's security code next to its word
-    ("card 4111 1111 1111 1111 exp 09/26 cvv 737", "CARD_SECURITY_CODE", "737"),
-    ("CVV2/CVC2: 0123, amount 150.00", "CARD_SECURITY_CODE", "0123"),
+    ("card 4111 1111 1111 1111 exp 09/26 cvv 737", "CREDIT_CARD_CVV", "737"),
+    ("CVV2/CVC2: 0123, amount 150.00", "CREDIT_CARD_CVV", "0123"),
     # medical record numbers and health plan member ids, next to their words
     ("MRN: 00483921, seen today", "HEALTH_ID", "00483921"),
     ("Insurance member ID W284736195 (BCBS)", "HEALTH_ID", "W284736195"),
@@ -280,8 +280,8 @@ def test_when_field_names_a_card_security_code_then_its_value_is_one(
 ) -> None:
     event = {"card": {"number": "4111111111111111", "cvc": "0737"}, "securityCode": "999"}
     [result] = engine.redact_events([event])
-    assert result.event["card"]["cvc"].startswith("[CARD_SECURITY_CODE_")
-    assert result.event["securityCode"].startswith("[CARD_SECURITY_CODE_")
+    assert result.event["card"]["cvc"].startswith("[CREDIT_CARD_CVV_")
+    assert result.event["securityCode"].startswith("[CREDIT_CARD_CVV_")
 
 
 def test_when_field_names_a_health_id_then_its_value_is_one(engine: RedactionEngine) -> None:
