@@ -70,4 +70,4 @@ class BrCpfDetector(PatternDetector):
         return None if br_cpf(candidate) else False
 
     def stands_alone(self, candidate: str) -> bool:
-        return candidate.isupper() and not candidate.startswith("QQ")
+        return not candidate.isdigit()

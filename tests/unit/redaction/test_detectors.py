@@ -78,6 +78,7 @@ POSITIVES = [
     ("mi NIE es X1234567L.", "ES_NIF", "X1234567L"),
     ("meu CPF 123.456.789-09 obrigado", "BR_CPF", "123.456.789-09"),
     ("cpf: 52998224725", "BR_CPF", "52998224725"),
+    ("Cliente 529.982.247-25 pagou", "BR_CPF", "529.982.247-25"),  # dotted: no word needed
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
