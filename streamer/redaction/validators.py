@@ -163,6 +163,142 @@ def br_cpf(value: str) -> bool:
     return True
 
 
+def _ascii_digits(value: str, lengths: tuple[int, ...]) -> str | None:
+    """``value``'s digits without separators, when ASCII digits of one of ``lengths``."""
+    digits = digits_only(value)
+    if len(digits) not in lengths or not digits.isdigit() or not digits.isascii():
+        return None
+    return digits
+
+
+_CNPJ_WEIGHTS = (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)
+
+
+def br_cnpj(value: str) -> bool:
+    """The two mod-11 check digits of a Brazilian CNPJ (14 digits, not all the same)."""
+    digits = _ascii_digits(value, (14,))
+    if digits is None or len(set(digits)) == 1:
+        return False
+    numbers = [int(digit) for digit in digits]
+    for weights in (_CNPJ_WEIGHTS[1:], _CNPJ_WEIGHTS):
+        remainder = sum(n * w for n, w in zip(numbers, weights, strict=False)) % 11
+        if (0 if remainder < 2 else 11 - remainder) != numbers[len(weights)]:
+            return False
+    return True
+
+
+def de_tax_id(value: str) -> bool:
+    """A German tax id (Steuer-ID, 11 digits): no leading zero, one digit of the first ten
+    there twice or three times and none other repeated, and the ISO 7064 mod 11,10 check
+    digit."""
+    digits = _ascii_digits(value, (11,))
+    if digits is None or digits[0] == "0":
+        return False
+    counts = sorted((digits[:10].count(d) for d in set(digits[:10])), reverse=True)
+    if counts[0] not in (2, 3) or (len(counts) > 1 and counts[1] > 1):
+        return False
+    product = 10
+    for char in digits[:10]:
+        total = (int(char) + product) % 10 or 10
+        product = total * 2 % 11
+    return (11 - product) % 10 == int(digits[10])
+
+
+def fr_nir(value: str) -> bool:
+    """A French social security number (NIR, 15 characters): sex 1-4, 7 or 8, and the
+    key, 97 less the first 13 (Corsica's 2A and 2B read as 19 and 18) modulo 97."""
+    chars = value.replace(" ", "").replace(".", "").replace("-", "").upper()
+    if len(chars) != 15 or chars[0] not in "123478" or not chars.isascii():
+        return False
+    body = chars[:13].replace("2A", "19", 1) if chars[5:7] == "2A" else chars[:13]
+    if chars[5:7] == "2B":
+        body = chars[:5] + "18" + chars[7:13]
+    if not body.isdigit() or not chars[13:].isdigit():
+        return False
+    return 97 - int(body) % 97 == int(chars[13:])
+
+
+# The codice fiscale's check letter: values of characters at odd (1st, 3rd, ...) places.
+_CF_ODD = dict(
+    zip(
+        string.digits + string.ascii_uppercase,
+        [1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 1, 0, 5, 7, 9, 13, 15, 17, 19, 21, 2, 4, 18, 20, 11,
+         3, 6, 8, 12, 14, 16, 10, 22, 25, 24, 23],
+        strict=True,
+    )
+)  # fmt: skip
+
+
+def it_fiscal_code(value: str) -> bool:
+    """The check letter of an Italian codice fiscale (16 letters and digits)."""
+    chars = value.upper()
+    if len(chars) != 16 or not chars.isascii() or not chars.isalnum():
+        return False
+    total = 0
+    for index, char in enumerate(chars[:15]):
+        if index % 2 == 0:
+            total += _CF_ODD[char]
+        else:
+            total += int(char) if char.isdigit() else ord(char) - 65
+    return chars[15] == chr(65 + total % 26)
+
+
+def nl_bsn(value: str) -> bool:
+    """The eleven test (elfproef) of a Dutch citizen service number (BSN, 9 digits)."""
+    digits = _ascii_digits(value, (9,))
+    if digits is None or digits == "000000000":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits, (9, 8, 7, 6, 5, 4, 3, 2, -1), strict=True))
+    return total % 11 == 0
+
+
+# Verhoeff's dihedral group D5: multiplication and the permutation applied per position.
+_VERHOEFF_D = (
+    "0123456789", "1234067895", "2340178956", "3401289567", "4012395678",
+    "5987604321", "6598710432", "7659821043", "8765932104", "9876543210",
+)  # fmt: skip
+_VERHOEFF_P = (
+    "0123456789", "1576283094", "5803796142", "8916043527",
+    "9453127068", "4286573901", "2793806415", "7046913258",
+)  # fmt: skip
+
+
+def verhoeff(value: str) -> bool:
+    """The Verhoeff check digit (Indian Aadhaar numbers)."""
+    digits = digits_only(value)
+    if not digits.isdigit() or not digits.isascii():
+        return False
+    check = 0
+    for index, char in enumerate(reversed(digits)):
+        check = int(_VERHOEFF_D[check][int(_VERHOEFF_P[index % 8][int(char)])])
+    return check == 0
+
+
+def in_aadhaar(value: str) -> bool:
+    """An Indian Aadhaar number: 12 digits, not starting 0 or 1, Verhoeff check digit."""
+    digits = _ascii_digits(value, (12,))
+    return digits is not None and digits[0] not in "01" and verhoeff(digits)
+
+
+def au_tfn(value: str) -> bool:
+    """The weighted mod-11 check of an Australian tax file number (8 or 9 digits)."""
+    digits = _ascii_digits(value, (8, 9))
+    if digits is None:
+        return False
+    weights = (1, 4, 3, 7, 5, 8, 6, 9, 10) if len(digits) == 9 else (10, 7, 8, 4, 6, 3, 5, 1)
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11 == 0
+
+
+def au_medicare(value: str) -> bool:
+    """An Australian Medicare card number: 10 digits (11 with the person's number on the
+    card), starting 2 to 6, the ninth a weighted check of the first eight."""
+    digits = _ascii_digits(value, (10, 11))
+    if digits is None or digits[0] not in "23456":
+        return False
+    total = sum(int(d) * w for d, w in zip(digits, (1, 3, 7, 9, 1, 3, 7, 9), strict=False))
+    return total % 10 == int(digits[8])
+
+
 # A dotted IPv4 address as ipaddress accepts it: octets up to 255, no leading zeros.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
@@ -188,6 +324,15 @@ VALIDATORS: dict[str, Validator] = {
     "ip_address": ip_address,
     "es_nif": es_nif,
     "br_cpf": br_cpf,
+    "br_cnpj": br_cnpj,
+    "de_tax_id": de_tax_id,
+    "fr_nir": fr_nir,
+    "it_fiscal_code": it_fiscal_code,
+    "nl_bsn": nl_bsn,
+    "verhoeff": verhoeff,
+    "in_aadhaar": in_aadhaar,
+    "au_tfn": au_tfn,
+    "au_medicare": au_medicare,
 }
 
 

@@ -12,6 +12,16 @@ name                   entity                  how it decides
                                                ``QQ 12 34 56 C`` needs context
 ``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
+``br_cnpj``            ``BR_CNPJ``             two check digits; needs context
+``de_tax_id``          ``DE_TAX_ID``           digit rule, mod 11,10; needs context
+``fr_nir``             ``FR_NIR``              key (mod 97); needs context
+``it_fiscal_code``     ``IT_FISCAL_CODE``      check letter; lower case needs context
+``nl_bsn``             ``NL_BSN``              eleven test; needs context
+``in_aadhaar``         ``IN_AADHAAR``          Verhoeff; needs context
+``in_pan``             ``IN_PAN``              shape; not a person's (4th letter P)
+                                               needs context
+``au_tfn``             ``AU_TFN``              weighted mod 11; needs context
+``au_medicare``        ``AU_MEDICARE``         check digit; needs context
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``card_cvv``           ``CREDIT_CARD_CVV``     3-4 digits with a CVV word nearby
 ``iban``               ``IBAN_CODE``           country length, mod 97
@@ -54,8 +64,17 @@ from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
 from streamer.redaction.detectors.mention import MentionDetector
 from streamer.redaction.detectors.national_ids import (
+    AuMedicareDetector,
+    AuTfnDetector,
+    BrCnpjDetector,
     BrCpfDetector,
+    DeTaxIdDetector,
     EsNifDetector,
+    FrNirDetector,
+    InAadhaarDetector,
+    InPanDetector,
+    ItFiscalCodeDetector,
+    NlBsnDetector,
     UkNinoDetector,
 )
 from streamer.redaction.detectors.ner_models import (
@@ -84,6 +103,15 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     UkNinoDetector,
     EsNifDetector,
     BrCpfDetector,
+    BrCnpjDetector,
+    DeTaxIdDetector,
+    FrNirDetector,
+    ItFiscalCodeDetector,
+    NlBsnDetector,
+    InAadhaarDetector,
+    InPanDetector,
+    AuTfnDetector,
+    AuMedicareDetector,
     CreditCardDetector,
     CardSecurityCodeDetector,
     IbanDetector,
@@ -159,20 +187,29 @@ PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
 
 __all__ = [
     "DETECTORS",
+    "AuMedicareDetector",
+    "AuTfnDetector",
+    "BrCnpjDetector",
     "BrCpfDetector",
     "PATTERN_DETECTOR_NAMES",
     "CardSecurityCodeDetector",
     "CreditCardDetector",
     "DateOfBirthDetector",
+    "DeTaxIdDetector",
     "Detector",
     "EmailDetector",
     "EsNifDetector",
     "FieldNameDetector",
+    "FrNirDetector",
     "HealthIdDetector",
     "IPv4Detector",
     "IPv6Detector",
     "IbanDetector",
+    "InAadhaarDetector",
+    "InPanDetector",
+    "ItFiscalCodeDetector",
     "MentionDetector",
+    "NlBsnDetector",
     "PatternDetector",
     "PhoneDetector",
     "StreetAddressDetector",

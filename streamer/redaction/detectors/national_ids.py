@@ -1,12 +1,36 @@
 """National ids outside the US whose shape, prefix rules or check characters make them
-precise: UK National Insurance numbers, Spanish DNI and NIE, Brazilian CPF."""
+precise: UK National Insurance numbers, Spanish DNI and NIE, Brazilian CPF and CNPJ,
+German tax ids, French NIR, Italian codici fiscali, Dutch BSN, Indian Aadhaar and PAN,
+Australian tax file and Medicare numbers.
+
+The ids made only of digits count only with a word naming them nearby or in the field
+name (``{"bsn": "111222333"}``): their checks pass for one in ten to one in a few
+hundred runs of digits of their length. These detectors have no shape prefilter: the
+engine's one search for context words, shared by all detectors, rules out nearly every
+text before their pattern runs, which costs less than a shape search per detector."""
 
 from __future__ import annotations
 
 from streamer.redaction.detector import PatternDetector
-from streamer.redaction.validators import br_cpf, es_nif
+from streamer.redaction.validators import (
+    au_medicare,
+    au_tfn,
+    br_cnpj,
+    br_cpf,
+    de_tax_id,
+    es_nif,
+    fr_nir,
+    in_aadhaar,
+    it_fiscal_code,
+    nl_bsn,
+)
 
 _NOT_AN_ID = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
+# Where a run of digits ends, and (after its first character) where it starts: not inside
+# a longer number, a decimal, a date or a path (1.86095742719, 86095742719/2). A pattern
+# that begins with a character class rather than a lookbehind lets ``re`` skip ahead.
+_DIGITS_START = r"(?<![\w.,/+-].)"
+_DIGITS_END = r"(?![\w-]|[.,/]\d)"
 
 
 class UkNinoDetector(PatternDetector):
@@ -71,3 +95,154 @@ class BrCpfDetector(PatternDetector):
 
     def stands_alone(self, candidate: str) -> bool:
         return not candidate.isdigit()
+
+
+class BrCnpjDetector(PatternDetector):
+    """``BR_CNPJ``: a Brazilian company's (or sole trader's) tax number with its two check
+    digits (``11.222.333/0001-81``, ``11222333000181``), next to a word such as "CNPJ"."""
+
+    name = "br_cnpj"
+    entity_type = "BR_CNPJ"
+    pattern = r"\d(?<![\w.-]\d)(?:\d\.\d{3}\.\d{3}/\d{4}-?\d\d|\d{13})" + _DIGITS_END
+    validator = staticmethod(br_cnpj)
+    context_words = (
+        "cnpj", "cadastro", "empresa", "ltda", "mei", "eireli", "razão social", "razao social",
+    )  # fmt: skip
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 14
+
+
+class DeTaxIdDetector(PatternDetector):
+    """``DE_TAX_ID``: a German Steuer-ID (``86095742719``, ``86 095 742 719``), with its
+    digit rule and check digit, next to a word such as "Steuer-ID" or "IdNr"."""
+
+    name = "de_tax_id"
+    entity_type = "DE_TAX_ID"
+    pattern = r"[1-9]" + _DIGITS_START + r"\d(?: ?\d{3}){3}" + _DIGITS_END
+    validator = staticmethod(de_tax_id)
+    context_words = (
+        "steuer", "steuerid", "steuernummer", "steueridentifikationsnummer",
+        "identifikationsnummer", "idnr", "tin", "tax", "taxid",
+    )  # fmt: skip
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 11
+
+
+class FrNirDetector(PatternDetector):
+    """``FR_NIR``: a French social security number with its key, Corsica's 2A and 2B too
+    (``1 85 05 78 006 084 91``, ``185057800608491``), next to a word such as "NIR",
+    "sécurité sociale" or "carte Vitale"."""
+
+    name = "fr_nir"
+    entity_type = "FR_NIR"
+    pattern = (
+        r"[1-478]"
+        + _DIGITS_START
+        + r" ?\d\d ?\d\d ?(?:\d\d|2[ABab]) ?\d{3} ?\d{3} ?\d\d"
+        + _DIGITS_END
+    )
+    validator = staticmethod(fr_nir)
+    context_words = (
+        "nir", "insee", "sécurité sociale", "securite sociale", "sécu", "secu", "vitale",
+        "nss",
+    )  # fmt: skip
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 13
+
+
+class ItFiscalCodeDetector(PatternDetector):
+    """``IT_FISCAL_CODE``: an Italian codice fiscale (``RSSMRA85T10A562S``) with its
+    check letter, letters for the place's digits where two people would share one
+    (omocodia); in lower case only with a word such as "codice fiscale" nearby."""
+
+    name = "it_fiscal_code"
+    entity_type = "IT_FISCAL_CODE"
+    pattern = (
+        r"(?i)(?<![\w-])[A-Z]{6}[\dLMNP-V]{2}[ABCDEHLMPRST][\dLMNP-V]{2}[A-Z][\dLMNP-V]{3}"
+        r"[A-Z](?![\w-])"
+    )
+    validator = staticmethod(it_fiscal_code)
+    context_words = ("codice fiscale", "codicefiscale", "fiscale", "fiscal", "cf")
+    negative_context = _NOT_AN_ID
+    min_digits = 2
+    shape_pattern = rb"aaaaaa00a00a"  # a literal: re skips through texts without it
+
+    def stands_alone(self, candidate: str) -> bool:
+        return candidate.isupper()
+
+
+class NlBsnDetector(PatternDetector):
+    """``NL_BSN``: a Dutch citizen service number passing the eleven test
+    (``111222333``, ``1112.22.333``), next to a word such as "BSN"."""
+
+    name = "nl_bsn"
+    entity_type = "NL_BSN"
+    pattern = r"\d" + _DIGITS_START + r"(?:\d{8}|\d{3}\.\d\d\.\d{3}|\d\d \d{3} \d{3})" + _DIGITS_END
+    validator = staticmethod(nl_bsn)
+    context_words = ("bsn", "burgerservicenummer", "sofinummer", "sofi", "citizen service number")
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 9
+
+
+class InAadhaarDetector(PatternDetector):
+    """``IN_AADHAAR``: an Indian Aadhaar number (``2341 2341 2346``) with its Verhoeff
+    check digit, next to a word such as "Aadhaar" or "UID"."""
+
+    name = "in_aadhaar"
+    entity_type = "IN_AADHAAR"
+    pattern = r"[2-9]" + _DIGITS_START + r"\d{3}([ -]?)\d{4}\1\d{4}" + _DIGITS_END
+    validator = staticmethod(in_aadhaar)
+    context_words = ("aadhaar", "aadhar", "adhaar", "uidai", "uid")
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 12
+
+
+class InPanDetector(PatternDetector):
+    """``IN_PAN``: an Indian Permanent Account Number (``ABCPE1234F``); a person's (the
+    fourth letter P) counts alone, a company's or trust's with a word such as "PAN"
+    nearby. It has no check character."""
+
+    name = "in_pan"
+    entity_type = "IN_PAN"
+    pattern = r"(?<![\w-])[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![\w-])"
+    context_words = ("pan", "permanent account number", "income tax")
+    negative_context = _NOT_AN_ID
+    min_digits = 4
+    shape_pattern = rb"aaaaa0000a"
+    score = 0.6
+
+    def stands_alone(self, candidate: str) -> bool:
+        return candidate[3] == "P"
+
+
+class AuTfnDetector(PatternDetector):
+    """``AU_TFN``: an Australian tax file number (``123 456 782``) passing its weighted
+    check, next to a word such as "TFN" or "tax file"."""
+
+    name = "au_tfn"
+    entity_type = "AU_TFN"
+    pattern = r"\d" + _DIGITS_START + r"\d\d([ -]?)\d{3}\1\d{3}" + _DIGITS_END
+    validator = staticmethod(au_tfn)
+    context_words = ("tfn", "tax file", "taxfile")
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 9
+
+
+class AuMedicareDetector(PatternDetector):
+    """``AU_MEDICARE``: an Australian Medicare card number (``2123 45670 1``, with the
+    person's number after it or not) passing its check digit, next to "Medicare"."""
+
+    name = "au_medicare"
+    entity_type = "AU_MEDICARE"
+    pattern = r"[2-6]" + _DIGITS_START + r"\d{3}([ -]?)\d{5}\1\d(?:[ /-]?\d)?" + _DIGITS_END
+    validator = staticmethod(au_medicare)
+    context_words = ("medicare",)
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 10

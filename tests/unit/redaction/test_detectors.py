@@ -79,6 +79,24 @@ POSITIVES = [
     ("meu CPF 123.456.789-09 obrigado", "BR_CPF", "123.456.789-09"),
     ("cpf: 52998224725", "BR_CPF", "52998224725"),
     ("Cliente 529.982.247-25 pagou", "BR_CPF", "529.982.247-25"),  # dotted: no word needed
+    # other national ids by their check characters: alone when the shape is rare, else
+    # with a word naming them
+    ("CNPJ: 11.222.333/0001-81", "BR_CNPJ", "11.222.333/0001-81"),
+    ("Steuer-ID: 86095742719", "DE_TAX_ID", "86095742719"),
+    ("Steueridentifikationsnummer 47 151 698 239", "DE_TAX_ID", "47 151 698 239"),
+    ("NIR : 1 85 05 78 006 084 91", "FR_NIR", "1 85 05 78 006 084 91"),
+    ("numéro de sécurité sociale 185057800608491", "FR_NIR", "185057800608491"),
+    ("Codice fiscale: RSSMRA85T10A562S", "IT_FISCAL_CODE", "RSSMRA85T10A562S"),
+    ("intestato a RSSMRA85T10A562S grazie", "IT_FISCAL_CODE", "RSSMRA85T10A562S"),
+    ("codice fiscale rssmra85t10a562s", "IT_FISCAL_CODE", "rssmra85t10a562s"),
+    ("Mijn BSN is 111222333.", "NL_BSN", "111222333"),
+    ("burgerservicenummer 1234.56.782", "NL_BSN", "1234.56.782"),
+    ("Aadhaar: 2341 2341 2346", "IN_AADHAAR", "2341 2341 2346"),
+    ("aadhaar number 499118671232", "IN_AADHAAR", "499118671232"),
+    ("please verify ABCPE1234F today", "IN_PAN", "ABCPE1234F"),  # a person's: 4th letter P
+    ("company PAN AAACB1234C", "IN_PAN", "AAACB1234C"),
+    ("TFN: 123 456 782", "AU_TFN", "123 456 782"),
+    ("Medicare card 2123 45670 1", "AU_MEDICARE", "2123 45670 1"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
@@ -248,6 +266,14 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "1985-03-14T10:22:33Z", "birth_date") == []  # a time of day: an event
     assert found(engine, "ab123456c", "customer.nino") == [("UK_NINO", "ab123456c")]
     assert found(engine, "52998224725", "cliente.cpf") == [("BR_CPF", "52998224725")]
+    assert found(engine, "86095742719", "customer.steuer_id") == [("DE_TAX_ID", "86095742719")]
+    assert found(engine, "185057800608491", "client.nir") == [("FR_NIR", "185057800608491")]
+    assert found(engine, "11222333000181", "empresa.cnpj") == [("BR_CNPJ", "11222333000181")]
+    assert found(engine, "111222333", "klant.bsn") == [("NL_BSN", "111222333")]
+    assert found(engine, "2341 2341 2346", "kyc.aadhaar") == [("IN_AADHAAR", "2341 2341 2346")]
+    assert found(engine, "123 456 782", "employee.tfn") == [("AU_TFN", "123 456 782")]
+    assert found(engine, "2123456701", "patient.medicare") == [("AU_MEDICARE", "2123456701")]
+    assert found(engine, "111222333", "order_id") == []
 
 
 def test_when_field_name_is_camel_case_then_its_words_are_context(
@@ -403,3 +429,32 @@ def test_a_browser_version_in_a_user_agent_is_not_an_ip_address() -> None:
     agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/121.0.0.0 Safari/537.36"
     line = f'10.0.0.8 - - "GET / HTTP/1.1" 200 5 "-" "{agent}"'
     assert [line[s.start : s.end] for s in detector.detect(line)] == ["10.0.0.8"]
+
+
+NATIONAL_IDS = (
+    "br_cnpj", "de_tax_id", "fr_nir", "it_fiscal_code", "nl_bsn", "in_aadhaar", "in_pan",
+    "au_tfn", "au_medicare",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # valid checks, no word naming the id: order, customer and ticket numbers
+        "Kundennummer 86095742719, Vertrag 111222333, Ticket 2341 2341 2346",
+        "ref 185057800608491 and 1 85 05 78 006 084 91 without a word",
+        "paid 11.222.333/0001-81 and 123 456 782, card 2123 45670 1",
+        # a word naming the id, a wrong check
+        "steuer-id 86095742718 (check digit off by one), bsn 123456789",
+        "CNPJ 11.222.333/0001-82, nir 185057800608492",
+        "tfn 123 456 789, medicare 2123 45671 1, aadhaar 2341 2341 2345",
+        # the word before an order number
+        "BSN order 111222333 and TFN invoice 123 456 782",
+        # lower case, a wrong check letter, a company's PAN alone
+        "batch rssmra85t10a562s and RSSMRA85T10A562T, a company AAACB1234C",
+    ],
+)
+def test_national_ids_need_their_check_and_word(text: str) -> None:
+    settings = StreamerSettings()
+    for name in NATIONAL_IDS:
+        assert DETECTORS.create(name, settings).detect(text) == [], name
