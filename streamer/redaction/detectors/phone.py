@@ -26,6 +26,8 @@ _CONTEXT = (
     "chiamami", "telefonnummer", "handy", "handynummer", "rufnummer", "mobilnummer",
     "anrufen", "erreichbar", "festnetz", "mobil", "nummer", "telefoon", "telefoonnummer",
     "mobiel", "bellen",
+    # Japanese, Chinese, Korean: phone, mobile, contact
+    "電話", "携帯", "連絡先", "电话", "手机", "联系方式", "전화", "휴대폰", "연락처",
 )  # fmt: skip
 _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",

@@ -402,6 +402,8 @@ def test_when_detector_written_in_code_then_engine_runs_it(tmp_path) -> None:
         ("chiamami al 333 123 4567", "333 123 4567"),
         ("Bel me op 06-12345678", "06-12345678"),
         ("me ligue no celular 11 91234-5678", "11 91234-5678"),
+        ("電話番号は 03-1234-5678 です。", "03-1234-5678"),  # Tokyo, a CJK phone word
+        ("联系电话:010-6552-9988", "010-6552-9988"),
     ],
 )
 def test_phone_numbers_of_other_plans(engine: RedactionEngine, text: str, value: str) -> None:
