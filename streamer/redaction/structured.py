@@ -24,11 +24,14 @@ _MAX_EXACT_FLOAT = 2**53  # past it a float's digits are not the number that was
 # other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
 _FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
 # Keys that say little alone and much with their owner: customer.name is a person,
-# product.name is not; name.given and name.family (FHIR) are a person's names. Their
-# context is the parent's key joined to them.
+# product.name is not (cliente.nombre, kunde.name: other languages' too); name.given and
+# name.family (FHIR) are a person's names. Their context is the parent's key joined to them.
 _OWNED_KEYS = frozenset(
     word
-    for base in ("name", "first", "last", "given", "family", "middle")
+    for base in (
+        *("name", "first", "last", "given", "family", "middle"),
+        *("nombre", "nome", "nom", "naam"),  # name in Spanish, Portuguese, French, Dutch
+    )
     for word in (base, base.capitalize(), base.upper())
 )
 # The humps of a camelCase key (dateOfBirth, customerSSN, SSNNumber): detectors look for

@@ -20,6 +20,8 @@ _NAME_PARTS = frozenset(
         "surname", "forename", "maidenname", "legalname", "birthname", "preferredname",
         "nameoncard", "cardholdername", "accountholdername", "vorname", "nachname",
         "familienname", "prenom", "prénom", "apellido", "apellidos", "cognome", "sobrenome",
+        "voornaam", "achternaam", "nombrecompleto", "nomecompleto", "nomcomplet",
+        "nomdefamille", "geburtsname",
     }
 )  # fmt: skip
 # A person's name when a name field belongs to someone (customer_name, patientName);
@@ -38,8 +40,14 @@ _PEOPLE = frozenset(
         "resident", "attendee", "participant", "manager", "supervisor", "staff", "worker",
         # posts and tickets: {"author": {"name": ...}}, assignee_name
         "author", "assignee", "reporter", "requester",
+        # the same in the languages of _NAME_WORDS: cliente.nombre, kunde.name, klant_naam
+        "cliente", "kunde", "klant", "paciente", "paziente", "usuario", "utente",
+        "utilisateur", "gebruiker", "titular", "titulaire", "empleado", "mitarbeiter",
+        "dipendente", "medewerker", "contacto", "contatto",
     }
 )  # fmt: skip
+# "Name" in English, Spanish, Italian and Portuguese, French, Dutch: a person's with an owner.
+_NAME_WORDS = ("name", "nombre", "nome", "nom", "naam")
 # The parts of a name: {"name": {"given": [...], "family": ...}} (FHIR), customer.first.
 _NAME_OWNED = frozenset({"first", "last", "given", "family", "middle"})
 # A street, an address line or a town; alone or owned (billing_street, homeCity).
@@ -49,6 +57,9 @@ _PLACES = frozenset(
         "address2", "address3", "addressline", "addressline1", "addressline2",
         "addressline3", "city", "town", "cityname", "hometown", "birthplace",
         "placeofbirth", "cityofbirth", "strasse", "ort", "ville", "rue", "calle", "ciudad",
+        "adresse", "adres", "direccion", "dirección", "endereco", "endereço", "indirizzo",
+        "straat", "rua", "woonplaats", "wohnort", "stadt", "cidade", "citta", "città",
+        "localidad", "localidade",
     }
 )  # fmt: skip
 # A postcode (billing_zip, postalCode, PLZ); alone or owned, as a place.
@@ -155,8 +166,9 @@ def _field_kind(field: str) -> str | None:
         return "name"
     if key in _LOGIN_ALONE or any(key.endswith(word) for word in _LOGIN_WORDS):
         return "login"
-    if key.endswith("name") and key[:-4] in _PEOPLE:
-        return "name"
+    for word in _NAME_WORDS:  # customer_name, cliente.nombre
+        if key.endswith(word) and key[: -len(word)] in _PEOPLE:
+            return "name"
     for part in _NAME_OWNED:  # name.given, name.family, customer.first
         if key.endswith(part) and (key[: -len(part)] == "name" or key[: -len(part)] in _PEOPLE):
             return "name"

@@ -29,6 +29,19 @@ from streamer.settings import StreamerSettings
         ("name.family", "PERSON"),
         ("cardholder_name", "PERSON"),
         ("Vorname", "PERSON"),
+        # other languages' name, address and town fields
+        ("voornaam", "PERSON"),
+        ("achternaam", "PERSON"),
+        ("nombre_completo", "PERSON"),
+        ("cliente.nombre", "PERSON"),
+        ("klant.naam", "PERSON"),
+        ("kunde.name", "PERSON"),
+        ("adresse", "LOCATION"),
+        ("direccion", "LOCATION"),
+        ("endereco", "LOCATION"),
+        ("indirizzo", "LOCATION"),
+        ("woonplaats", "LOCATION"),
+        ("cidade", "LOCATION"),
         # payments and HR records name the people in them by role
         ("debtor_name", "PERSON"),
         ("creditor.name", "PERSON"),
@@ -78,6 +91,10 @@ from streamer.settings import StreamerSettings
         ("gzip", None),
         ("order_zip", None),
         ("", None),
+        ("nombre", None),  # alone, like "name"
+        ("product.nome", None),
+        ("e-mailadres", None),
+        ("synonym", None),
     ],
 )
 def test_field_names_say_what_their_values_are(field: str, entity: str | None) -> None:
@@ -268,3 +285,20 @@ def test_a_name_key_speaks_with_its_owner_in_a_json_event(tmp_path) -> None:
     assert clean["customer"]["name"].startswith("[PERSON_")
     assert clean["patient"]["name"][0]["use"] == "official"
     assert clean["product"] == event["product"]
+
+
+def test_name_and_address_fields_in_other_languages_in_a_json_event(tmp_path) -> None:
+    # {"cliente": {"nombre": ...}} and a Dutch voornaam/achternaam were left to NER (an
+    # English model), which missed these names.
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "cliente": {"nombre": "Ana Hernández", "direccion": "Insurgentes 1602, Col. Crédito"},
+        "klant": {"voornaam": "Sanne", "achternaam": "de Vries", "woonplaats": "Utrecht"},
+        "producto": {"nombre": "Plan Premium"},
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    for value in ("Ana", "Hernández", "Insurgentes", "Sanne", "Vries", "Utrecht"):
+        assert value.encode() not in outcome.value
+    assert orjson.loads(outcome.value)["producto"] == event["producto"]
