@@ -299,6 +299,24 @@ def au_medicare(value: str) -> bool:
     return total % 10 == int(digits[8])
 
 
+# The values of a CURP's characters in its check: digits, then the Spanish alphabet.
+_CURP_VALUES = {
+    char: value for value, char in enumerate("0123456789ABCDEFGHIJKLMN\u00d1OPQRSTUVWXYZ")
+}
+
+
+def mx_curp(value: str) -> bool:
+    """The check digit of a Mexican CURP (18 letters and digits, the last a digit)."""
+    chars = value.upper()
+    if len(chars) != 18 or not chars[17].isdigit() or not chars.isascii():
+        return False
+    try:
+        total = sum(_CURP_VALUES[char] * (18 - i) for i, char in enumerate(chars[:17]))
+    except KeyError:
+        return False
+    return (10 - total % 10) % 10 == int(chars[17])
+
+
 # A dotted IPv4 address as ipaddress accepts it: octets up to 255, no leading zeros.
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])"
 _IPV4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}")
@@ -333,6 +351,7 @@ VALIDATORS: dict[str, Validator] = {
     "in_aadhaar": in_aadhaar,
     "au_tfn": au_tfn,
     "au_medicare": au_medicare,
+    "mx_curp": mx_curp,
 }
 
 

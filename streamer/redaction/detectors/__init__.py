@@ -22,6 +22,7 @@ name                   entity                  how it decides
                                                needs context
 ``au_tfn``             ``AU_TFN``              weighted mod 11; needs context
 ``au_medicare``        ``AU_MEDICARE``         check digit; needs context
+``mx_curp``            ``MX_CURP``             shape, state code, check digit
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``card_cvv``           ``CREDIT_CARD_CVV``     3-4 digits with a CVV word nearby
 ``iban``               ``IBAN_CODE``           country length, mod 97
@@ -74,6 +75,7 @@ from streamer.redaction.detectors.national_ids import (
     InAadhaarDetector,
     InPanDetector,
     ItFiscalCodeDetector,
+    MxCurpDetector,
     NlBsnDetector,
     UkNinoDetector,
 )
@@ -112,6 +114,7 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     InPanDetector,
     AuTfnDetector,
     AuMedicareDetector,
+    MxCurpDetector,
     CreditCardDetector,
     CardSecurityCodeDetector,
     IbanDetector,
@@ -209,6 +212,7 @@ __all__ = [
     "InPanDetector",
     "ItFiscalCodeDetector",
     "MentionDetector",
+    "MxCurpDetector",
     "NlBsnDetector",
     "PatternDetector",
     "PhoneDetector",

@@ -1,7 +1,7 @@
 """National ids outside the US whose shape, prefix rules or check characters make them
 precise: UK National Insurance numbers, Spanish DNI and NIE, Brazilian CPF and CNPJ,
 German tax ids, French NIR, Italian codici fiscali, Dutch BSN, Indian Aadhaar and PAN,
-Australian tax file and Medicare numbers.
+Australian tax file and Medicare numbers, Mexican CURP.
 
 The ids made only of digits count only with a word naming them nearby or in the field
 name (``{"bsn": "111222333"}``): their checks pass for one in ten to one in a few
@@ -22,6 +22,7 @@ from streamer.redaction.validators import (
     fr_nir,
     in_aadhaar,
     it_fiscal_code,
+    mx_curp,
     nl_bsn,
 )
 
@@ -246,3 +247,26 @@ class AuMedicareDetector(PatternDetector):
     context_required = True
     negative_context = _NOT_AN_ID
     min_digits = 10
+
+
+_MX_STATES = (
+    "AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ"
+    "|YN|ZS|NE"
+)
+
+
+class MxCurpDetector(PatternDetector):
+    """``MX_CURP``: a Mexican population registry key (``HEGG560427MVZRRL04``): name
+    letters, birth date, sex, state, consonants and its check digit."""
+
+    name = "mx_curp"
+    entity_type = "MX_CURP"
+    pattern = (
+        r"(?<![\w-])[A-Z][AEIOUX][A-Z]{2}\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[HMX]"
+        rf"(?:{_MX_STATES})[B-DF-HJ-NP-TV-Z]{{3}}[A-Z\d]\d(?![\w-])"
+    )
+    validator = staticmethod(mx_curp)
+    context_words = ("curp",)
+    negative_context = _NOT_AN_ID
+    min_digits = 7
+    shape_pattern = rb"aaaa000000aaaaaa"  # a literal: re skips through texts without it

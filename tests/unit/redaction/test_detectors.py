@@ -97,6 +97,8 @@ POSITIVES = [
     ("company PAN AAACB1234C", "IN_PAN", "AAACB1234C"),
     ("TFN: 123 456 782", "AU_TFN", "123 456 782"),
     ("Medicare card 2123 45670 1", "AU_MEDICARE", "2123 45670 1"),
+    ("CURP: HEGG560427MVZRRL04", "MX_CURP", "HEGG560427MVZRRL04"),
+    ("registro HEGG560427MVZRRL04 listo", "MX_CURP", "HEGG560427MVZRRL04"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
     ("visa 4111 1111 1111 1111 exp 09/29", "CREDIT_CARD", "4111 1111 1111 1111"),
@@ -435,7 +437,7 @@ def test_a_browser_version_in_a_user_agent_is_not_an_ip_address() -> None:
 
 NATIONAL_IDS = (
     "br_cnpj", "de_tax_id", "fr_nir", "it_fiscal_code", "nl_bsn", "in_aadhaar", "in_pan",
-    "au_tfn", "au_medicare",
+    "au_tfn", "au_medicare", "mx_curp",
 )  # fmt: skip
 
 
@@ -454,6 +456,7 @@ NATIONAL_IDS = (
         "BSN order 111222333 and TFN invoice 123 456 782",
         # lower case, a wrong check letter, a company's PAN alone
         "batch rssmra85t10a562s and RSSMRA85T10A562T, a company AAACB1234C",
+        "CURP HEGG560427MVZRRL05 (wrong check digit), HEGG561327MVZRRL04 (month 13)",
     ],
 )
 def test_national_ids_need_their_check_and_word(text: str) -> None:
