@@ -12,6 +12,7 @@ name                   entity                  how it decides
                                                ``QQ 12 34 56 C`` needs context
 ``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
+``national_ids``       (the seven below)       runs the seven below as one, by default
 ``br_cnpj``            ``BR_CNPJ``             two check digits; needs context
 ``de_tax_id``          ``DE_TAX_ID``           digit rule, mod 11,10; needs context
 ``fr_nir``             ``FR_NIR``              key (mod 97); needs context
@@ -65,6 +66,7 @@ from streamer.redaction.detectors.iban import IbanDetector
 from streamer.redaction.detectors.ip_address import IPv4Detector, IPv6Detector
 from streamer.redaction.detectors.mention import MentionDetector
 from streamer.redaction.detectors.national_ids import (
+    NATIONAL_IDS_BY_WORD,
     AuMedicareDetector,
     AuTfnDetector,
     BrCnpjDetector,
@@ -76,6 +78,7 @@ from streamer.redaction.detectors.national_ids import (
     InPanDetector,
     ItFiscalCodeDetector,
     MxCurpDetector,
+    NationalIdsDetector,
     NlBsnDetector,
     UkNinoDetector,
 )
@@ -105,15 +108,8 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     UkNinoDetector,
     EsNifDetector,
     BrCpfDetector,
-    BrCnpjDetector,
-    DeTaxIdDetector,
-    FrNirDetector,
     ItFiscalCodeDetector,
-    NlBsnDetector,
-    InAadhaarDetector,
     InPanDetector,
-    AuTfnDetector,
-    AuMedicareDetector,
     MxCurpDetector,
     CreditCardDetector,
     CardSecurityCodeDetector,
@@ -136,6 +132,17 @@ def _factory(cls: type[PatternDetector]) -> DetectorFactory:
 
 for _cls in _PATTERN_DETECTORS:
     DETECTORS.register(str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),))
+
+DETECTORS.register(
+    "national_ids",
+    lambda _settings: NationalIdsDetector(),
+    entities=tuple(str(cls.entity_type) for cls in NATIONAL_IDS_BY_WORD),
+)
+# Each of those alone, for a policy that names it; by default they run as national_ids.
+for _cls in NATIONAL_IDS_BY_WORD:
+    DETECTORS.register(
+        str(_cls.name), _factory(_cls), entities=(str(_cls.entity_type),), default=False
+    )
 
 DETECTORS.register(
     "field_name", lambda _settings: FieldNameDetector(), entities=FieldNameDetector.entities
@@ -183,6 +190,7 @@ DETECTORS.register(
 #: Names of the pattern (non-NER) detectors, in registration order.
 PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
     *(str(c.name) for c in _PATTERN_DETECTORS),
+    "national_ids",
     "field_name",
     "street_address",
     "phone",
@@ -213,6 +221,7 @@ __all__ = [
     "ItFiscalCodeDetector",
     "MentionDetector",
     "MxCurpDetector",
+    "NationalIdsDetector",
     "NlBsnDetector",
     "PatternDetector",
     "PhoneDetector",

@@ -12,6 +12,7 @@ text before their pattern runs, which costs less than a shape search per detecto
 from __future__ import annotations
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.spans import Span
 from streamer.redaction.validators import (
     au_medicare,
     au_tfn,
@@ -270,3 +271,48 @@ class MxCurpDetector(PatternDetector):
     negative_context = _NOT_AN_ID
     min_digits = 7
     shape_pattern = rb"aaaa000000aaaaaa"  # a literal: re skips through texts without it
+
+
+class NationalIdsDetector(PatternDetector):
+    """The ids of digits that need a word naming them (``BR_CNPJ``, ``DE_TAX_ID``,
+    ``FR_NIR``, ``NL_BSN``, ``IN_AADHAAR``, ``AU_TFN``, ``AU_MEDICARE``) as one detector.
+
+    The engine's prefilter costs about the same per detector whatever it rules out; as
+    one, the texts holding none of their words (nearly all) are ruled out once, not seven
+    times. It is a pattern detector needing context, so the engine's shared context-word
+    search knows its words; its own pattern is unused, ``find`` asks each part. Each part
+    is also registered alone by its name, for a policy that wants only one.
+    """
+
+    name = "national_ids"
+    entity_type = "NATIONAL_ID"
+    pattern = r"\d"  # unused: the parts find the candidates
+    context_required = True
+
+    def __init__(self) -> None:
+        parts = tuple(cls() for cls in NATIONAL_IDS_BY_WORD)
+        super().__init__(
+            context_words=tuple(word for part in parts for word in part.context_words),
+            min_digits=min(part.min_digits for part in parts),
+        )
+        self.parts = parts
+        self.entities = tuple(part.entity_type for part in parts)
+
+    def find(self, text: str, context: str = "") -> list[Span]:
+        spans: list[Span] = []
+        for part in self.parts:
+            if part.applies_to(text, context):
+                spans.extend(part.find(text, context))
+        return spans
+
+
+#: The detectors :class:`NationalIdsDetector` runs, in order.
+NATIONAL_IDS_BY_WORD: tuple[type[PatternDetector], ...] = (
+    BrCnpjDetector,
+    DeTaxIdDetector,
+    FrNirDetector,
+    NlBsnDetector,
+    InAadhaarDetector,
+    AuTfnDetector,
+    AuMedicareDetector,
+)

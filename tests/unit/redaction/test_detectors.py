@@ -437,7 +437,7 @@ def test_a_browser_version_in_a_user_agent_is_not_an_ip_address() -> None:
 
 NATIONAL_IDS = (
     "br_cnpj", "de_tax_id", "fr_nir", "it_fiscal_code", "nl_bsn", "in_aadhaar", "in_pan",
-    "au_tfn", "au_medicare", "mx_curp",
+    "au_tfn", "au_medicare", "mx_curp", "national_ids",
 )  # fmt: skip
 
 
