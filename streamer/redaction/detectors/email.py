@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from streamer.redaction.detector import PatternDetector
 from streamer.redaction.spans import Span
@@ -15,6 +16,11 @@ class EmailDetector(PatternDetector):
     Display names around an address (``"Jane Doe" <jane@corp.example>``) are left to the
     NER detector; the address inside is found here. An address in a URL query or path may
     be percent-encoded (``?email=jane.doe%40corp.example``): ``%40`` stands for the ``@``.
+
+    Two shapes with an ``@`` are no one's address: an image at a pixel density
+    (``icon@2x.png``, ``logo@3x.jpg``: an image file's extension is no top-level
+    domain), and a message's id (``<CAF=abc123@mail.gmail.com>``) in a ``Message-ID``,
+    ``In-Reply-To`` or ``References`` field or header line.
     """
 
     name = "email"
@@ -31,7 +37,25 @@ class EmailDetector(PatternDetector):
     score = 1.0
 
     def find(self, text: str, context: str = "") -> list[Span]:
-        return self._scored(text, context, self._matches(text))
+        matches: Iterable[re.Match[str]] = self._matches(text)
+        if context and _names_message_ids(context):
+            single = not any(c.isspace() for c in text.strip())
+            matches = [m for m in matches if not (single or _in_angle_brackets(text, m))]
+        elif "<" in text and ":" in text and _MESSAGE_ID_HEADER.search(text) is not None:
+            lines = [m.span() for m in _MESSAGE_ID_HEADER.finditer(text)]
+            matches = [
+                m
+                for m in matches
+                if not (
+                    any(s <= m.start() and m.end() <= e for s, e in lines)
+                    and _in_angle_brackets(text, m)
+                )
+            ]
+        return [
+            span
+            for span in self._scored(text, context, matches)
+            if not text.endswith(_IMAGE_EXTENSIONS, span.start, span.end)
+        ]
 
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
         """The pattern's matches, as ``finditer`` finds them, searching only from the word
@@ -45,6 +69,46 @@ class EmailDetector(PatternDetector):
                 return
             yield match
             position = match.end()
+
+
+#: Image files' extensions, none of them a top-level domain: ``icon@2x.png`` is a file.
+_IMAGE_EXTENSIONS = tuple(
+    f".{ext}"
+    for lower in ("png", "jpg", "jpeg", "gif", "webp", "svg", "bmp", "ico", "tif", "tiff",
+                  "avif", "heic")
+    for ext in (lower, lower.upper())
+)  # fmt: skip
+#: The header lines of an e-mail that hold message ids, up to the end of their line.
+_MESSAGE_ID_HEADER = re.compile(
+    r"(?im)^[ \t]*(?:message-id|in-reply-to|references|resent-message-id):[^\n]*"
+)
+#: Field names (separators dropped, lower case) whose values are message ids.
+_MESSAGE_ID_FIELDS = frozenset(
+    {
+        "messageid", "msgid", "inreplyto", "references", "internetmessageid",
+        "originalmessageid", "resentmessageid", "parentmessageid",
+    }
+)  # fmt: skip
+_FIELD_SEPARATORS = re.compile(r"[\W_]")
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_message_ids(context: str) -> bool:
+    """Whether the field ``context`` (its last key) holds message ids (``message_id``,
+    ``Message-ID``, ``inReplyTo``)."""
+    key = _FIELD_SEPARATORS.sub("", context.rpartition(".")[2].casefold())
+    return key in _MESSAGE_ID_FIELDS
+
+
+def _in_angle_brackets(text: str, match: re.Match[str]) -> bool:
+    """Whether ``match`` is in a word written in angle brackets (``<CAF=ab@x.com>``), as
+    message ids are."""
+    opening = text.rfind("<", 0, match.start())
+    return (
+        opening >= 0
+        and text.startswith(">", match.end())
+        and not any(c.isspace() for c in text[opening : match.start()])
+    )
 
 
 def _next_at(text: str, position: int, encoded: bool) -> int:

@@ -217,6 +217,8 @@ HARD_NEGATIVES = [
     "@timestamp",
     "@odata.context",
     "@type",
+    # images at a pixel density: an image's extension is no top-level domain
+    '<img src="icon@2x.png" srcset="logo@3x.JPG 3x, hero@1.5x.webp">',
     "epoch 1700000000 and count 1234567",
     "meeting on 2026-03-01, due 03/15/2026",  # dates without birth context
     "IBAN DE89 3704 0044 0532 0130 01 is off by one",  # bad checksum
@@ -276,6 +278,29 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "123 456 782", "employee.tfn") == [("AU_TFN", "123 456 782")]
     assert found(engine, "2123456701", "patient.medicare") == [("AU_MEDICARE", "2123456701")]
     assert found(engine, "111222333", "order_id") == []
+
+
+def test_message_ids_are_not_addresses(engine: RedactionEngine) -> None:
+    # a message id has an address's shape; in its field or header line it is an id
+    assert found(engine, "<CAF=abc123@mail.gmail.com>", "message_id") == []
+    assert found(engine, "<CAF=abc123@mail.gmail.com>", "Message-ID") == []
+    assert found(engine, "20240311.abc@mg.example.com", "message_Id") == []
+    assert found(engine, "<a1@x.example> <b2@y.example>", "references") == []
+    headers = (
+        "Message-ID: <20240311.abc.123@smtp.example.org>\n"
+        "In-Reply-To: <CAF=abc@mail.gmail.com>\nFrom: Bob <bob@example.com>"
+    )
+    assert [v for t, v in found(engine, headers) if t == "EMAIL_ADDRESS"] == ["bob@example.com"]
+    # an address written in those fields or lines without brackets is still one
+    assert found(engine, "References: ask jane@example.com") == [
+        ("EMAIL_ADDRESS", "jane@example.com")
+    ]
+    assert found(engine, "from jane@example.com", "in_reply_to") == [
+        ("EMAIL_ADDRESS", "jane@example.com")
+    ]
+    assert found(engine, "<jane@example.com>", "reply_to") == [
+        ("EMAIL_ADDRESS", "jane@example.com")
+    ]
 
 
 def test_when_field_name_is_camel_case_then_its_words_are_context(
