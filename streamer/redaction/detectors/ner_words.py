@@ -44,7 +44,7 @@ NOT_NAMES = frozenset(
             "iban bic swift ssn atm pin otp asap ceo cfo cto coo vp hr it id ids faq ok okay",
             "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql visa",
             "mastercard amex bot user admin customer client sir madam dear hello hi hey",
-            "thanks regards dob tel fax ref acct ip ips cvv cvc",
+            "thanks regards dob tel fax ref acct ip ips cvv cvc aba rtn",
             # log levels, which start every line of an application log
             "debug info warn warning error fatal critical crit severe notice verbose",
             # currencies (ISO 4217), which NER takes for organisations

@@ -33,7 +33,7 @@ _NEGATIVE = (
     "order", "invoice", "ref", "reference", "tracking", "serial", "part", "sku", "isbn",
     "version", "build", "po", "ticket", "case", "id", "account", "acct", "iban", "card",
     "ssn", "passport", "license", "licence", "routing", "zip", "postcode", "amount", "upc",
-    "ean", "gtin", "barcode",
+    "ean", "gtin", "barcode", "aba", "rtn",
     "commande", "facture", "pedido", "factura", "bestellung", "rechnung", "ordine", "fattura",
 )  # fmt: skip
 

@@ -21,7 +21,7 @@ class UsBankNumberDetector(PatternDetector):
         "account", "acct", "acc", "bank", "banking", "checking", "savings", "deposit",
         "debit", "a/c", "beneficiary",
     )  # fmt: skip
-    negative_context = _NOT_AN_ID
+    negative_context = (*_NOT_AN_ID, "routing", "aba", "rtn")  # a bank's number, no account
     context_required = True
     min_digits = 8
     shape_pattern = rb"00000000(?<![a0_-]00000000)0{0,9}(?![a0_]|-0)"
