@@ -191,12 +191,15 @@ def names_a_product(field: str) -> bool:
     )
 
 
-# The last word of a field name that holds a code, a version or a model, never anyone's
-# name: os, osVersion, device_model, firmware, currency, error_code, bic.
+# The last word of a field name that holds a code, a version, a model or one of a set of
+# values (a status, a type), never anyone's name: os, osVersion, device_model, firmware,
+# currency, error_code, bic, payment_status, decision, ticket_priority.
 _THING_WORDS = frozenset(
     {
         "os", "model", "version", "firmware", "platform", "browser", "currency", "ccy",
-        "code", "sku", "bic", "swift", "isin", "ticker", "build",
+        "code", "sku", "bic", "swift", "isin", "ticker", "build", "status", "decision",
+        "outcome", "stage", "phase", "type", "kind", "category", "priority", "severity",
+        "tier",
     }
 )  # fmt: skip
 # The words of a field name: os_version, osVersion, OSVersion and os-version are os, version.
@@ -205,9 +208,10 @@ _FIELD_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 @lru_cache(maxsize=4096)
 def names_a_thing(field: str) -> bool:
-    """Whether the field ``field`` holds a code, version, model or currency (``os``,
-    ``osVersion``, ``device_model``, ``currency_code``, ``bic``): NER takes such values
-    (``Android 14.0.1``, ``XPS 15``, ``EUR``) for organisations."""
+    """Whether the field ``field`` holds a code, version, model, currency or status
+    (``os``, ``osVersion``, ``device_model``, ``currency_code``, ``bic``, ``status``):
+    NER takes such values (``Android 14.0.1``, ``XPS 15``, ``EUR``, ``DECLINED``) for
+    organisations."""
     words = _FIELD_WORDS.findall(field.rpartition(".")[2])
     return bool(words) and words[-1].lower() in _THING_WORDS
 

@@ -162,12 +162,33 @@ def _region_codes() -> frozenset[str]:
     return frozenset(SUPPORTED_REGIONS)
 
 
+#: The two-letter codes of the US states and territories and of Canada's provinces.
+_SUBDIVISION_CODES = frozenset(
+    " ".join(
+        [
+            "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT",
+            "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI",
+            "AS MP AB BC MB NB NL NS NT NU ON PE QC SK YT",
+        ]
+    ).split()
+)
+
+
+def _is_region_code(text: str, value: str) -> bool:
+    """Whether ``value`` is the whole of ``text`` and a country's, a US state's or a
+    Canadian province's code (``"country": "US"``, ``"state": "TX"``): the model takes
+    them for places and organisations, and a country or a state alone is no one's."""
+    return (
+        len(value) == 2
+        and value == text.strip()
+        and (value in _SUBDIVISION_CODES or value in _region_codes())
+    )
+
+
 def _is_code(text: str, value: str) -> bool:
-    """Whether an organisation's ``value`` is a country code alone or a BIC: one with a
-    digit or a branch, or written after ``BIC`` or ``SWIFT`` (an upper-case word such as
-    ``HELSINKI`` has the shape too, and the model takes places for organisations)."""
-    if len(value) == 2:
-        return value == text.strip() and value in _region_codes()
+    """Whether an organisation's ``value`` is a BIC: one with a digit or a branch, or
+    written after ``BIC`` or ``SWIFT`` (an upper-case word such as ``HELSINKI`` has the
+    shape too, and the model takes places for organisations)."""
     bic = _BIC.fullmatch(value) if len(value) in (8, 11) else None
     return (
         bic is not None
@@ -384,8 +405,10 @@ def _keep(text: str, span: Span) -> bool:
         value[0].isdigit() or _NUMBER_BEFORE.search(text, max(0, span.start - 24), span.start)
     ):
         return False  # link up, 1000 Mbps; 2 GiB used
+    if span.entity_type in ("ORGANIZATION", "LOCATION") and _is_region_code(text, value):
+        return False  # a country's or a state's code alone (NG, TX)
     if span.entity_type == "ORGANIZATION" and _is_code(text, value):
-        return False  # a country code (NG) or a bank's BIC (DEUTDEFF)
+        return False  # a bank's BIC (DEUTDEFF)
     if MONTHS_AND_DAYS.fullmatch(value) and _DAY_AFTER.match(text, span.end):
         return False  # a month and its day: Mar 14 09:27:17 (syslog), June 3
     if _EXCEPTION_CLASS.fullmatch(value) or (

@@ -47,6 +47,11 @@ NOT_NAMES = frozenset(
             "thanks regards dob tel fax ref acct ip ips cvv cvc aba rtn",
             # log levels, which start every line of an application log
             "debug info warn warning error fatal critical crit severe notice verbose",
+            # the states of orders, payments and accounts, which events write in upper
+            # case ("status": "DECLINED") and NER takes for organisations
+            "approved declined pending rejected cancelled canceled completed active inactive",
+            "shipped delivered refunded suspended expired failed succeeded settled voided",
+            "disputed processing",
             # currencies (ISO 4217), which NER takes for organisations
             "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
             "rub try krw sgd hkd",

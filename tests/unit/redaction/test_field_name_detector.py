@@ -131,7 +131,13 @@ def test_fields_naming_a_product(field: str, expected: bool) -> None:
         ("device_model", True),
         ("currency_code", True),
         ("bic", True),
+        # one of a set of values: "status": "DECLINED", "riskDecision": "REVIEW"
+        ("payment.status", True),
+        ("riskDecision", True),
+        ("ticket_priority", True),
+        ("card_type", True),
         ("conversion", False),
+        ("statuses_url", False),
         ("photos", False),
         ("customer.name", False),
         ("note", False),

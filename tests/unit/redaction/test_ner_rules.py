@@ -123,6 +123,18 @@ def test_ids_currencies_and_emoji_are_not_names() -> None:
     ) == [("Zoë", "PERSON")]
 
 
+def test_a_status_or_a_region_code_alone_is_no_name() -> None:
+    # values of JSON events ("status": "DECLINED", "country": "US", "state": "TX")
+    assert _refine("DECLINED", ("DECLINED", "ORGANIZATION")) == []
+    assert _refine("SHIPPED", ("SHIPPED", "ORGANIZATION")) == []
+    assert _refine("US", ("US", "LOCATION")) == []
+    assert _refine("TX", ("TX", "ORGANIZATION")) == []
+    assert _refine(" QC ", ("QC", "LOCATION")) == []
+    # a code within a text is left to the model
+    assert _refine("moved to TX in May", ("TX", "LOCATION")) == [("TX", "LOCATION")]
+    assert _refine("IBM", ("IBM", "ORGANIZATION")) == [("IBM", "ORGANIZATION")]
+
+
 def test_a_group_tag_on_a_name_becomes_a_person() -> None:
     text = "Maybe it's under Santino Cadena, the Italian"
     assert _refine(text, ("Santino", "NRP"), ("Italian", "NRP")) == [
