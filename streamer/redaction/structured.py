@@ -25,11 +25,12 @@ _MAX_EXACT_FLOAT = 2**53  # past it a float's digits are not the number that was
 _FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
 # Keys that say little alone and much with their owner: customer.name is a person,
 # product.name is not (cliente.nombre, kunde.name: other languages' too); name.given and
-# name.family (FHIR) are a person's names. Their context is the parent's key joined to them.
+# name.family (FHIR) are a person's names; a product's title and description are its
+# brand's, a job's title is a role. Their context is the parent's key joined to them.
 _OWNED_KEYS = frozenset(
     word
     for base in (
-        *("name", "first", "last", "given", "family", "middle"),
+        *("name", "first", "last", "given", "family", "middle", "title", "description"),
         *("nombre", "nome", "nom", "naam"),  # name in Spanish, Portuguese, French, Dutch
     )
     for word in (base, base.capitalize(), base.upper())

@@ -85,7 +85,7 @@ _PRODUCTS = frozenset(
         "article", "brand", "merchandise", "listing",
     }
 )  # fmt: skip
-_PRODUCT_LABELS = ("name", "title", "brand")
+_PRODUCT_LABELS = ("name", "title", "brand", "description")
 # A person's login: {"username": "jsmith"}, login, screen_name, handle, a social site's
 # handle (twitter, instagram_handle), and who wrote or was given a post or a ticket
 # (author, assignee, created_by). "user", "login" and "handle" count alone only; the
@@ -202,18 +202,24 @@ _THING_WORDS = frozenset(
         "tier",
     }
 )  # fmt: skip
+# A field that holds a job's title or an occupation (job_title, job.title, occupation):
+# a role, never a person's name (NER takes "Barista" for a person, "Software Engineer II"
+# for an organisation).
+_ROLE_FIELDS = ("jobtitle", "occupation", "profession", "designation")
 # The words of a field name: os_version, osVersion, OSVersion and os-version are os, version.
 _FIELD_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 @lru_cache(maxsize=4096)
 def names_a_thing(field: str) -> bool:
-    """Whether the field ``field`` holds a code, version, model, currency or status
-    (``os``, ``osVersion``, ``device_model``, ``currency_code``, ``bic``, ``status``):
-    NER takes such values (``Android 14.0.1``, ``XPS 15``, ``EUR``, ``DECLINED``) for
-    organisations."""
+    """Whether the field ``field`` holds a code, version, model, currency, status or job
+    title (``os``, ``osVersion``, ``device_model``, ``currency_code``, ``bic``,
+    ``status``, ``job_title``): NER takes such values (``Android 14.0.1``, ``XPS 15``,
+    ``EUR``, ``DECLINED``, ``Software Engineer II``) for organisations."""
     words = _FIELD_WORDS.findall(field.rpartition(".")[2])
-    return bool(words) and words[-1].lower() in _THING_WORDS
+    return (bool(words) and words[-1].lower() in _THING_WORDS) or _SEPARATORS.sub(
+        "", field.casefold()
+    ).endswith(_ROLE_FIELDS)
 
 
 class FieldNameDetector(Detector):

@@ -52,6 +52,8 @@ NOT_NAMES = frozenset(
             "approved declined pending rejected cancelled canceled completed active inactive",
             "shipped delivered refunded suspended expired failed succeeded settled voided",
             "disputed processing",
+            # sales regions
+            "emea apac apj latam amer",
             # currencies (ISO 4217), which NER takes for organisations
             "usd eur gbp jpy chf cny cad aud nzd sek nok dkk pln czk huf inr brl mxn zar",
             "rub try krw sgd hkd",

@@ -104,6 +104,33 @@ def test_an_os_a_model_or_a_code_is_not_an_organisation(ner_detector: Any, setti
     assert _found(engine, text) == {"Maria Lopez": "PERSON"}
 
 
+def test_descriptions_titles_and_statuses_of_things_are_not_entities(
+    ner_detector: Any, settings: Any
+) -> None:
+    # A product's title and description, a job's title, a status and a region's code in
+    # an event: the model took Calvin Klein and Heather Grey for people, Software Engineer
+    # II, DECLINED and TX for organisations, US for a place.
+    engine = _engine(ner_detector, settings)
+    event = {
+        "product": {
+            "title": "Calvin Klein Boxer Briefs",
+            "description": "Organic Tee, Heather Grey",
+        },
+        "items": [{"description": "Paula Deen 10-Piece Cookware Set"}],
+        "productDescription": "Kate Spade New York Tote",
+        "job": {"title": "Principal Engineer, Platform"},
+        "jobTitle": "Software Engineer II",
+        "occupation": "Barista",
+        "payment": {"status": "DECLINED", "action": "CANCELLED"},
+        "address": {"country": "US", "state": "TX"},
+        "region": "EMEA",
+    }
+    [result] = engine.redact_events([event])
+    assert result.event == event
+    [result] = engine.redact_events([{"ticket": {"title": "Call back Maria Lopez"}}])
+    assert result.event["ticket"]["title"].startswith("Call back [PERSON_")
+
+
 @pytest.mark.parametrize(
     ("line", "name"),
     [
