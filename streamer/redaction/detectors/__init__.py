@@ -32,6 +32,7 @@ name                   entity                  how it decides
 ``url``                ``URL``                 scheme or ``www.``; profile links
                                                (``github.com/lmartin``)
 ``us_bank_number``     ``US_BANK_NUMBER``      digits with an account word nearby
+``aba_routing``        ``ABA_ROUTING_NUMBER``  ABA checksum, a routing word nearby
 ``us_passport``        ``US_PASSPORT``         US and other passport shapes with a
                                                passport word nearby
 ``us_driver_license``  ``US_DRIVER_LICENSE``   state shapes with a licence word nearby
@@ -90,6 +91,7 @@ from streamer.redaction.detectors.ner_models import (
 from streamer.redaction.detectors.phone import PhoneDetector
 from streamer.redaction.detectors.url import UrlDetector
 from streamer.redaction.detectors.us_ids import (
+    AbaRoutingDetector,
     UsBankNumberDetector,
     UsDriverLicenseDetector,
     UsPassportDetector,
@@ -118,6 +120,7 @@ _PATTERN_DETECTORS: tuple[type[PatternDetector], ...] = (
     IPv6Detector,
     UrlDetector,
     UsBankNumberDetector,
+    AbaRoutingDetector,
     UsPassportDetector,
     UsDriverLicenseDetector,
     DateOfBirthDetector,
@@ -198,6 +201,7 @@ PATTERN_DETECTOR_NAMES: tuple[str, ...] = (
 
 __all__ = [
     "DETECTORS",
+    "AbaRoutingDetector",
     "AuMedicareDetector",
     "AuTfnDetector",
     "BrCnpjDetector",

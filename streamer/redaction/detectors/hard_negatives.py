@@ -1,9 +1,8 @@
 """Hard negatives: ranges of text that are never personal data.
 
-UUIDs, hex digests, ISBNs, version strings, timestamps, bank routing numbers (a bank's,
-not anyone's) and pii-streamer's own tokens look like numbers detectors hunt for. The
-engine drops any span that overlaps one of these ranges, whichever detector found it, so
-re-redacting clean text changes nothing.
+UUIDs, hex digests, ISBNs, version strings, timestamps, and pii-streamer's own tokens
+look like numbers detectors hunt for. The engine drops any span that overlaps one of
+these ranges, whichever detector found it, so re-redacting clean text changes nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ import functools
 import re
 from collections.abc import Callable
 
-from streamer.redaction.validators import aba_routing, br_cpf, es_nif, isbn
+from streamer.redaction.validators import br_cpf, es_nif, isbn
 
 # The kinds of range, as bits of a set of what a text can hold (see ``_needs``).
 _UUID, _HEX, _TIME, _VERSION, _TOKEN = 1, 2, 4, 8, 16
@@ -105,18 +104,6 @@ def _isbn_needs(text: str, dashes: int) -> int:
     return needs
 
 
-# A US bank routing number (ABA RTN) after its word: "routing 021000021", "ABA: 322-271-627",
-# "bank routing number is 011000015". It names a bank, as a BIC does; kept with a valid
-# checksum only.
-_ROUTING = re.compile(
-    r"(?i)\b(?:routing|aba|rtn)\b[^\d\n]{0,24}?(?<![\d-])(\d{3}([ -]?)\d{3}\2\d{3})(?![\d-])"
-)
-
-
-def _routing_numbers(text: str) -> list[tuple[int, int]]:
-    return [match.span(1) for match in _ROUTING.finditer(text) if aba_routing(match.group(1))]
-
-
 def _dotted_id(value: str) -> bool:
     if _DOTTED_ID.fullmatch(value) is None:
         return False
@@ -132,8 +119,6 @@ def find_hard_negatives(text: str) -> list[tuple[int, int]]:
         if pattern is not None
         else []
     )
-    if "outing" in text or "ABA" in text or "aba" in text or "RTN" in text or "rtn" in text:
-        ranges.extend(_routing_numbers(text))
     isbn_pattern = _isbn_pattern(_isbn_needs(text, dashes))
     if isbn_pattern is None:
         return ranges

@@ -1,4 +1,4 @@
-"""US bank account, passport and driver's licence numbers.
+"""US bank account and routing, passport and driver's licence numbers.
 
 Their shapes are plain runs of digits and letters, so each needs a context word nearby
 (or in the field name) before it counts.
@@ -7,6 +7,7 @@ Their shapes are plain runs of digits and letters, so each needs a context word 
 from __future__ import annotations
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.validators import aba_routing
 
 _NOT_AN_ID = ("order", "invoice", "tracking", "isbn", "version", "phone", "tel", "zip")
 
@@ -26,6 +27,24 @@ class UsBankNumberDetector(PatternDetector):
     min_digits = 8
     shape_pattern = rb"00000000(?<![a0_-]00000000)0{0,9}(?![a0_]|-0)"
     score = 0.3
+    context_boost = 0.5
+
+
+class AbaRoutingDetector(PatternDetector):
+    """``ABA_ROUTING_NUMBER``: a US bank routing number (nine digits with the ABA checksum,
+    also ``322-271-627``) next to "routing", "ABA" or "RTN". It names a bank, but it
+    travels with the account number it routes to, and Presidio and both cloud services
+    report it; as its own type a policy can keep it."""
+
+    name = "aba_routing"
+    entity_type = "ABA_ROUTING_NUMBER"
+    pattern = r"(?<![\w-])\d{3}([ -]?)\d{3}\1\d{3}(?![\w]|-\d)"
+    validator = staticmethod(aba_routing)
+    context_words = ("routing", "aba", "rtn", "transit")
+    negative_context = _NOT_AN_ID
+    context_required = True
+    min_digits = 9
+    score = 0.4
     context_boost = 0.5
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamer.redaction.detectors import DETECTORS, find_hard_negatives
+from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.engine import RedactionEngine
 from streamer.redaction.policy import Policy
 from streamer.settings import StreamerSettings
@@ -217,9 +217,7 @@ HARD_NEGATIVES = [
     "@timestamp",
     "@odata.context",
     "@type",
-    # a bank's routing number (valid ABA checksum) after its word: a bank's, no account
-    "wire to routing 021000021, ABA: 322-271-627, RTN 011 000 015",
-    "bank routing number is: 011000015",
+    "routing 021000022 has a bad checksum",  # no routing number, no account either
     # images at a pixel density: an image's extension is no top-level domain
     '<img src="icon@2x.png" srcset="logo@3x.JPG 3x, hero@1.5x.webp">',
     "epoch 1700000000 and count 1234567",
@@ -283,15 +281,22 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "111222333", "order_id") == []
 
 
-def test_routing_numbers_are_not_accounts_or_phone_numbers(engine: RedactionEngine) -> None:
-    assert found(engine, "021 000 021", "aba_number") == []
-    assert found(engine, "121000358", "bank_routing_number") == []
-    assert found(engine, "111000025", "rtn") == []
-    # only a valid checksum makes a routing number; another is left to the detectors
-    assert find_hard_negatives("routing 021000021") == [(8, 17)]
-    assert find_hard_negatives("routing 021000022") == []
+def test_routing_numbers_are_their_own_type_not_accounts_or_phone_numbers(
+    engine: RedactionEngine,
+) -> None:
+    # "ABA: 026009593" was a phone number and "routing number 322271627" an account
+    assert found(engine, "wire to routing 021000021, ABA: 322-271-627, RTN 011 000 015") == [
+        ("ABA_ROUTING_NUMBER", "021000021"),
+        ("ABA_ROUTING_NUMBER", "322-271-627"),
+        ("ABA_ROUTING_NUMBER", "011 000 015"),
+    ]
+    assert found(engine, "021 000 021", "aba_number") == [("ABA_ROUTING_NUMBER", "021 000 021")]
+    assert found(engine, "121000358", "bank_routing_number") == [
+        ("ABA_ROUTING_NUMBER", "121000358")
+    ]
     assert found(engine, "Please use routing number 322271627 and account 4455667788.") == [
-        ("US_BANK_NUMBER", "4455667788")
+        ("ABA_ROUTING_NUMBER", "322271627"),
+        ("US_BANK_NUMBER", "4455667788"),
     ]
 
 
