@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from streamer.stream.exceptions import CheckpointError
@@ -207,7 +208,12 @@ class CommitCheckpoint:
     def _fail(self, error: BaseException) -> None:
         if self._failed is None:
             self._failed = error
-            log.error("a record was not acknowledged; committing stops", exc_info=error)
+            # The cause in one line, not aiokafka's traceback: the broker going away is
+            # an ordinary event, and the pipeline's own error line says what to do.
+            log.error(
+                f"a record was not acknowledged ({_reason(error)}); committing stops",
+                extra={"error": type(error).__name__},
+            )
             if self._on_failure is not None:
                 self._on_failure(error)
         self._changed.set()
@@ -292,3 +298,12 @@ class CommitCheckpoint:
 
 def _name(tp: TopicPartition) -> str:
     return f"{tp.topic}[{tp.partition}]"
+
+
+def _reason(error: BaseException) -> str:
+    """The error's type and, for Kafka's own errors (they name brokers and partitions,
+    never record data), the first line of its message."""
+    name = type(error).__name__
+    text = str(error).strip() if isinstance(error, KafkaError) else ""
+    text = text.splitlines()[0].removeprefix(name).removeprefix(":").strip() if text else ""
+    return f"{name}: {text}" if text else name

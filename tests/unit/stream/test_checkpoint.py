@@ -7,9 +7,11 @@ are exercised by the integration tests); futures stand in for producer deliverie
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 from aiokafka import TopicPartition
+from aiokafka.errors import NodeNotReadyError
 
 from streamer.stream.checkpoint import CommitCheckpoint
 from streamer.stream.exceptions import CheckpointError
@@ -135,6 +137,38 @@ async def test_after_a_delivery_failure_nothing_more_is_committed() -> None:
     assert checkpoint.committable() == {}
     assert await checkpoint.commit() == {}
     assert committer.commits == []
+
+
+async def test_a_delivery_failure_is_logged_as_one_line_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The broker going away fails deliveries with aiokafka's NodeNotReadyError: an
+    ordinary event, logged with its type and reason; it was logged with aiokafka's whole
+    traceback. Another error's message (it could hold record data) is not logged."""
+    checkpoint, _ = make_checkpoint()
+    failing = checkpoint.open(TP, 0, 10, 10, 100)
+    broken = delivery()
+    checkpoint.seal(failing, [broken])
+    reason = "Attempt to send a request to node which is not ready (node id 111)."
+    with caplog.at_level(logging.ERROR, logger="streamer.stream.checkpoint"):
+        broken.set_exception(NodeNotReadyError(reason))
+        await asyncio.sleep(0)
+    [record] = caplog.records
+    assert record.exc_info is None
+    assert record.getMessage() == (
+        f"a record was not acknowledged (NodeNotReadyError: {reason}); committing stops"
+    )
+
+    checkpoint, _ = make_checkpoint()
+    failing = checkpoint.open(TP, 0, 10, 10, 100)
+    broken = delivery()
+    checkpoint.seal(failing, [broken])
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="streamer.stream.checkpoint"):
+        broken.set_exception(ValueError("jane.doe@example.com"))
+        await asyncio.sleep(0)
+    assert "jane.doe@example.com" not in caplog.text
+    assert caplog.records[0].exc_info is None
 
 
 async def test_a_forgotten_partition_is_never_committed_even_when_its_work_finishes() -> None:
