@@ -223,6 +223,11 @@ class ReplayRuntime(StreamRuntime):
         self.ranges = {TopicPartition(topic, r.partition): r for r in ranges if r.size}
         self.replay_id = replay_id
         self.dry_run = dry_run
+        self.rerun = (
+            "a new dry run" if dry_run
+            else "resuming the replay (the same command with --resume"
+            + (f", replay id {replay_id})" if replay_id else ")")
+        )  # fmt: skip
         self.input_partitions = input_partitions
         self._committer = committer
         # A rate limit fetches a fifth of a second's worth at a time, with no larger bursts.

@@ -117,6 +117,10 @@ class StreamRuntime:
     ``session``).
     """
 
+    #: What processes uncommitted records again, as this runtime's messages say it (a
+    #: replay is continued with --resume: its --restart would discard its progress).
+    rerun = "a restart"
+
     def __init__(
         self,
         topology: Topology,
@@ -254,7 +258,7 @@ class StreamRuntime:
             except TimeoutError:
                 raise StreamError(
                     f"stopping took longer than {limit:.0f}s (clients or workers did not "
-                    "close); uncommitted records are processed again after a restart"
+                    f"close); uncommitted records are processed again after {self.rerun}"
                 ) from None
             finally:
                 if handle_signals:
@@ -272,7 +276,7 @@ class StreamRuntime:
             if self._stop.is_set():
                 log.warning(
                     "second signal: abandoning the drain; uncommitted records are processed "
-                    "again after a restart"
+                    f"again after {self.rerun}"
                 )
                 self._abandon_drain = True
                 if self._draining is not None:
@@ -655,7 +659,7 @@ class StreamRuntime:
         if isinstance(error, KafkaError):
             error = ProduceError(
                 f"a record was not acknowledged by Kafka ({type(error).__name__}); nothing "
-                "after it is committed, so a restart processes it again"
+                f"after it is committed, so {self.rerun} processes it again"
             )
         log.error(
             f"pipeline failed ({type(error).__name__}); stopping",
@@ -783,7 +787,7 @@ class StreamRuntime:
                 if drained is False and self._failure is None:
                     log.warning(
                         "in-flight work did not drain within the shutdown timeout; it is "
-                        "processed again after a restart",
+                        f"processed again after {self.rerun}",
                         extra={"shutdown_timeout": self.settings.shutdown_timeout},
                     )
                 if drained is not None:
