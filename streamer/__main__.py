@@ -11,6 +11,12 @@ from types import FrameType
 #: What ``streamer run`` says when a signal stops it before the pipeline started.
 STOPPED_WHILE_STARTING = "stopped while starting: nothing was processed"
 
+#: What other commands say when a Ctrl-C stops them there (exit 130), as they do later.
+INTERRUPTED_WHILE_STARTING = {
+    "replay": "interrupted while starting: nothing was replayed",
+    "demo": "interrupted",
+}
+
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
@@ -25,6 +31,9 @@ def main() -> None:
         if sys.argv[1:2] == ["run"]:  # it documents exit 0 for a stop by a signal
             sys.stderr.write(f"{STOPPED_WHILE_STARTING}\n")
             raise SystemExit(0) from None
+        said = INTERRUPTED_WHILE_STARTING.get(sys.argv[1] if len(sys.argv) > 1 else "")
+        if said is not None:
+            sys.stderr.write(f"{said}\n")
         raise SystemExit(130) from None
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)

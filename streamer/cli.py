@@ -205,10 +205,29 @@ def _open_sources(
         yield "<stdin>", sys.stdin.buffer, None
 
 
+def _interrupted_exits_130(line: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A Ctrl-C the command does not take over itself stops it with ``line`` and exit 130
+    (it was a silent exit 130, or asyncio's cancellation with a client left open)."""
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> None:
+            try:
+                command(*args, **kwargs)
+            except KeyboardInterrupt:
+                stderr.print(line, highlight=False)
+                raise typer.Exit(130) from None
+
+        return wrapper
+
+    return decorate
+
+
 # --- streamer demo -------------------------------------------------------------------------
 
 
 @app.command()
+@_interrupted_exits_130("interrupted")
 def demo(
     events: Annotated[
         int, typer.Option("--events", min=1, help="Sample events to generate.")
@@ -646,6 +665,7 @@ def run(
 
 
 @app.command()
+@_interrupted_exits_130("interrupted while starting: nothing was replayed")
 def replay(
     input_topic: Annotated[
         str | None,
@@ -926,8 +946,10 @@ def replay(
         RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), console=stderr,
     )  # fmt: skip
     task: list[TaskID] = []
+    planned: list[ReplayReport] = []
 
     def on_plan(report: ReplayReport) -> None:
+        planned.append(report)
         # Logging starts once Kafka answered: before, a broker that cannot be reached is
         # the error line alone, without aiokafka's own record of it.
         configure_logging(log_level, "text")
@@ -971,12 +993,20 @@ def replay(
             progress.update(task[0], completed=done, total=total)
 
     try:
-        report = asyncio.run(
-            run_replay(pipeline, settings, request, on_plan=on_plan, on_progress=on_progress)
-        )
-    finally:
-        if task:
-            progress.stop()
+        try:
+            report = asyncio.run(
+                run_replay(pipeline, settings, request, on_plan=on_plan, on_progress=on_progress)
+            )
+        finally:
+            if task:
+                progress.stop()
+    except KeyboardInterrupt:
+        # Before the replay took Ctrl-C over (the workers starting, say), or after.
+        if not planned or not Path(planned[0].state_file or "").is_file():
+            raise  # nothing saved to resume: one line from _interrupted_exits_130
+        planned[0].status = "interrupted"
+        _print_replay_report(planned[0])
+        raise typer.Exit(130) from None
     if as_json:
         sys.stdout.write(orjson.dumps(report.to_dict()).decode() + "\n")
     _print_replay_report(report)

@@ -152,6 +152,9 @@ async def produce_values(
     except KafkaError as exc:
         await producer.stop()
         raise unavailable(settings, exc) from None
+    except BaseException:  # cancelled (Ctrl-C) while it connects: closed, not left open
+        await producer.stop()
+        raise
     try:
         futures = [
             await producer.send(
