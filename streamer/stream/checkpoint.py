@@ -305,5 +305,5 @@ def _reason(error: BaseException) -> str:
     never record data), the first line of its message."""
     name = type(error).__name__
     text = str(error).strip() if isinstance(error, KafkaError) else ""
-    text = text.splitlines()[0].removeprefix(name).removeprefix(":").strip() if text else ""
+    text = text.splitlines()[0].removeprefix(name).removeprefix(":").strip(" .") if text else ""
     return f"{name}: {text}" if text else name

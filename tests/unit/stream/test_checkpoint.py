@@ -149,9 +149,9 @@ async def test_a_delivery_failure_is_logged_as_one_line_without_a_traceback(
     failing = checkpoint.open(TP, 0, 10, 10, 100)
     broken = delivery()
     checkpoint.seal(failing, [broken])
-    reason = "Attempt to send a request to node which is not ready (node id 111)."
+    reason = "Attempt to send a request to node which is not ready (node id 111)"
     with caplog.at_level(logging.ERROR, logger="streamer.stream.checkpoint"):
-        broken.set_exception(NodeNotReadyError(reason))
+        broken.set_exception(NodeNotReadyError(f"{reason}."))
         await asyncio.sleep(0)
     [record] = caplog.records
     assert record.exc_info is None
