@@ -66,6 +66,21 @@ def _lines(handle: BinaryIO) -> Iterator[bytes]:
         yield line.rstrip(b"\r\n")
 
 
+async def _started_producer(settings: StreamerSettings, **options: Any) -> AIOKafkaProducer:
+    """A started producer; closed, not left open, when it cannot connect or is cancelled
+    (Ctrl-C) while it connects."""
+    producer = AIOKafkaProducer(**client_options(settings), **options)
+    try:
+        await producer.start()
+    except KafkaError as exc:
+        await producer.stop()
+        raise unavailable(settings, exc) from None
+    except BaseException:
+        await producer.stop()
+        raise
+    return producer
+
+
 async def produce_lines(
     settings: StreamerSettings,
     topic: str,
@@ -81,14 +96,9 @@ async def produce_lines(
     key. ``on_missing_topic`` is called before the first record when ``topic`` does not
     exist yet."""
     check_topic_name(topic)
-    producer = AIOKafkaProducer(
-        **client_options(settings), linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
+    producer = await _started_producer(
+        settings, linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
     )
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise unavailable(settings, exc) from None
     report = ProduceReport()
     try:
         cluster = await producer.client.fetch_all_metadata()
@@ -146,15 +156,7 @@ async def produce_values(
 ) -> list[Any]:
     """Produce ``values`` (with ``keys`` and ``headers`` per value); their metadata, in
     order (see :func:`end_offsets`)."""
-    producer = AIOKafkaProducer(**client_options(settings), linger_ms=5, acks="all")
-    try:
-        await producer.start()
-    except KafkaError as exc:
-        await producer.stop()
-        raise unavailable(settings, exc) from None
-    except BaseException:  # cancelled (Ctrl-C) while it connects: closed, not left open
-        await producer.stop()
-        raise
+    producer = await _started_producer(settings, linger_ms=5, acks="all")
     try:
         futures = [
             await producer.send(
