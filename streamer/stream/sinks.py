@@ -189,15 +189,14 @@ class _Batches:
         value: bytes | None,
         headers: list[Header],
     ) -> None:
-        builder = self._builders.get(partition)
-        if builder is None:
-            builder = self._builders[partition] = self._producer.create_batch()
-        if timestamp is not None and timestamp < 0:
-            timestamp = None
-        if builder.append(timestamp=timestamp, key=key, value=value, headers=headers) is None:
-            await self._send(partition, builder)
-            builder = self._builders[partition] = self._producer.create_batch()
-            builder.append(timestamp=timestamp, key=key, value=value, headers=headers)
+        """Append a record to its partition's batch, sending the batch first when full."""
+        if self.add(partition, timestamp, key, value, headers):
+            return
+        full = self._builders.get(partition)
+        if full is not None:
+            await self._send(partition, full)
+        self._builders[partition] = self._producer.create_batch()
+        self.add(partition, timestamp, key, value, headers)
 
     async def _send(self, partition: int, builder: Any) -> None:
         future = await self._producer.send_batch(builder, self._topic, partition=partition)
