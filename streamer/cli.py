@@ -305,7 +305,8 @@ def demo(
     if report.cloud_costs:
         _print_cloud_costs(report.cloud_costs)
     stdout.print(
-        f"pipeline: {stats.rate():,.0f} events/s on {report.workers} worker process(es); "
+        f"pipeline: {stats.rate():,.0f} events/s on "
+        f"{counted(report.workers, 'worker process', 'worker processes')}; "
         f"whole demo {report.elapsed:.1f}s"
     )
 
