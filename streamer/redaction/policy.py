@@ -127,6 +127,12 @@ class FieldRule(_Model):
     def segments(self) -> tuple[str, ...]:
         return parse_path(self.path)
 
+    @property
+    def replaces(self) -> bool:
+        """Whether the rule replaces the value whatever it holds (not scan, skip or
+        preserve)."""
+        return self.action not in ("scan", "skip", "preserve")
+
     def forced_action(self) -> Action | None:
         if self.action == "scan" or self.action == "skip":
             return None
@@ -262,17 +268,15 @@ class Policy(_Model):
         """A rule another rule always decides for first would be ignored without a word:
         ``customer: skip`` before (or after) ``customer.email: tokenize`` lets the e-mail
         address through."""
+        parsed = []
         for index, rule in enumerate(value):
             try:
-                segments = parse_path(rule.path)
+                parsed.append((index, rule, rule.segments))
             except PolicyError:
                 continue  # reported where paths are checked, with the rule's place
-            for other_index, other in enumerate(value):
+        for index, rule, segments in parsed:
+            for other_index, other, other_segments in parsed:
                 if other_index == index or _same_outcome(rule, other):
-                    continue
-                try:
-                    other_segments = parse_path(other.path)
-                except PolicyError:
                     continue
                 inside = any(
                     _covers(other_segments, segments[:end]) for end in range(1, len(segments))
@@ -332,7 +336,7 @@ class Policy(_Model):
         try:
             return cls.model_validate(data if data is not None else {})
         except ValidationError as exc:
-            raise PolicyError(f"{source}: {_describe(exc)}") from None
+            raise PolicyError(f"{source}: {describe_validation_error(exc)}") from None
 
     @classmethod
     def from_file(cls, path: str | Path) -> Policy:
@@ -357,7 +361,8 @@ class Policy(_Model):
         return cls.from_dict(data, str(path))
 
 
-def _describe(exc: ValidationError) -> str:
+def describe_validation_error(exc: ValidationError) -> str:
+    """A model's validation errors in one line: each place in the file and its reason."""
     parts = []
     for error in exc.errors(include_url=False, include_input=False):
         location = ".".join(str(p) for p in error["loc"]) or "(top level)"

@@ -32,7 +32,12 @@ from streamer.redaction.detectors import DETECTORS
 from streamer.redaction.detectors.deny_list import DenyListDetector
 from streamer.redaction.exceptions import PolicyError, UnknownNameError
 from streamer.redaction.keys import DEFAULT_SCOPE
-from streamer.redaction.policy import Policy, parse_path, version_as_written
+from streamer.redaction.policy import (
+    Policy,
+    describe_validation_error,
+    parse_path,
+    version_as_written,
+)
 from streamer.settings import StreamerSettings
 from streamer.stream.exceptions import TopologyError
 from streamer.stream.schemas import schema_errors
@@ -170,7 +175,7 @@ class Topology(_Model):
         try:
             topology = cls.model_validate({**data, "source": source})
         except ValidationError as exc:
-            raise TopologyError(f"{source}: {_describe(exc)}") from None
+            raise TopologyError(f"{source}: {describe_validation_error(exc)}") from None
         check_policy(topology.policy, source, "policy.", cloud=topology.cloud is not None)
         _check_pass_headers(topology.pass_headers, source)
         return topology
@@ -311,7 +316,7 @@ class Topology(_Model):
         check_finds_something(self.policy, self.source, "policy.", cloud=self.cloud is not None)
         if self.format == "text":
             for index, rule in enumerate(self.policy.fields):
-                if rule.action not in ("scan", "skip", "preserve"):
+                if rule.replaces:
                     # A text record has no fields: the value it says to replace would leak.
                     raise TopologyError(
                         f"{self.source}: policy.fields[{index}]: {rule.path!r} is always "
@@ -402,7 +407,7 @@ def check_finds_something(
         return
     if any(policy.deny_list.values()):
         return
-    if any(rule.action not in ("scan", "skip", "preserve") for rule in policy.fields):
+    if any(rule.replaces for rule in policy.fields):
         return  # a field rule replaces a value without a detector
     raise TopologyError(
         f"{source}: {prefix}detectors: an empty list, and no custom detector, deny list, "
@@ -455,7 +460,8 @@ _TOPIC_OVERRIDES = {
 
 
 def _describe_override(exc: ValidationError) -> str:
-    """Like :func:`_describe`, with a topic name a flag or variable gave named as such."""
+    """Like :func:`~streamer.redaction.policy.describe_validation_error`, with a topic
+    name a flag or variable gave named as such."""
     parts = []
     for error in exc.errors(include_url=False):
         location = ".".join(str(p) for p in error["loc"])
@@ -467,12 +473,4 @@ def _describe_override(exc: ValidationError) -> str:
             )
         else:
             parts.append(f"{location or '(top level)'}: {error['msg']}")
-    return "; ".join(parts)
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(p) for p in error["loc"]) or "(top level)"
-        parts.append(f"{location}: {error['msg'].removeprefix('Value error, ')}")
     return "; ".join(parts)
