@@ -152,8 +152,11 @@ _EMBEDDED_PLACE = re.compile(r"(?!0x)[^\W_][\w .,'#-]*")
 def field_entity(field: str) -> str | None:
     """The entity type the field name ``field`` says its values are, or ``None``."""
     kind = _field_kind(field)
-    if kind is None:
-        return None
+    return None if kind is None else _entity_of(kind)
+
+
+def _entity_of(kind: str) -> str:
+    """The entity type of a field kind's values: a name's or login's, else a place's."""
     return "PERSON" if kind in ("name", "login") else "LOCATION"
 
 
@@ -286,8 +289,7 @@ class FieldNameDetector(Detector):
         elif not any(c.isalpha() for c in stripped) or "@" in stripped or "://" in stripped:
             return None
         start = offset + text.index(stripped)
-        entity = "PERSON" if kind in ("name", "login") else "LOCATION"
-        return Span(start, start + len(stripped), entity, self.score, self.name)
+        return Span(start, start + len(stripped), _entity_of(kind), self.score, self.name)
 
     def _log_logins(self, text: str) -> list[Span]:
         """The logins in the lines of an auth or access log (``Accepted password for
