@@ -18,13 +18,14 @@ INTERRUPTED_WHILE_STARTING = {
 }
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
+def interrupt(signum: int, frame: FrameType | None) -> None:
+    """A signal handler: SIGTERM (or SIGINT) as a Ctrl-C, which the commands catch."""
     raise KeyboardInterrupt
 
 
 def main() -> None:
     """Load the command and run it."""
-    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         from streamer.cli import main as command
     except KeyboardInterrupt:

@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 from rich.text import Text
 
+from streamer.__main__ import INTERRUPTED_WHILE_STARTING, STOPPED_WHILE_STARTING, interrupt
 from streamer.counts import counted
 from streamer.errors import ConfigurationError, StreamerError
 from streamer.settings import StreamerSettings
@@ -227,7 +228,7 @@ def _interrupted_exits_130(line: str) -> Callable[[Callable[..., None]], Callabl
 
 
 @app.command()
-@_interrupted_exits_130("interrupted")
+@_interrupted_exits_130(INTERRUPTED_WHILE_STARTING["demo"])
 def demo(
     events: Annotated[
         int, typer.Option("--events", min=1, help="Sample events to generate.")
@@ -427,15 +428,12 @@ def _signal_stops_start(command: Callable[..., None]) -> Callable[..., None]:
     def wrapper(*args: Any, **kwargs: Any) -> None:
         import signal
 
-        def interrupt(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt
-
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, interrupt)
         try:
             command(*args, **kwargs)
         except KeyboardInterrupt:
-            stderr.print("stopped while starting: nothing was processed", highlight=False)
+            stderr.print(STOPPED_WHILE_STARTING, highlight=False)
             raise typer.Exit(0) from None
 
     return wrapper
@@ -666,7 +664,7 @@ def run(
 
 
 @app.command()
-@_interrupted_exits_130("interrupted while starting: nothing was replayed")
+@_interrupted_exits_130(INTERRUPTED_WHILE_STARTING["replay"])
 def replay(
     input_topic: Annotated[
         str | None,
