@@ -1109,8 +1109,8 @@ def produce(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="JSON-lines files or glob patterns ('events/*.jsonl'); none or '-' reads "
-            "standard input.",
+            help="JSON-lines files (gzip ones too) or glob patterns ('events/*.jsonl'); "
+            "none or '-' reads standard input.",
             show_default=False,
         ),
     ] = None,
@@ -1143,11 +1143,15 @@ def produce(
         ),
     ] = None,
 ) -> None:
-    """Produce each line of JSON-lines files (or stdin) as one record, as is."""
+    """Produce each line of JSON-lines files (or stdin) as one record, as is.
+
+    Each line is sent as soon as it is read, so a pipe (tail -f app.log | streamer
+    produce ...) streams. Ctrl-C stops after sending the lines read so far (exit 130).
+    """
     _kafka_failures_as_one_line()
     import asyncio
 
-    from streamer.stream.tools import produce_lines
+    from streamer.stream.tools import ProduceReport, produce_lines
 
     if sample is not None:
         if files:
@@ -1160,11 +1164,12 @@ def produce(
     )  # fmt: skip
     expanded = _expand_globs(files or []) or [Path("-")]
     sources = [p for p in expanded if str(p) != "-"]
-    for path in sources:
-        if not path.is_file():
+    for path in sources:  # a named pipe or <(zcat events.gz) too, not a directory
+        if not path.exists() or path.is_dir():
             raise typer.BadParameter(f"{path} is not a readable file", param_hint="FILES")
     read_stdin = len(sources) < len(expanded)
-    total = sum(path.stat().st_size for path in sources) if not read_stdin else None
+    sized = not read_stdin and all(path.is_file() for path in sources)
+    total = sum(path.stat().st_size for path in sources) if sized else None
     handles: list[BinaryIO] = []  # in command-line order, standard input where '-' stands
     for path in expanded:
         if str(path) != "-":
@@ -1181,12 +1186,13 @@ def produce(
         TimeRemainingColumn(), console=stderr, transient=True,
         disable=not stderr.is_terminal,  # off a terminal it only left an empty line
     )  # fmt: skip
+    report = ProduceReport()
     try:
         with progress:
             task = progress.add_task("produce", total=total)
-            report = asyncio.run(
+            asyncio.run(
                 produce_lines(
-                    settings, topic, handles, key_field=key_field,
+                    settings, topic, handles, key_field=key_field, report=report,
                     on_progress=lambda size: progress.advance(task, size),
                     on_missing_topic=lambda: stderr.print(
                         f"[yellow]warning:[/yellow] topic {escape(topic)} does not exist; the "
@@ -1196,6 +1202,10 @@ def produce(
                     ),
                 )
             )  # fmt: skip
+    except KeyboardInterrupt:
+        stderr.print(f"interrupted: {counted(report.records, 'record')} produced to {topic}",
+                     highlight=False)  # fmt: skip
+        raise typer.Exit(130) from None
     finally:
         for handle in handles:
             if handle is not sys.stdin.buffer:

@@ -6,8 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import os
 import re
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+import threading
+import zlib
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -58,12 +61,150 @@ def check_topic_name(topic: str, flag: str = "--topic") -> None:
 #: The UTF-8 byte order mark Windows editors and PowerShell put at the start of a file.
 _UTF8_BOM = b"\xef\xbb\xbf"
 
+#: How a gzip file (or stream) starts.
+_GZIP_MAGIC = b"\x1f\x8b"
 
-def _lines(handle: BinaryIO) -> Iterator[bytes]:
-    for number, line in enumerate(handle):
-        if number == 0 and line.startswith(_UTF8_BOM):  # not part of the first event
-            line = line[len(_UTF8_BOM) :]
-        yield line.rstrip(b"\r\n")
+#: Bytes read from an input at a time.
+_READ_SIZE = 1 << 16
+
+
+class _InputError(Exception):
+    """An input that cannot be read as lines; the message names it and the fix."""
+
+
+async def _chunks(handle: BinaryIO) -> AsyncGenerator[bytes, None]:
+    """The bytes of ``handle`` as they come, read by a thread: while a pipe (``tail -f ... |``,
+    a terminal) waits for more, the lines read so far are sent, and a Ctrl-C is not held
+    up by the wait. The thread reads the file descriptor, not the buffered file, so one
+    still blocked in a read when the command ends holds no lock the exit needs."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[bytes | OSError] = asyncio.Queue(maxsize=4)
+    done = threading.Event()  # no more reads: the caller stopped (an error, a Ctrl-C)
+    try:
+        fileno: int | None = handle.fileno()
+    except (AttributeError, OSError):  # io.BytesIO
+        fileno = None
+
+    def read() -> None:
+        while not done.is_set():
+            chunk: bytes | OSError
+            try:
+                chunk = (
+                    os.read(fileno, _READ_SIZE) if fileno is not None else handle.read(_READ_SIZE)
+                )
+            except OSError as exc:
+                chunk = exc
+            try:
+                asyncio.run_coroutine_threadsafe(queue.put(chunk), loop).result()
+            except Exception:  # the loop closed or dropped the put: the command has ended
+                return
+            if not chunk or isinstance(chunk, OSError):
+                return
+
+    threading.Thread(target=read, name="produce-input", daemon=True).start()
+    try:
+        while chunk := await queue.get():
+            if isinstance(chunk, OSError):
+                raise _InputError(f"cannot read {_name(handle)} ({chunk.strerror or chunk})")
+            yield chunk
+    finally:
+        done.set()
+
+
+class _Gunzip:
+    """Decompresses gzip data fed in pieces, of one member or several (``cat a.gz b.gz``)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._member = zlib.decompressobj(wbits=31)
+        self._started = False
+
+    def feed(self, data: bytes) -> bytes:
+        out: list[bytes] = []
+        try:
+            while data:
+                out.append(self._member.decompress(data))
+                self._started = True
+                if not self._member.eof:
+                    break
+                data = self._member.unused_data
+                self._member, self._started = zlib.decompressobj(wbits=31), False
+        except zlib.error:
+            raise _InputError(
+                f"{self._name} starts as gzip but is not valid gzip data; check the file "
+                "with gzip -t"
+            ) from None
+        return b"".join(out)
+
+    def finish(self) -> None:
+        if self._started:
+            raise _InputError(
+                f"{self._name} ends in the middle of its gzip data (cut short?); check the "
+                "file with gzip -t"
+            )
+
+
+async def _content(
+    handle: BinaryIO, on_read: Callable[[int], None] | None
+) -> AsyncGenerator[bytes, None]:
+    """The bytes of ``handle``, decompressed if it is gzip; ``on_read`` is called with the
+    size of each piece read (as stored)."""
+    async with contextlib.aclosing(_chunks(handle)) as chunks:
+        head = b""  # enough of the start to tell gzip
+        async for chunk in chunks:
+            if on_read is not None:
+                on_read(len(chunk))
+            head += chunk
+            if len(head) >= len(_GZIP_MAGIC):
+                break
+        gunzip = _Gunzip(_name(handle)) if head.startswith(_GZIP_MAGIC) else None
+        yield gunzip.feed(head) if gunzip is not None else head
+        async for chunk in chunks:
+            if on_read is not None:
+                on_read(len(chunk))
+            yield gunzip.feed(chunk) if gunzip is not None else chunk
+    if gunzip is not None:
+        gunzip.finish()
+
+
+async def _lines(
+    handle: BinaryIO, on_read: Callable[[int], None] | None = None
+) -> AsyncGenerator[bytes, None]:
+    """The lines of ``handle`` (gzip decompressed) without their line ends (LF or CRLF) or
+    a UTF-8 byte order mark at the start of the first; the last need not end in one."""
+    parts: list[bytes] = []  # of a line not ended yet
+    first = True
+    async with contextlib.aclosing(_content(handle, on_read)) as content:
+        async for data in content:
+            *ended, rest = data.split(b"\n")
+            for line in ended:
+                if parts:
+                    line, parts = b"".join([*parts, line]), []
+                if first:  # the byte order mark is not part of the first event
+                    line, first = line.removeprefix(_UTF8_BOM), False
+                yield line.rstrip(b"\r")
+            if rest:
+                parts.append(rest)
+    if parts:
+        line = b"".join(parts)
+        yield (line.removeprefix(_UTF8_BOM) if first else line).rstrip(b"\r")
+
+
+async def _numbered_lines(
+    sources: Iterable[BinaryIO], on_read: Callable[[int], None] | None
+) -> AsyncGenerator[tuple[BinaryIO, int, bytes], None]:
+    """Each line of ``sources`` in turn, with its source and its number in it."""
+    for handle in sources:
+        async with contextlib.aclosing(_lines(handle, on_read)) as lines:
+            number = 0
+            async for line in lines:
+                number += 1
+                yield handle, number, line
+
+
+def _name(handle: BinaryIO) -> str:
+    name = getattr(handle, "name", None)
+    return "standard input" if name in (None, 0, "<stdin>") else str(name)
 
 
 async def _started_producer(settings: StreamerSettings, **options: Any) -> AIOKafkaProducer:
@@ -89,17 +230,21 @@ async def produce_lines(
     key_field: str | None = None,
     on_progress: Callable[[int], None] | None = None,
     on_missing_topic: Callable[[], None] | None = None,
+    report: ProduceReport | None = None,
 ) -> ProduceReport:
-    """Send each non-blank line of ``sources`` as one record value to ``topic``, as is
-    (invalid JSON included: the pipeline dead-letters it). ``key_field`` names a JSON
-    field (dotted path) whose value (a string, or a number as written) becomes the record
-    key. ``on_missing_topic`` is called before the first record when ``topic`` does not
-    exist yet."""
+    """Send each non-blank line of ``sources`` (gzip ones decompressed) as one record value
+    to ``topic``, as is (invalid JSON included: the pipeline dead-letters it), each as
+    soon as it is read. ``key_field`` names a JSON field (dotted path) whose value (a
+    string, or a number as written) becomes the record key. ``on_progress`` is called with
+    the size of each piece of input read; ``on_missing_topic`` before the first record
+    when ``topic`` does not exist yet. The counts go into ``report`` when one is given, so
+    that a caller sees them after a cancellation (Ctrl-C) too: the records read before it
+    are sent, and counted once acknowledged."""
     check_topic_name(topic)
     producer = await _started_producer(
         settings, linger_ms=20, acks="all", max_request_size=_MAX_REQUEST_BYTES
     )
-    report = ProduceReport()
+    report = report if report is not None else ProduceReport()
     try:
         cluster = await producer.client.fetch_all_metadata()
     except KafkaError as exc:
@@ -110,8 +255,8 @@ async def produce_lines(
         on_missing_topic()
     pending: list[asyncio.Future[Any]] = []
     try:
-        for handle in sources:
-            for number, line in enumerate(_lines(handle), start=1):
+        async with contextlib.aclosing(_numbered_lines(sources, on_progress)) as lines:
+            async for handle, number, line in lines:
                 if not line.strip():
                     report.skipped_blank += 1
                     continue
@@ -123,7 +268,7 @@ async def produce_lines(
                 except MessageSizeTooLargeError:
                     await _settle(pending)
                     raise StreamError(
-                        f"line {number} of {getattr(handle, 'name', 'the input')} is "
+                        f"line {number} of {_name(handle)} is "
                         f"{len(line):,} bytes, more than one Kafka request carries "
                         f"({_MAX_REQUEST_BYTES:,} bytes); split that event or leave it out "
                         f"({report.records:,} record(s) before it were produced)"
@@ -132,14 +277,21 @@ async def produce_lines(
                 report.bytes += len(line) + 1
                 if len(pending) >= 5000:
                     await _settle(pending)
-                if on_progress is not None:
-                    on_progress(len(line) + 1)
         await _settle(pending)
+    except _InputError as exc:
+        await _settle(pending)
+        raise StreamError(f"{exc} ({report.records:,} record(s) before it were produced)") from None
     except KafkaError as exc:
         raise StreamError(
             f"producing to {topic!r} failed ({type(exc).__name__}); check the topic exists and "
             "this client may write to it"
         ) from None
+    except asyncio.CancelledError:
+        await producer.stop()  # sends what was read before
+        report.records -= sum(
+            not sent.done() or sent.cancelled() or sent.exception() is not None for sent in pending
+        )
+        raise
     finally:
         await producer.stop()
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -185,3 +186,72 @@ def test_tail_shows_a_record_whose_header_name_is_not_utf8(tmp_path: Path, boots
                                          [[(b"tr\xffce", b"1")], [("trace", b"2")]]))  # fmt: skip
     shown = tail_json(bootstrap, "tail.headers", data_dir=tmp_path)
     assert [record["headers"] for record in shown] == [{"tr\\xffce": "1"}, {"trace": "2"}]
+
+
+def test_produce_sends_piped_lines_as_they_come_and_keeps_them_on_ctrl_c(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # produce read its input on the event loop: from a pipe that stays open (tail -f app.log
+    # | streamer produce) nothing was sent until 5000 lines or the end, a Ctrl-C waited
+    # for the next line, and a second one exited 130 in silence with every line lost.
+    import signal
+
+    producing = subprocess.Popen(
+        [*STREAMER_COMMAND, "produce", "--bootstrap-servers", bootstrap, "--topic", "piped"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=cli_environment(tmp_path), cwd=REPOSITORY_ROOT,
+    )  # fmt: skip
+    try:
+        assert producing.stdin is not None
+        producing.stdin.write(b'{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+        producing.stdin.flush()  # and the pipe stays open
+        deadline = time.monotonic() + 30
+        seen: list[dict[str, Any]] = []
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if streamer("tail", "--bootstrap-servers", bootstrap, "--topic", "piped",
+                        data_dir=tmp_path).returncode == 0:  # fmt: skip
+                seen = tail_json(bootstrap, "piped", data_dir=tmp_path)
+        producing.send_signal(signal.SIGINT)
+        _, error = producing.communicate(timeout=30)
+    finally:
+        producing.kill()
+        producing.wait()
+    assert sorted(record["value"]["n"] for record in seen) == [1, 2, 3]
+    assert producing.returncode == 130, error.decode()
+    assert error.decode().strip().splitlines()[-1] == "interrupted: 3 records produced to piped"
+    assert len(tail_json(bootstrap, "piped", data_dir=tmp_path)) == 3
+
+
+def test_produce_reads_gzip_files_and_named_pipes(tmp_path: Path, bootstrap: str) -> None:
+    # A .jsonl.gz file went to the topic as one binary record; a named pipe or
+    # <(zcat events.jsonl.gz) was refused as "not a readable file".
+    import gzip
+    import os
+    import threading
+
+    packed = tmp_path / "events.jsonl.gz"
+    # two gzip members (cat a.gz b.gz), CRLF line ends, the last line without one
+    packed.write_bytes(gzip.compress(b'{"n": 1}\r\n') + gzip.compress(b'{"n": 2}\r\n{"n": 3}'))
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=(b'{"n": 4}\n',), daemon=True)
+    writer.start()
+    try:
+        produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "packed",
+                            str(packed), str(fifo), data_dir=tmp_path)  # fmt: skip
+    finally:
+        writer.join(timeout=10)
+        if writer.is_alive():  # nobody opened the pipe: the writer waits for a reader
+            fifo.read_bytes()
+            writer.join()
+    assert produced.returncode == 0, produced.stderr.decode()
+    assert "produced 4 records" in produced.stderr.decode()
+    records = tail_json(bootstrap, "packed", data_dir=tmp_path)
+    assert sorted(record["value"]["n"] for record in records) == [1, 2, 3, 4]
+
+    (tmp_path / "cut.jsonl.gz").write_bytes(gzip.compress(b'{"n": 1}\n' * 100)[:-12])
+    cut = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "packed",
+                   str(tmp_path / "cut.jsonl.gz"), data_dir=tmp_path)  # fmt: skip
+    assert cut.returncode == 1
+    assert f"{tmp_path / 'cut.jsonl.gz'} ends in the middle of its gzip data" in cut.stderr.decode()
