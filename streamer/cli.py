@@ -4,6 +4,7 @@ into the packages. Every ``StreamerError`` becomes one line on stderr and its ex
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import re
@@ -1315,8 +1316,10 @@ def tail(
                            sasl_password, ssl_cafile, ssl_certfile, ssl_keyfile),
     )  # fmt: skip
 
-    async def show() -> int:
-        count = 0
+    count = 0
+
+    async def show() -> None:
+        nonlocal count
         async for record in read_topic(
             settings, topic, from_beginning=not from_end, follow=follow, limit=limit, last=last
         ):
@@ -1354,12 +1357,9 @@ def tail(
             else:  # a JSON number, true, false or null, as written in JSON
                 stdout.print(orjson.dumps(value).decode(), highlight=False)
             stdout.print()
-        return count
 
-    try:
-        count = asyncio.run(show())
-    except KeyboardInterrupt:
-        return
+    with contextlib.suppress(KeyboardInterrupt):  # how --follow ends: not an error
+        asyncio.run(show())
     if not as_json:
         stderr.print(f"{count:,} record(s)", highlight=False)
 
@@ -1390,6 +1390,7 @@ def _terminal_safe(text: str) -> str:
 
 
 @app.command()
+@_interrupted_exits_130("interrupted: run streamer topics again to create the topics not made")
 def topics(
     topology: TopologyOption = None,
     input_topic: InputTopicOption = None,
@@ -1465,6 +1466,7 @@ def topics(
 
 
 @app.command()
+@_interrupted_exits_130("interrupted")
 def status(
     group_id: Annotated[
         str | None,

@@ -155,6 +155,9 @@ async def group_status(
     except KafkaError as exc:
         await _close(admin, consumer)
         raise unavailable(settings, exc) from None
+    except BaseException:  # a Ctrl-C while they connect: closed, not left open
+        await _close(admin, consumer)
+        raise
     try:
         state, members = await _describe(admin, group_id)
         if not topics:

@@ -385,6 +385,9 @@ async def read_topic(
     except KafkaError as exc:
         await consumer.stop()
         raise unavailable(settings, exc) from None
+    except BaseException:  # a Ctrl-C while it connects: closed, not left open
+        await consumer.stop()
+        raise
     try:
         if topic not in await existing_topics(consumer):
             raise StreamError(f"topic {topic!r} does not exist; check the name (streamer topics)")

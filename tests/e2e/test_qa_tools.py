@@ -255,3 +255,37 @@ def test_produce_reads_gzip_files_and_named_pipes(tmp_path: Path, bootstrap: str
                    str(tmp_path / "cut.jsonl.gz"), data_dir=tmp_path)  # fmt: skip
     assert cut.returncode == 1
     assert f"{tmp_path / 'cut.jsonl.gz'} ends in the middle of its gzip data" in cut.stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("command", "said", "code"),
+    [
+        (("tail", "--topic", "t"), "0 record(s)", 0),
+        (("status", "--input-topic", "t"), "interrupted", 130),
+        (("topics", "--input-topic", "t"), "interrupted: run streamer topics again to create "
+         "the topics not made", 130),
+    ],
+)  # fmt: skip
+def test_ctrl_c_while_a_tool_connects_is_one_line(
+    command: tuple[str, ...], said: str, code: int, tmp_path: Path
+) -> None:
+    # A bootstrap address that accepts connections and never answers (another service's
+    # port): a Ctrl-C while tail or status connected warned "Unclosed AIOKafkaConsumer";
+    # status and topics exited 130 without a word. No Kafka broker is needed to show it.
+    import signal
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with subprocess.Popen(
+            [*STREAMER_COMMAND, *command, "--bootstrap-servers", f"127.0.0.1:{port}"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=cli_environment(tmp_path), cwd=REPOSITORY_ROOT,
+        ) as tool:  # fmt: skip
+            silent.settimeout(60)
+            connection, _ = silent.accept()  # the tool is connecting
+            tool.send_signal(signal.SIGINT)
+            _, error = tool.communicate(timeout=60)
+            connection.close()
+    assert error.decode().strip().splitlines() == [said]
+    assert tool.returncode == code
