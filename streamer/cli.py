@@ -1214,6 +1214,14 @@ def produce(
     stderr.print(
         f"produced {counted(report.records, 'record')} ({counted(report.bytes, 'byte')}) to {topic}"
     )
+    if report.not_json:
+        stderr.print(
+            f"[yellow]warning:[/yellow] {report.not_json:,} line(s) are not JSON (the first: "
+            f"{escape(report.first_not_json)}), produced as they are: a JSON pipeline "
+            "dead-letters them. A JSON array or pretty-printed JSON needs one event per line "
+            "first (jq -c '.[]' FILE)",
+            highlight=False,
+        )
     if report.without_key:
         stderr.print(
             f"[yellow]warning:[/yellow] {report.without_key:,} record(s) without a key: "

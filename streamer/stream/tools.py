@@ -38,6 +38,9 @@ class ProduceReport:
     #: Records sent without a key: ``key_field`` was given but missing, null or not a
     #: string or number in them (or the line was not JSON).
     without_key: int = 0
+    #: Lines sent that are not JSON, and where the first of them is (``line 3 of x.json``).
+    not_json: int = 0
+    first_not_json: str = ""
     #: The topic was not on the cluster before the first record: a broker that creates
     #: topics on first use made it with its own defaults (partitions, retention).
     topic_was_missing: bool = False
@@ -260,7 +263,15 @@ async def produce_lines(
                 if not line.strip():
                     report.skipped_blank += 1
                     continue
-                key = _key(line, key_field) if key_field else None
+                try:
+                    event: Any = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    event = _NOT_JSON
+                    report.not_json += 1
+                    report.first_not_json = report.first_not_json or (
+                        f"line {number} of {_name(handle)}"
+                    )
+                key = _key(event, key_field) if key_field else None
                 if key_field and key is None:
                     report.without_key += 1
                 try:
@@ -339,11 +350,12 @@ async def _settle(pending: list[asyncio.Future[Any]]) -> None:
     pending.clear()
 
 
-def _key(line: bytes, key_field: str) -> bytes | None:
-    try:
-        value: Any = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
+#: What :func:`produce_lines` makes of a line that is not JSON.
+_NOT_JSON = object()
+
+
+def _key(event: Any, key_field: str) -> bytes | None:
+    value = event
     for name in key_field.split("."):
         if not isinstance(value, dict):
             return None

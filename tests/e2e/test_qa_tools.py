@@ -289,3 +289,17 @@ def test_ctrl_c_while_a_tool_connects_is_one_line(
             connection.close()
     assert error.decode().strip().splitlines() == [said]
     assert tool.returncode == code
+
+
+def test_produce_warns_of_lines_that_are_not_json(tmp_path: Path, bootstrap: str) -> None:
+    # A JSON array, pretty-printed (a common export), went out as one record per line of
+    # it ("[", "  {...},", "]"), all dead letters for the pipeline, without a word.
+    events = tmp_path / "export.json"
+    events.write_bytes(b'[\n  {"n": 1},\n  {"n": 2}\n]\n')
+    produced = streamer("produce", "--bootstrap-servers", bootstrap, "--topic", "exported",
+                        str(events), data_dir=tmp_path, text=True)  # fmt: skip
+    assert produced.returncode == 0, produced.stderr
+    error = " ".join(produced.stderr.split())
+    assert f"warning: 3 line(s) are not JSON (the first: line 1 of {events})" in error
+    assert "jq -c '.[]' FILE" in error
+    assert len(tail_json(bootstrap, "exported", data_dir=tmp_path)) == 4
