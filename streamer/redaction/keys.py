@@ -42,6 +42,8 @@ from streamer.redaction.exceptions import (
 from streamer.settings import StreamerSettings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from streamer.redaction.envelope import EnvelopeKeyring, LocalKek
 
 log = logging.getLogger(__name__)
@@ -178,10 +180,35 @@ LOCAL_KEY_PROVIDERS = ("file", "env")
 
 
 def file_kek(settings: StreamerSettings) -> LocalKek:
-    """The ``file`` key provider: the local KEK file, created (mode 0600) on first use."""
+    """The ``file`` key provider: the local KEK file, created (mode 0600) on first use,
+    but never for a key file whose root key a KEK file wraps already: a new KEK could not
+    open it (the key file was copied without its KEK file, say)."""
     from streamer.redaction.envelope import LocalKek
 
-    return LocalKek.from_file(settings.resolved_kek_file())
+    kek_file = settings.resolved_kek_file()
+    if not kek_file.expanduser().exists():
+        _refuse_new_kek_for(settings.resolved_key_file(), kek_file)
+    return LocalKek.from_file(kek_file)
+
+
+def _refuse_new_kek_for(key_file: Path, kek_file: Path) -> None:
+    """Raise when the existing ``key_file`` has a root key wrapped by a KEK file."""
+    from streamer.redaction.keystore import Keystore
+
+    if not key_file.expanduser().exists():
+        return
+    keystore = Keystore.open(key_file, create=False)
+    try:
+        wrapped_by = [w.kek_id for w in keystore.root_wrappings() if w.provider == "file"]
+    finally:
+        keystore.close()
+    if wrapped_by:
+        raise KeyMaterialError(
+            f"KEK file {kek_file} does not exist, but key file {key_file} is wrapped by a KEK "
+            f"file ({wrapped_by[0]}); copy the KEK file made with the key file (its name ends "
+            "in .kek, next to where the key file was created) to that path, or point "
+            "STREAMER_KEK_FILE at it"
+        )
 
 
 def env_kek(settings: StreamerSettings) -> LocalKek:

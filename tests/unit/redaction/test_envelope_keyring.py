@@ -4,6 +4,7 @@ old ciphertexts readable after rotation, shredded keys gone, tampering detected.
 from __future__ import annotations
 
 import pickle
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -195,6 +196,22 @@ def test_wrong_kek_cannot_open_the_key_file(settings: StreamerSettings, tmp_path
     other_kek = LocalKek.from_file(tmp_path / "other.kek")
     with pytest.raises(WrongKeyError):
         open_envelope_keyring(settings.resolved_key_file(), other_kek)
+
+
+def test_a_key_file_copied_without_its_kek_file_names_the_missing_kek_file(
+    settings: StreamerSettings, tmp_path: Path
+) -> None:
+    keyring_for(settings).token_key("default")
+    copy = StreamerSettings(data_dir=tmp_path / "unmask-host")
+    copy.resolved_key_file().parent.mkdir()
+    shutil.copy(settings.resolved_key_file(), copy.resolved_key_file())
+    with pytest.raises(KeyMaterialError) as caught:
+        keyring_from_settings(copy)
+    assert f"KEK file {copy.resolved_kek_file()} does not exist" in str(caught.value)
+    # No new KEK is left behind: it could never open this key file.
+    assert not copy.resolved_kek_file().exists()
+    shutil.copy(settings.resolved_kek_file(), copy.resolved_kek_file())
+    assert keyring_for(copy).token_key("default") == keyring_for(settings).token_key("default")
 
 
 def test_env_provider_is_a_kek_for_the_same_key_file_format(tmp_path: Path) -> None:
