@@ -2017,6 +2017,7 @@ def unmask(
                     reidentifier, caller, text, json_events, partial
                 )
                 sys.stdout.write(restored + "\n")
+                _note_shortened_tokens([text], set())
                 failure = restoration.first_failure()  # only with --partial
                 if failure is None:
                     return 0
@@ -2024,9 +2025,11 @@ def unmask(
                 return failure.exit_code
             first_error = 0
             number = 0
+            noted: set[str] = set()
             for batch in _read_batches(sys.stdin.buffer, 500):
                 lines = [raw.decode("utf-8", "surrogateescape") for raw, _ in batch]
                 filled = [line for line in lines if line.strip()]
+                _note_shortened_tokens(filled, noted)
                 results = iter(await reidentifier.unmask_lines(
                     filled, caller, json_events=json_events, strict=not partial))  # fmt: skip
                 for line, (_, ending) in zip(lines, batch, strict=True):
@@ -2047,6 +2050,30 @@ def unmask(
     code = asyncio.run(run())
     if code:
         raise typer.Exit(code)
+
+
+#: Shortened tokens ``streamer unmask`` names at most, per run.
+_SHORTENED_NOTES = 10
+
+
+def _note_shortened_tokens(texts: list[str], noted: set[str]) -> None:
+    """Say on stderr which tokens in ``texts`` are shortened or cut off (``noted``: those
+    said already): nothing can restore them, so they pass through as they are."""
+    from streamer.vault.reidentify import find_shortened_tokens
+
+    for token in find_shortened_tokens(texts):
+        if token in noted or len(noted) > _SHORTENED_NOTES:
+            continue
+        noted.add(token)
+        if len(noted) > _SHORTENED_NOTES:
+            stderr.print("note: more shortened tokens are not listed", highlight=False)
+            continue
+        stderr.print(
+            f"note: {token} is not a whole token, so it is left as it is: a token has 16 hex "
+            "digits after its entity type, as in [EMAIL_ADDRESS_9f2c4e1ab37d5c08]; copy it "
+            "whole from the clean record",
+            markup=False, highlight=False, soft_wrap=True,
+        )  # fmt: skip
 
 
 async def _unmask_one(

@@ -44,6 +44,11 @@ from streamer.vault.token_topic import TokenTopicReader
 
 #: A token id or an inline ciphertext, as the engine writes them.
 REPLACEMENT_PATTERN = re.compile(f"{TOKEN_PATTERN.pattern}|{ENCRYPTED_PATTERN.pattern}")
+#: A token shortened for display (``[EMAIL_ADDRESS_0e6f...]``) or cut off: not a token, so
+#: nothing restores it, and without a word it would pass through as if there were none.
+SHORTENED_TOKEN_PATTERN = re.compile(
+    r"\[[A-Z][A-Z0-9_]*?_[0-9a-f]{4,}(?:\.\.\.|\u2026)\]|\[[A-Z][A-Z0-9_]*?_[0-9a-f]{8,15}\]"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,17 @@ def find_replacements(texts: Iterable[str]) -> list[str]:
     for text in texts:
         if "[" in text:
             for match in REPLACEMENT_PATTERN.finditer(text):
+                found[match.group(0)] = None
+    return list(found)
+
+
+def find_shortened_tokens(texts: Iterable[str]) -> list[str]:
+    """The distinct shortened or cut-off tokens in ``texts`` (see
+    ``SHORTENED_TOKEN_PATTERN``), in order of appearance."""
+    found: dict[str, None] = {}
+    for text in texts:
+        if "[" in text:
+            for match in SHORTENED_TOKEN_PATTERN.finditer(text):
                 found[match.group(0)] = None
     return list(found)
 

@@ -264,6 +264,26 @@ async def test_partial_unmask_prints_what_it_can_and_exits_with_the_failure(
     assert not find_canaries(text.stderr + event.stderr + lines.stderr)
 
 
+async def test_unmask_names_a_shortened_token_instead_of_passing_it_on_silently(
+    env: dict[str, str],
+) -> None:
+    # A token cut off when copied, or shortened as the README shows them, came back as it
+    # was with exit 0 and not a word, as if the text held no token at all.
+    email = CANARIES["EMAIL_ADDRESS"]
+    batch = await seed(env, [{"m": f"mail {email}"}], ["tenant-a"], f"clean-{uuid.uuid4().hex[:6]}")
+    token = orjson.loads(batch.clean_values[0])["m"].removeprefix("mail ")
+    cut, shown = token[:-2] + "]", token[: len("[EMAIL_ADDRESS_") + 4] + "...]"
+    text = streamer("unmask", f"{token} {cut} {shown}", "--scope", "tenant-a", env=env, text=True)
+    assert (text.returncode, text.stdout) == (0, f"{email} {cut} {shown}\n")
+    assert f"note: {cut} is not a whole token" in text.stderr
+    assert f"note: {shown} is not a whole token" in text.stderr
+    lines = streamer("unmask", "--scope", "tenant-a", stdin=f"{cut}\n[TICKET_2] {cut}\n",
+                     env=env, text=True)  # fmt: skip
+    assert (lines.returncode, lines.stdout) == (0, f"{cut}\n[TICKET_2] {cut}\n")
+    assert lines.stderr.count("is not a whole token") == 1 and "TICKET" not in lines.stderr
+    assert not find_canaries(text.stderr + lines.stderr)
+
+
 async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str, str]) -> None:
     clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
     await seed(env, [{"id": 1, "note": "mail u1@corp-mail.example.com"}], ["tenant-a"], clean)
