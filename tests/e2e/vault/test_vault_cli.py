@@ -284,6 +284,24 @@ async def test_unmask_names_a_shortened_token_instead_of_passing_it_on_silently(
     assert not find_canaries(text.stderr + lines.stderr)
 
 
+def test_unmask_with_a_key_file_copied_without_its_kek_file_names_the_kek_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # The host that unmasks got keystore.db but not keystore.kek: unmask made a new KEK
+    # there and said "wrapped by KEK A, not by this one (B)" (exit 5).
+    assert streamer("keys", "create", "default", env=env).returncode == 0
+    copied = tmp_path / "unmask-host" / "keystore.db"
+    copied.parent.mkdir()
+    copied.write_bytes((tmp_path / "keystore.db").read_bytes())
+    copied.chmod(0o600)
+    run = streamer("unmask", "[EMAIL_ADDRESS_0e6f1a2b3c4d5e6f]", "--key-file", str(copied),
+                   env=env, text=True)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.startswith(f"error: KEK file {copied.with_suffix('.kek')} does not exist")
+    assert run.stderr.count("\n") == 1
+    assert not copied.with_suffix(".kek").exists()
+
+
 async def test_unmask_range_flags_that_select_nothing_are_refused(env: dict[str, str]) -> None:
     clean, restored = f"clean-{uuid.uuid4().hex[:6]}", f"restored-{uuid.uuid4().hex[:6]}"
     await seed(env, [{"id": 1, "note": "mail u1@corp-mail.example.com"}], ["tenant-a"], clean)
