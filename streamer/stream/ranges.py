@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 END_IDLE_SECONDS = 10.0
 
 _UNIT_SECONDS = {"w": 7 * 86_400, "d": 86_400, "h": 3_600, "m": 60, "s": 1}
+#: Lengths of epoch seconds from 1973 to 2286 (``date +%s``); in milliseconds they are
+#: January 1970, which no one means, and a replay from there reads the whole topic.
+_EPOCH_SECONDS_DIGITS = (9, 10)
 _RELATIVE = re.compile(r"^-((?:\d+[wdhms])+)$")
 _RELATIVE_PART = re.compile(r"(\d+)([wdhms])")
 _PARTITION_OFFSET = re.compile(r"^(\d+):(\d+)$")
@@ -147,6 +150,13 @@ def parse_timestamp(
     if value == "now":
         return TimestampBound(now, text, flag)
     if value.isdigit():
+        if len(value) in _EPOCH_SECONDS_DIGITS:
+            meant = datetime.fromtimestamp(int(value), UTC).isoformat().replace("+00:00", "Z")
+            raise ReplayRangeError(
+                f"{flag} {text!r} looks like epoch seconds ({meant}), but numbers are epoch "
+                f"milliseconds, so it would mean January 1970; write {value}000, or an ISO "
+                "8601 time"
+            )
         return TimestampBound(int(value), text, flag)
     match = _RELATIVE.match(value)
     if match is not None:

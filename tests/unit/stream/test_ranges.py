@@ -78,6 +78,18 @@ def test_unreadable_timestamps_list_the_forms(text: str) -> None:
     assert str(raised.value).startswith("--to-timestamp")
 
 
+@pytest.mark.parametrize("flag", ["--from-timestamp", "--to-timestamp"])
+def test_epoch_seconds_are_refused_with_the_milliseconds_to_write(flag: str) -> None:
+    # `date +%s` gives seconds; read as milliseconds they are January 1970, so a replay
+    # --from-timestamp $(date +%s) read the whole topic instead of nothing.
+    with pytest.raises(ReplayRangeError) as raised:
+        parse_timestamp("1767225600", flag, now_ms=NOW)
+    assert str(raised.value).startswith(f"{flag} '1767225600' looks like epoch seconds")
+    assert "(2026-01-01T00:00:00Z)" in str(raised.value)
+    assert "write 1767225600000" in str(raised.value)
+    assert parse_timestamp("0", flag).millis == 0
+
+
 def test_a_relative_timestamp_shows_the_moment_it_stands_for() -> None:
     described = parse_timestamp("-1d", now_ms=NOW).describe()
     assert described == "--from-timestamp -1d (2025-12-31T00:00:00.000+00:00)"
