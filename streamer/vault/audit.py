@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 
 import orjson
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
 from streamer.vault.exceptions import AuditUnavailableError
@@ -24,6 +25,10 @@ from streamer.vault.exceptions import AuditUnavailableError
 SCHEMA_VERSION = 1
 #: Most tokens one audit record lists; a bigger request is written as several parts.
 TOKENS_PER_RECORD = 1000
+#: Settings of the audit topic when it is missing: records are kept until someone sets a
+#: retention (a topic the broker creates on first write gets its default, 7 days on
+#: Apache Kafka, and the trail of older unmasks is deleted).
+AUDIT_TOPIC_CONFIG = {"retention.ms": "-1"}
 
 Channel = Literal["cli", "http"]
 Action = Literal["unmask.text", "unmask.event", "unmask.tokens", "unmask.topic"]
@@ -129,6 +134,7 @@ class KafkaAuditLog:
         )
         try:
             await producer.start()
+            await self._ensure_topic()
         except KafkaError as exc:
             await producer.stop()
             raise AuditUnavailableError(
@@ -137,6 +143,21 @@ class KafkaAuditLog:
                 "--bootstrap-servers"
             ) from None
         self._producer = producer
+
+    async def _ensure_topic(self) -> None:
+        """Create the audit topic with :data:`AUDIT_TOPIC_CONFIG` when it does not exist. A
+        refusal (no permission to create topics) is left to the first write to report."""
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, **self._client_options
+        )
+        await admin.start()
+        try:
+            if self.topic not in await admin.list_topics():
+                await admin.create_topics(
+                    [NewTopic(self.topic, 1, 1, topic_configs=AUDIT_TOPIC_CONFIG)]
+                )
+        finally:
+            await admin.close()
 
     async def stop(self) -> None:
         producer, self._producer = self._producer, None
