@@ -2201,6 +2201,7 @@ def serve(
         from streamer.vault.server import DetokenizeServer
     except ImportError:
         raise DependencyMissingError("streamer serve", "aiohttp", "cloud") from None
+    from streamer.observability.logging import configure_logging
     from streamer.stream.connection import security_options
     from streamer.vault.keyring import keyring_from_settings, require_existing_key_file
 
@@ -2222,6 +2223,9 @@ def serve(
         async with DetokenizeServer(
             settings, keyring, rebuild_index=rebuild_index, **options
         ) as server:
+            # From here on a lost broker is retried: its failures go through the repeat
+            # limiter (aiokafka logs each one many times a second) and the redacting filter.
+            configure_logging("WARNING", "text")
             stderr.print(f"detokenize endpoint on {server.url}/v1/detokenize "
                          f"({len(server.clients.clients)} client(s)); Ctrl-C stops",
                          highlight=False, soft_wrap=True)  # fmt: skip

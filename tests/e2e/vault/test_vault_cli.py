@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import re
 import signal
 import socket
 import subprocess
+import threading
 import uuid
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from streamer.broker import free_port
+from streamer.broker import EmbeddedBroker, free_port
 from streamer.redaction.service import RedactionService
 from streamer.settings import StreamerSettings
 from streamer.testing import CANARIES, find_canaries
@@ -185,6 +187,39 @@ async def test_serve_answers_with_auth_and_stops_on_sigterm(
         _, stderr = server.communicate(timeout=30)
     assert server.returncode == 0, stderr
     assert not find_canaries(stderr)
+
+
+def test_serve_logs_a_lost_broker_through_the_repeat_limiter(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # serve left logging unconfigured: once the broker went away, aiokafka's warnings went
+    # raw to stderr, each failure many times a second (thousands of lines a minute), past
+    # the repeat limiter and the redacting filter the other commands log through.
+    clients = tmp_path / "clients.yaml"
+    clients.write_text("clients:\n  - {name: support, token: let-me-in, scopes: [tenant-a]}\n")
+    with EmbeddedBroker() as broker:
+        own = {**env, "STREAMER_BOOTSTRAP_SERVERS": broker.bootstrap_servers}
+        assert streamer("keys", "create", "tenant-a", env=own).returncode == 0
+        server = subprocess.Popen(
+            [*STREAMER_COMMAND, "serve", "--port", str(free_port()), "--clients-file",
+             str(clients)],
+            env=own, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        lines: queue.Queue[str] = queue.Queue()
+        assert server.stderr is not None
+        reader = threading.Thread(target=lambda: [lines.put(line) for line in server.stderr])
+        reader.start()
+        try:
+            banner = lines.get(timeout=60)
+            assert banner.startswith("detokenize endpoint on"), banner
+            broker.stop()
+            first = lines.get(timeout=60)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+            reader.join(timeout=30)
+            server.stderr.close()
+    assert re.match(r"\d{4}-\d\d-\d\d [\d:,]+ (WARNING|ERROR) aiokafka", first), first
 
 
 async def test_two_hosts_share_keys_through_the_keys_topic(
