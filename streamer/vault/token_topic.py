@@ -191,12 +191,20 @@ class TokenTopicReader:
             stats.add(self.index.apply(records, positions), len(records))
 
     async def follow(self) -> None:
-        """Keep the index caught up until cancelled; read errors are logged and retried."""
+        """Keep the index caught up until cancelled; read errors are retried, and logged
+        when reading starts failing and when it works again (not on every retry)."""
+        failing = False
         while True:
             try:
                 await self.catch_up(require_topic=False)
             except TopicUnavailableError as exc:
-                log.warning("token topic read failed; retrying", extra={"error": str(exc)})
+                if not failing:
+                    log.warning("%s; retrying until it can be read", exc)
+                failing = True
+            else:
+                if failing:
+                    log.warning("token topic %r can be read again", self.topic)
+                failing = False
             await asyncio.sleep(self.poll_interval)
 
     async def wait_caught_up(self, since: float, timeout: float) -> bool:
