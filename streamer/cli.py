@@ -1982,7 +1982,6 @@ def unmask(
     """
     _kafka_failures_as_one_line()
     import asyncio
-    import getpass
 
     from streamer.stream.connection import security_options
     from streamer.vault import Actor, Caller, PartlyRestored, UnmaskSession
@@ -2000,7 +1999,7 @@ def unmask(
         key_file=key_file, key_provider=key_provider, bootstrap_servers=bootstrap_servers,
         token_topic=token_topic, audit_topic=audit_topic, keys_topic=keys_topic,
     )  # fmt: skip
-    caller = Caller(Actor(getpass.getuser(), "cli"), tuple(scope or ["default"]))
+    caller = Caller(Actor.os_user(), tuple(scope or ["default"]))
 
     async def run() -> int:
         options = security_options(settings)

@@ -8,6 +8,8 @@ are handed out only after the broker acknowledged the audit record.
 
 from __future__ import annotations
 
+import getpass
+import os
 import socket
 import uuid
 from collections.abc import Iterable
@@ -42,6 +44,16 @@ class Actor:
     name: str
     channel: Channel
     address: str | None = None
+
+    @classmethod
+    def os_user(cls) -> Actor:
+        """The user running the CLI: the login name, or ``uid:N`` for a user without one
+        (a container run under an arbitrary uid has no passwd entry)."""
+        try:
+            name = getpass.getuser()
+        except (KeyError, OSError):
+            name = f"uid:{os.getuid()}"
+        return cls(name, "cli")
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,8 +3,10 @@ records and their schema, and failing closed when the audit log is down."""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -127,6 +129,22 @@ def test_audit_records_follow_the_schema_and_split_big_requests() -> None:
     empty = event((), outcome="unauthenticated", errors={"unauthenticated": 1}).records()
     assert len(empty) == 1
     validate(empty[0])
+
+
+def test_a_cli_user_without_a_login_name_is_audited_by_uid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A container run under an arbitrary uid (OpenShift, runAsUser) has no passwd entry and
+    # often no USER: getpass.getuser() raised KeyError and unmask stopped with a traceback.
+    # Such a user cannot run here (the interpreter is readable by root only), so
+    # getuser is made to fail as it does then.
+    assert Actor.os_user() == Actor(getpass.getuser(), "cli")
+
+    def no_passwd_entry() -> str:
+        raise KeyError(f"getpwuid(): uid not found: {os.getuid()}")
+
+    monkeypatch.setattr(getpass, "getuser", no_passwd_entry)
+    assert Actor.os_user() == Actor(f"uid:{os.getuid()}", "cli")
 
 
 def test_schema_refuses_a_record_that_carries_a_value() -> None:
