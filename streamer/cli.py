@@ -1788,6 +1788,7 @@ def keys_rotate(
     New ciphertexts use the new data key; old ones still decrypt; tokens do not change.
     Running processes pick the new key up within key_refresh_seconds.
     """
+    from streamer.redaction.keystore import Keystore
     from streamer.vault import KEY_PROVIDERS
     from streamer.vault.key_admin import (
         list_scopes,
@@ -1796,12 +1797,16 @@ def keys_rotate(
         rotate_kek_file,
         rotate_scopes,
     )
-    from streamer.vault.keyring import key_store_keyring
+    from streamer.vault.keyring import key_store_keyring, require_key_store
 
     settings = build_settings(
         key_file=key_file, key_provider=key_provider, keys_topic=keys_topic,
         bootstrap_servers=bootstrap_servers,
     )  # fmt: skip
+    require_key_store(settings)
+    if not settings.keys_topic:  # (a keys topic fills a new key file first)
+        # Opening the keyring would make a new key store there, with nothing to rotate.
+        Keystore.open(settings.resolved_key_file(), create=False).close()
     keyring = key_store_keyring(settings, **_keys_topic_options(settings))
     if kek:
         if scopes or all_scopes:
@@ -1828,6 +1833,9 @@ def keys_rotate(
         if all_scopes
         else resolve_scopes(keyring.keystore, scopes or [])
     )
+    if not chosen:
+        stderr.print(f"no active key scopes in {settings.resolved_key_file()}: nothing rotated",
+                     highlight=False, soft_wrap=True)  # fmt: skip
     rotations = rotate_scopes(keyring, chosen)
     _sync_key_store(settings)
     for rotation in rotations:

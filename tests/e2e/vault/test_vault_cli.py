@@ -379,6 +379,24 @@ def test_unmask_and_serve_with_a_key_file_that_is_not_there_say_so_and_create_no
     assert not missing.parent.exists()
 
 
+def test_keys_rotate_with_a_key_file_that_is_not_there_says_so_and_creates_nothing(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # A mistyped --key-file made a new key store (and KEK) there, rotated nothing in it
+    # and exited 0 without a word: the rotation looked done.
+    missing = tmp_path / "typo" / "keystore.db"
+    for flags in (["--all"], ["--kek"]):
+        run = streamer("keys", "rotate", *flags, "--key-file", str(missing), env=env, text=True)
+        assert run.returncode == 2, run.stderr
+        assert run.stderr.startswith(f"error: key file {missing} does not exist")
+    assert not missing.parent.exists()
+    assert streamer("redact", "--text", stdin=b"nothing personal\n", env=env).returncode == 0
+    empty = streamer("keys", "rotate", "--all", env=env, text=True)
+    assert (empty.returncode, empty.stdout) == (0, "")
+    assert empty.stderr.startswith("no active key scopes in ")
+    assert empty.stderr.rstrip().endswith("nothing rotated")
+
+
 def test_unmask_says_when_the_token_topic_does_not_exist(env: dict[str, str]) -> None:
     # The topology's token topic is support.tickets.tokens; unmask reads pii.tokens unless
     # told. 'is not in token topic' sent users looking for a lost token.
