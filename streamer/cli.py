@@ -58,6 +58,13 @@ KeyFileOption = Annotated[
     typer.Option("--key-file", envvar="STREAMER_KEY_FILE", show_default=False,
                  help="Local key file; created with mode 0600 on first use."),
 ]  # fmt: skip
+#: For commands that only read or change the keys of an existing key file.
+ExistingKeyFileOption = Annotated[
+    Path | None,
+    typer.Option("--key-file", envvar="STREAMER_KEY_FILE", show_default=False,
+                 help="Local key file the tokens were made with; it must exist (unless "
+                 "--keys-topic fills it). \\[default: <data_dir>/keystore.db]"),
+]  # fmt: skip
 ScopeOption = Annotated[
     str, typer.Option("--scope", help="Key scope (a tenant, say): tokens differ between scopes.")
 ]
@@ -1686,7 +1693,7 @@ def keys_list(
         typer.Argument(help="Scopes to show ('*' patterns); none shows all.", show_default=False),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    key_file: KeyFileOption = None,
+    key_file: ExistingKeyFileOption = None,
     keys_topic: KeysTopicOption = None,
     bootstrap_servers: BootstrapOption = None,
 ) -> None:
@@ -1778,7 +1785,7 @@ def keys_rotate(
             "STREAMER_KEY_PROVIDER to it).",
         ),
     ] = None,
-    key_file: KeyFileOption = None,
+    key_file: ExistingKeyFileOption = None,
     key_provider: KeyProviderOption = None,
     keys_topic: KeysTopicOption = None,
     bootstrap_servers: BootstrapOption = None,
@@ -1858,7 +1865,7 @@ def keys_shred(
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
-    key_file: KeyFileOption = None,
+    key_file: ExistingKeyFileOption = None,
     keys_topic: KeysTopicOption = None,
     bootstrap_servers: BootstrapOption = None,
 ) -> None:
@@ -1973,7 +1980,7 @@ def unmask(
     bootstrap_servers: BootstrapOption = None,
     token_topic: TokenTopicOption = None,
     audit_topic: AuditTopicOption = None,
-    key_file: KeyFileOption = None,
+    key_file: ExistingKeyFileOption = None,
     key_provider: KeyProviderOption = None,
     keys_topic: KeysTopicOption = None,
     rebuild_index: RebuildIndexOption = False,
@@ -2188,7 +2195,7 @@ def serve(
     bootstrap_servers: BootstrapOption = None,
     token_topic: TokenTopicOption = None,
     audit_topic: AuditTopicOption = None,
-    key_file: KeyFileOption = None,
+    key_file: ExistingKeyFileOption = None,
     key_provider: KeyProviderOption = None,
     keys_topic: KeysTopicOption = None,
     rebuild_index: RebuildIndexOption = False,

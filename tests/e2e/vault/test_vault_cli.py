@@ -397,6 +397,20 @@ def test_keys_rotate_with_a_key_file_that_is_not_there_says_so_and_creates_nothi
     assert empty.stderr.rstrip().endswith("nothing rotated")
 
 
+def test_help_of_commands_that_need_a_key_file_does_not_say_they_create_one(
+    env: dict[str, str],
+) -> None:
+    # Their --key-file help said "created with mode 0600 on first use"; they refuse a
+    # missing one instead.
+    for command in (["unmask"], ["serve"], ["keys", "list"], ["keys", "rotate"],
+                    ["keys", "shred"]):  # fmt: skip
+        shown = streamer(*command, "--help", env={**env, "COLUMNS": "300"}, text=True)
+        assert shown.returncode == 0, shown.stderr
+        key_file = shown.stdout[shown.stdout.index("--key-file") :]
+        assert "the tokens were made with; it must exist" in key_file, command
+        assert "created with mode 0600" not in shown.stdout, command
+
+
 def test_unmask_says_when_the_token_topic_does_not_exist(env: dict[str, str]) -> None:
     # The topology's token topic is support.tickets.tokens; unmask reads pii.tokens unless
     # told. 'is not in token topic' sent users looking for a lost token.
