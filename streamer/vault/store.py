@@ -10,7 +10,6 @@ removes its token, as compaction would.
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -21,8 +20,6 @@ from pathlib import Path
 from streamer.errors import ConfigurationError
 from streamer.redaction.exceptions import UnmaskError
 from streamer.vault.mapping import TokenMapping
-
-log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mappings (
@@ -61,6 +58,13 @@ class ApplyStats:
     stored: int = 0
     deleted: int = 0
     skipped: int = 0
+    #: Partition and offset of the first record skipped, if any.
+    first_skipped: tuple[int, int] | None = None
+
+    def skip(self, record: TopicRecord) -> None:
+        self.skipped += 1
+        if self.first_skipped is None:
+            self.first_skipped = (record.partition, record.offset)
 
 
 class TokenIndex:
@@ -138,12 +142,12 @@ class TokenIndex:
         """Store a batch of records and the partitions' next offsets, atomically.
 
         A record that is not a token mapping, or whose key is not its token, is skipped
-        (and counted): the index never blocks on one bad record."""
+        (and counted, for the reader to report): the index never blocks on one bad record."""
         stats = ApplyStats()
         with self._lock, self._db:
             for record in records:
                 if record.key is None:
-                    stats.skipped += 1
+                    stats.skip(record)
                     continue
                 token = record.key.decode("utf-8", "replace")
                 if record.value is None:
@@ -157,11 +161,7 @@ class TokenIndex:
                 except UnmaskError:
                     mapping = None
                 if mapping is None or mapping.token != token:
-                    stats.skipped += 1
-                    log.warning(
-                        "skipped a token topic record that is not a token mapping for its key",
-                        extra={"partition": record.partition, "offset": record.offset},
-                    )
+                    stats.skip(record)
                     continue
                 self._db.execute(
                     "INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -33,12 +33,15 @@ class CatchUpStats:
     stored: int = 0
     deleted: int = 0
     skipped: int = 0
+    #: Partition and offset of the first record that is not a token mapping, if any.
+    first_skipped: tuple[int, int] | None = None
 
     def add(self, applied: ApplyStats, records: int) -> None:
         self.records += records
         self.stored += applied.stored
         self.deleted += applied.deleted
         self.skipped += applied.skipped
+        self.first_skipped = self.first_skipped or applied.first_skipped
 
 
 class TokenTopicReader:
@@ -156,6 +159,14 @@ class TokenTopicReader:
                         )
                     return stats
                 await self._drain(stats)
+                if stats.first_skipped is not None:
+                    partition, offset = stats.first_skipped
+                    log.warning(
+                        "skipped %d record(s) of token topic %r that are not token mappings "
+                        "for their key (the first at partition %d, offset %d); is it the "
+                        "token topic the pipeline writes (the topology's outputs.tokens)?",
+                        stats.skipped, self.topic, partition, offset,
+                    )  # fmt: skip
             except KafkaError as exc:
                 raise TopicUnavailableError(
                     f"reading token topic {self.topic!r} failed ({type(exc).__name__}); "
