@@ -611,7 +611,7 @@ def run(
 
     from streamer.observability.logging import configure_logging
     from streamer.stream.connection import client_options
-    from streamer.stream.runtime import run_pipeline
+    from streamer.stream.runtime import check_delivery_settings, run_pipeline
     from streamer.stream.topology import Topology
 
     settings = build_settings(
@@ -627,6 +627,7 @@ def run(
     )  # fmt: skip
     pipeline = Topology.load(settings).check_runnable()
     client_options(settings)  # bad Kafka security settings: one line, before anything starts
+    check_delivery_settings(settings)
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")
     if fmt not in ("json", "text"):
         raise typer.BadParameter(

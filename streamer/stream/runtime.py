@@ -95,6 +95,17 @@ FETCH_RECORDS = 10_000
 PROGRESS_INTERVAL = 30.0
 
 
+def check_delivery_settings(settings: StreamerSettings) -> None:
+    """Producer settings that cannot go together, refused before anything starts: Kafka
+    transactions need ``acks=all`` (aiokafka's producer raised a bare ValueError)."""
+    if settings.exactly_once and settings.acks != "all":
+        raise ExactlyOnceUnsupportedError(
+            f"--exactly-once writes in Kafka transactions, which need acks=all, but "
+            f"STREAMER_ACKS is {settings.acks}; unset STREAMER_ACKS (all is the default) or "
+            "run --at-least-once"
+        )
+
+
 @dataclass(eq=False)
 class Lane:
     """The in-order publishing chain of one assigned partition."""
@@ -138,6 +149,7 @@ class StreamRuntime:
         self.settings = topology.engine_settings(settings)
         # Bad Kafka settings fail now, not after models load.
         self._security = security_options(self.settings)
+        check_delivery_settings(self.settings)
         self.keyring = keyring or self._open_keyring()
         limits = topology.limits
         self.max_dead_letter_payload, self.max_output_bytes = record_limits(

@@ -1,0 +1,27 @@
+"""``streamer run`` configured as a new user configures it: flags, ``STREAMER_*``
+variables and topology values that cannot work together stop it at start with one line
+naming the setting and the fix, exit code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from streamer.testing.cli import cli_environment, streamer
+
+pytestmark = pytest.mark.e2e
+
+NOWHERE = "127.0.0.1:1"  # a connection attempt would fail with exit code 4, not 2
+
+
+def test_exactly_once_with_acks_1_is_one_line_naming_both_settings(tmp_path: Path) -> None:
+    # aiokafka's transactional producer refuses acks=1 with a ValueError: the run created
+    # its topics, then logged a traceback and exited 1.
+    env = cli_environment(tmp_path, STREAMER_ACKS="1", STREAMER_BOOTSTRAP_SERVERS=NOWHERE)
+    run = streamer("run", "--input-topic", "orders", "--exactly-once", "--workers", "1",
+                   env=env, text=True)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --exactly-once"), run.stderr
+    assert "STREAMER_ACKS" in lines[0] and "--at-least-once" in lines[0]
