@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -221,9 +223,15 @@ class RuntimeMonitor:
         try:
             return await server.start()
         except OSError as exc:
+            if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+                fix = (
+                    "fix --metrics-host (STREAMER_METRICS_HOST): an address of this machine, "
+                    "or 0.0.0.0 for all of them"
+                )
+            else:
+                fix = "choose another --metrics-port (STREAMER_METRICS_PORT), or 0 for a free one"
             raise ConfigurationError(
-                f"cannot serve metrics on {host}:{port} ({exc.strerror or exc}); choose "
-                "another --metrics-port (STREAMER_METRICS_PORT), or 0 for a free one"
+                f"cannot serve metrics on {host}:{port} ({exc.strerror or exc}); {fix}"
             ) from None
 
 

@@ -25,3 +25,14 @@ def test_exactly_once_with_acks_1_is_one_line_naming_both_settings(tmp_path: Pat
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: --exactly-once"), run.stderr
     assert "STREAMER_ACKS" in lines[0] and "--at-least-once" in lines[0]
+
+
+def test_a_metrics_host_not_of_this_machine_names_the_host_setting(tmp_path: Path) -> None:
+    # It said "choose another --metrics-port", whatever port was given.
+    run = streamer("run", "--bootstrap-servers", NOWHERE, "--input-topic", "orders",
+                   "--metrics-port", "0", "--metrics-host", "192.0.2.1", "--workers", "1",
+                   data_dir=tmp_path, text=True)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cannot serve metrics on 192.0.2.1:0"), run.stderr
+    assert "--metrics-host (STREAMER_METRICS_HOST)" in last and "--metrics-port" not in last
