@@ -625,7 +625,7 @@ def run(
         create_topics=create_topics, cloud_provider=cloud_provider,
         metrics_port=metrics_port, metrics_host=metrics_host,
     )  # fmt: skip
-    pipeline = Topology.load(settings).check_runnable()
+    pipeline = Topology.load(settings).check_runnable(keys_topic=settings.keys_topic)
     client_options(settings)  # bad Kafka security settings: one line, before anything starts
     check_delivery_settings(settings)
     fmt = log_format or ("text" if sys.stderr.isatty() else "json")

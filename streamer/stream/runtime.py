@@ -143,7 +143,7 @@ class StreamRuntime:
         registry: CollectorRegistry | None = None,
         cloud_options: dict[str, dict[str, Any]] | None = None,
     ) -> None:
-        self.topology = topology.check_runnable()
+        self.topology = topology.check_runnable(keys_topic=settings.keys_topic)
         #: Where this runtime's metrics (and its cloud detectors') are registered.
         self.registry = registry if registry is not None else CollectorRegistry()
         self.settings = topology.engine_settings(settings)

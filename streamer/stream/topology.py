@@ -299,8 +299,9 @@ class Topology(_Model):
     def scope_field(self) -> str | None:
         return self.key_scope.field
 
-    def check_runnable(self) -> Topology:
-        """Raise :class:`TopologyError` unless ``streamer run`` can start with this."""
+    def check_runnable(self, *, keys_topic: str | None = None) -> Topology:
+        """Raise :class:`TopologyError` unless ``streamer run`` can start with this;
+        ``keys_topic`` is the key store's topic (``STREAMER_KEYS_TOPIC``), if any."""
         if not self.inputs:
             raise TopologyError(
                 f"{self.source}: inputs: no input topic; pass --input-topic (repeatable), "
@@ -335,6 +336,17 @@ class Topology(_Model):
             raise TopologyError(
                 f"{self.source}: outputs: the clean, token and dead-letter topics must differ "
                 f"(got {outputs})"
+            )
+        roles = {topic: "an input topic" for topic in self.inputs}
+        names = {"output": "clean", "tokens": "token", "dlq": "dead-letter"}
+        roles.update({topic: f"the {names[role]} topic" for role, topic in outputs.items()})
+        if keys_topic in roles:
+            # Key records would be read as events or mixed into an output, and the key
+            # sync would read that topic's records as keys.
+            raise TopologyError(
+                f"STREAMER_KEYS_TOPIC: {keys_topic!r} is also {roles[keys_topic]} of "
+                f"{self.source}; the keys topic holds only the key store's records, so give "
+                "it a topic of its own (like pii.keys)"
             )
         return self
 

@@ -36,3 +36,19 @@ def test_a_metrics_host_not_of_this_machine_names_the_host_setting(tmp_path: Pat
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("error: cannot serve metrics on 192.0.2.1:0"), run.stderr
     assert "--metrics-host (STREAMER_METRICS_HOST)" in last and "--metrics-port" not in last
+
+
+def test_a_keys_topic_that_is_the_input_topic_stops_run_before_it_reads(tmp_path: Path) -> None:
+    # The key store's records were consumed as events and their redacted copies published
+    # to the clean topic.
+    env = cli_environment(
+        tmp_path, STREAMER_KEYS_TOPIC="orders", STREAMER_BOOTSTRAP_SERVERS=NOWHERE
+    )
+    run = streamer("run", "--input-topic", "orders", "--workers", "1", env=env, text=True)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert lines == [
+        "error: STREAMER_KEYS_TOPIC: 'orders' is also an input topic of the default topology; "
+        "the keys topic holds only the key store's records, so give it a topic of its own "
+        "(like pii.keys)"
+    ], run.stderr

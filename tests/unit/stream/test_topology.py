@@ -182,6 +182,24 @@ def test_an_output_that_is_also_an_input_is_refused() -> None:
         ).check_runnable()
 
 
+@pytest.mark.parametrize(
+    ("keys_topic", "role"),
+    [("a", "an input topic"), ("o.clean", "the clean topic"), ("o.tokens", "the token topic"),
+     ("o.dlq", "the dead-letter topic")],
+)  # fmt: skip
+def test_a_keys_topic_that_is_also_a_pipeline_topic_is_refused(keys_topic: str, role: str) -> None:
+    # STREAMER_KEYS_TOPIC=<input>: the key store's records were redacted as events and
+    # published to the clean topic; =<clean topic>: they were mixed into it, and the key
+    # sync warned about every clean record.
+    topology = Topology(inputs=["a", "b"], name="o")
+    with pytest.raises(
+        TopologyError, match=rf"^STREAMER_KEYS_TOPIC: '{keys_topic}' is also {role}"
+    ):
+        topology.check_runnable(keys_topic=keys_topic)
+    topology.check_runnable(keys_topic="pii.keys")
+    topology.check_runnable(keys_topic=None)
+
+
 def test_a_key_scope_field_needs_json_events() -> None:
     # With text events every record fell back to the default scope: tenants shared keys.
     logs = Topology.from_dict(
