@@ -89,6 +89,12 @@ WorkersOption = Annotated[
     typer.Option("--workers", envvar="STREAMER_WORKERS", show_default=False,
                  help="Worker processes for detection. \\[default: CPU count]"),
 ]  # fmt: skip
+TopologyWorkersOption = Annotated[
+    int | None,
+    typer.Option("--workers", envvar="STREAMER_WORKERS", show_default=False,
+                 help="Worker processes for detection. \\[default: the topology's; else CPU "
+                 "count]"),
+]  # fmt: skip
 BootstrapOption = Annotated[
     str | None,
     typer.Option("--bootstrap-servers", envvar="STREAMER_BOOTSTRAP_SERVERS", show_default=False,
@@ -526,7 +532,7 @@ def run(
             help="Records per batch handed to a worker. \\[default: the topology's; else 500]",
         ),
     ] = None,
-    workers: WorkersOption = None,
+    workers: TopologyWorkersOption = None,
     exactly_once: Annotated[
         bool | None,
         typer.Option(
@@ -828,7 +834,7 @@ def replay(
         ),
     ] = None,
     bootstrap_servers: BootstrapOption = None,
-    workers: WorkersOption = None,
+    workers: TopologyWorkersOption = None,
     batch_records: Annotated[
         int | None,
         typer.Option(

@@ -153,16 +153,19 @@ def test_tail_prints_json_scalars_as_json_and_says_what_a_tombstone_is(
 def test_run_and_replay_help_say_the_topology_sets_the_format_and_limits_a_flag_overrides(
     tmp_path: Path,
 ) -> None:
-    # The help gave json, 20000, 64 MiB and 500 as the defaults, though a topology's
-    # format: text or limits: apply when the flag is not given.
+    # The help gave json, 20000, 64 MiB, 500 and the CPU count as the defaults, though a
+    # topology's format: text or limits: apply when the flag is not given.
     helped = streamer("run", "--help", data_dir=tmp_path, text=True).stdout
     assert "Input event format: json or text. [default: the topology's; else json]" in helped
-    for default in ("20000", "64 MiB", "500", "1048576"):
+    for default in ("20000", "64 MiB", "500", "1048576", "CPU count"):
         assert f"[default: the topology's; else {default}]" in helped
     # replay reads the same topology limits and had run's old wording for them
     replay_help = streamer("replay", "--help", data_dir=tmp_path, text=True).stdout
     assert "Input event format: json or text. [default: the topology's; else json]" in replay_help
     assert "dead letters (too_large). [default: the topology's; else 1048576]" in replay_help
+    assert "Worker processes for detection. [default: the topology's; else CPU count]" in (
+        replay_help
+    )
 
 
 @pytest.mark.parametrize(
