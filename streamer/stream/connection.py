@@ -131,9 +131,25 @@ def security_options(settings: StreamerSettings) -> dict[str, Any]:
 
 
 def unavailable(settings: StreamerSettings, exc: BaseException) -> KafkaUnavailableError:
-    """The error for a cluster that cannot be reached, naming where we looked."""
+    """The error for a cluster that cannot be reached, naming where we looked and, past
+    plaintext, how: a listener that does not take that protocol or SASL mechanism looks
+    the same as a broker that is down (aiokafka only logs the reason)."""
+    protocol = settings.security_protocol
+    if protocol == "PLAINTEXT":
+        return KafkaUnavailableError(
+            f"cannot reach Kafka at {settings.bootstrap_servers} ({type(exc).__name__}); "
+            "check --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), that the brokers run, "
+            "and the security settings"
+        )
+    how: str = protocol
+    flags = ["--security-protocol"]
+    if protocol.startswith("SASL"):
+        how += f" with SASL mechanism {settings.sasl_mechanism or 'PLAIN'}"
+        flags += ["--sasl-mechanism", "--sasl-username", "--sasl-password"]
+    if protocol.endswith("SSL"):
+        flags.append("--ssl-cafile")
     return KafkaUnavailableError(
-        f"cannot reach Kafka at {settings.bootstrap_servers} ({type(exc).__name__}); check "
-        "--bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), that the brokers run, and the "
-        "security settings"
+        f"cannot reach Kafka at {settings.bootstrap_servers} over {how} "
+        f"({type(exc).__name__}); check --bootstrap-servers (STREAMER_BOOTSTRAP_SERVERS), "
+        f"that the brokers run, and that they accept {how} there ({', '.join(flags)})"
     )

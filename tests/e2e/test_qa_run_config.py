@@ -52,3 +52,23 @@ def test_a_keys_topic_that_is_the_input_topic_stops_run_before_it_reads(tmp_path
         "the keys topic holds only the key store's records, so give it a topic of its own "
         "(like pii.keys)"
     ], run.stderr
+
+
+def test_sasl_against_a_listener_without_it_names_the_protocol_and_mechanism_tried(
+    tmp_path: Path, bootstrap: str
+) -> None:
+    # The embedded broker's listener takes no SASL: aiokafka logs the refused mechanism
+    # and raises a bare connection error, and the one line said only "cannot reach Kafka
+    # ... and the security settings", as for a broker that is down.
+    env = cli_environment(tmp_path, STREAMER_SASL_PASSWORD="not-a-real-password")
+    run = streamer("run", "--bootstrap-servers", bootstrap, "--input-topic", "orders",
+                   "--security-protocol", "SASL_PLAINTEXT", "--sasl-mechanism", "SCRAM-SHA-256",
+                   "--sasl-username", "etl", "--workers", "1", env=env, text=True)  # fmt: skip
+    assert run.returncode == 4, run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        f"error: cannot reach Kafka at {bootstrap} over SASL_PLAINTEXT with SASL mechanism "
+        "SCRAM-SHA-256 ("
+    ), run.stderr
+    assert "--security-protocol, --sasl-mechanism" in last
+    assert "not-a-real-password" not in run.stderr
