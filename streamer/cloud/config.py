@@ -65,8 +65,9 @@ class ProviderConfig(_Model):
     kind: ClassVar[str] = ""
 
     provider: str
-    #: A name for metrics and span provenance; defaults to the provider's kind.
-    name: str | None = None
+    #: A name for metrics and span provenance; defaults to the provider's kind. It goes
+    #: into the comma-separated ``pii.detectors`` header, so it has a detector name's shape.
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] | None = None
     min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
     #: Pack several short texts into one document (fewer requests, lower cost).
     pack_texts: bool = True

@@ -64,6 +64,8 @@ def test_yaml_section_with_both_providers_loads_typed() -> None:
         ({"providers": ["aws"], "unavailable": "drop"}, "cloud.unavailable"),
         ({"providers": [{"provider": "azure", "max_documents_per_request": 6}]}, "less than"),
         ({"providers": ["aws"], "extra": 1}, "cloud.extra"),
+        # Listed in the comma-separated pii.detectors header: "EU" became a detector.
+        ({"providers": [{"provider": "azure", "name": "Azure West, EU"}]}, "providers[0].name"),
     ],
 )
 def test_invalid_sections_name_the_problem(section: dict, expected: str) -> None:

@@ -200,6 +200,16 @@ def test_a_keys_topic_that_is_also_a_pipeline_topic_is_refused(keys_topic: str, 
     topology.check_runnable(keys_topic=None)
 
 
+def test_a_cloud_provider_name_has_a_detector_names_shape() -> None:
+    # It is listed in the comma-separated pii.detectors header of every clean record,
+    # which then broke schemas/clean_event_headers.schema.json ("ner,Azure West, EU").
+    section = {"providers": [{"provider": "azure", "name": "Azure West, EU"}]}
+    with pytest.raises(TopologyError, match=r"^t.yaml: cloud.providers\[0\].name: 'Azure West"):
+        Topology.from_dict({"inputs": ["a"], "cloud": section}, source="t.yaml")
+    section["providers"][0]["name"] = "azure-west.eu_1"
+    assert Topology.from_dict({"inputs": ["a"], "cloud": section}).cloud is not None
+
+
 def test_a_key_scope_field_needs_json_events() -> None:
     # With text events every record fell back to the default scope: tenants shared keys.
     logs = Topology.from_dict(
