@@ -2430,7 +2430,7 @@ def _print_error(message: str) -> None:
 def _setting_names(location: tuple[int | str, ...]) -> str:
     """``--workers (STREAMER_WORKERS)`` for a setting's error location; the variable alone
     for settings no command takes as a flag."""
-    name = "_".join(str(part) for part in location)
+    name = "_".join(str(part) for part in location if isinstance(part, str))  # not item [0]
     variable = f"STREAMER_{name.upper()}"
     flag = "--" + name.replace("_", "-")
     command = typer.main.get_command(app)

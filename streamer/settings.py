@@ -30,7 +30,15 @@ def _comma_separated(value: Any) -> Any:
 def _json_or_comma_separated(value: Any) -> Any:
     """A JSON list (a string starting with ``[``), else :func:`_comma_separated`."""
     if isinstance(value, str) and value.strip().startswith("["):
-        return json.loads(value)
+        try:
+            return json.loads(value)
+        except ValueError as exc:  # [a,b]: the message was json's "Expecting value: ..."
+            raise PydanticCustomError(
+                "not_a_json_list",
+                "starts with '[' but is not a JSON list ({error}); write a,b or "
+                '["a", "b"] (quoted names)',
+                {"error": str(exc)},
+            ) from None
     return _comma_separated(value)
 
 

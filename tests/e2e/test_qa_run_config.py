@@ -72,3 +72,24 @@ def test_sasl_against_a_listener_without_it_names_the_protocol_and_mechanism_tri
     ), run.stderr
     assert "--security-protocol, --sasl-mechanism" in last
     assert "not-a-real-password" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # json's own "Expecting value: line 1 column 2 (char 1)" was all it said.
+        ("[orders,refunds]", "starts with '[' but is not a JSON list"),
+        # It named STREAMER_INPUT_TOPIC_0, a variable that does not exist.
+        ("[1]", "Input should be a valid string"),
+    ],
+)
+def test_an_input_topic_list_variable_that_is_not_a_list_of_names_says_how_to_write_it(
+    tmp_path: Path, value: str, expected: str
+) -> None:
+    env = cli_environment(tmp_path, STREAMER_INPUT_TOPIC=value, STREAMER_BOOTSTRAP_SERVERS=NOWHERE)
+    run = streamer("run", "--workers", "1", env=env, text=True)
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: invalid setting: --input-topic (STREAMER_INPUT_TOPIC): ")
+    assert expected in lines[0]
