@@ -326,16 +326,16 @@ class Topology(_Model):
                         "apply; read json, or remove the rule"
                     )
         outputs = {"output": self.output_topic, "tokens": self.token_topic, "dlq": self.dlq_topic}
-        for role, topic in outputs.items():
-            if topic in self.inputs:
+        for role, flag in _OUTPUT_FLAGS:
+            if outputs[role] in self.inputs:
                 raise TopologyError(
-                    f"{self.source}: outputs.{role}: topic {topic!r} is also an input; "
-                    "the pipeline would read its own output"
+                    f"{self.source}: outputs.{role} ({flag}): topic {outputs[role]!r} is also "
+                    "an input (inputs, --input-topic); the pipeline would read its own output"
                 )
         if len(set(outputs.values())) != len(outputs):
             raise TopologyError(
                 f"{self.source}: outputs: the clean, token and dead-letter topics must differ "
-                f"(got {outputs})"
+                f"(got {outputs}; --output-topic, --token-topic, --dlq-topic)"
             )
         roles = {topic: "an input topic" for topic in self.inputs}
         names = {"output": "clean", "tokens": "token", "dlq": "dead-letter"}

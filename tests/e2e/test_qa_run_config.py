@@ -93,3 +93,16 @@ def test_an_input_topic_list_variable_that_is_not_a_list_of_names_says_how_to_wr
     assert len(lines) == 1, run.stderr
     assert lines[0].startswith("error: invalid setting: --input-topic (STREAMER_INPUT_TOPIC): ")
     assert expected in lines[0]
+
+
+def test_an_output_flag_naming_the_input_topic_is_refused_naming_the_flag(tmp_path: Path) -> None:
+    # A user who gave only flags read "the default topology: outputs.tokens: ...", a
+    # setting of a file they never wrote.
+    run = streamer("run", "--bootstrap-servers", NOWHERE, "--input-topic", "orders",
+                   "--token-topic", "orders", "--workers", "1",
+                   data_dir=tmp_path, text=True)  # fmt: skip
+    assert run.returncode == 2, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert "outputs.tokens (--token-topic): topic 'orders' is also an input" in lines[0]
+    assert "--input-topic" in lines[0]
