@@ -20,9 +20,10 @@ from streamer.redaction.policy import FieldRule, path_matches
 
 _MIN_SCANNED_INT = 1_000_000
 _MAX_EXACT_FLOAT = 2**53  # past it a float's digits are not the number that was written
-# A key of letters, underscores and hyphens (first_name, ticketId) is a field name; any
-# other (digits, spaces, @, +, dots, other scripts) may be a value used as a key.
-_FIELD_NAME = re.compile(r"[A-Za-z_\-]*")
+# A key of letters of any script, underscores and hyphens (first_name, ticketId, Straße,
+# prénom, 郵便番号) is a field name; any other (digits, spaces, @, +, dots) may be a value
+# used as a key.
+_FIELD_NAME = re.compile(r"(?:[^\W\d]|-)*")
 # Keys that say little alone and much with their owner: customer.name is a person,
 # product.name is not (cliente.nombre, kunde.name: other languages' too); name.given and
 # name.family (FHIR) are a person's names; a product's title and description are its
@@ -90,7 +91,8 @@ class KeyLeaf(Leaf):
 
 @lru_cache(maxsize=65536)
 def is_field_name(key: str) -> bool:
-    """Whether ``key`` is only a field name (letters, ``_``, ``-``), never scanned."""
+    """Whether ``key`` is only a field name (letters of any script, ``_``, ``-``), never
+    scanned."""
     return _FIELD_NAME.fullmatch(key) is not None
 
 

@@ -40,10 +40,16 @@ def engine_with(settings: StreamerSettings, policy: Policy | None = None) -> Red
         (PHONE, False),
         ("Jane Doe", False),
         ("address1", False),
-        ("prénom", False),
+        ("prénom", True),
+        ("Straße", True),
+        ("郵便番号", True),
+        ("Фамилия", True),
+        ("straße_2", False),
     ],
 )
-def test_field_names_are_letters_underscores_and_hyphens(key: str, field_name: bool) -> None:
+def test_field_names_are_letters_of_any_script_underscores_and_hyphens(
+    key: str, field_name: bool
+) -> None:
     assert is_field_name(key) is field_name
 
 
@@ -115,3 +121,23 @@ def test_keys_under_an_address_field_are_field_names_not_places(
         assert list(clean["billing_details"]["address"]) == ["line1", "line2", "city"]
         assert b"Rue de la Paix" not in outcome.value and b"Paris" not in outcome.value
         assert next(iter(clean["phones"])).startswith("[PHONE_NUMBER_")
+
+
+def test_field_names_in_other_scripts_stay_field_names(
+    settings: StreamerSettings, ner_detector: object
+) -> None:
+    # German and Japanese schemas: NER took the keys Straße and Geburtsort for places and
+    # 郵便番号 (postcode) for an organisation, and replaced the field names themselves.
+    engine = RedactionEngine.build(
+        Policy(), [*PATTERN_DETECTOR_NAMES, ner_detector], settings=settings
+    )
+    event = {
+        "kunde": {"Straße": "Hauptstraße 5", "Geburtsort": "München", "Anrede": "Herr"},
+        "顧客": {"郵便番号": "100-0001", "電話番号": "03-1234-5678", "性別": "男性"},
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    clean = orjson.loads(outcome.value)
+    assert list(clean["kunde"]) == list(event["kunde"])
+    assert list(clean["顧客"]) == list(event["顧客"])
+    assert b"Hauptstra" not in outcome.value and b"1234-5678" not in outcome.value
