@@ -90,7 +90,10 @@ class DateOfBirthDetector(PatternDetector):
     context_words = (
         "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "d.o.b.", "b-day", "bday",
         "date of birth", "geboren", "née", "nee", "geburtsdatum", "geb", "né", "naissance",
-        "nacimiento",
+        "nacimiento", "nacido", "nacida", "nascita", "nato", "nata", "nascimento",
+        "nascido", "nascida", "geboortedatum", "födelsedatum", "fodelsedatum", "född",
+        "fødselsdato", "fodselsdato", "født", "urodzenia", "urodzony", "urodzona",
+        "生年月日", "出生日期", "рождения",
     )  # fmt: skip
     context_required = True
     context_window = 48

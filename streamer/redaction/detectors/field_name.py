@@ -21,7 +21,9 @@ _NAME_PARTS = frozenset(
         "nameoncard", "cardholdername", "accountholdername", "vorname", "nachname",
         "familienname", "prenom", "prénom", "apellido", "apellidos", "cognome", "sobrenome",
         "voornaam", "achternaam", "nombrecompleto", "nomecompleto", "nomcomplet",
-        "nomdefamille", "geburtsname",
+        "nomdefamille", "geburtsname", "imie", "imię", "nazwisko", "fornamn", "förnamn",
+        "efternamn", "fornavn", "efternavn", "etternavn", "namekana", "namekanji",
+        "furigana", "氏名", "姓名", "フリガナ", "ふりがな", "имя", "фамилия", "отчество",
     }
 )  # fmt: skip
 # A person's name when a name field belongs to someone (customer_name, patientName);
@@ -59,14 +61,15 @@ _PLACES = frozenset(
         "placeofbirth", "cityofbirth", "strasse", "ort", "ville", "rue", "calle", "ciudad",
         "adresse", "adres", "direccion", "dirección", "endereco", "endereço", "indirizzo",
         "straat", "rua", "woonplaats", "wohnort", "stadt", "cidade", "citta", "città",
-        "localidad", "localidade",
+        "localidad", "localidade", "anschrift", "ulica", "miejscowosc", "miejscowość",
+        "miasto", "gatuadress", "postort", "住所", "地址", "адрес",
     }
 )  # fmt: skip
 # A postcode (billing_zip, postalCode, PLZ); alone or owned, as a place.
 _POSTCODES = frozenset(
     {
         "zip", "zipcode", "postcode", "postalcode", "postleitzahl", "plz", "codepostal",
-        "codigopostal", "cep",
+        "codigopostal", "cep", "kodpocztowy", "postnummer", "郵便番号", "邮编",
     }
 )  # fmt: skip
 _PLACE_OWNERS = frozenset(

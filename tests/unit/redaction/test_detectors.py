@@ -260,6 +260,11 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "Lat 40.712776, Lon 0.127758", "text") == []
     assert found(engine, "447700900123", "subscriber.msisdn") == [("PHONE_NUMBER", "447700900123")]
     assert found(engine, "1985-03-14", "due_date") == []
+    # a date of birth in the field names of other languages
+    for field in ("data_di_nascita", "geboortedatum", "födelsedatum", "data_urodzenia"):
+        assert found(engine, "14.03.1985", f"cliente.{field}") == [("DATE_TIME", "14.03.1985")]
+    assert found(engine, "1985-03-14", "data_nascimento") == [("DATE_TIME", "1985-03-14")]
+    assert found(engine, "1985/03/14", "顧客.生年月日") == [("DATE_TIME", "1985/03/14")]
     assert found(engine, "5901234123457", "product.gtin") == []  # a barcode, Luhn-valid
     assert found(engine, "036000291452", "upc") == []  # a barcode, a valid phone number too
     assert found(engine, "036000291452", "phone") == [("PHONE_NUMBER", "036000291452")]

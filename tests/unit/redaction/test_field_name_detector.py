@@ -42,6 +42,21 @@ from streamer.settings import StreamerSettings
         ("indirizzo", "LOCATION"),
         ("woonplaats", "LOCATION"),
         ("cidade", "LOCATION"),
+        # Polish, Swedish, Japanese (romanised and in kanji), Russian
+        ("imie", "PERSON"),
+        ("nazwisko", "PERSON"),
+        ("förnamn", "PERSON"),
+        ("efternamn", "PERSON"),
+        ("name_kana", "PERSON"),
+        ("顧客.氏名", "PERSON"),
+        ("Фамилия", "PERSON"),
+        ("anschrift", "LOCATION"),
+        ("ulica", "LOCATION"),
+        ("kod_pocztowy", "LOCATION"),
+        ("postnummer", "LOCATION"),
+        ("postort", "LOCATION"),
+        ("住所", "LOCATION"),
+        ("郵便番号", "LOCATION"),
         # payments and HR records name the people in them by role
         ("debtor_name", "PERSON"),
         ("creditor.name", "PERSON"),
@@ -319,3 +334,32 @@ def test_name_and_address_fields_in_other_languages_in_a_json_event(tmp_path) ->
     for value in ("Ana", "Hernández", "Insurgentes", "Sanne", "Vries", "Utrecht"):
         assert value.encode() not in outcome.value
     assert orjson.loads(outcome.value)["producto"] == event["producto"]
+
+
+def test_name_and_address_fields_of_polish_swedish_and_japanese_events(tmp_path) -> None:
+    # These field names were unknown, and NER (an English model) missed the values.
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "klient": {"imie": "Łukasz", "nazwisko": "Wiśniewski", "kod_pocztowy": "00-624"},
+        "kund": {"förnamn": "Åsa", "efternamn": "Öberg", "postnummer": "114 51"},
+        "顧客": {
+            "氏名": "山田 太郎",
+            "name_kana": "ヤマダ タロウ",
+            "住所": "東京都千代田区千代田1-1",
+        },
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    for value in (
+        "Łukasz",
+        "Wiśniewski",
+        "00-624",
+        "Åsa",
+        "Öberg",
+        "114 51",
+        "山田",
+        "ヤマダ",
+        "千代田",
+    ):
+        assert value.encode() not in outcome.value, value
