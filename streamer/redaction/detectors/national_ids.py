@@ -65,16 +65,21 @@ class UkNinoDetector(PatternDetector):
 class EsNifDetector(PatternDetector):
     """``ES_NIF``: a Spanish tax id with its check letter: a DNI, eight digits
     (``12345678Z``, ``12.345.678-Z``), or a foreigner's NIE, X, Y or Z and seven digits
-    (``X1234567L``)."""
+    (``X1234567L``). Written with spaces (``12345678 Z``, ``Y 1234567 X``) it counts
+    with a word such as "DNI" nearby: an eight-digit number and a one-letter word pass the
+    check letter one time in 23."""
 
     name = "es_nif"
     entity_type = "ES_NIF"
-    pattern = r"(?<![\w.-])(?:\d{8}|\d\d\.\d{3}\.\d{3}|[XYZxyz]-?\d{7})-?[A-Za-z](?![\w-])"
+    pattern = r"(?<![\w.-])(?:\d{8}|\d\d\.\d{3}\.\d{3}|[XYZxyz][ -]?\d{7})[ -]?[A-Za-z](?![\w-])"
     validator = staticmethod(es_nif)
     context_words = ("dni", "nif", "nie", "documento", "identidad", "extranjero")
     negative_context = _NOT_AN_ID
     min_digits = 7
-    shape_pattern = rb"(?:00000000|00\.000\.000|a-?0000000)-?a(?![a0_-])"
+    shape_pattern = rb"(?:00000000|00\.000\.000|a[ -]?0000000)[ -]?a(?![a0_-])"
+
+    def stands_alone(self, candidate: str) -> bool:
+        return " " not in candidate
 
 
 class BrCpfDetector(PatternDetector):
@@ -109,6 +114,7 @@ class BrCnpjDetector(PatternDetector):
     validator = staticmethod(br_cnpj)
     context_words = (
         "cnpj", "cadastro", "empresa", "ltda", "mei", "eireli", "razão social", "razao social",
+        "razão_social", "razao_social",
     )  # fmt: skip
     context_required = True
     negative_context = _NOT_AN_ID
@@ -134,21 +140,21 @@ class DeTaxIdDetector(PatternDetector):
 
 class FrNirDetector(PatternDetector):
     """``FR_NIR``: a French social security number with its key, Corsica's 2A and 2B too
-    (``1 85 05 78 006 084 91``, ``185057800608491``), next to a word such as "NIR",
-    "sécurité sociale" or "carte Vitale"."""
+    (``1 85 05 78 006 084 91``, ``185057800608491``, ``1-85-05-78-006-084-91``), next to
+    a word such as "NIR", "sécurité sociale" or "carte Vitale"."""
 
     name = "fr_nir"
     entity_type = "FR_NIR"
     pattern = (
         r"[1-478]"
         + _DIGITS_START
-        + r" ?\d\d ?\d\d ?(?:\d\d|2[ABab]) ?\d{3} ?\d{3} ?\d\d"
+        + r"([ .-]?)\d\d\1\d\d\1(?:\d\d|2[ABab])\1\d{3}\1\d{3}[ .-]?\d\d"
         + _DIGITS_END
     )
     validator = staticmethod(fr_nir)
     context_words = (
-        "nir", "insee", "sécurité sociale", "securite sociale", "sécu", "secu", "vitale",
-        "nss",
+        "nir", "insee", "sécurité sociale", "securite sociale", "sécurité_sociale",
+        "securite_sociale", "sécu", "secu", "vitale", "nss",
     )  # fmt: skip
     context_required = True
     negative_context = _NOT_AN_ID
@@ -178,13 +184,21 @@ class ItFiscalCodeDetector(PatternDetector):
 
 class NlBsnDetector(PatternDetector):
     """``NL_BSN``: a Dutch citizen service number passing the eleven test
-    (``111222333``, ``1112.22.333``), next to a word such as "BSN"."""
+    (``111222333``, ``1112.22.333``, ``111.222.333``), next to a word such as "BSN"."""
 
     name = "nl_bsn"
     entity_type = "NL_BSN"
-    pattern = r"\d" + _DIGITS_START + r"(?:\d{8}|\d{3}\.\d\d\.\d{3}|\d\d \d{3} \d{3})" + _DIGITS_END
+    pattern = (
+        r"\d"
+        + _DIGITS_START
+        + r"(?:\d{8}|\d{3}([. ])\d\d\1\d{3}|\d\d([. ])\d{3}\2\d{3})"
+        + _DIGITS_END
+    )
     validator = staticmethod(nl_bsn)
-    context_words = ("bsn", "burgerservicenummer", "sofinummer", "sofi", "citizen service number")
+    context_words = (
+        "bsn", "burgerservicenummer", "sofinummer", "sofi", "citizen service number",
+        "citizen_service_number",
+    )  # fmt: skip
     context_required = True
     negative_context = _NOT_AN_ID
     min_digits = 9
@@ -206,20 +220,23 @@ class InAadhaarDetector(PatternDetector):
 
 class InPanDetector(PatternDetector):
     """``IN_PAN``: an Indian Permanent Account Number (``ABCPE1234F``); a person's (the
-    fourth letter P) counts alone, a company's or trust's with a word such as "PAN"
-    nearby. It has no check character."""
+    fourth letter P) counts alone, a company's or trust's, and one written in lower case
+    (``abcpe1234f``), with a word such as "PAN" nearby. It has no check character."""
 
     name = "in_pan"
     entity_type = "IN_PAN"
-    pattern = r"(?<![\w-])[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![\w-])"
-    context_words = ("pan", "permanent account number", "income tax")
+    pattern = r"(?i)(?<![\w-])[A-Z]{3}[ABCFGHJLPT][A-Z]\d{4}[A-Z](?![\w-])"
+    context_words = (
+        "pan", "permanent account number", "permanent_account_number", "income tax",
+        "income_tax",
+    )  # fmt: skip
     negative_context = _NOT_AN_ID
     min_digits = 4
     shape_pattern = rb"aaaaa0000a"
     score = 0.6
 
     def stands_alone(self, candidate: str) -> bool:
-        return candidate[3] == "P"
+        return candidate[3] == "P" and candidate.isupper()
 
 
 class AuTfnDetector(PatternDetector):
@@ -230,7 +247,7 @@ class AuTfnDetector(PatternDetector):
     entity_type = "AU_TFN"
     pattern = r"\d" + _DIGITS_START + r"\d\d([ -]?)\d{3}\1\d{3}" + _DIGITS_END
     validator = staticmethod(au_tfn)
-    context_words = ("tfn", "tax file", "taxfile")
+    context_words = ("tfn", "tax file", "tax_file", "taxfile")
     context_required = True
     negative_context = _NOT_AN_ID
     min_digits = 9
@@ -258,12 +275,13 @@ _MX_STATES = (
 
 class MxCurpDetector(PatternDetector):
     """``MX_CURP``: a Mexican population registry key (``HEGG560427MVZRRL04``): name
-    letters, birth date, sex, state, consonants and its check digit."""
+    letters, birth date, sex, state, consonants and its check digit; in lower case only
+    with "CURP" nearby."""
 
     name = "mx_curp"
     entity_type = "MX_CURP"
     pattern = (
-        r"(?<![\w-])[A-Z][AEIOUX][A-Z]{2}\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[HMX]"
+        r"(?i)(?<![\w-])[A-Z][AEIOUX][A-Z]{2}\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])[HMX]"
         rf"(?:{_MX_STATES})[B-DF-HJ-NP-TV-Z]{{3}}[A-Z\d]\d(?![\w-])"
     )
     validator = staticmethod(mx_curp)
@@ -271,6 +289,9 @@ class MxCurpDetector(PatternDetector):
     negative_context = _NOT_AN_ID
     min_digits = 7
     shape_pattern = rb"aaaa000000aaaaaa"  # a literal: re skips through texts without it
+
+    def stands_alone(self, candidate: str) -> bool:
+        return candidate.isupper()
 
 
 class NationalIdsDetector(PatternDetector):

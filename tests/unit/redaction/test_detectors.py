@@ -98,6 +98,16 @@ POSITIVES = [
     ("TFN: 123 456 782", "AU_TFN", "123 456 782"),
     ("Medicare card 2123 45670 1", "AU_MEDICARE", "2123 45670 1"),
     ("CURP: HEGG560427MVZRRL04", "MX_CURP", "HEGG560427MVZRRL04"),
+    # national ids as people write them: spaces, dots, dashes, lower case, with their word
+    ("DNI 12345678 Z", "ES_NIF", "12345678 Z"),
+    ("NIE: Y 1234567 X", "ES_NIF", "Y 1234567 X"),
+    ("NIR 1-85-05-78-006-084-91", "FR_NIR", "1-85-05-78-006-084-91"),
+    ("sécurité sociale 1.85.05.78.006.084.91", "FR_NIR", "1.85.05.78.006.084.91"),
+    ("carte vitale 1 85 05 78 006 084-91", "FR_NIR", "1 85 05 78 006 084-91"),
+    ("BSN: 111.222.333", "NL_BSN", "111.222.333"),
+    ("BSN 1112 22 333", "NL_BSN", "1112 22 333"),
+    ("PAN: abcpe1234f", "IN_PAN", "abcpe1234f"),
+    ("curp: hegg560427mvzrrl04", "MX_CURP", "hegg560427mvzrrl04"),
     ("registro HEGG560427MVZRRL04 listo", "MX_CURP", "HEGG560427MVZRRL04"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
@@ -243,6 +253,10 @@ HARD_NEGATIVES = [
     "I called about the 1234.56 charge; the call took 1234.567 ms",
     "text me the spot: lat 40.712776 lon 0.127758",
     "passport order 12345678A shipped",
+    # spaced or lower-case look-alikes of national ids without their word
+    "pedido 12345678 Z listo, llegan 12345678 y 23456789",
+    "ordernummer 111.222.333",
+    "please verify abcpe1234f and hegg560427mvzrrl04 today",
 ]
 
 
@@ -284,6 +298,18 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "123 456 782", "employee.tfn") == [("AU_TFN", "123 456 782")]
     assert found(engine, "2123456701", "patient.medicare") == [("AU_MEDICARE", "2123456701")]
     assert found(engine, "111222333", "order_id") == []
+    # a field named in snake_case or camelCase for an id's words
+    assert found(engine, "185057800608491", "client.securite_sociale") == [
+        ("FR_NIR", "185057800608491")
+    ]
+    assert found(engine, "185057800608491", "numero_Securite_Sociale") == [
+        ("FR_NIR", "185057800608491")
+    ]
+    assert found(engine, "123456782", "tax_File_Number") == [("AU_TFN", "123456782")]
+    assert found(engine, "abcpe1234f", "kyc.pan") == [("IN_PAN", "abcpe1234f")]
+    assert found(engine, "hegg560427mvzrrl04", "cliente.curp") == [
+        ("MX_CURP", "hegg560427mvzrrl04")
+    ]
 
 
 def test_routing_numbers_are_their_own_type_not_accounts_or_phone_numbers(
