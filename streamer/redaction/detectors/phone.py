@@ -86,24 +86,30 @@ _VERDICT_CACHE_ENTRIES = 8192
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 # The parts of ``PhoneDetector.pattern``.
+# A letter, digit or underscore next to a number joins it, except kana, CJK ideographs
+# and hangul: Japanese, Chinese and Korean put no space between words and numbers
+# (電話番号は03-1234-5678です). In ASCII text this is \w.
+_JOINS = r"[^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
 # A comma, full stop or colon ends a number only after one (a colon after a label starts
 # one: ``tel:+1...``, ``phone:415...``; after a digit it is a time or an address part).
-_BOUNDARY = r"(?<![\w+/-])(?<!\d[.,:])"
+_BOUNDARY = rf"(?<!{_JOINS}|[+/-])(?<!\d[.,:])"
 _PREFIX = r"(?:(?:\+|\b00|\b011)[ .-]?|\(\+\d{1,3}\)[ .-]?)?"  # +44, 0049, (+358)
 _NUMBER = r"(?:\(\d{1,5}\)[ .-]?\d{1,12}|\d{1,15})"
 _GROUPS = (
     r"(?:(?:[ .-]|\s?/\s?){0,2}\(\d{1,5}\)[ .-]?\d{1,12}|(?:[ .-]|\s?/\s?){1,2}\d{1,10}){0,6}"
     r"(?:\s*(?:ext\.?|extension|x|\#)\s*\d{1,6})?"
-    r"(?![\w+]|[.,/:-]\d)"
 )
+_END = rf"(?!{_JOINS}|\+|[.,/:-]\d)"
+_ASCII_END = r"(?![\w+]|[.,/:-]\d)"
 
 
-def _starting_with(first: str) -> re.Pattern[str]:
+def _starting_with(first: str, start: str, end: str) -> re.Pattern[str]:
     """``PhoneDetector.pattern`` restated to begin with ``first``, the character class of
     where a match starts, so that ``re`` skips ahead to one in C (a leading lookbehind
     makes it try every position). Same matches in the same order: the boundary is
     checked one character later, and each way the original can begin is spelled out in
-    its order, behind a lookbehind on that first character."""
+    its order, behind a lookbehind on that first character (``start``); ``end`` is the
+    boundary after the number."""
     beginnings = (
         r"(?<=\+)[ .-]?" + _NUMBER,  # +44 ...
         r"(?<=0)0[ .-]?" + _NUMBER,  # 0049 ... (\b holds: the boundary is checked)
@@ -112,21 +118,22 @@ def _starting_with(first: str) -> re.Pattern[str]:
         r"(?<=\()\d{1,5}\)[ .-]?\d{1,12}",  # (089) ...
         r"(?<=\d)\d{0,14}",  # 089 ...
     )
-    alternatives = "|".join(beginning + _GROUPS for beginning in beginnings)
-    return re.compile(first + r"(?<![\w+/-].)(?<!\d[.,:].)(?:" + alternatives + ")", re.IGNORECASE)
+    alternatives = "|".join(beginning + _GROUPS + end for beginning in beginnings)
+    return re.compile(first + start + "(?:" + alternatives + ")", re.IGNORECASE)
 
 
-_CANDIDATES = _starting_with(r"[+(\d]")
-# For ASCII text, where \d is 0-9: a set of ranges is a bitmap, which ``re`` tests far
-# faster than the Unicode digit category.
-_ASCII_CANDIDATES = _starting_with(r"[+(0-9]")
 #: Where a match of the candidate patterns can begin: their first character, with the
 #: boundary they check behind it. A text without one (``T-0000123``) holds no candidate.
-_START = r"(?<![\w+/-].)(?<!\d[.,:].)"
+_START = rf"(?<!{_JOINS}.|[+/-].)(?<!\d[.,:].)"
+_ASCII_START = r"(?<![\w+/-].)(?<!\d[.,:].)"
+_CANDIDATES = _starting_with(r"[+(\d]", _START, _END)
+# For ASCII text, where \d is 0-9: a set of ranges is a bitmap, which ``re`` tests far
+# faster than the Unicode digit category.
+_ASCII_CANDIDATES = _starting_with(r"[+(0-9]", _ASCII_START, _ASCII_END)
 #: A space or plus sign percent-encoded in a URL (``?phone=%2B44%2020%207946%200958``).
 _PERCENT_ENCODED = re.compile(r"%2[0Bb]")
 _CANDIDATE_START = re.compile(r"[+(\d]" + _START)
-_ASCII_CANDIDATE_START = re.compile(r"[+(0-9]" + _START)
+_ASCII_CANDIDATE_START = re.compile(r"[+(0-9]" + _ASCII_START)
 
 
 class PhoneDetector(PatternDetector):
@@ -149,7 +156,7 @@ class PhoneDetector(PatternDetector):
 
     name = "phone"
     entity_type = "PHONE_NUMBER"
-    pattern = _BOUNDARY + _PREFIX + _NUMBER + _GROUPS
+    pattern = _BOUNDARY + _PREFIX + _NUMBER + _GROUPS + _END
     flags = re.IGNORECASE
     context_words = _CONTEXT
     negative_context = _NEGATIVE

@@ -56,6 +56,11 @@ POSITIVES = [
     ("You can call 84 23 30", "PHONE_NUMBER", "84 23 30"),  # six digits, Greenland
     ("not answering at 561 499 051", "PHONE_NUMBER", "561 499 051"),
     ("call me on 555.0132", "PHONE_NUMBER", "555.0132"),  # one dot, local 3-4 groups
+    # Japanese, Chinese and Korean write no space between a number and the words around it
+    ("電話番号は03-1234-5678です", "PHONE_NUMBER", "03-1234-5678"),
+    ("携帯090-1234-5678にご連絡ください", "PHONE_NUMBER", "090-1234-5678"),
+    ("我的电话是13812345678\uff0c谢谢", "PHONE_NUMBER", "13812345678"),
+    ("전화번호는 010-1234-5678입니다", "PHONE_NUMBER", "010-1234-5678"),
     # US SSN
     ("SSN 536-22-1234 on file", "US_SSN", "536-22-1234"),
     ("ssn: 536 22 1234", "US_SSN", "536 22 1234"),
@@ -253,6 +258,7 @@ HARD_NEGATIVES = [
     "I called about the 1234.56 charge; the call took 1234.567 ms",
     "text me the spot: lat 40.712776 lon 0.127758",
     "passport order 12345678A shipped",
+    "注文番号1234567890のお届け、価格は12,345円です",  # an order number and a price
     # spaced or lower-case look-alikes of national ids without their word
     "pedido 12345678 Z listo, llegan 12345678 y 23456789",
     "ordernummer 111.222.333",
