@@ -5,6 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+#: A character that joins a number or code written next to it into a longer word: a
+#: letter, digit or underscore (``\w``), except kana, CJK ideographs and hangul, since
+#: Japanese, Chinese and Korean put no space between words and numbers
+#: (``電話番号は03-1234-5678です``, ``カード番号4111111111111111``). In ASCII text it is ``\w``.
+JOINING = r"[^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
+
 
 def word_alternation(words: Iterable[str]) -> str:
     """A non-capturing group matching any of ``words`` literally, as a prefix tree.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.patterns import JOINING
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import digits_only, luhn
 
@@ -37,7 +38,7 @@ class CreditCardDetector(PatternDetector):
 
     name = "credit_card"
     entity_type = "CREDIT_CARD"
-    pattern = r"(?<![\w-])\d(?:[ -]?\d){11,18}(?![\w]|-\d)"
+    pattern = rf"(?<!{JOINING}|-)\d(?:[ -]?\d){{11,18}}(?!{JOINING}|-\d)"
     negative_context = (
         "order", "invoice", "tracking", "isbn", "serial", "iban",
         # product barcodes: one EAN-13 in about fourteen passes as a card

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import VALIDATED_SCORE, PatternDetector
+from streamer.redaction.patterns import JOINING
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import IBAN_LENGTHS, mod97
 
@@ -13,6 +14,11 @@ _FIRST_CHARS = {
     length: re.compile(rf"[A-Za-z0-9](?:[ -]?[A-Za-z0-9]){{{length - 1}}}")
     for length in set(IBAN_LENGTHS.values())
 }
+
+
+# A letter or digit right after the country's length makes the candidate part of a word
+# (not kana or a CJK ideograph: 口座はDE89370400440532013000です).
+_JOINED = re.compile(JOINING)
 
 
 class IbanDetector(PatternDetector):
@@ -24,7 +30,7 @@ class IbanDetector(PatternDetector):
 
     name = "iban"
     entity_type = "IBAN_CODE"
-    pattern = r"(?<![\w])[A-Za-z]{2}\d{2}(?:[ -]?[A-Za-z0-9]){10,32}"
+    pattern = rf"(?<!{JOINING})[A-Za-z]{{2}}\d{{2}}(?:[ -]?[A-Za-z0-9]){{10,32}}"
     min_digits = 8
     shape_pattern = rb"aa00(?<![a0_]aa00)(?:[ -]?[a0]){10,32}"
     score = VALIDATED_SCORE
@@ -48,7 +54,7 @@ class IbanDetector(PatternDetector):
             if cut is None:
                 continue  # fewer letters and digits than the country's length
             end = cut.end()
-            if end < len(text) and text[end].isalnum():
+            if end < len(text) and text[end].isalnum() and _JOINED.match(text, end):
                 continue
             if mod97(text[start:end]):
                 spans.append(Span(start, end, self.entity_type, self.score, self.name))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from streamer.redaction.detector import PatternDetector
+from streamer.redaction.patterns import JOINING
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import ip_address
 
@@ -20,7 +21,7 @@ class IPv4Detector(PatternDetector):
 
     name = "ip_address"
     entity_type = "IP_ADDRESS"
-    pattern = r"(?<![\w.:])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?!\w|\.\d)"
+    pattern = rf"(?<!{JOINING}|[.:])(?:\d{{1,3}}\.){{3}}\d{{1,3}}(?:/\d{{1,2}})?(?!{JOINING}|\.\d)"
     validator = staticmethod(lambda value: ip_address(value.split("/", 1)[0]))
     negative_context = _VERSION_WORDS
     triggers = (".",)

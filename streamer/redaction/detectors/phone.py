@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 import phonenumbers
 
 from streamer.redaction.detector import PatternDetector, word_pattern
+from streamer.redaction.patterns import JOINING as _JOINS
 from streamer.redaction.spans import Span
 from streamer.redaction.validators import count_digits, luhn
 
@@ -86,10 +87,6 @@ _VERDICT_CACHE_ENTRIES = 8192
 # Digit groups as people write phone numbers, in any country's plan.
 _GROUPED_DIGITS = re.compile(r"^\+?\(?\d{1,5}\)?(?:[ .-]?\(?\d{1,8}\)?){1,6}$")
 # The parts of ``PhoneDetector.pattern``.
-# A letter, digit or underscore next to a number joins it, except kana, CJK ideographs
-# and hangul: Japanese, Chinese and Korean put no space between words and numbers
-# (電話番号は03-1234-5678です). In ASCII text this is \w.
-_JOINS = r"[^\W\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]"
 # A comma, full stop or colon ends a number only after one (a colon after a label starts
 # one: ``tel:+1...``, ``phone:415...``; after a digit it is a time or an address part).
 _BOUNDARY = rf"(?<!{_JOINS}|[+/-])(?<!\d[.,:])"
