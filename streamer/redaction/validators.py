@@ -11,6 +11,7 @@ import ipaddress
 import re
 import string
 from collections.abc import Callable
+from datetime import date
 
 from streamer.redaction.exceptions import UnknownNameError
 
@@ -299,6 +300,49 @@ def au_medicare(value: str) -> bool:
     return total % 10 == int(digits[8])
 
 
+def _real_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+# PESEL months: 1-12 for births in the 1900s, +20 the 2000s, +40, +60, +80 (the 1800s).
+_PESEL_CENTURIES = {0: 1900, 20: 2000, 40: 2100, 60: 2200, 80: 1800}
+
+
+def pl_pesel(value: str) -> bool:
+    """A Polish PESEL (11 digits): a real birth date (the century in the month) and the
+    weighted check digit."""
+    digits = _ascii_digits(value, (11,))
+    if digits is None:
+        return False
+    numbers = [int(d) for d in digits]
+    total = sum(n * w for n, w in zip(numbers, (1, 3, 7, 9, 1, 3, 7, 9, 1, 3), strict=False))
+    if (10 - total % 10) % 10 != numbers[10]:
+        return False
+    month = int(digits[2:4])
+    century = _PESEL_CENTURIES.get(month // 20 * 20)
+    return century is not None and _real_date(
+        century + int(digits[:2]), month % 20, int(digits[4:6])
+    )
+
+
+def se_personnummer(value: str) -> bool:
+    """A Swedish personnummer or samordningsnummer (``YYMMDD-NNNN``, ``YYYYMMDDNNNN``,
+    ``+`` for those over 100): a real birth date (a co-ordination number adds 60 to the
+    day) and the Luhn check over the last ten digits."""
+    digits = value.replace("-", "").replace("+", "").replace(" ", "")
+    if len(digits) not in (10, 12) or not digits.isdigit() or not digits.isascii():
+        return False
+    ten = digits[-10:]
+    day = int(ten[4:6])
+    day = day - 60 if day > 60 else day
+    year = int(digits[:4]) if len(digits) == 12 else 2000 + int(ten[:2])
+    return _real_date(year, int(ten[2:4]), day) and luhn(ten)
+
+
 # The values of a CURP's characters in its check: digits, then the Spanish alphabet.
 _CURP_VALUES = {
     char: value for value, char in enumerate("0123456789ABCDEFGHIJKLMN\u00d1OPQRSTUVWXYZ")
@@ -352,6 +396,8 @@ VALIDATORS: dict[str, Validator] = {
     "au_tfn": au_tfn,
     "au_medicare": au_medicare,
     "mx_curp": mx_curp,
+    "pl_pesel": pl_pesel,
+    "se_personnummer": se_personnummer,
 }
 
 

@@ -12,7 +12,7 @@ name                   entity                  how it decides
                                                ``QQ 12 34 56 C`` needs context
 ``es_nif``             ``ES_NIF``              Spanish DNI and NIE, check letter
 ``br_cpf``             ``BR_CPF``              two check digits; bare digits need context
-``national_ids``       (the seven below)       runs the seven below as one, by default
+``national_ids``       (the nine below)        runs the nine below as one, by default
 ``br_cnpj``            ``BR_CNPJ``             two check digits; needs context
 ``de_tax_id``          ``DE_TAX_ID``           digit rule, mod 11,10; needs context
 ``fr_nir``             ``FR_NIR``              key (mod 97); needs context
@@ -23,6 +23,8 @@ name                   entity                  how it decides
                                                needs context
 ``au_tfn``             ``AU_TFN``              weighted mod 11; needs context
 ``au_medicare``        ``AU_MEDICARE``         check digit; needs context
+``pl_pesel``           ``PL_PESEL``            birth date, check digit; needs context
+``se_personnummer``    ``SE_PERSONNUMMER``     birth date, Luhn; needs context
 ``mx_curp``            ``MX_CURP``             shape, state code, check digit
 ``credit_card``        ``CREDIT_CARD``         Luhn, issuer prefix, consistent groups
 ``card_cvv``           ``CREDIT_CARD_CVV``     3-4 digits with a CVV word nearby
@@ -81,6 +83,8 @@ from streamer.redaction.detectors.national_ids import (
     MxCurpDetector,
     NationalIdsDetector,
     NlBsnDetector,
+    PlPeselDetector,
+    SePersonnummerDetector,
     UkNinoDetector,
 )
 from streamer.redaction.detectors.ner_models import (
@@ -229,6 +233,8 @@ __all__ = [
     "NlBsnDetector",
     "PatternDetector",
     "PhoneDetector",
+    "PlPeselDetector",
+    "SePersonnummerDetector",
     "StreetAddressDetector",
     "UkNinoDetector",
     "UrlDetector",

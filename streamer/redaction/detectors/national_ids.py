@@ -1,7 +1,8 @@
 """National ids outside the US whose shape, prefix rules or check characters make them
 precise: UK National Insurance numbers, Spanish DNI and NIE, Brazilian CPF and CNPJ,
 German tax ids, French NIR, Italian codici fiscali, Dutch BSN, Indian Aadhaar and PAN,
-Australian tax file and Medicare numbers, Mexican CURP.
+Australian tax file and Medicare numbers, Mexican CURP, Polish PESEL, Swedish
+personnummer.
 
 The ids made only of digits count only with a word naming them nearby or in the field
 name (``{"bsn": "111222333"}``): their checks pass for one in ten to one in a few
@@ -25,6 +26,8 @@ from streamer.redaction.validators import (
     it_fiscal_code,
     mx_curp,
     nl_bsn,
+    pl_pesel,
+    se_personnummer,
 )
 
 _NOT_AN_ID = ("order", "invoice", "ref", "tracking", "serial", "part", "sku", "po")
@@ -267,6 +270,38 @@ class AuMedicareDetector(PatternDetector):
     min_digits = 10
 
 
+class PlPeselDetector(PatternDetector):
+    """``PL_PESEL``: a Polish national id number (``44051401359``) with its birth date and
+    check digit, next to the word "PESEL"."""
+
+    name = "pl_pesel"
+    entity_type = "PL_PESEL"
+    pattern = r"\d" + _DIGITS_START + r"\d{10}" + _DIGITS_END
+    validator = staticmethod(pl_pesel)
+    context_words = ("pesel",)
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 11
+
+
+class SePersonnummerDetector(PatternDetector):
+    """``SE_PERSONNUMMER``: a Swedish personal identity or co-ordination number
+    (``811218-9876``, ``19811218-9876``, ``8112189876``) with its birth date and Luhn
+    check, next to a word such as "personnummer"."""
+
+    name = "se_personnummer"
+    entity_type = "SE_PERSONNUMMER"
+    pattern = r"\d" + _DIGITS_START + r"\d{5}(?:\d\d)?[-+]?\d{4}" + _DIGITS_END
+    validator = staticmethod(se_personnummer)
+    context_words = (
+        "personnummer", "personnr", "pers.nr", "pnr", "samordningsnummer",
+        "personal identity number", "personal_identity_number",
+    )  # fmt: skip
+    context_required = True
+    negative_context = _NOT_AN_ID
+    min_digits = 10
+
+
 _MX_STATES = (
     "AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ"
     "|YN|ZS|NE"
@@ -296,10 +331,11 @@ class MxCurpDetector(PatternDetector):
 
 class NationalIdsDetector(PatternDetector):
     """The ids of digits that need a word naming them (``BR_CNPJ``, ``DE_TAX_ID``,
-    ``FR_NIR``, ``NL_BSN``, ``IN_AADHAAR``, ``AU_TFN``, ``AU_MEDICARE``) as one detector.
+    ``FR_NIR``, ``NL_BSN``, ``IN_AADHAAR``, ``AU_TFN``, ``AU_MEDICARE``, ``PL_PESEL``,
+    ``SE_PERSONNUMMER``) as one detector.
 
     The engine's prefilter costs about the same per detector whatever it rules out; as
-    one, the texts holding none of their words (nearly all) are ruled out once, not seven
+    one, the texts holding none of their words (nearly all) are ruled out once, not nine
     times. It is a pattern detector needing context, so the engine's shared context-word
     search knows its words; its own pattern is unused, ``find`` asks each part. Each part
     is also registered alone by its name, for a policy that wants only one.
@@ -336,4 +372,6 @@ NATIONAL_IDS_BY_WORD: tuple[type[PatternDetector], ...] = (
     InAadhaarDetector,
     AuTfnDetector,
     AuMedicareDetector,
+    PlPeselDetector,
+    SePersonnummerDetector,
 )

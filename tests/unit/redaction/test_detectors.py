@@ -117,6 +117,12 @@ POSITIVES = [
     ("BSN 1112 22 333", "NL_BSN", "1112 22 333"),
     ("PAN: abcpe1234f", "IN_PAN", "abcpe1234f"),
     ("curp: hegg560427mvzrrl04", "MX_CURP", "hegg560427mvzrrl04"),
+    # Polish PESEL and Swedish personnummer: birth date, check digit, their word
+    ("PESEL: 44051401359", "PL_PESEL", "44051401359"),
+    ("nr PESEL 02270803624, dziękuję", "PL_PESEL", "02270803624"),
+    ("Mitt personnummer är 811218-9876.", "SE_PERSONNUMMER", "811218-9876"),
+    ("personnummer 19811218-9876", "SE_PERSONNUMMER", "19811218-9876"),
+    ("pnr: 8112189876", "SE_PERSONNUMMER", "8112189876"),
     ("registro HEGG560427MVZRRL04 listo", "MX_CURP", "HEGG560427MVZRRL04"),
     # cards: Luhn, spaces and dashes
     ("card 4111-1111-1111-1111", "CREDIT_CARD", "4111-1111-1111-1111"),
@@ -308,6 +314,10 @@ def test_when_field_name_gives_context_then_bare_values_detected(engine: Redacti
     assert found(engine, "123 456 782", "employee.tfn") == [("AU_TFN", "123 456 782")]
     assert found(engine, "2123456701", "patient.medicare") == [("AU_MEDICARE", "2123456701")]
     assert found(engine, "111222333", "order_id") == []
+    assert found(engine, "44051401359", "klient.pesel") == [("PL_PESEL", "44051401359")]
+    assert found(engine, "198112189876", "kund.personnummer") == [
+        ("SE_PERSONNUMMER", "198112189876")
+    ]
     # a field named in snake_case or camelCase for an id's words
     assert found(engine, "185057800608491", "client.securite_sociale") == [
         ("FR_NIR", "185057800608491")
@@ -523,7 +533,7 @@ def test_a_browser_version_in_a_user_agent_is_not_an_ip_address() -> None:
 
 NATIONAL_IDS = (
     "br_cnpj", "de_tax_id", "fr_nir", "it_fiscal_code", "nl_bsn", "in_aadhaar", "in_pan",
-    "au_tfn", "au_medicare", "mx_curp", "national_ids",
+    "au_tfn", "au_medicare", "mx_curp", "pl_pesel", "se_personnummer", "national_ids",
 )  # fmt: skip
 
 
@@ -543,6 +553,10 @@ NATIONAL_IDS = (
         # lower case, a wrong check letter, a company's PAN alone
         "batch rssmra85t10a562s and RSSMRA85T10A562T, a company AAACB1234C",
         "CURP HEGG560427MVZRRL05 (wrong check digit), HEGG561327MVZRRL04 (month 13)",
+        # PESEL and personnummer: no word, a wrong check digit, no such birth date
+        "Zamówienie 44051401359, order 811218-9876, faktura 19811218-9876",
+        "PESEL 44051401358, personnummer 811218-9877 (wrong check digits)",
+        "PESEL 44133101357, personnummer 811318-9875 (month 13, checks right)",
     ],
 )
 def test_national_ids_need_their_check_and_word(text: str) -> None:
