@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,12 @@ class EmailDetector(PatternDetector):
     (``icon@2x.png``, ``logo@3x.jpg``: an image file's extension is no top-level
     domain), and a message's id (``<CAF=abc123@mail.gmail.com>``) in a ``Message-ID``,
     ``In-Reply-To`` or ``References`` field or header line.
+
+    Japanese puts no space between an address and the words around it: a run of kana
+    and kanji ending in hiragana (a particle) before an ASCII local part, or one starting
+    with hiragana after an ASCII top-level domain, is those words
+    (``メールはtaro@example.co.jpです``), not part of the address. Kanji right against
+    it may be a name (``山田taro@...``) and stay in the span.
     """
 
     name = "email"
@@ -51,11 +58,14 @@ class EmailDetector(PatternDetector):
                     and _in_angle_brackets(text, m)
                 )
             ]
-        return [
+        spans = [
             span
             for span in self._scored(text, context, matches)
             if not text.endswith(_IMAGE_EXTENSIONS, span.start, span.end)
         ]
+        if text.isascii():
+            return spans
+        return [_without_cjk_words(text, span) for span in spans]
 
     def _matches(self, text: str) -> Iterator[re.Match[str]]:
         """The pattern's matches, as ``finditer`` finds them, searching only from the word
@@ -69,6 +79,28 @@ class EmailDetector(PatternDetector):
                 return
             yield match
             position = match.end()
+
+
+#: Kana and kanji ending in hiragana before a local part of ASCII letters and digits.
+_CJK_BEFORE = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff]*[\u3040-\u309f](?=[A-Za-z0-9][\w.%+'-]*(?:@|%40))"
+)
+#: A top-level domain of ASCII letters with hiragana after it: ``.jpです``.
+_CJK_AFTER = re.compile(r"\.[A-Za-z]{2,63}(?=[\u3040-\u309f][^.@]*$)")
+
+
+def _without_cjk_words(text: str, span: Span) -> Span:
+    """``span`` without the Japanese or Chinese words written against its address."""
+    start, end = span.start, span.end
+    before = _CJK_BEFORE.match(text, start, end)
+    if before is not None:
+        start = before.end()
+    after = _CJK_AFTER.search(text, start, end)
+    if after is not None:
+        end = after.end()
+    if (start, end) == (span.start, span.end):
+        return span
+    return dataclasses.replace(span, start=start, end=end)
 
 
 #: Image files' extensions, none of them a top-level domain: ``icon@2x.png`` is a file.

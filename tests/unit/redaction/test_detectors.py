@@ -33,6 +33,12 @@ POSITIVES = [
     ("GET /unsubscribe?id=7&email=jane@example.com", "EMAIL_ADDRESS", "jane@example.com"),
     ("reply to 'jane@example.com' today", "EMAIL_ADDRESS", "jane@example.com"),
     ("o'brien@example.ie wrote", "EMAIL_ADDRESS", "o'brien@example.ie"),
+    # e-mail: Japanese words written against it, with no space, stay out of it; kanji
+    # right before it may be a name and stay in
+    ("メールはtaro@example.co.jpです", "EMAIL_ADDRESS", "taro@example.co.jp"),
+    ("お客様のアドレスはtaro.yamada@example.jpまで", "EMAIL_ADDRESS", "taro.yamada@example.jp"),
+    ("連絡先山田taro@example.jpへ", "EMAIL_ADDRESS", "連絡先山田taro@example.jp"),
+    ("用户@例子.广告", "EMAIL_ADDRESS", "用户@例子.广告"),
     # phone numbers, US and international
     ("call +1 (415) 555-0132 today", "PHONE_NUMBER", "+1 (415) 555-0132"),
     ("cell 415.555.0132", "PHONE_NUMBER", "415.555.0132"),
