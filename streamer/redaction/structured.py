@@ -27,11 +27,13 @@ _FIELD_NAME = re.compile(r"(?:[^\W\d]|-)*")
 # Keys that say little alone and much with their owner: customer.name is a person,
 # product.name is not (cliente.nombre, kunde.name: other languages' too); name.given and
 # name.family (FHIR) are a person's names; a product's title and description are its
-# brand's, a job's title is a role. Their context is the parent's key joined to them.
+# brand's, a job's title is a role; address.line1 (Stripe, Shopify) is a street.
+# Their context is the parent's key joined to them.
 _OWNED_KEYS = frozenset(
     word
     for base in (
         *("name", "first", "last", "given", "family", "middle", "title", "description"),
+        *("line1", "line2", "line3"),
         *("nombre", "nome", "nom", "naam"),  # name in Spanish, Portuguese, French, Dutch
     )
     for word in (base, base.capitalize(), base.upper())

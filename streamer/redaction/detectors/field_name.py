@@ -42,6 +42,10 @@ _PEOPLE = frozenset(
         "resident", "attendee", "participant", "manager", "supervisor", "staff", "worker",
         # posts and tickets: {"author": {"name": ...}}, assignee_name
         "author", "assignee", "reporter", "requester",
+        # whom an order is billed and shipped to: Stripe's billing_details.name, Shopify's
+        # shipping_address.name, an ERP's bill_to_name and ship_to.name
+        "billingdetails", "shippingdetails", "billingaddress", "shippingaddress",
+        "deliveryaddress", "mailingaddress", "billto", "shipto",
         # the same in the languages of _NAME_WORDS: cliente.nombre, kunde.name, klant_naam
         "cliente", "kunde", "klant", "paciente", "paziente", "usuario", "utente",
         "utilisateur", "gebruiker", "titular", "titulaire", "empleado", "mitarbeiter",

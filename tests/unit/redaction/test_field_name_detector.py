@@ -62,6 +62,13 @@ from streamer.settings import StreamerSettings
         ("creditor.name", "PERSON"),
         ("personal.name", "PERSON"),
         ("owner.name", "PERSON"),
+        # whom an order is billed or shipped to
+        ("billing_details.name", "PERSON"),
+        ("shipping_address.name", "PERSON"),
+        ("bill_to_name", "PERSON"),
+        ("shipTo.name", "PERSON"),
+        ("address.line1", "LOCATION"),
+        ("shipping_address.line2", "LOCATION"),
         # a person's login identifies them as well as their name does
         ("username", "PERSON"),
         ("admin_user_name", "PERSON"),
@@ -110,6 +117,9 @@ from streamer.settings import StreamerSettings
         ("product.nome", None),
         ("e-mailadres", None),
         ("synonym", None),
+        ("line1", None),  # a line of anything, without an address owning it
+        ("items.line1", None),
+        ("shipping.name", None),  # a shipping method's, as often as a person's
     ],
 )
 def test_field_names_say_what_their_values_are(field: str, entity: str | None) -> None:
@@ -363,3 +373,31 @@ def test_name_and_address_fields_of_polish_swedish_and_japanese_events(tmp_path)
         "千代田",
     ):
         assert value.encode() not in outcome.value, value
+
+
+def test_whom_an_order_is_billed_and_shipped_to_in_a_json_event(tmp_path) -> None:
+    # A Stripe charge's billing_details.name and a Shopify order's shipping_address.name
+    # were left to NER, which missed the name alone; an address's line1 and line2 were
+    # left to the street detector, which missed "Flat 4, Rose Court" and "Unit 1207".
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "object": "charge",
+        "amount": 2000,
+        "billing_details": {
+            "name": "Wilhelmina Crabtree",
+            "address": {"line1": "Flat 4, Rose Court", "line2": "Unit 1207", "country": "US"},
+        },
+        "shipping_address": {"name": "Zorabel Quintrell", "line2": "Apt 5"},
+        "items": [{"sku": "TV-55-OLED", "line1": "Gift wrap 2"}],
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    for value in ("Wilhelmina", "Crabtree", "Rose Court", "Unit 1207", "Zorabel", "Apt 5"):
+        assert value.encode() not in outcome.value
+    clean = orjson.loads(outcome.value)
+    assert clean["billing_details"]["name"].startswith("[PERSON_")
+    assert clean["billing_details"]["address"]["line1"].startswith("[LOCATION_")
+    assert clean["billing_details"]["address"]["country"] == "US"
+    assert clean["items"] == event["items"]
+    assert clean["amount"] == 2000
