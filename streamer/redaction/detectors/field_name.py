@@ -116,6 +116,11 @@ _NOT_A_LOGIN = frozenset(
         "localsystem", "true", "false", "yes", "no", "ok", "success", "succeeded", "failed",
         "failure", "error", "denied", "locked", "active", "inactive", "enabled", "disabled",
         "pending", "required", "optional",
+        # what a sentence goes on with after "username is": not one
+        "invalid", "incorrect", "wrong", "taken", "missing", "empty", "blank", "correct",
+        "valid", "available", "unavailable", "unknown", "not", "the", "my", "your", "same",
+        "different", "case-sensitive", "changed", "below", "above", "attached", "here",
+        "too", "successful", "successfully",
     }
 )  # fmt: skip
 # A name: one to six words of letters (O'Brien, Jean-Luc, J., María José, "Doe, Jane").
@@ -138,16 +143,19 @@ _EMBEDDED_FIELD = re.compile(
 # A login in a line of an auth or access log, where no field name says it is one: sshd's
 # "Accepted password for jsmith from" and "Failed password for invalid user mwilson",
 # pam's "session opened for user root by kwalker(uid=1001)", a quoted "user 'pgarcia'",
-# "User jdoe logged in",
-# and the user of a Common Log Format line (10.1.2.3 - alice.w [11/Mar/2025:08:12:44 ...).
+# "User jdoe logged in", the user of a Common Log Format line (10.1.2.3 - alice.w
+# [11/Mar/2025:08:12:44 ...), and a login someone writes down in a ticket or a chat ("my
+# username is mbrennan", "Login: tjackson"). A login ends before a full stop.
 _LOG_LOGIN = re.compile(
     r"(?:(?:Accepted|Failed) [\w/-]+ for (?:invalid user )?"
     r"|(?i:\b(?:invalid|illegal|unknown) user )"
     r"|session (?:opened|closed) for user "
     r"|(?i:\buser) (?=['\"]|[\w.\\-]+ logged (?:in|out|on|off)\b)"
     r"|^[^\s\[\]]+ \S+ (?=\S+ \[\d{1,2}/\w{3}/\d{4}:)"
-    r"|\bby (?=[\w.\\-]+\(uid=))"
-    r"(?P<quote>['\"]?)(?P<login>[\w.\\-]{2,64})(?P=quote)(?![\w.\\-])",
+    r"|\bby (?=[\w.\\-]+\(uid=)"
+    r"|(?i:(?<!last )\b(?:(?:user[ _-]?name|log[ -]?in[ _-]?(?:name|id))(?: is:?|:)"
+    r"|log[ -]?in:)[ \t]+))"
+    r"(?P<quote>['\"]?)(?P<login>[\w.\\-]{1,63}[\w\\-])(?P=quote)(?![\w\\-]|\.\w)",
     re.MULTILINE,
 )
 
@@ -260,7 +268,15 @@ class FieldNameDetector(Detector):
             or "':" in text
             or (
                 " " in text
-                and ("ser " in text or "d for " in text or "y for " in text or " [" in text)
+                and (
+                    "ser " in text
+                    or "d for " in text
+                    or "y for " in text
+                    or " [" in text
+                    or "sern" in text
+                    or "serN" in text
+                    or "ogin" in text
+                )
             )
         )
 
@@ -334,5 +350,14 @@ def _has_fields(text: str) -> bool:
 
 def _may_name_a_login(text: str) -> bool:
     """Whether ``text`` holds what a login in a log line comes after (cheap)."""
-    # user, User, invalid user; password for, publickey for; 10.1.2.3 - jsmith [11/Mar/...
-    return " " in text and ("ser " in text or "d for " in text or "y for " in text or " [" in text)
+    # user, User, invalid user; password for, publickey for; 10.1.2.3 - jsmith [11/Mar/...;
+    # username is, UserName:, Login:
+    return " " in text and (
+        "ser " in text
+        or "d for " in text
+        or "y for " in text
+        or " [" in text
+        or "sern" in text
+        or "serN" in text
+        or "ogin" in text
+    )

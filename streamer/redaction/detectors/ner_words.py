@@ -45,6 +45,7 @@ NOT_NAMES = frozenset(
             "fyi eta sms mms email e-mail url usb vat gdpr pii api sdk sql visa",
             "mastercard amex bot user admin customer client sir madam dear hello hi hey",
             "thanks regards dob tel fax ref acct ip ips cvv cvc aba rtn",
+            "username password login passcode",
             # log levels, which start every line of an application log
             "debug info warn warning error fatal critical crit severe notice verbose",
             # the states of orders, payments and accounts, which events write in upper

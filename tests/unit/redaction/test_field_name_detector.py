@@ -266,6 +266,17 @@ def test_values_that_look_like_their_field(
         ),
         ("login failed for user 'pgarcia'", [("PERSON", "pgarcia")]),
         ("User jdoe logged in from 198.51.100.7", [("PERSON", "jdoe")]),
+        # a login someone writes down in a ticket or a chat
+        ("Hi, I'm locked out. Username is mbrennan, my zip...", [("PERSON", "mbrennan")]),
+        ("my user name is: j.smith.", [("PERSON", "j.smith")]),
+        ("Login: tjackson (reset requested)", [("PERSON", "tjackson")]),
+        ("UserName: kdavis77", [("PERSON", "kdavis77")]),
+        # what a sentence says about a username or a login is no login
+        ("username is invalid", []),
+        ("your username is the same as before", []),
+        ("the login is broken", []),
+        ("login: successful", []),
+        ("Last login: Tue Nov 24 10:15:32 2026 from 198.51.100.7", []),
         # system accounts, no user, and a user that is no login
         ("Failed password for invalid user admin from 203.0.113.5 port 22", []),
         ('10.1.2.3 - - [11/Mar/2025:08:12:44 +0000] "GET / HTTP/1.1" 200', []),

@@ -45,6 +45,9 @@ def test_only_points_in_time_are_dates() -> None:
 
 def test_common_words_are_not_names() -> None:
     assert _refine("Send the IBAN ASAP", ("IBAN", "ORGANIZATION"), ("ASAP", "PERSON")) == []
+    # the label before a login someone writes down, which NER took for a place
+    assert _refine("Username is mbrennan", ("Username", "LOCATION")) == []
+    assert _refine("Password: hunter2", ("Password", "ORGANIZATION")) == []
 
 
 def test_a_title_makes_the_next_capitalised_words_a_person() -> None:
