@@ -25,6 +25,7 @@ from streamer.redaction.actions import (
 from streamer.redaction.chunking import chunk_bounds
 from streamer.redaction.detector import Detector, PatternDetector, word_pattern
 from streamer.redaction.detectors import DETECTORS, find_hard_negatives
+from streamer.redaction.detectors.ner_extend import name_words
 from streamer.redaction.exceptions import (
     DetectorError,
     InvalidEventError,
@@ -587,14 +588,19 @@ class RedactionEngine:
 
     def _spread_names(self, leaves: list[Leaf], found: list[list[Span]], position: int) -> None:
         """A person's name found in one value of an event is found wherever else it stands
-        in the event as a whole word: ``{"customer": {"first": "Anika"}, "note": "Happy
-        birthday Anika!"}``, where the note alone gives nothing away. ``found[position:]``
-        holds the spans of ``leaves``; lists are replaced, never changed (the cache)."""
+        in the event as a whole word, and so is each of its names: ``{"customer": {"first":
+        "Anika"}, "note": "Happy birthday Anika!"}``, ``{"name": "Tobias Greenhalgh",
+        "gift_message": "Love, Tobias"}``, where the other value alone gives nothing
+        away. ``found[position:]`` holds the spans of ``leaves``; lists are replaced,
+        never changed (the cache)."""
         names: dict[str, tuple[Span, int]] = {}  # with the leaf it was found in
         for offset, spans in enumerate(found[position : position + len(leaves)]):
             for span in spans:
                 if span.entity_type == "PERSON" and span.end - span.start >= _MIN_REPEATED_CHARS:
-                    names.setdefault(leaves[offset].text[span.start : span.end], (span, offset))
+                    text = leaves[offset].text
+                    names.setdefault(text[span.start : span.end], (span, offset))
+                    for word in name_words(text, span):
+                        names.setdefault(word, (span, offset))
         if not names:
             return
         for offset, leaf in enumerate(leaves):

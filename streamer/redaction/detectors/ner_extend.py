@@ -278,20 +278,26 @@ def _starts_sentence(text: str, position: int) -> bool:
     return _SENTENCE_START_BEFORE.search(text, max(0, position - 4), position) is not None
 
 
+def name_words(text: str, span: Span) -> list[str]:
+    """The words of the person ``span`` in ``text`` that name them alone: ``Tobias`` and
+    ``Greenhalgh`` of ``Mr Tobias Greenhalgh``; not a title, an initial or a common word."""
+    return [
+        word
+        for word in _NAME_TOKEN.findall(text, span.start, span.end)
+        if word[:1].isupper()
+        and len(word) > 2
+        and word.lower() not in NOT_NAMES
+        and word.lower() not in FUNCTION_WORDS
+        and word.lower().rstrip(".") not in TITLE_WORDS
+    ]
+
+
 def repeated_names(text: str, spans: Sequence[Span]) -> list[Span]:
     """Other mentions of a found person's names in ``text`` (rule 5)."""
     words = set()
     for span in spans:
         if span.entity_type == "PERSON":
-            for word in _NAME_TOKEN.findall(text, span.start, span.end):
-                if (
-                    word[:1].isupper()
-                    and len(word) > 2
-                    and word.lower() not in NOT_NAMES
-                    and word.lower() not in FUNCTION_WORDS
-                    and word.lower().rstrip(".") not in TITLE_WORDS
-                ):
-                    words.add(word)
+            words.update(name_words(text, span))
     if not words:
         return []
     found = []

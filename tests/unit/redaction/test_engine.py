@@ -226,6 +226,27 @@ def test_a_name_found_in_one_field_is_replaced_wherever_it_stands_in_the_event(
     assert orjson.loads(outcomes[1].value) == other[1]  # another event's name stays its own
 
 
+def test_each_name_of_a_person_found_in_one_field_is_replaced_in_the_others(
+    tmp_path: Path,
+) -> None:
+    # A full name in one field and the first name alone in another ("Love, Tobias",
+    # "Sorry Tobias!") left the first name in plain text.
+    event = {
+        "customer": {"name": "Mr Tobias Greenhalgh"},
+        "items": [{"gift_message": "Love, Tobias"}],
+        "note": "Sorry Tobias! The Tobiasson order ships Monday, Mr Jones.",
+    }
+    [outcome] = engine(tmp_path, {"detectors": ["field_name"]}).redact_payloads(
+        [orjson.dumps(event)]
+    )
+    clean = orjson.loads(outcome.value)
+    assert clean["customer"]["name"].startswith("[PERSON_")
+    first = clean["items"][0]["gift_message"].removeprefix("Love, ")
+    assert first.startswith("[PERSON_")
+    # whole words only, and not the title
+    assert clean["note"] == f"Sorry {first}! The Tobiasson order ships Monday, Mr Jones."
+
+
 def test_integers_over_64_bits_stay_exact(tmp_path: Path) -> None:
     payload = b'{"account": 12345678901234567890123, "m": "mail jane@example.com"}'
     [outcome] = engine(tmp_path).redact_payloads([payload])
