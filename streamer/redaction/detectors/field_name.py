@@ -52,6 +52,10 @@ _PEOPLE = frozenset(
         "dipendente", "medewerker", "contacto", "contatto",
     }
 )  # fmt: skip
+# The same owning a list of them: passengers[].name, attendees[].first, beneficiaries.name.
+_PEOPLE_OWNERS = _PEOPLE | frozenset(
+    ["people", *(f"{word[:-1]}ies" if word.endswith("y") else f"{word}s" for word in _PEOPLE)]
+)
 # "Name" in English, Spanish, Italian and Portuguese, French, Dutch: a person's with an owner.
 _NAME_WORDS = ("name", "nombre", "nome", "nom", "naam")
 # The parts of a name: {"name": {"given": [...], "family": ...}} (FHIR), customer.first.
@@ -185,10 +189,12 @@ def _field_kind(field: str) -> str | None:
     if key in _LOGIN_ALONE or any(key.endswith(word) for word in _LOGIN_WORDS):
         return "login"
     for word in _NAME_WORDS:  # customer_name, cliente.nombre
-        if key.endswith(word) and key[: -len(word)] in _PEOPLE:
+        if key.endswith(word) and key[: -len(word)] in _PEOPLE_OWNERS:
             return "name"
     for part in _NAME_OWNED:  # name.given, name.family, customer.first
-        if key.endswith(part) and (key[: -len(part)] == "name" or key[: -len(part)] in _PEOPLE):
+        if key.endswith(part) and (
+            key[: -len(part)] == "name" or key[: -len(part)] in _PEOPLE_OWNERS
+        ):
             return "name"
     for place in _PLACES:
         if key.endswith(place) and (key == place or key[: -len(place)] in _PLACE_OWNERS):

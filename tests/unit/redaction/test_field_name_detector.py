@@ -68,6 +68,11 @@ from streamer.settings import StreamerSettings
         ("bill_to_name", "PERSON"),
         ("shipTo.name", "PERSON"),
         ("address.line1", "LOCATION"),
+        # a list of people owns its items' names: passengers[].name, people[].first
+        ("passengers.name", "PERSON"),
+        ("attendees.name", "PERSON"),
+        ("beneficiaries.name", "PERSON"),
+        ("people.first", "PERSON"),
         ("shipping_address.line2", "LOCATION"),
         # a person's login identifies them as well as their name does
         ("username", "PERSON"),
@@ -118,6 +123,8 @@ from streamer.settings import StreamerSettings
         ("e-mailadres", None),
         ("synonym", None),
         ("line1", None),  # a line of anything, without an address owning it
+        ("items.name", None),
+        ("stages.name", None),
         ("items.line1", None),
         ("shipping.name", None),  # a shipping method's, as often as a person's
     ],
@@ -412,3 +419,22 @@ def test_whom_an_order_is_billed_and_shipped_to_in_a_json_event(tmp_path) -> Non
     assert clean["billing_details"]["address"]["country"] == "US"
     assert clean["items"] == event["items"]
     assert clean["amount"] == 2000
+
+
+def test_the_names_in_a_list_of_people_in_a_json_event(tmp_path) -> None:
+    # {"passengers": [{"name": ...}]}: the list's key is plural, so the name was left to
+    # NER, which missed "Wilhelmina Crabtree" alone and found only part of another name.
+    settings = StreamerSettings(data_dir=tmp_path)
+    engine = RedactionEngine.build(Policy(), list(PATTERN_DETECTOR_NAMES), settings=settings)
+    event = {
+        "passengers": [{"name": "Wilhelmina Crabtree", "seat": "14C"}, {"first": "Lucius"}],
+        "attendees": [{"name": "Zorabel Quintrell"}],
+        "stages": [{"name": "Final Review"}],
+    }
+    [outcome] = engine.redact_payloads([orjson.dumps(event)])
+    assert outcome.failure is None
+    for value in ("Wilhelmina", "Crabtree", "Lucius", "Zorabel", "Quintrell"):
+        assert value.encode() not in outcome.value
+    clean = orjson.loads(outcome.value)
+    assert clean["passengers"][0]["seat"] == "14C"
+    assert clean["stages"] == event["stages"]
