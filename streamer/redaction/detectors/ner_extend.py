@@ -84,6 +84,7 @@ _TITLE_CASE_AFTER = re.compile(rf"[ \t]+({_TITLE_CASE_WORD})(?![\w'\u2019-])")
 _TITLE_CASE_BEFORE = re.compile(rf"(?<![\w'\u2019.-])({_TITLE_CASE_WORD})[ \t]+$")
 _INITIAL_BEFORE = re.compile(rf"(?<![\w.'\u2019-])({UPPER})\.?[ \t]+$")
 _SENTENCE_START_BEFORE = re.compile(r"(?:^|[.!?:;\"\u201c(\n\r])[ \t]*$")
+_LABEL_BEFORE = re.compile(r"\w:[ \t]+$")
 _LIST_ITEM = rf"{UPPER}[^\W\d_]+(?:[-'\u2019]{UPPER}?[^\W\d_]+)?"
 _LIST = re.compile(
     rf"(?<![\w'\u2019-]){_LIST_ITEM}(?:[ \t]*,[ \t]*{_LIST_ITEM})*,?[ \t]+(?:and|&|or)[ \t]+"
@@ -260,7 +261,7 @@ def _grow_person(text: str, start: int, end: int) -> tuple[int, int]:
         if (
             before is None
             or not _may_join_name(before.group(1))
-            or _starts_sentence(text, before.start())
+            or (_starts_sentence(text, before.start()) and not _after_label(text, before.start()))
             or before.group(1).endswith(("'s", "\u2019s"))  # whose: Price's [Cautionary Tales]
         ):
             break
@@ -276,6 +277,12 @@ def _may_join_name(word: str) -> bool:
 
 def _starts_sentence(text: str, position: int) -> bool:
     return _SENTENCE_START_BEFORE.search(text, max(0, position - 4), position) is not None
+
+
+def _after_label(text: str, position: int) -> bool:
+    """Whether ``position`` follows a label's colon (``Emergency contact: [Gertrude]``):
+    the value's first word is capitalised as a name, not as a sentence's first word."""
+    return _LABEL_BEFORE.search(text, max(0, position - 4), position) is not None
 
 
 def name_words(text: str, span: Span) -> list[str]:

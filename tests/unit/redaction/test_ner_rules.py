@@ -50,6 +50,17 @@ def test_common_words_are_not_names() -> None:
     assert _refine("Password: hunter2", ("Password", "ORGANIZATION")) == []
 
 
+def test_a_first_name_after_a_label_joins_the_surname_the_model_found() -> None:
+    # The model found only the surname; the first name, capitalised after a label's
+    # colon, was taken for a sentence's first word and left in plain text.
+    text = "Emergency contact: Gertrude Ashby (mother) 212-555-0147"
+    assert _refine(text, ("Ashby", "PERSON")) == [("Gertrude Ashby", "PERSON")]
+    # a sentence's first word still is not a name
+    assert _refine("It rained. Yesterday Ashby called", ("Ashby", "PERSON")) == [
+        ("Ashby", "PERSON")
+    ]
+
+
 def test_a_title_makes_the_next_capitalised_words_a_person() -> None:
     assert _refine("Ask Dr. Zofia Nowak-Lis today") == [("Zofia Nowak-Lis", "PERSON")]
     assert _refine("Ask the dr. about it") == []
