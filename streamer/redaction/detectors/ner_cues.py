@@ -34,6 +34,7 @@ People:
   name ends the line or a comma follows it (``Beneficiary: Olena Kovalenko, IBAN ...``);
 - the **speakers** of a dialogue: two or more lines of ``Name: speech``;
 - whom a **delivery** is for: ``Parcel for Bartosz Wiśniewski left at the door``;
+- a passenger's name as **airlines** write it, with its title: ``SMITHERS/AMELIA MS``;
 - whom a **payment** names: ``Refund to account holder Olena Kovalenko``, ``beneficiary
   Kwame Mensah``;
 - a **role and number** before a first and last name in a sentence: ``Employee 4412
@@ -215,6 +216,14 @@ _PERSON_FIELD = re.compile(
     r"[ \t]*(?::|[ \t]-|[ \t]?[\u2013\u2014])[ \t]*"
     rf"{_NAME}[ \t]*(?:\([^()\n\r]{{1,30}}\)[ \t]*)?(?:$|,)",  # Beneficiary: Jo Li, IBAN ...
     re.MULTILINE,
+)
+# A passenger's name as airlines write it (reservations, boarding passes, e-tickets):
+# SURNAME/GIVEN NAMES and a title, "SMITHERS/AMELIA MS", "PRICE-HOLLIS/JONATHAN MR";
+# one side has four letters or more (not TCP/IP MS Windows, CI/CD MS Teams).
+_AIRLINE_NAME = re.compile(
+    r"(?<![\w/])(?=[A-Z'-]{4,}/|[A-Z'-]{2,3}/[A-Z'-]{4})"
+    r"([A-Z][A-Z'-]+/[A-Z][A-Z'-]*(?: [A-Z][A-Z'-]*){0,2}?)"
+    r" (?:MR|MRS|MS|MISS|MSTR|DR|MX)(?![\w/])"
 )
 # Whom a payment names, in a sentence: "Refund to account holder Olena Kovalenko."
 _PAYMENT_PARTY = re.compile(
@@ -518,6 +527,7 @@ _PERSON_CUES: tuple[tuple[re.Pattern[str], float, tuple[str, ...]], ...] = (
     (_PRONOUN_AFTER_NAME, WEAK_CUE_SCORE, ("his", "her")),
     (_VOCATIVE, WEAK_CUE_SCORE, (",",)),
     (_NAME_ANSWER, CUE_SCORE, ("?",)),
+    (_AIRLINE_NAME, CUE_SCORE, ("/",)),
     (_ADDRESSEE, WEAK_CUE_SCORE, _DELIVERY_STEMS),
     (_PAYMENT_PARTY, WEAK_CUE_SCORE, ("holder", "beneficiary", "payee", "remitter")),
     (_NUMBERED_PERSON, WEAK_CUE_SCORE, _ROLE_STEMS),

@@ -231,6 +231,17 @@ def test_english_cues_find_people() -> None:
     assert _refine("From: Olga Berg\nTo: support") == [("Olga Berg", "PERSON")]
 
 
+def test_a_passenger_name_as_airlines_write_it_is_a_person() -> None:
+    # SURNAME/GIVEN TITLE on reservations and boarding passes: the model found nothing.
+    text = "Passenger SMITHERS/AMELIA MS seat 22A; PRICE-HOLLIS/JONATHAN JAMES MR seat 22B"
+    assert _refine(text) == [
+        ("SMITHERS/AMELIA", "PERSON"),
+        ("PRICE-HOLLIS/JONATHAN JAMES", "PERSON"),
+    ]
+    # pairs of acronyms before a title-like word are not names
+    assert _refine("TCP/IP MS-DOS and AND/OR MR, CI/CD MS teams") == []
+
+
 def test_contact_verbs_mark_the_person_they_address() -> None:
     assert _refine("Call John at +1 (415) 555-0132") == [("John", "PERSON")]
     assert _refine("please email Maria Lopez about the refund.") == [("Maria Lopez", "PERSON")]
