@@ -149,7 +149,8 @@ _EMBEDDED_FIELD = re.compile(
 # pam's "session opened for user root by kwalker(uid=1001)", a quoted "user 'pgarcia'",
 # "User jdoe logged in", the user of a Common Log Format line (10.1.2.3 - alice.w
 # [11/Mar/2025:08:12:44 ...), and a login someone writes down in a ticket or a chat ("my
-# username is mbrennan", "Login: tjackson"). A login ends before a full stop.
+# username is mbrennan", "Login: tjackson"), and the nick of a line of a chat log ("[12:01]
+# <kitty_k> lol"). A login ends before a full stop.
 _LOG_LOGIN = re.compile(
     r"(?:(?:Accepted|Failed) [\w/-]+ for (?:invalid user )?"
     r"|(?i:\b(?:invalid|illegal|unknown) user )"
@@ -157,6 +158,7 @@ _LOG_LOGIN = re.compile(
     r"|(?i:\buser) (?=['\"]|[\w.\\-]+ logged (?:in|out|on|off)\b)"
     r"|^[^\s\[\]]+ \S+ (?=\S+ \[\d{1,2}/\w{3}/\d{4}:)"
     r"|\bby (?=[\w.\\-]+\(uid=)"
+    r"|^\[?\d{1,2}:\d{2}(?::\d{2})?\]?[ \t]+<(?=[\w.\\-]+> )"
     r"|(?i:(?<!last )\b(?:(?:user[ _-]?name|log[ -]?in[ _-]?(?:name|id))(?: is:?|:)"
     r"|log[ -]?in:)[ \t]+))"
     r"(?P<quote>['\"]?)(?P<login>[\w.\\-]{1,63}[\w\\-])(?P=quote)(?![\w\\-]|\.\w)",
@@ -282,6 +284,7 @@ class FieldNameDetector(Detector):
                     or "sern" in text
                     or "serN" in text
                     or "ogin" in text
+                    or "> " in text
                 )
             )
         )
@@ -357,7 +360,7 @@ def _has_fields(text: str) -> bool:
 def _may_name_a_login(text: str) -> bool:
     """Whether ``text`` holds what a login in a log line comes after (cheap)."""
     # user, User, invalid user; password for, publickey for; 10.1.2.3 - jsmith [11/Mar/...;
-    # username is, UserName:, Login:
+    # username is, UserName:, Login:; [12:01] <kitty_k> lol
     return " " in text and (
         "ser " in text
         or "d for " in text
@@ -366,4 +369,5 @@ def _may_name_a_login(text: str) -> bool:
         or "sern" in text
         or "serN" in text
         or "ogin" in text
+        or "> " in text
     )

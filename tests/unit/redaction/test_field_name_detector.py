@@ -278,6 +278,10 @@ def test_values_that_look_like_their_field(
         ("my user name is: j.smith.", [("PERSON", "j.smith")]),
         ("Login: tjackson (reset requested)", [("PERSON", "tjackson")]),
         ("UserName: kdavis77", [("PERSON", "kdavis77")]),
+        # the nick of a line of a chat log (IRC, chat exports), not an HTML tag
+        ("[12:01] <bob_marley84> send me your number?", [("PERSON", "bob_marley84")]),
+        ("12:02:09 <kitty_k> lol\n12:03 <root> reboot", [("PERSON", "kitty_k")]),
+        ("<div> hello </div>", []),
         # what a sentence says about a username or a login is no login
         ("username is invalid", []),
         ("your username is the same as before", []),
