@@ -597,9 +597,9 @@ class RedactionEngine:
         for offset, spans in enumerate(found[position : position + len(leaves)]):
             for span in spans:
                 if span.entity_type == "PERSON" and span.end - span.start >= _MIN_REPEATED_CHARS:
-                    text = leaves[offset].text
-                    names.setdefault(text[span.start : span.end], (span, offset))
-                    for word in name_words(text, span):
+                    name = leaves[offset].text[span.start : span.end]
+                    names.setdefault(name, (span, offset))
+                    for word in name_words(name):
                         names.setdefault(word, (span, offset))
         if not names:
             return

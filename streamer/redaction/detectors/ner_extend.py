@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from streamer.redaction.detectors.ner_words import (
     FUNCTION_WORDS,
@@ -285,18 +286,19 @@ def _after_label(text: str, position: int) -> bool:
     return _LABEL_BEFORE.search(text, max(0, position - 4), position) is not None
 
 
-def name_words(text: str, span: Span) -> list[str]:
-    """The words of the person ``span`` in ``text`` that name them alone: ``Tobias`` and
-    ``Greenhalgh`` of ``Mr Tobias Greenhalgh``; not a title, an initial or a common word."""
-    return [
+@lru_cache(maxsize=4096)
+def name_words(name: str) -> tuple[str, ...]:
+    """The words of a person's name that name them alone: ``Tobias`` and ``Greenhalgh``
+    of ``Mr Tobias Greenhalgh``; not a title, an initial or a common word."""
+    return tuple(
         word
-        for word in _NAME_TOKEN.findall(text, span.start, span.end)
+        for word in _NAME_TOKEN.findall(name)
         if word[:1].isupper()
         and len(word) > 2
         and word.lower() not in NOT_NAMES
         and word.lower() not in FUNCTION_WORDS
         and word.lower().rstrip(".") not in TITLE_WORDS
-    ]
+    )
 
 
 def repeated_names(text: str, spans: Sequence[Span]) -> list[Span]:
@@ -304,7 +306,7 @@ def repeated_names(text: str, spans: Sequence[Span]) -> list[Span]:
     words = set()
     for span in spans:
         if span.entity_type == "PERSON":
-            words.update(name_words(text, span))
+            words.update(name_words(text[span.start : span.end]))
     if not words:
         return []
     found = []
