@@ -603,11 +603,17 @@ class RedactionEngine:
                         names.setdefault(word, (span, offset))
         if not names:
             return
-        for offset, leaf in enumerate(leaves):
-            text = leaf.text
-            for name, (span, source) in names.items():
+        texts = [leaf.text for leaf in leaves]
+        joined = "\n".join(texts)
+        for name, (span, source) in names.items():
+            if joined.count(name) == texts[source].count(name):
+                continue  # in no other value (the common case)
+            whole = texts[source][span.start : span.end]  # the name this is a word of
+            for offset, text in enumerate(texts):
                 if source == offset or name not in text:  # its own text: see _repeats
                     continue
+                if whole != name and name not in text.replace(whole, ""):
+                    continue  # only inside the whole name, which spreads by itself
                 spans = found[position + offset]
                 extra = [
                     repeat
