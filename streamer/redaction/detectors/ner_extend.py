@@ -303,7 +303,7 @@ def name_words(name: str) -> tuple[str, ...]:
 
 def repeated_names(text: str, spans: Sequence[Span]) -> list[Span]:
     """Other mentions of a found person's names in ``text`` (rule 5)."""
-    words = set()
+    words: set[str] = set()
     for span in spans:
         if span.entity_type == "PERSON":
             words.update(name_words(text[span.start : span.end]))
