@@ -269,25 +269,7 @@ class FieldNameDetector(Detector):
     def applies_to(self, text: str, context: str = "") -> bool:
         if context and _field_kind(context) is not None:
             return True
-        # _has_fields(text) or _may_name_a_login(text), inlined: this runs on every text
-        return (
-            "=" in text
-            or '":' in text
-            or "':" in text
-            or (
-                " " in text
-                and (
-                    "ser " in text
-                    or "d for " in text
-                    or "y for " in text
-                    or " [" in text
-                    or "sern" in text
-                    or "serN" in text
-                    or "ogin" in text
-                    or "> " in text
-                )
-            )
-        )
+        return _has_fields(text) or _may_name_a_login(text)
 
     def detect(self, text: str, context: str = "") -> list[Span]:
         kind = _field_kind(context) if context else None
